@@ -1,0 +1,31 @@
+# spukit — build, test and benchmark targets. `make test` is what CI runs.
+GO ?= go
+PKGS := ./...
+
+.PHONY: all build test test-long lint bench bench-sim demo clean
+
+all: lint build test
+
+build:
+	$(GO) build -o bin/spu ./cmd/spu
+
+# The tests CI runs: unit, statistical and conformance tests, with the race
+# detector off (the statistical tests are CPU-heavy) but vet on.
+test: lint
+	$(GO) test -count=1 -timeout 15m $(PKGS)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 $(PKGS) | tee bench.txt
+
+demo:
+	$(GO) run ./cmd/spu info
+	$(GO) run ./cmd/spu solve --board sim:ideal --random 8 --cond 10 --seed 1
+	$(GO) run ./cmd/spu solve --board sim:proto8 --random 8 --cond 10 --seed 1
+
+clean:
+	rm -rf bin bench.txt

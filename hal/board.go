@@ -1,0 +1,62 @@
+package hal
+
+import (
+	"context"
+	"time"
+)
+
+// Board is an SPU: K coupled RC cells whose couplings, bias and state are
+// programmed through DACs and whose node voltages are read through ADCs.
+//
+// Slices are dense and row-major; K is Info().Cells. A Board is not safe for
+// concurrent use: one goroutine drives it at a time.
+type Board interface {
+	// Info describes the board. It does not change while the board is open.
+	Info() Info
+
+	// SetCouplings programs the K × K coupling matrix a (row-major, length
+	// K², units of 1/τ). The whole matrix is checked before anything is
+	// programmed: a wrong length is ErrDimension, a NaN or Inf is ErrInvalid,
+	// an entry outside Info().Coupling is a *RangeError (ErrOutOfRange), an
+	// asymmetric a on a Symmetric board is ErrUnsupported, and a matrix
+	// with an eigenvalue whose real part is not positive is ErrUnstable.
+	SetCouplings(ctx context.Context, a []float64) error
+
+	// SetBias programs the bias vector b (length K, volts), checked like
+	// SetCouplings against Info().Bias.
+	SetBias(ctx context.Context, b []float64) error
+
+	// SetState forces the node voltages to x (length K, volts), checked
+	// against Info().ADC's range.
+	SetState(ctx context.Context, x []float64) error
+
+	// Run lets the board evolve for d of board time without reading it.
+	// d must be positive (ErrInvalid otherwise). A cancelled ctx stops the
+	// run early and its error is returned wrapped.
+	Run(ctx context.Context, d time.Duration) error
+
+	// Sample reads len(dst)/K successive samples of all K node voltages,
+	// one every period of board time (period 0 means Info().MinSamplePeriod),
+	// into dst row-major: dst[k*K+i] is cell i in sample k. len(dst) must be
+	// a positive multiple of K (ErrDimension) and period must not be below
+	// Info().MinSamplePeriod (*RangeError).
+	//
+	// It returns the number of complete samples written. When any reading
+	// hit the end of the ADC range or a node hit its rail, all samples are
+	// still written and the error is a *SaturationError (ErrSaturated); a
+	// cancelled ctx returns the samples taken so far and ctx's error.
+	Sample(ctx context.Context, period time.Duration, dst []float64) (int, error)
+
+	// Close releases the board. It is idempotent; every other method
+	// returns ErrClosed afterwards.
+	Close() error
+}
+
+// Clock is implemented by boards that keep their own account of board time,
+// such as simulators, so that callers can say how long real hardware would
+// have taken.
+type Clock interface {
+	// BoardTime returns the board time spent by all operations since the
+	// board was opened: programming, settling, running and conversion.
+	BoardTime() time.Duration
+}

@@ -1,0 +1,108 @@
+package hal
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+const scaleHint = "scale the problem into the board's range (solver.Solve autoscales)"
+
+// CheckCouplings validates a K × K coupling matrix against info before it is
+// programmed: length K² (ErrDimension), finite entries (ErrInvalid), each
+// entry in info.Coupling (*RangeError), symmetry on a Symmetric board
+// (ErrUnsupported) and stability (ErrUnstable, see Stable).
+func CheckCouplings(info Info, a []float64) error {
+	k := info.Cells
+	if len(a) != k*k {
+		return fmt.Errorf("couplings: got %d entries, want %d×%d = %d: %w", len(a), k, k, k*k, ErrDimension)
+	}
+	for i := range k {
+		for j := range k {
+			v := a[i*k+j]
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("coupling A[%d][%d] = %g: %w", i, j, v, ErrInvalid)
+			}
+			if !info.Coupling.Contains(v) {
+				return &RangeError{What: "coupling", Row: i, Col: j, Value: v,
+					Min: info.Coupling.Min, Max: info.Coupling.Max, Unit: "1/τ", Hint: scaleHint}
+			}
+		}
+	}
+	if info.Topology == Symmetric {
+		for i := range k {
+			for j := range i {
+				if a[i*k+j] != a[j*k+i] {
+					return fmt.Errorf("coupling A[%d][%d] = %g but A[%d][%d] = %g on a symmetric board: %w",
+						i, j, a[i*k+j], j, i, a[j*k+i], ErrUnsupported)
+				}
+			}
+		}
+	}
+	return Stable(a, k)
+}
+
+// Stable returns nil when every eigenvalue of the k × k row-major matrix a
+// has a positive real part, so that dx = -(a x - b) dt relaxes; otherwise an
+// error wrapping ErrUnstable that names the offending eigenvalue.
+func Stable(a []float64, k int) error {
+	if len(a) != k*k || k == 0 {
+		return fmt.Errorf("stability: %d entries for k = %d: %w", len(a), k, ErrDimension)
+	}
+	var eig mat.Eigen
+	if !eig.Factorize(mat.NewDense(k, k, append([]float64(nil), a...)), mat.EigenNone) {
+		return fmt.Errorf("stability: eigenvalue computation did not converge: %w", ErrUnstable)
+	}
+	worst := complex(math.Inf(1), 0)
+	for _, v := range eig.Values(nil) {
+		if real(v) < real(worst) {
+			worst = v
+		}
+	}
+	if !(real(worst) > 0) {
+		return fmt.Errorf("coupling matrix has eigenvalue %.4g%+.4gi with non-positive real part; the process would diverge: %w",
+			real(worst), imag(worst), ErrUnstable)
+	}
+	return nil
+}
+
+// CheckVector validates a length-k vector named what (e.g. "bias") against
+// the range r in volts: ErrDimension, ErrInvalid for NaN/Inf, *RangeError.
+func CheckVector(what string, v []float64, k int, r Range) error {
+	if len(v) != k {
+		return fmt.Errorf("%s: got %d entries, want %d: %w", what, len(v), k, ErrDimension)
+	}
+	for i, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("%s[%d] = %g: %w", what, i, x, ErrInvalid)
+		}
+		if !r.Contains(x) {
+			return &RangeError{What: what, Row: i, Col: -1, Value: x, Min: r.Min, Max: r.Max, Unit: "V", Hint: scaleHint}
+		}
+	}
+	return nil
+}
+
+// SamplePeriod resolves the period argument of Board.Sample: 0 means
+// info.MinSamplePeriod; a negative period or one below the minimum is a
+// *RangeError.
+func SamplePeriod(info Info, period time.Duration) (time.Duration, error) {
+	if period == 0 {
+		return info.MinSamplePeriod, nil
+	}
+	if period < info.MinSamplePeriod {
+		return 0, &RangeError{What: "sample period", Row: -1, Col: -1, Value: period.Seconds(),
+			Min: info.MinSamplePeriod.Seconds(), Max: math.Inf(1), Unit: "s"}
+	}
+	return period, nil
+}
+
+// CheckDuration returns ErrInvalid unless d > 0.
+func CheckDuration(d time.Duration) error {
+	if d <= 0 {
+		return fmt.Errorf("run time %v: must be positive: %w", d, ErrInvalid)
+	}
+	return nil
+}

@@ -1,0 +1,40 @@
+// Package hal is the hardware abstraction layer of spukit: the contract between
+// programs that use a stochastic processing unit (SPU) and the drivers that
+// talk to one, real or simulated.
+//
+// # Physics and units
+//
+// A board has K cells. Cell i holds a node voltage x_i that follows the
+// Ornstein–Uhlenbeck process
+//
+//	dx = -Γ (A x - b) dt + sqrt(2 σ² Γ) dW,   Γ = diag(1/τ_i)
+//
+// where τ_i = R·C_i is the time constant of cell i (nominally Info.Tau), A is
+// the K × K coupling matrix, b the bias vector and σ the injected noise
+// intensity (Info.Noise). Values crossing the HAL are physical:
+//
+//   - couplings A are dimensionless, in units of 1/τ: A_ij = 1 means the cell
+//     responds to cell j with the rate of its own nominal time constant;
+//   - bias b, state x and samples are in volts;
+//   - durations are time.Duration of board time.
+//
+// For a stable A the node voltages fluctuate around A⁻¹b. For a symmetric
+// positive-definite A their stationary covariance is σ²A⁻¹, independent of
+// the τ_i; in general it solves Γ A Σ + Σ Aᵀ Γ = 2σ²Γ.
+//
+// # Opening boards
+//
+// Drivers register a URI scheme in their init function, like database/sql
+// drivers; programs open boards by URI and only ever see the Board interface:
+//
+//	b, err := hal.Open(ctx, "sim:proto8?seed=3")
+//
+// Optional capabilities are small interfaces found by type assertion
+// (for example Clock).
+//
+// # Errors
+//
+// Conditions callers must branch on are sentinel errors (ErrOutOfRange,
+// ErrSaturated, …) tested with errors.Is. Out-of-range values come as a
+// *RangeError naming the entry, the value and the allowed range.
+package hal

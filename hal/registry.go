@@ -1,0 +1,76 @@
+package hal
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Opener opens a board from a parsed URI. Drivers register one per scheme.
+type Opener func(ctx context.Context, u *url.URL) (Board, error)
+
+var (
+	regMu    sync.RWMutex
+	registry = map[string]Opener{}
+)
+
+// Register makes a driver available under scheme (e.g. "sim", "serial").
+// It panics if scheme is empty, open is nil, or scheme is already
+// registered: those are programming errors caught at init.
+func Register(scheme string, open Opener) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if scheme == "" || open == nil {
+		panic("hal: Register with empty scheme or nil opener")
+	}
+	if _, dup := registry[scheme]; dup {
+		panic("hal: Register called twice for scheme " + scheme)
+	}
+	registry[scheme] = open
+}
+
+// Schemes returns the registered schemes, sorted.
+func Schemes() []string {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	out := make([]string, 0, len(registry))
+	for s := range registry {
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Open opens the board named by uri, such as "sim:proto8?seed=3",
+// "sim:path/profile.json" or "serial:///dev/ttyACM0?baud=921600". The
+// driver for the scheme must have been registered, usually by importing its
+// package for side effects. An unknown scheme is ErrUnsupported and the
+// message lists the known ones.
+func Open(ctx context.Context, uri string) (Board, error) {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return nil, fmt.Errorf("board URI %q: %v: %w", uri, err, ErrInvalid)
+	}
+	if u.Scheme == "" {
+		return nil, fmt.Errorf("board URI %q has no scheme (want SCHEME:..., known: %s): %w",
+			uri, strings.Join(Schemes(), ", "), ErrInvalid)
+	}
+	regMu.RLock()
+	open := registry[u.Scheme]
+	regMu.RUnlock()
+	if open == nil {
+		known := strings.Join(Schemes(), ", ")
+		if known == "" {
+			known = "none registered"
+		}
+		return nil, fmt.Errorf("board URI %q: unknown scheme %q (known: %s): %w", uri, u.Scheme, known, ErrUnsupported)
+	}
+	b, err := open(ctx, u)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", uri, err)
+	}
+	return b, nil
+}
