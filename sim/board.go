@@ -1,0 +1,520 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/spukit/spukit/hal"
+)
+
+// Board is a simulated SPU implementing hal.Board and hal.Clock. Its node
+// voltages follow the OU process of the hal package doc, advanced with the
+// exact transition (not an Euler step) over every interval, with the
+// non-idealities its Profile switches on. It is deterministic for a seed.
+type Board struct {
+	prof Profile
+	info hal.Info
+	k    int
+	seed uint64
+	tr   truth
+
+	noise *rand.Rand // dynamics and ADC noise
+	tempR *rand.Rand // temperature walk
+
+	closed bool
+	now    time.Duration // board clock
+
+	x        []float64 // node voltages
+	aNom     []float64 // programmed (quantised) couplings, K²
+	biasCode []float64 // programmed DAC codes (or volts when continuous), K
+	bReal    []float64 // realised bias, volts
+
+	tempC      float64       // board temperature
+	tempAt     time.Duration // when tempC was last advanced
+	nextUpdate time.Duration // next temperature/ageing update (drift only)
+
+	m     *mat.Dense // drift Γ A_real
+	q     *mat.Dense // diffusion 2σ²Γ
+	g     []float64  // Γ b_real
+	cache map[time.Duration]*step
+
+	railHits []int // rail hits per cell since its last reading
+	tmp, z   []float64
+}
+
+// step is the cached exact transition over one duration.
+type step struct {
+	phi, psi []float64 // K², row-major
+	l        []float64 // noise factor, nil without noise
+	lower    bool      // l is lower-triangular
+	c        []float64 // Ψ g, recomputed when the bias changes
+	cValid   bool
+}
+
+var (
+	_ hal.Board = (*Board)(nil)
+	_ hal.Clock = (*Board)(nil)
+)
+
+// New builds a board from a profile. The seed plays the part of the board's
+// serial number: it fixes the drawn part tolerances and every noise stream.
+func New(p Profile, seed uint64) (*Board, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	topo, _ := hal.ParseTopology(p.Topology)
+	k := p.Cells
+	b := &Board{
+		prof:     p,
+		k:        k,
+		seed:     seed,
+		tr:       drawTruth(p, seed),
+		noise:    rand.New(rand.NewPCG(seed, streamNoise)),
+		tempR:    rand.New(rand.NewPCG(seed, streamTemp)),
+		x:        make([]float64, k),
+		aNom:     make([]float64, k*k),
+		biasCode: make([]float64, k),
+		bReal:    make([]float64, k),
+		g:        make([]float64, k),
+		cache:    map[time.Duration]*step{},
+		railHits: make([]int, k),
+		tmp:      make([]float64, k),
+		z:        make([]float64, k),
+	}
+	var step float64
+	if p.Coupling.Bits > 0 {
+		step = p.Coupling.Max / (math.Exp2(float64(p.Coupling.Bits)) - 1)
+	}
+	caps := hal.CapClock | hal.CapSimulated
+	if p.NoiseV > 0 {
+		caps |= hal.CapNoise
+	}
+	b.info = hal.Info{
+		Model:           "sim/" + p.Name,
+		Serial:          fmt.Sprintf("SIM-%s-%d", strings.ToUpper(p.Name), seed),
+		Firmware:        "profile " + p.Name + " v" + p.Version,
+		Cells:           k,
+		Topology:        topo,
+		Coupling:        hal.Range{Min: -p.Coupling.Max, Max: p.Coupling.Max},
+		CouplingStep:    step,
+		Bias:            hal.Converter{Range: hal.Range{Min: p.Bias.MinV, Max: p.Bias.MaxV}, Bits: p.Bias.Bits},
+		ADC:             hal.Converter{Range: hal.Range{Min: p.ADC.MinV, Max: p.ADC.MaxV}, Bits: p.ADC.Bits},
+		Tau:             seconds(p.TauS),
+		Noise:           p.NoiseV,
+		MinSamplePeriod: seconds(p.ADC.MinPeriodS),
+		Caps:            caps,
+	}
+	if err := b.info.Validate(); err != nil {
+		return nil, fmt.Errorf("profile %q: %w", p.Name, err)
+	}
+	b.tempC = p.Thermal.AmbientC + p.Thermal.StdC*b.tempR.NormFloat64()
+	if p.drifts() {
+		b.nextUpdate = seconds(p.Thermal.UpdateS)
+	}
+	// Power-up: identity couplings, zero bias, zero state.
+	for i := range k {
+		b.aNom[i*k+i] = b.quantiseCoupling(1)
+		b.biasCode[i] = b.dacCode(0)
+	}
+	b.realiseCouplings()
+	b.realiseBias()
+	return b, nil
+}
+
+// String describes the board, e.g. "sim:proto8 (8 cells, seed 3)".
+func (b *Board) String() string {
+	return fmt.Sprintf("sim:%s (%d cells, seed %d)", b.prof.Name, b.k, b.seed)
+}
+
+// Info implements hal.Board.
+func (b *Board) Info() hal.Info { return b.info }
+
+// Profile returns the profile the board was built from.
+func (b *Board) Profile() Profile { return b.prof }
+
+// BoardTime implements hal.Clock.
+func (b *Board) BoardTime() time.Duration { return b.now }
+
+// Temperature returns the board temperature in °C, as a thermometer on the
+// board would read it.
+func (b *Board) Temperature() float64 { return b.tempC }
+
+// Close implements hal.Board.
+func (b *Board) Close() error {
+	b.closed = true
+	return nil
+}
+
+func (b *Board) check(ctx context.Context, op string) error {
+	if b.closed {
+		return fmt.Errorf("%s: %w", op, hal.ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return nil
+}
+
+func (b *Board) quantiseCoupling(a float64) float64 {
+	if b.info.CouplingStep == 0 {
+		return a
+	}
+	return math.Round(a/b.info.CouplingStep) * b.info.CouplingStep
+}
+
+// dacCode returns the DAC code for v (clamped to the code range: the caller
+// has range-checked v, so at most the top half LSB is affected), or v itself
+// for a continuous DAC.
+func (b *Board) dacCode(v float64) float64 {
+	c := b.prof.Bias
+	if c.Bits == 0 {
+		return v
+	}
+	lsb := b.info.Bias.LSB()
+	return math.Min(math.Max(math.Round((v-c.MinV)/lsb), 0), math.Exp2(float64(c.Bits))-1)
+}
+
+// SetCouplings implements hal.Board. Entries are quantised to the coupling
+// step; the board keeps evolving on the old couplings while the changed
+// elements are written.
+func (b *Board) SetCouplings(ctx context.Context, a []float64) error {
+	if err := b.check(ctx, "set couplings"); err != nil {
+		return err
+	}
+	if err := hal.CheckCouplings(b.info, a); err != nil {
+		return fmt.Errorf("set couplings: %w", err)
+	}
+	q := make([]float64, len(a))
+	changed := 0
+	for e, v := range a {
+		q[e] = b.quantiseCoupling(v)
+		if q[e] != b.aNom[e] {
+			changed++
+		}
+	}
+	if b.info.CouplingStep > 0 {
+		if err := hal.Stable(q, b.k); err != nil {
+			return fmt.Errorf("set couplings: after quantisation to step %g: %w", b.info.CouplingStep, err)
+		}
+	}
+	if changed == 0 {
+		return nil
+	}
+	b.busy(time.Duration(changed)*seconds(b.prof.Timing.CouplingWriteS) + seconds(b.prof.Timing.CouplingSettleS))
+	copy(b.aNom, q)
+	b.realiseCouplings()
+	return nil
+}
+
+// SetBias implements hal.Board.
+func (b *Board) SetBias(ctx context.Context, v []float64) error {
+	if err := b.check(ctx, "set bias"); err != nil {
+		return err
+	}
+	if err := hal.CheckVector("bias", v, b.k, b.info.Bias.Range); err != nil {
+		return fmt.Errorf("set bias: %w", err)
+	}
+	codes := make([]float64, b.k)
+	changed := 0
+	for i, x := range v {
+		codes[i] = b.dacCode(x)
+		if codes[i] != b.biasCode[i] {
+			changed++
+		}
+	}
+	if changed == 0 {
+		return nil
+	}
+	b.busy(time.Duration(changed)*seconds(b.prof.Timing.BiasWriteS) + seconds(b.prof.Timing.BiasSettleS))
+	copy(b.biasCode, codes)
+	b.realiseBias()
+	return nil
+}
+
+// SetState implements hal.Board. The state is forced exactly; forcing
+// takes the profile's state_set_s of board time.
+func (b *Board) SetState(ctx context.Context, x []float64) error {
+	if err := b.check(ctx, "set state"); err != nil {
+		return err
+	}
+	if err := hal.CheckVector("state", x, b.k, b.info.ADC.Range); err != nil {
+		return fmt.Errorf("set state: %w", err)
+	}
+	b.now += seconds(b.prof.Timing.StateSetS)
+	copy(b.x, x)
+	clear(b.railHits)
+	return nil
+}
+
+// Run implements hal.Board. Long runs are split at temperature updates and
+// at least every 10⁴ τ so that cancellation is honoured.
+func (b *Board) Run(ctx context.Context, d time.Duration) error {
+	if err := b.check(ctx, "run"); err != nil {
+		return err
+	}
+	if err := hal.CheckDuration(d); err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	chunk := max(seconds(1e4*b.prof.TauS), time.Microsecond)
+	for d > 0 {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("run: %w", err)
+		}
+		h := min(d, chunk)
+		b.evolve(h)
+		d -= h
+	}
+	return nil
+}
+
+// Sample implements hal.Board.
+func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64) (int, error) {
+	if err := b.check(ctx, "sample"); err != nil {
+		return 0, err
+	}
+	period, err := hal.SamplePeriod(b.info, period)
+	if err != nil {
+		return 0, fmt.Errorf("sample: %w", err)
+	}
+	k := b.k
+	if len(dst) == 0 || len(dst)%k != 0 {
+		return 0, fmt.Errorf("sample: dst has %d values, want a positive multiple of %d cells: %w", len(dst), k, hal.ErrDimension)
+	}
+	rows := len(dst) / k
+	var sat []int
+	skew := time.Duration(0)
+	if b.prof.ADC.Multiplexed {
+		skew = seconds(b.prof.ADC.ChannelSkewS)
+	}
+	lead := period - time.Duration(k-1)*skew
+	for n := range rows {
+		if n&63 == 0 {
+			if err := ctx.Err(); err != nil {
+				return n, fmt.Errorf("sample %d of %d: %w", n, rows, err)
+			}
+		}
+		b.evolve(lead)
+		row := dst[n*k : n*k+k]
+		for i := range k {
+			if i > 0 && skew > 0 {
+				b.evolve(skew)
+			}
+			v, s := b.read(i)
+			row[i] = v
+			if s {
+				if sat == nil {
+					sat = make([]int, k)
+				}
+				sat[i]++
+			}
+		}
+	}
+	if sat != nil {
+		return rows, fmt.Errorf("sample: %w", &hal.SaturationError{Counts: sat, Samples: rows})
+	}
+	return rows, nil
+}
+
+// read converts node i through the ADC; it reports saturation when the
+// reading is beyond the ADC's codes or the node hit its rail since the
+// last reading.
+func (b *Board) read(i int) (float64, bool) {
+	a := b.prof.ADC
+	r := b.x[i]
+	if a.NoiseV > 0 {
+		r += a.NoiseV * b.noise.NormFloat64()
+	}
+	r = r*b.tr.adcGain[i] + b.tr.adcOffset[i]
+	sat := b.railHits[i] > 0
+	b.railHits[i] = 0
+	if a.Bits == 0 {
+		if r < a.MinV {
+			return a.MinV, true
+		}
+		if r > a.MaxV {
+			return a.MaxV, true
+		}
+		return r, sat
+	}
+	lsb := b.info.ADC.LSB()
+	top := math.Exp2(float64(a.Bits)) - 1
+	code := math.Round((r - a.MinV) / lsb)
+	if code < 0 {
+		code, sat = 0, true
+	} else if code > top {
+		code, sat = top, true
+	}
+	return a.MinV + code*lsb, sat
+}
+
+// busy advances the board for d while the host is programming it: the
+// analog state keeps evolving on the old settings.
+func (b *Board) busy(d time.Duration) {
+	if d > 0 {
+		b.evolve(d)
+	}
+}
+
+// evolve advances the state exactly over d, applying drift updates that
+// fall due at its start.
+func (b *Board) evolve(d time.Duration) {
+	if b.nextUpdate > 0 && b.now >= b.nextUpdate {
+		b.updateDrift()
+	}
+	s := b.transition(d)
+	k := b.k
+	x, y := b.x, b.tmp
+	for i := range k {
+		acc := s.c[i]
+		row := s.phi[i*k : i*k+k]
+		for j, p := range row {
+			acc += p * x[j]
+		}
+		y[i] = acc
+	}
+	if s.l != nil {
+		z := b.z
+		for j := range z {
+			z[j] = b.noise.NormFloat64()
+		}
+		for i := range k {
+			n := k
+			if s.lower {
+				n = i + 1
+			}
+			row := s.l[i*k : i*k+n]
+			acc := 0.0
+			for j, l := range row {
+				acc += l * z[j]
+			}
+			y[i] += acc
+		}
+	}
+	if rail := b.prof.RailV; rail > 0 {
+		for i, v := range y {
+			if v > rail {
+				y[i] = rail
+				b.railHits[i]++
+			} else if v < -rail {
+				y[i] = -rail
+				b.railHits[i]++
+			}
+		}
+	}
+	b.x, b.tmp = y, x
+	b.now += d
+}
+
+// transition returns the cached exact transition over d, computing it (and
+// its constant term) on demand.
+func (b *Board) transition(d time.Duration) *step {
+	s := b.cache[d]
+	if s == nil {
+		if len(b.cache) >= 16 {
+			clear(b.cache)
+		}
+		t := discretize(b.m, b.q, d.Seconds())
+		l, err := noiseFactor(t.qd)
+		if err != nil {
+			// Qd is a sum of PSD terms; failing to factor it means the
+			// drift overflowed, which only a diverging board can do.
+			panic(fmt.Sprintf("sim: %v (drift norm %g)", err, mat.Norm(b.m, 1)))
+		}
+		s = &step{
+			phi:   append([]float64(nil), t.phi.RawMatrix().Data...),
+			psi:   append([]float64(nil), t.psi.RawMatrix().Data...),
+			l:     l,
+			lower: isLower(l, b.k),
+			c:     make([]float64, b.k),
+		}
+		b.cache[d] = s
+	}
+	if !s.cValid {
+		k := b.k
+		for i := range k {
+			acc := 0.0
+			for j, p := range s.psi[i*k : i*k+k] {
+				acc += p * b.g[j]
+			}
+			s.c[i] = acc
+		}
+		s.cValid = true
+	}
+	return s
+}
+
+func isLower(l []float64, k int) bool {
+	for i := range k {
+		for j := i + 1; j < k; j++ {
+			if l != nil && l[i*k+j] != 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// realiseCouplings recomputes the drift matrix from the programmed codes,
+// the drawn tolerances, temperature and age, and drops cached transitions.
+func (b *Board) realiseCouplings() {
+	k := b.k
+	if b.m == nil {
+		b.m = mat.NewDense(k, k, nil)
+		b.q = mat.NewDense(k, k, nil)
+	}
+	dT := b.tempC - b.prof.Thermal.AmbientC
+	hours := b.now.Hours()
+	for i := range k {
+		gi := 1 / b.tr.tau[i]
+		for j := range k {
+			e := i*k + j
+			a := b.aNom[e] * b.tr.coupGain[e] * (1 + b.tr.coupTempco[e]*dT + b.tr.coupAge[e]*hours)
+			b.m.Set(i, j, gi*a)
+		}
+		b.q.Set(i, i, 2*b.prof.NoiseV*b.prof.NoiseV*gi)
+	}
+	clear(b.cache)
+}
+
+// realiseBias recomputes the realised bias from the DAC codes and the
+// channels' gain, offset and INL.
+func (b *Board) realiseBias() {
+	p := b.prof.Bias
+	lsb := b.info.Bias.LSB()
+	n := math.Exp2(float64(p.Bits))
+	for i, c := range b.biasCode {
+		v := c
+		if p.Bits > 0 {
+			v = p.MinV + c*lsb + b.tr.inlLSB(i, c, n)*lsb
+		}
+		b.bReal[i] = v*b.tr.biasGain[i] + b.tr.biasOffset[i]
+		b.g[i] = b.bReal[i] / b.tr.tau[i]
+	}
+	for _, s := range b.cache {
+		s.cValid = false
+	}
+}
+
+// updateDrift advances the temperature walk to now and re-realises the
+// couplings with the new temperature and age.
+func (b *Board) updateDrift() {
+	th := b.prof.Thermal
+	if th.StdC > 0 {
+		dt := (b.now - b.tempAt).Seconds()
+		rho := math.Exp(-dt / th.CorrTimeS)
+		b.tempC = th.AmbientC + (b.tempC-th.AmbientC)*rho + th.StdC*math.Sqrt(1-rho*rho)*b.tempR.NormFloat64()
+	}
+	b.tempAt = b.now
+	up := seconds(th.UpdateS)
+	for b.nextUpdate <= b.now {
+		b.nextUpdate += up
+	}
+	b.realiseCouplings()
+	b.realiseBias()
+}

@@ -1,0 +1,346 @@
+package sim
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spukit/spukit/hal"
+)
+
+// Profile describes a simulated board: its size, its nominal parts and the
+// spread and drift of those parts. A zero in a non-ideality field switches
+// that non-ideality off. Profiles are data: they load from JSON (see
+// docs/profiles.md for every field and its unit). Tolerances are bounds of
+// uniform distributions: a part with tolerance 0.01 is drawn in ±1 %.
+type Profile struct {
+	// Name identifies the profile, e.g. "proto8".
+	Name string `json:"name"`
+	// Version of the profile; reported as Info.Firmware.
+	Version string `json:"version"`
+	// Cells is K, the number of cells.
+	Cells int `json:"cells"`
+	// Topology is "general" (every A_ij its own element) or "symmetric".
+	Topology string `json:"topology"`
+	// TauS is the nominal cell time constant τ = RC in seconds.
+	TauS float64 `json:"tau_s"`
+	// CapacitorTolerance is the relative tolerance of each cell's capacitor;
+	// cell i's time constant is τ(1+δ_i), δ_i uniform in ±tolerance.
+	CapacitorTolerance float64 `json:"capacitor_tolerance"`
+	// NoiseV is the injected noise σ in volts (see hal package doc).
+	NoiseV float64 `json:"noise_v"`
+	// RailV is the op-amp rail: node voltages are held within ±RailV and a
+	// node at its rail is reported as saturated. 0 means no rails.
+	RailV float64 `json:"rail_v"`
+
+	Coupling CouplingProfile `json:"coupling"`
+	Bias     DACProfile      `json:"bias_dac"`
+	ADC      ADCProfile      `json:"adc"`
+	Thermal  ThermalProfile  `json:"thermal"`
+	Timing   TimingProfile   `json:"timing"`
+}
+
+// CouplingProfile describes the coupling elements. Entry A_ij is realised
+// as sign × code × step with step = Max/(2^Bits − 1); the sign is a
+// polarity switch.
+type CouplingProfile struct {
+	// Max is the largest |A_ij| in units of 1/τ.
+	Max float64 `json:"max"`
+	// Bits is the resolution of the magnitude code; 0 means continuous.
+	Bits int `json:"bits"`
+	// Tolerance is each element's relative gain error bound (uniform ±).
+	Tolerance float64 `json:"tolerance"`
+	// TempcoPPM is the bound of each element's temperature coefficient in
+	// ppm/°C (uniform ±).
+	TempcoPPM float64 `json:"tempco_ppm_per_c"`
+	// AgeingPerHour is the mean relative drift of an element per hour of
+	// board time; each element drifts at a rate uniform in [0, 2]× this.
+	AgeingPerHour float64 `json:"ageing_per_hour"`
+}
+
+// DACProfile describes the bias DAC, one channel per cell.
+type DACProfile struct {
+	// MinV and MaxV bound the output in volts.
+	MinV float64 `json:"min_v"`
+	MaxV float64 `json:"max_v"`
+	// Bits is the resolution; 0 means continuous.
+	Bits int `json:"bits"`
+	// INLLSB is the bound of the integral non-linearity in LSB.
+	INLLSB float64 `json:"inl_lsb"`
+	// OffsetV bounds each channel's offset in volts (uniform ±).
+	OffsetV float64 `json:"offset_v"`
+	// GainError bounds each channel's relative gain error (uniform ±).
+	GainError float64 `json:"gain_error"`
+}
+
+// ADCProfile describes the node-voltage ADC.
+type ADCProfile struct {
+	// MinV and MaxV bound the input in volts; readings beyond are saturated.
+	MinV float64 `json:"min_v"`
+	MaxV float64 `json:"max_v"`
+	// Bits is the resolution; 0 means continuous.
+	Bits int `json:"bits"`
+	// OffsetV bounds each channel's offset in volts (uniform ±).
+	OffsetV float64 `json:"offset_v"`
+	// GainError bounds each channel's relative gain error (uniform ±).
+	GainError float64 `json:"gain_error"`
+	// NoiseV is the rms input-referred noise of one reading in volts.
+	NoiseV float64 `json:"noise_v"`
+	// Multiplexed ADCs read the channels one after another, ChannelSkewS
+	// apart; simultaneous-sampling ADCs read all at once.
+	Multiplexed  bool    `json:"multiplexed"`
+	ChannelSkewS float64 `json:"channel_skew_s"`
+	// MinPeriodS is the shortest sample period in seconds (1/max rate).
+	MinPeriodS float64 `json:"min_period_s"`
+}
+
+// ThermalProfile describes the board temperature, an Ornstein–Uhlenbeck
+// random walk around the ambient, which drives the coupling tempcos.
+type ThermalProfile struct {
+	// AmbientC is the mean temperature in °C (the reference of the tempcos).
+	AmbientC float64 `json:"ambient_c"`
+	// StdC is the stationary standard deviation of the temperature in °C.
+	StdC float64 `json:"std_c"`
+	// CorrTimeS is the correlation time of the temperature walk in seconds.
+	CorrTimeS float64 `json:"corr_time_s"`
+	// UpdateS is how often, in board time, temperature and ageing are
+	// applied to the couplings.
+	UpdateS float64 `json:"update_s"`
+}
+
+// TimingProfile gives the board time each operation takes.
+type TimingProfile struct {
+	// CouplingWriteS is the time to write one coupling element; only
+	// elements whose code changes are written.
+	CouplingWriteS float64 `json:"coupling_write_s"`
+	// CouplingSettleS is the settling time after a coupling update.
+	CouplingSettleS float64 `json:"coupling_settle_s"`
+	// BiasWriteS is the time to write one bias channel that changed.
+	BiasWriteS float64 `json:"bias_write_s"`
+	// BiasSettleS is the settling time after a bias update.
+	BiasSettleS float64 `json:"bias_settle_s"`
+	// StateSetS is the time to force the node voltages (SetState).
+	StateSetS float64 `json:"state_set_s"`
+}
+
+// builtins are the profiles known by name. Numbers for proto8 come from the
+// parts a lab prototype would use; docs/profiles.md cites them.
+var builtins = map[string]Profile{
+	"ideal": {
+		Name: "ideal", Version: "1", Cells: 8, Topology: "general",
+		TauS: 100e-6, NoiseV: 0.01,
+		Coupling: CouplingProfile{Max: 4},
+		Bias:     DACProfile{MinV: -10, MaxV: 10},
+		ADC:      ADCProfile{MinV: -10, MaxV: 10, MinPeriodS: 5e-6},
+		Thermal:  ThermalProfile{AmbientC: 25},
+	},
+	"proto8": {
+		Name: "proto8", Version: "1", Cells: 8, Topology: "general",
+		// 100 kΩ × 1 nF, 5 % C0G capacitors.
+		TauS: 100e-6, CapacitorTolerance: 0.05,
+		NoiseV: 0.01, RailV: 12,
+		// AD5293-class 10-bit digital rheostat, 1 % end-to-end tolerance,
+		// 35 ppm/°C, with a polarity switch for the sign.
+		Coupling: CouplingProfile{Max: 2, Bits: 10, Tolerance: 0.01, TempcoPPM: 35, AgeingPerHour: 2e-5},
+		// AD5676-class 16-bit octal DAC, level-shifted to ±5 V:
+		// INL ±3 LSB, offset ±1.5 mV, gain error ±0.06 % FSR.
+		Bias: DACProfile{MinV: -5, MaxV: 5, Bits: 16, INLLSB: 3, OffsetV: 1.5e-3, GainError: 6e-4},
+		// AD7606-class 16-bit ±5 V simultaneous-sampling ADC at 200 kSPS.
+		ADC:     ADCProfile{MinV: -5, MaxV: 5, Bits: 16, OffsetV: 1.5e-3, GainError: 5e-4, NoiseV: 100e-6, MinPeriodS: 5e-6},
+		Thermal: ThermalProfile{AmbientC: 25, StdC: 1, CorrTimeS: 1800, UpdateS: 1},
+		// 10 µs per element over the host link, 2 µs rheostat settling,
+		// 5 µs per DAC channel, 5 µs DAC settling, 50 µs to force states.
+		Timing: TimingProfile{CouplingWriteS: 10e-6, CouplingSettleS: 2e-6, BiasWriteS: 5e-6, BiasSettleS: 5e-6, StateSetS: 50e-6},
+	},
+}
+
+// Builtin returns the built-in profile with the given name.
+func Builtin(name string) (Profile, error) {
+	p, ok := builtins[name]
+	if !ok {
+		return Profile{}, fmt.Errorf("sim profile %q: not a built-in (known: %s) nor a .json file: %w",
+			name, strings.Join(BuiltinNames(), ", "), hal.ErrInvalid)
+	}
+	return p, nil
+}
+
+// BuiltinNames lists the built-in profiles, sorted.
+func BuiltinNames() []string {
+	out := make([]string, 0, len(builtins))
+	for n := range builtins {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// LoadProfile reads a profile from a JSON file. Unknown fields are errors;
+// errors name the file and the field.
+func LoadProfile(path string) (Profile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Profile{}, fmt.Errorf("sim profile: %w", err)
+	}
+	defer f.Close()
+	p, err := DecodeProfile(f)
+	if err != nil {
+		return Profile{}, fmt.Errorf("sim profile %s: %w", path, err)
+	}
+	return p, nil
+}
+
+// DecodeProfile decodes and validates one JSON profile from r.
+func DecodeProfile(r io.Reader) (Profile, error) {
+	data, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	if err != nil {
+		return Profile{}, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var p Profile
+	if err := dec.Decode(&p); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			line, col := position(data, se.Offset)
+			return Profile{}, fmt.Errorf("line %d column %d: %v: %w", line, col, se, hal.ErrInvalid)
+		case errors.As(err, &te):
+			return Profile{}, fmt.Errorf("field %q: got JSON %s, want %s: %w", te.Field, te.Value, te.Type, hal.ErrInvalid)
+		case errors.Is(err, io.EOF):
+			return Profile{}, fmt.Errorf("empty profile: %w", hal.ErrInvalid)
+		}
+		// Unknown fields come as plain errors naming the field.
+		return Profile{}, fmt.Errorf("%v: %w", err, hal.ErrInvalid)
+	}
+	if err := p.Validate(); err != nil {
+		return Profile{}, err
+	}
+	return p, nil
+}
+
+func position(data []byte, off int64) (line, col int) {
+	line, col = 1, 1
+	for i := int64(0); i < off && i < int64(len(data)); i++ {
+		if data[i] == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}
+
+// Validate checks every field and names the first bad ones with their
+// allowed range.
+func (p Profile) Validate() error {
+	var errs []string
+	bad := func(field string, v any, want string) {
+		errs = append(errs, fmt.Sprintf("%s = %v, want %s", field, v, want))
+	}
+	nonneg := func(field string, v float64) {
+		if !(v >= 0) || math.IsInf(v, 0) {
+			bad(field, v, "a finite value ≥ 0")
+		}
+	}
+	pos := func(field string, v float64) {
+		if !(v > 0) || math.IsInf(v, 0) {
+			bad(field, v, "a finite value > 0")
+		}
+	}
+	if p.Cells < 1 || p.Cells > 4096 {
+		bad("cells", p.Cells, "1..4096")
+	}
+	if _, err := hal.ParseTopology(p.Topology); err != nil {
+		bad("topology", fmt.Sprintf("%q", p.Topology), `"general" or "symmetric"`)
+	}
+	pos("tau_s", p.TauS)
+	if !(p.CapacitorTolerance >= 0 && p.CapacitorTolerance < 0.5) {
+		bad("capacitor_tolerance", p.CapacitorTolerance, "0 ≤ x < 0.5")
+	}
+	nonneg("noise_v", p.NoiseV)
+	nonneg("rail_v", p.RailV)
+	if !(p.Coupling.Max >= 1) || math.IsInf(p.Coupling.Max, 0) {
+		bad("coupling.max", p.Coupling.Max, "a finite value ≥ 1 (the identity must be programmable)")
+	}
+	if p.Coupling.Bits < 0 || p.Coupling.Bits > 24 {
+		bad("coupling.bits", p.Coupling.Bits, "0..24 (0 = continuous)")
+	}
+	if !(p.Coupling.Tolerance >= 0 && p.Coupling.Tolerance < 0.5) {
+		bad("coupling.tolerance", p.Coupling.Tolerance, "0 ≤ x < 0.5")
+	}
+	nonneg("coupling.tempco_ppm_per_c", p.Coupling.TempcoPPM)
+	nonneg("coupling.ageing_per_hour", p.Coupling.AgeingPerHour)
+	for _, c := range []struct {
+		name       string
+		min, max   float64
+		bits       int
+		off, gain  float64
+		extra      string
+		extraValue float64
+	}{
+		{"bias_dac", p.Bias.MinV, p.Bias.MaxV, p.Bias.Bits, p.Bias.OffsetV, p.Bias.GainError, "inl_lsb", p.Bias.INLLSB},
+		{"adc", p.ADC.MinV, p.ADC.MaxV, p.ADC.Bits, p.ADC.OffsetV, p.ADC.GainError, "noise_v", p.ADC.NoiseV},
+	} {
+		if !(c.min < c.max) || math.IsInf(c.min, 0) || math.IsInf(c.max, 0) {
+			bad(c.name+".min_v/max_v", fmt.Sprintf("[%g, %g]", c.min, c.max), "finite min_v < max_v")
+		}
+		if c.bits < 0 || c.bits > 24 {
+			bad(c.name+".bits", c.bits, "0..24 (0 = continuous)")
+		}
+		nonneg(c.name+".offset_v", c.off)
+		if !(c.gain >= 0 && c.gain < 0.5) {
+			bad(c.name+".gain_error", c.gain, "0 ≤ x < 0.5")
+		}
+		nonneg(c.name+"."+c.extra, c.extraValue)
+	}
+	if p.Bias.Bits == 0 && p.Bias.INLLSB != 0 {
+		bad("bias_dac.inl_lsb", p.Bias.INLLSB, "0 for a continuous DAC (bits = 0)")
+	}
+	pos("adc.min_period_s", p.ADC.MinPeriodS)
+	nonneg("adc.channel_skew_s", p.ADC.ChannelSkewS)
+	if p.ADC.Multiplexed && p.Cells > 1 && float64(p.Cells-1)*p.ADC.ChannelSkewS >= p.ADC.MinPeriodS {
+		bad("adc.channel_skew_s", p.ADC.ChannelSkewS, fmt.Sprintf("(cells-1)·skew < min_period_s = %g", p.ADC.MinPeriodS))
+	}
+	if math.IsNaN(p.Thermal.AmbientC) || math.IsInf(p.Thermal.AmbientC, 0) {
+		bad("thermal.ambient_c", p.Thermal.AmbientC, "a finite temperature")
+	}
+	nonneg("thermal.std_c", p.Thermal.StdC)
+	nonneg("thermal.corr_time_s", p.Thermal.CorrTimeS)
+	nonneg("thermal.update_s", p.Thermal.UpdateS)
+	if p.drifts() && !(p.Thermal.UpdateS > 0) {
+		bad("thermal.update_s", p.Thermal.UpdateS, "> 0 when tempco or ageing is on")
+	}
+	if p.Thermal.StdC > 0 && !(p.Thermal.CorrTimeS > 0) {
+		bad("thermal.corr_time_s", p.Thermal.CorrTimeS, "> 0 when std_c > 0")
+	}
+	for _, t := range []struct {
+		name string
+		v    float64
+	}{
+		{"timing.coupling_write_s", p.Timing.CouplingWriteS}, {"timing.coupling_settle_s", p.Timing.CouplingSettleS},
+		{"timing.bias_write_s", p.Timing.BiasWriteS}, {"timing.bias_settle_s", p.Timing.BiasSettleS},
+		{"timing.state_set_s", p.Timing.StateSetS},
+	} {
+		nonneg(t.name, t.v)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("profile %q: %s: %w", p.Name, strings.Join(errs, "; "), hal.ErrInvalid)
+	}
+	return nil
+}
+
+// drifts reports whether couplings change over board time.
+func (p Profile) drifts() bool {
+	return (p.Coupling.TempcoPPM > 0 && p.Thermal.StdC > 0) || p.Coupling.AgeingPerHour > 0
+}
+
+func seconds(s float64) time.Duration { return time.Duration(math.Round(s * 1e9)) }

@@ -1,0 +1,83 @@
+package sim
+
+import (
+	"math"
+	"math/rand/v2"
+)
+
+// truth is one board's manufacturing spread, drawn once from its seed like
+// the parts soldered onto a real board. It is unexported on purpose:
+// calibration must measure it through hal.Board, never read it.
+type truth struct {
+	tau        []float64 // realised time constant of each cell, seconds
+	coupGain   []float64 // 1 + tolerance of each coupling element (K²)
+	coupTempco []float64 // relative change per °C of each element (K²)
+	coupAge    []float64 // relative drift per hour of each element (K²)
+	biasGain   []float64 // 1 + gain error per bias channel
+	biasOffset []float64 // volts
+	inl        [][3]inlTerm
+	adcGain    []float64
+	adcOffset  []float64
+}
+
+// inlTerm is one sinusoid of a channel's INL bow, in LSB.
+type inlTerm struct{ amp, phase float64 }
+
+// Streams of the seeded PCG generator: truth, dynamics noise, temperature.
+const (
+	streamTruth = 0x7472757468 // "truth"
+	streamNoise = 0x6e6f697365 // "noise"
+	streamTemp  = 0x74656d70   // "temp"
+)
+
+func drawTruth(p Profile, seed uint64) truth {
+	r := rand.New(rand.NewPCG(seed, streamTruth))
+	k := p.Cells
+	sym := func(bound float64) float64 { return bound * (2*r.Float64() - 1) }
+	t := truth{
+		tau:        make([]float64, k),
+		coupGain:   make([]float64, k*k),
+		coupTempco: make([]float64, k*k),
+		coupAge:    make([]float64, k*k),
+		biasGain:   make([]float64, k),
+		biasOffset: make([]float64, k),
+		inl:        make([][3]inlTerm, k),
+		adcGain:    make([]float64, k),
+		adcOffset:  make([]float64, k),
+	}
+	for i := range k {
+		t.tau[i] = p.TauS * (1 + sym(p.CapacitorTolerance))
+		t.biasGain[i] = 1 + sym(p.Bias.GainError)
+		t.biasOffset[i] = sym(p.Bias.OffsetV)
+		t.adcGain[i] = 1 + sym(p.ADC.GainError)
+		t.adcOffset[i] = sym(p.ADC.OffsetV)
+		// A smooth bow of three harmonics whose amplitudes sum to at most
+		// INLLSB, so |INL| ≤ INLLSB everywhere, reaching ~INLLSB somewhere.
+		var sum float64
+		for h := range t.inl[i] {
+			a := r.Float64() / float64(h+1)
+			t.inl[i][h] = inlTerm{amp: a, phase: 2 * math.Pi * r.Float64()}
+			sum += a
+		}
+		for h := range t.inl[i] {
+			if sum > 0 {
+				t.inl[i][h].amp *= p.Bias.INLLSB / sum
+			}
+		}
+	}
+	for e := range k * k {
+		t.coupGain[e] = 1 + sym(p.Coupling.Tolerance)
+		t.coupTempco[e] = sym(p.Coupling.TempcoPPM * 1e-6)
+		t.coupAge[e] = p.Coupling.AgeingPerHour * 2 * r.Float64()
+	}
+	return t
+}
+
+// inlLSB evaluates channel i's INL at code (of n codes), in LSB.
+func (t *truth) inlLSB(i int, code, n float64) float64 {
+	var v float64
+	for h, term := range t.inl[i] {
+		v += term.amp * math.Sin(float64(h+1)*math.Pi*code/n+term.phase)
+	}
+	return v
+}

@@ -1,0 +1,50 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/spukit/spukit/hal"
+)
+
+func init() { hal.Register("sim", openURI) }
+
+// openURI opens "sim:NAME?seed=N" (a built-in profile) or
+// "sim:path/to/profile.json?seed=N". The seed defaults to 1.
+func openURI(_ context.Context, u *url.URL) (hal.Board, error) {
+	name := u.Opaque
+	if name == "" {
+		name = u.Path
+	}
+	if name == "" {
+		return nil, fmt.Errorf("sim: no profile: want sim:NAME (one of %s) or sim:FILE.json: %w",
+			strings.Join(BuiltinNames(), ", "), hal.ErrInvalid)
+	}
+	seed := uint64(1)
+	for key, vals := range u.Query() {
+		switch key {
+		case "seed":
+			s, err := strconv.ParseUint(vals[len(vals)-1], 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("sim: seed %q: want a non-negative integer: %w", vals[len(vals)-1], hal.ErrInvalid)
+			}
+			seed = s
+		default:
+			return nil, fmt.Errorf("sim: unknown option %q (known: seed): %w", key, hal.ErrInvalid)
+		}
+	}
+	var p Profile
+	var err error
+	if strings.HasSuffix(name, ".json") {
+		p, err = LoadProfile(name)
+	} else {
+		p, err = Builtin(name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return New(p, seed)
+}
