@@ -1,0 +1,353 @@
+package sim
+
+import (
+	"errors"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/spukit/spukit/hal"
+)
+
+// quiet is a k-cell board with no noise and no non-ideality: every
+// reading is then a deterministic function of the programmed values, so
+// each non-ideality's effect is exact.
+func quiet(k int) Profile {
+	p := cleanProfile(k)
+	p.NoiseV = 0
+	return p
+}
+
+func diag(k int, v float64) []float64 {
+	a := make([]float64, k*k)
+	for i := range k {
+		a[i*k+i] = v
+	}
+	return a
+}
+
+func fill(k int, v float64) []float64 {
+	b := make([]float64, k)
+	for i := range b {
+		b[i] = v
+	}
+	return b
+}
+
+// settle programs A and b, relaxes for 100τ and returns one reading.
+func settle(t *testing.T, p Profile, a, bias []float64) ([]float64, error) {
+	t.Helper()
+	b, err := New(p, 21)
+	require.NoError(t, err)
+	require.NoError(t, b.SetCouplings(ctx, a))
+	require.NoError(t, b.SetBias(ctx, bias))
+	require.NoError(t, b.Run(ctx, 100*b.info.Tau))
+	out := make([]float64, p.Cells)
+	_, err = b.Sample(ctx, 0, out)
+	return out, err
+}
+
+func TestCouplingQuantisation(t *testing.T) {
+	p := quiet(2)
+	x, err := settle(t, p, diag(2, 1), fill(2, 1))
+	require.NoError(t, err)
+	assert.InDeltaSlice(t, fill(2, 1), x, 1e-12, "off: exact")
+
+	p.Coupling.Bits = 4 // step 4/15: 1.0 is realised as code 4 = 16/15
+	b, err := New(p, 1)
+	require.NoError(t, err)
+	assert.InDelta(t, 4.0/15, b.Info().CouplingStep, 1e-15)
+	x, err = settle(t, p, diag(2, 1), fill(2, 1))
+	require.NoError(t, err)
+	assert.InDeltaSlice(t, fill(2, 15.0/16), x, 1e-12, "on: x = b/(16/15)")
+}
+
+func TestCouplingTolerance(t *testing.T) {
+	p := quiet(4)
+	p.Coupling.Tolerance = 0.01
+	x, err := settle(t, p, diag(4, 1), fill(4, 1))
+	require.NoError(t, err)
+	moved := 0
+	for _, v := range x {
+		// x = 1/(1+δ), |δ| ≤ 1 %.
+		assert.GreaterOrEqual(t, v, 1/1.01-1e-12)
+		assert.LessOrEqual(t, v, 1/0.99+1e-12)
+		if math.Abs(v-1) > 1e-6 {
+			moved++
+		}
+	}
+	assert.Equal(t, 4, moved, "every element has its own tolerance")
+}
+
+func TestCapacitorMismatchTiming(t *testing.T) {
+	for _, tol := range []float64{0, 0.05} {
+		p := quiet(4)
+		p.CapacitorTolerance = tol
+		b, err := New(p, 3)
+		require.NoError(t, err)
+		require.NoError(t, b.SetBias(ctx, fill(4, 1)))
+		require.NoError(t, b.SetState(ctx, fill(4, 0)))
+		require.NoError(t, b.Run(ctx, 100*time.Microsecond))
+		out := make([]float64, 4)
+		_, err = b.Sample(ctx, 5*time.Microsecond, out)
+		require.NoError(t, err)
+		for i, v := range out {
+			// Step response of one RC cell: 1 − e^{−t/τ_i}, t = 105 µs.
+			want := 1 - math.Exp(-105e-6/b.tr.tau[i])
+			assert.InDelta(t, want, v, 1e-12)
+			if tol == 0 {
+				assert.InDelta(t, 1-math.Exp(-1.05), v, 1e-12, "off: nominal τ")
+			} else {
+				assert.Greater(t, math.Abs(v-(1-math.Exp(-1.05))), 1e-6, "on: cell %d has its own τ", i)
+			}
+		}
+	}
+}
+
+func TestBiasDAC(t *testing.T) {
+	p := quiet(2)
+	x, err := settle(t, p, diag(2, 1), fill(2, 0.01))
+	require.NoError(t, err)
+	assert.InDeltaSlice(t, fill(2, 0.01), x, 1e-12, "continuous DAC: exact")
+
+	p.Bias = DACProfile{MinV: -5, MaxV: 5, Bits: 8} // LSB = 10/256 ≈ 39 mV
+	x, err = settle(t, p, diag(2, 1), fill(2, 0.01))
+	require.NoError(t, err)
+	assert.InDeltaSlice(t, fill(2, 0), x, 1e-12, "0.01 V rounds to code 128 = 0 V")
+
+	p.Bias = DACProfile{MinV: -5, MaxV: 5, GainError: 0.01, OffsetV: 0.01}
+	x, err = settle(t, p, diag(2, 1), fill(2, 2))
+	require.NoError(t, err)
+	for _, v := range x {
+		assert.LessOrEqual(t, math.Abs(v-2), 2*0.01+0.01+1e-12)
+		assert.Greater(t, math.Abs(v-2), 1e-6, "gain and offset errors move the bias")
+	}
+}
+
+// The INL bow stays within its bound and reaches a sizeable part of it
+// somewhere in a sweep of codes.
+func TestBiasINL(t *testing.T) {
+	for _, inl := range []float64{0, 3} {
+		p := quiet(1)
+		p.Bias = DACProfile{MinV: -5, MaxV: 5, Bits: 16, INLLSB: inl}
+		lsb := 10 / 65536.0
+		b, err := New(p, 4)
+		require.NoError(t, err)
+		worst := 0.0
+		for v := -4.9; v < 4.9; v += 0.37 {
+			require.NoError(t, b.SetBias(ctx, []float64{v}))
+			require.NoError(t, b.Run(ctx, 5*time.Millisecond))
+			out := []float64{0}
+			_, err := b.Sample(ctx, 0, out)
+			require.NoError(t, err)
+			code := math.Round((v + 5) / lsb)
+			dev := (out[0] - (-5 + code*lsb)) / lsb
+			worst = math.Max(worst, math.Abs(dev))
+		}
+		if inl == 0 {
+			assert.Less(t, worst, 1e-6)
+		} else {
+			assert.LessOrEqual(t, worst, inl+1e-6)
+			assert.Greater(t, worst, inl/3, "INL visible")
+		}
+	}
+}
+
+func TestADCQuantisationAndErrors(t *testing.T) {
+	p := quiet(2)
+	p.ADC.MinV, p.ADC.MaxV, p.ADC.Bits = -5, 5, 10
+	lsb := 10 / 1024.0
+	x, err := settle(t, p, diag(2, 1), fill(2, 0.123))
+	require.NoError(t, err)
+	for _, v := range x {
+		code := (v + 5) / lsb
+		assert.InDelta(t, math.Round(code), code, 1e-9, "readings sit on codes")
+		assert.InDelta(t, 0.123, v, lsb/2+1e-12)
+	}
+
+	p = quiet(2)
+	p.ADC.OffsetV, p.ADC.GainError = 0.01, 0.01
+	x, err = settle(t, p, diag(2, 1), fill(2, 1))
+	require.NoError(t, err)
+	for _, v := range x {
+		assert.LessOrEqual(t, math.Abs(v-1), 0.02+1e-12)
+		assert.Greater(t, math.Abs(v-1), 1e-6, "offset and gain move readings")
+	}
+}
+
+func TestADCNoise(t *testing.T) {
+	for _, sd := range []float64{0, 1e-3} {
+		p := quiet(1)
+		p.ADC.NoiseV = sd
+		b, err := New(p, 5)
+		require.NoError(t, err)
+		require.NoError(t, b.SetBias(ctx, []float64{1}))
+		require.NoError(t, b.Run(ctx, 10*time.Millisecond))
+		const n = 20000
+		out := make([]float64, n)
+		_, err = b.Sample(ctx, 0, out)
+		require.NoError(t, err)
+		var s, s2 float64
+		for _, v := range out {
+			s += v - 1
+			s2 += (v - 1) * (v - 1)
+		}
+		std := math.Sqrt(s2 / n)
+		// SE of a Gaussian sample standard deviation: σ/sqrt(2n).
+		assert.InDelta(t, sd, std, 5*sd/math.Sqrt(2*n)+1e-12)
+	}
+}
+
+func TestADCSaturation(t *testing.T) {
+	p := quiet(2)
+	p.ADC.MinV, p.ADC.MaxV = -5, 5
+	x, err := settle(t, p, diag(2, 1), []float64{8, 1})
+	var se *hal.SaturationError
+	require.ErrorAs(t, err, &se)
+	require.ErrorIs(t, err, hal.ErrSaturated)
+	assert.Equal(t, []int{1, 0}, se.Counts)
+	assert.InDeltaSlice(t, []float64{5, 1}, x, 1e-12, "samples delivered, the saturated one at the range end")
+
+	p.ADC.Bits = 16
+	_, err = settle(t, p, diag(2, 1), []float64{1, -8})
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, []int{0, 1}, se.Counts)
+}
+
+func TestRails(t *testing.T) {
+	p := quiet(2)
+	x, err := settle(t, p, diag(2, 1), []float64{2, 0.5})
+	require.NoError(t, err)
+	assert.InDeltaSlice(t, []float64{2, 0.5}, x, 1e-12, "no rails: linear")
+
+	p.RailV = 1
+	x, err = settle(t, p, diag(2, 1), []float64{2, 0.5})
+	var se *hal.SaturationError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, []int{1, 0}, se.Counts, "the railed node is reported")
+	assert.InDeltaSlice(t, []float64{1, 0.5}, x, 1e-12)
+}
+
+func TestChannelSkew(t *testing.T) {
+	const period = 50 * time.Microsecond
+	for _, mux := range []bool{false, true} {
+		p := quiet(3)
+		p.ADC.Multiplexed = mux
+		p.ADC.ChannelSkewS = 10e-6
+		p.ADC.MinPeriodS = 50e-6
+		b, err := New(p, 6)
+		require.NoError(t, err)
+		require.NoError(t, b.SetBias(ctx, fill(3, 1)))
+		require.NoError(t, b.SetState(ctx, fill(3, 0)))
+		out := make([]float64, 3)
+		_, err = b.Sample(ctx, period, out)
+		require.NoError(t, err)
+		for i, v := range out {
+			at := period.Seconds()
+			if mux {
+				// Channel i is converted i·skew after channel 0, and the
+				// last channel at the end of the period.
+				at = period.Seconds() - 2*10e-6 + float64(i)*10e-6
+			}
+			assert.InDelta(t, 1-math.Exp(-at/100e-6), v, 1e-12, "mux=%v cell %d", mux, i)
+		}
+	}
+}
+
+// Drift: over simulated hours, temperature (tempco × a temperature walk)
+// and ageing move the solution only when they are switched on.
+func TestDrift(t *testing.T) {
+	measure := func(p Profile) (before, after []float64) {
+		b, err := New(p, 7)
+		require.NoError(t, err)
+		require.NoError(t, b.SetBias(ctx, fill(3, 1)))
+		require.NoError(t, b.Run(ctx, 10*time.Millisecond))
+		before = make([]float64, 3)
+		_, err = b.Sample(ctx, 0, before)
+		require.NoError(t, err)
+		require.NoError(t, b.Run(ctx, 3*time.Hour))
+		after = make([]float64, 3)
+		_, err = b.Sample(ctx, 0, after)
+		require.NoError(t, err)
+		assert.Equal(t, 3*time.Hour, (b.BoardTime() - 10*time.Millisecond - 10*time.Microsecond).Round(time.Millisecond))
+		return before, after
+	}
+	p := quiet(3)
+	before, after := measure(p)
+	assert.InDeltaSlice(t, before, after, 1e-12, "no drift when off")
+
+	p.Coupling.TempcoPPM = 35
+	p.Thermal = ThermalProfile{AmbientC: 25, StdC: 2, CorrTimeS: 600, UpdateS: 10}
+	before, after = measure(p)
+	for i := range before {
+		// x = 1/(1 + tc·ΔT) with |tc| ≤ 35 ppm/°C and |ΔT| ≲ 5σ = 10 °C.
+		rel := math.Abs(after[i]/before[i] - 1)
+		assert.Greater(t, rel, 1e-7, "temperature moved cell %d", i)
+		assert.Less(t, rel, 35e-6*10)
+	}
+
+	p = quiet(3)
+	p.Coupling.AgeingPerHour = 1e-4
+	p.Thermal.UpdateS = 10
+	before, after = measure(p)
+	for i := range before {
+		// Ageing raises every element by up to 2·1e-4 per hour: x falls.
+		assert.Less(t, after[i], before[i])
+		assert.Less(t, before[i]/after[i]-1, 2*1e-4*3+1e-9)
+	}
+}
+
+func TestBoardClock(t *testing.T) {
+	p := quiet(2)
+	p.Timing = TimingProfile{CouplingWriteS: 10e-6, CouplingSettleS: 2e-6, BiasWriteS: 5e-6, BiasSettleS: 3e-6, StateSetS: 50e-6}
+	b, err := New(p, 8)
+	require.NoError(t, err)
+	step := func(f func() error) time.Duration {
+		t0 := b.BoardTime()
+		require.NoError(t, f())
+		return b.BoardTime() - t0
+	}
+	a := diag(2, 1)
+	assert.Zero(t, step(func() error { return b.SetCouplings(ctx, a) }), "unchanged elements are not rewritten")
+	a[1], a[2] = -0.5, -0.5
+	assert.Equal(t, 22*time.Microsecond, step(func() error { return b.SetCouplings(ctx, a) }), "2 writes + settle")
+	assert.Equal(t, 8*time.Microsecond, step(func() error { return b.SetBias(ctx, []float64{1, 0}) }), "1 write + settle")
+	assert.Equal(t, 50*time.Microsecond, step(func() error { return b.SetState(ctx, []float64{0, 0}) }))
+	assert.Equal(t, 3*time.Millisecond, step(func() error { return b.Run(ctx, 3*time.Millisecond) }))
+	assert.Equal(t, 70*time.Microsecond, step(func() error {
+		_, err := b.Sample(ctx, 7*time.Microsecond, make([]float64, 20))
+		return err
+	}))
+}
+
+// Programming is not instantaneous: while elements are written the board
+// keeps relaxing on its old settings.
+func TestEvolvesWhileProgramming(t *testing.T) {
+	p := quiet(1)
+	p.Timing.BiasWriteS = 100e-6 // one τ
+	b, err := New(p, 9)
+	require.NoError(t, err)
+	require.NoError(t, b.SetState(ctx, []float64{1}))
+	require.NoError(t, b.SetBias(ctx, []float64{3}))
+	// During the write the cell decays toward the old bias 0: e^{-1}; then
+	// it relaxes toward 3 for one 5 µs sample period.
+	out := []float64{0}
+	_, err = b.Sample(ctx, 5*time.Microsecond, out)
+	require.NoError(t, err)
+	e := math.Exp(-0.05)
+	assert.InDelta(t, math.Exp(-1)*e+3*(1-e), out[0], 1e-12)
+}
+
+func TestUnstableAfterQuantisation(t *testing.T) {
+	p := quiet(1)
+	p.Coupling.Bits = 2 // step 4/3: 0.5 rounds to 0
+	b, err := New(p, 1)
+	require.NoError(t, err)
+	err = b.SetCouplings(ctx, []float64{0.5})
+	require.ErrorIs(t, err, hal.ErrUnstable)
+	assert.Contains(t, err.Error(), "quantisation")
+	assert.True(t, errors.Is(b.SetCouplings(ctx, []float64{-1}), hal.ErrUnstable))
+}
