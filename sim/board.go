@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/spukit/spukit/hal"
@@ -43,6 +44,8 @@ type Board struct {
 	q     *mat.Dense // diffusion 2σ²Γ
 	g     []float64  // Γ b_real
 	cache map[time.Duration]*step
+	lastD time.Duration // the most recent transition, looked up
+	last  *step         // without the map on the hot path
 
 	railHits []int // rail hits per cell since its last reading
 	tmp, z   []float64
@@ -371,12 +374,7 @@ func (b *Board) evolve(d time.Duration) {
 	k := b.k
 	x, y := b.x, b.tmp
 	for i := range k {
-		acc := s.c[i]
-		row := s.phi[i*k : i*k+k]
-		for j, p := range row {
-			acc += p * x[j]
-		}
-		y[i] = acc
+		y[i] = s.c[i] + dot(s.phi[i*k:i*k+k], x)
 	}
 	if s.l != nil {
 		z := b.z
@@ -388,12 +386,7 @@ func (b *Board) evolve(d time.Duration) {
 			if s.lower {
 				n = i + 1
 			}
-			row := s.l[i*k : i*k+n]
-			acc := 0.0
-			for j, l := range row {
-				acc += l * z[j]
-			}
-			y[i] += acc
+			y[i] += dot(s.l[i*k:i*k+n], z)
 		}
 	}
 	if rail := b.prof.RailV; rail > 0 {
@@ -414,10 +407,14 @@ func (b *Board) evolve(d time.Duration) {
 // transition returns the cached exact transition over d, computing it (and
 // its constant term) on demand.
 func (b *Board) transition(d time.Duration) *step {
+	if b.last != nil && b.lastD == d && b.last.cValid {
+		return b.last
+	}
 	s := b.cache[d]
 	if s == nil {
 		if len(b.cache) >= 16 {
 			clear(b.cache)
+			b.last = nil
 		}
 		t := discretize(b.m, b.q, d.Seconds())
 		l, err := noiseFactor(t.qd)
@@ -446,7 +443,21 @@ func (b *Board) transition(d time.Duration) *step {
 		}
 		s.cValid = true
 	}
+	b.last, b.lastD = s, d
 	return s
+}
+
+// dot is the inner product of a and b[:len(a)]. Short rows (small boards)
+// stay inline; long ones use gonum's assembly kernel.
+func dot(a, b []float64) float64 {
+	if len(a) >= 32 {
+		return floats.Dot(a, b[:len(a)])
+	}
+	acc := 0.0
+	for j, v := range a {
+		acc += v * b[j]
+	}
+	return acc
 }
 
 func isLower(l []float64, k int) bool {
@@ -480,6 +491,7 @@ func (b *Board) realiseCouplings() {
 		b.q.Set(i, i, 2*b.prof.NoiseV*b.prof.NoiseV*gi)
 	}
 	clear(b.cache)
+	b.last = nil
 }
 
 // realiseBias recomputes the realised bias from the DAC codes and the
