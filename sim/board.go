@@ -209,7 +209,9 @@ func (b *Board) SetCouplings(ctx context.Context, a []float64) error {
 	if changed == 0 {
 		return nil
 	}
-	b.busy(time.Duration(changed)*seconds(b.prof.Timing.CouplingWriteS) + seconds(b.prof.Timing.CouplingSettleS))
+	if err := b.busy(time.Duration(changed)*seconds(b.prof.Timing.CouplingWriteS) + seconds(b.prof.Timing.CouplingSettleS)); err != nil {
+		return fmt.Errorf("set couplings: %w", err)
+	}
 	copy(b.aNom, q)
 	b.realiseCouplings()
 	return nil
@@ -234,7 +236,9 @@ func (b *Board) SetBias(ctx context.Context, v []float64) error {
 	if changed == 0 {
 		return nil
 	}
-	b.busy(time.Duration(changed)*seconds(b.prof.Timing.BiasWriteS) + seconds(b.prof.Timing.BiasSettleS))
+	if err := b.busy(time.Duration(changed)*seconds(b.prof.Timing.BiasWriteS) + seconds(b.prof.Timing.BiasSettleS)); err != nil {
+		return fmt.Errorf("set bias: %w", err)
+	}
 	copy(b.biasCode, codes)
 	b.realiseBias()
 	return nil
@@ -270,7 +274,9 @@ func (b *Board) Run(ctx context.Context, d time.Duration) error {
 			return fmt.Errorf("run: %w", err)
 		}
 		h := min(d, chunk)
-		b.evolve(h)
+		if err := b.evolve(h); err != nil {
+			return fmt.Errorf("run: %w", err)
+		}
 		d -= h
 	}
 	return nil
@@ -302,11 +308,15 @@ func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64)
 				return n, fmt.Errorf("sample %d of %d: %w", n, rows, err)
 			}
 		}
-		b.evolve(lead)
+		if err := b.evolve(lead); err != nil {
+			return n, fmt.Errorf("sample %d of %d: %w", n, rows, err)
+		}
 		row := dst[n*k : n*k+k]
 		for i := range k {
 			if i > 0 && skew > 0 {
-				b.evolve(skew)
+				if err := b.evolve(skew); err != nil {
+					return n, fmt.Errorf("sample %d of %d: %w", n, rows, err)
+				}
 			}
 			v, s := b.read(i)
 			row[i] = v
@@ -358,19 +368,23 @@ func (b *Board) read(i int) (float64, bool) {
 
 // busy advances the board for d while the host is programming it: the
 // analog state keeps evolving on the old settings.
-func (b *Board) busy(d time.Duration) {
+func (b *Board) busy(d time.Duration) error {
 	if d > 0 {
-		b.evolve(d)
+		return b.evolve(d)
 	}
+	return nil
 }
 
 // evolve advances the state exactly over d, applying drift updates that
 // fall due at its start.
-func (b *Board) evolve(d time.Duration) {
+func (b *Board) evolve(d time.Duration) error {
 	if b.nextUpdate > 0 && b.now >= b.nextUpdate {
 		b.updateDrift()
 	}
-	s := b.transition(d)
+	s, err := b.transition(d)
+	if err != nil {
+		return err
+	}
 	k := b.k
 	x, y := b.x, b.tmp
 	for i := range k {
@@ -400,15 +414,24 @@ func (b *Board) evolve(d time.Duration) {
 			}
 		}
 	}
+	var sum float64
+	for _, v := range y {
+		sum += v
+	}
+	if math.IsNaN(sum) || math.IsInf(sum, 0) {
+		// Only an unstable realised drift without rails overflows.
+		return fmt.Errorf("node voltages diverged (realised couplings are unstable and the profile has no rails): %w", hal.ErrUnstable)
+	}
 	b.x, b.tmp = y, x
 	b.now += d
+	return nil
 }
 
 // transition returns the cached exact transition over d, computing it (and
 // its constant term) on demand.
-func (b *Board) transition(d time.Duration) *step {
+func (b *Board) transition(d time.Duration) (*step, error) {
 	if b.last != nil && b.lastD == d && b.last.cValid {
-		return b.last
+		return b.last, nil
 	}
 	s := b.cache[d]
 	if s == nil {
@@ -418,10 +441,11 @@ func (b *Board) transition(d time.Duration) *step {
 		}
 		t := discretize(b.m, b.q, d.Seconds())
 		l, err := noiseFactor(t.qd)
-		if err != nil {
-			// Qd is a sum of PSD terms; failing to factor it means the
-			// drift overflowed, which only a diverging board can do.
-			panic(fmt.Sprintf("sim: %v (drift norm %g)", err, mat.Norm(b.m, 1)))
+		if err != nil || !finite(t.phi.RawMatrix().Data) || !finite(t.psi.RawMatrix().Data) {
+			// Qd is a sum of PSD terms and Φ, Ψ are bounded for a stable
+			// drift: only realised couplings that diverge (part tolerances
+			// or drift pushing an eigenvalue across zero) get here.
+			return nil, fmt.Errorf("realised couplings diverge over %v (tolerances or drift made the drift matrix unstable): %w", d, hal.ErrUnstable)
 		}
 		s = &step{
 			phi:   append([]float64(nil), t.phi.RawMatrix().Data...),
@@ -444,7 +468,16 @@ func (b *Board) transition(d time.Duration) *step {
 		s.cValid = true
 	}
 	b.last, b.lastD = s, d
-	return s
+	return s, nil
+}
+
+func finite(v []float64) bool {
+	for _, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // dot is the inner product of a and b[:len(a)]. Short rows (small boards)

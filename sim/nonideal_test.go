@@ -351,3 +351,39 @@ func TestUnstableAfterQuantisation(t *testing.T) {
 	assert.Contains(t, err.Error(), "quantisation")
 	assert.True(t, errors.Is(b.SetCouplings(ctx, []float64{-1}), hal.ErrUnstable))
 }
+
+// Part tolerances can make a marginally stable nominal matrix unstable in
+// the realised board. The simulator must then report hal.ErrUnstable (no
+// rails) or saturate at the rails, never panic or return NaN.
+func TestRealisedUnstable(t *testing.T) {
+	a := []float64{1, 0.99, 0.99, 1} // eigenvalues 0.01 and 1.99
+	for _, rails := range []float64{0, 12} {
+		p := quiet(2)
+		p.Coupling.Tolerance = 0.05
+		p.RailV = rails
+		found := false
+		for seed := uint64(1); seed < 100 && !found; seed++ {
+			b, err := New(p, seed)
+			require.NoError(t, err)
+			require.NoError(t, b.SetCouplings(ctx, a))
+			if hal.Stable(b.m.RawMatrix().Data, 2) == nil {
+				continue
+			}
+			found = true
+			require.NoError(t, b.SetBias(ctx, []float64{1, 0}))
+			err = b.Run(ctx, time.Hour)
+			out := make([]float64, 2)
+			if rails == 0 {
+				require.ErrorIs(t, err, hal.ErrUnstable)
+				continue
+			}
+			require.NoError(t, err)
+			_, err = b.Sample(ctx, 0, out)
+			require.ErrorIs(t, err, hal.ErrSaturated, "nodes sit at the rails")
+			for _, v := range out {
+				assert.False(t, math.IsNaN(v))
+			}
+		}
+		require.True(t, found, "some seed realises an unstable matrix")
+	}
+}
