@@ -296,6 +296,9 @@ func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64)
 		return 0, fmt.Errorf("sample: dst has %d values, want a positive multiple of %d cells: %w", len(dst), k, hal.ErrDimension)
 	}
 	rows := len(dst) / k
+	// Rail hits during earlier runs were transients of settling; a node
+	// still at its rail hits it again in the first period.
+	clear(b.railHits)
 	var sat []int
 	skew := time.Duration(0)
 	if b.prof.ADC.Multiplexed {
