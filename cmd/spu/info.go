@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/spukit/spukit/hal"
+)
+
+// converterJSON is a DAC or ADC in info's JSON output.
+type converterJSON struct {
+	MinV float64 `json:"min_v"`
+	MaxV float64 `json:"max_v"`
+	// Bits is 0 for a continuous converter.
+	Bits int     `json:"bits"`
+	LSBV float64 `json:"lsb_v"`
+}
+
+// infoJSON is hal.Info with snake_case keys and units in the key names.
+// Couplings are dimensionless, in units of 1/τ.
+type infoJSON struct {
+	Board              string        `json:"board"`
+	Model              string        `json:"model"`
+	Serial             string        `json:"serial"`
+	Firmware           string        `json:"firmware"`
+	Cells              int           `json:"cells"`
+	Topology           string        `json:"topology"`
+	CouplingMinPerTau  float64       `json:"coupling_min_per_tau"`
+	CouplingMaxPerTau  float64       `json:"coupling_max_per_tau"`
+	CouplingStepPerTau float64       `json:"coupling_step_per_tau"`
+	BiasDAC            converterJSON `json:"bias_dac"`
+	ADC                converterJSON `json:"adc"`
+	TauS               float64       `json:"tau_s"`
+	NoiseV             float64       `json:"noise_v"`
+	MinSamplePeriodS   float64       `json:"min_sample_period_s"`
+	Capabilities       []string      `json:"capabilities"`
+}
+
+func toConverterJSON(c hal.Converter) converterJSON {
+	return converterJSON{MinV: c.Min, MaxV: c.Max, Bits: c.Bits, LSBV: c.LSB()}
+}
+
+func toInfoJSON(uri string, in hal.Info) infoJSON {
+	caps := in.Caps.Names()
+	if caps == nil {
+		caps = []string{}
+	}
+	return infoJSON{
+		Board: uri, Model: in.Model, Serial: in.Serial, Firmware: in.Firmware,
+		Cells: in.Cells, Topology: in.Topology.String(),
+		CouplingMinPerTau: in.Coupling.Min, CouplingMaxPerTau: in.Coupling.Max, CouplingStepPerTau: in.CouplingStep,
+		BiasDAC: toConverterJSON(in.Bias), ADC: toConverterJSON(in.ADC),
+		TauS: in.Tau.Seconds(), NoiseV: in.Noise, MinSamplePeriodS: in.MinSamplePeriod.Seconds(),
+		Capabilities: caps,
+	}
+}
+
+func runInfo(ctx context.Context, args []string, stdout, _ io.Writer) error {
+	f := newFlags("info", "spu info [--board URI] [--json]",
+		"Prints what the board reports about itself (hal.Info). Couplings are in units of 1/τ.\n")
+	if err := f.parse(args, stdout); err != nil {
+		return err
+	}
+	b, err := openBoard(ctx, f.board)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	in := b.Info()
+	if f.json {
+		return writeJSON(stdout, toInfoJSON(f.board, in))
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	row := func(k, format string, args ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, args...)...) }
+	row("board", "%s", f.board)
+	row("model", "%s", in.Model)
+	row("serial", "%s", in.Serial)
+	row("firmware", "%s", in.Firmware)
+	row("cells", "%d", in.Cells)
+	row("topology", "%s", in.Topology)
+	row("coupling range", "[%g, %g] × 1/τ", in.Coupling.Min, in.Coupling.Max)
+	if in.CouplingStep > 0 {
+		row("coupling step", "%.4g × 1/τ", in.CouplingStep)
+	} else {
+		row("coupling step", "continuous")
+	}
+	row("bias DAC", "%s", converterString(in.Bias))
+	row("ADC", "%s", converterString(in.ADC))
+	row("tau", "%v", in.Tau)
+	row("noise", "%g V rms", in.Noise)
+	row("min sample period", "%v", in.MinSamplePeriod)
+	row("capabilities", "%s", in.Caps)
+	return tw.Flush()
+}
+
+func converterString(c hal.Converter) string {
+	if c.Bits == 0 {
+		return fmt.Sprintf("[%g, %g] V, continuous", c.Min, c.Max)
+	}
+	return fmt.Sprintf("[%g, %g] V, %d bits, LSB %.4g V", c.Min, c.Max, c.Bits, c.LSB())
+}
+
+// writeJSON writes v indented, with a final newline.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

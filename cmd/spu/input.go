@@ -1,0 +1,482 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/spukit/spukit/hal"
+)
+
+// maxInputBytes bounds the size of a matrix or vector file.
+const maxInputBytes = 64 << 20
+
+// field is one entry of a table read from CSV or JSON, kept as text until
+// the table's shape is known so that errors can name the entry.
+type field struct {
+	text      string // the number as written
+	kind      string // "" for a number, else what JSON held instead ("string", "null", ...)
+	line, col int    // position in a CSV file; 0 for JSON
+}
+
+// table is a list of rows as read from a file; rows may be ragged.
+type table struct {
+	file string
+	rows [][]field
+}
+
+// readFile reads a whole input file, refusing huge ones.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxInputBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(data) > maxInputBytes {
+		return nil, fmt.Errorf("%s: larger than %d MiB: %w", path, maxInputBytes>>20, hal.ErrInvalid)
+	}
+	return data, nil
+}
+
+func isJSON(path string) bool { return strings.HasSuffix(strings.ToLower(path), ".json") }
+
+// readCSV parses rows of comma-separated numbers. Blank lines and lines
+// starting with # are skipped.
+func readCSV(path string, data []byte) (table, error) {
+	r := csv.NewReader(bytes.NewReader(data))
+	r.FieldsPerRecord = -1
+	r.Comment = '#'
+	r.TrimLeadingSpace = true
+	t := table{file: path}
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return t, fmt.Errorf("%s: %v: %w", path, err, hal.ErrInvalid)
+		}
+		row := make([]field, len(rec))
+		for j, s := range rec {
+			line, col := r.FieldPos(j)
+			row[j] = field{text: strings.TrimSpace(s), line: line, col: col}
+		}
+		t.rows = append(t.rows, row)
+	}
+	if len(t.rows) == 0 {
+		return t, fmt.Errorf("%s: no numbers in the file: %w", path, hal.ErrDimension)
+	}
+	return t, nil
+}
+
+// jsonValue decodes one JSON document with numbers kept as json.Number.
+func jsonValue(path string, data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &se):
+			// Offset counts the bytes read including the bad one.
+			line, col := position(data, se.Offset-1)
+			return nil, fmt.Errorf("%s line %d column %d: %v: %w", path, line, col, se, hal.ErrInvalid)
+		case errors.Is(err, io.EOF):
+			return nil, fmt.Errorf("%s: empty file: %w", path, hal.ErrInvalid)
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			line, col := position(data, int64(len(data)))
+			return nil, fmt.Errorf("%s line %d column %d: unexpected end of JSON: %w", path, line, col, hal.ErrInvalid)
+		}
+		return nil, fmt.Errorf("%s: %v: %w", path, err, hal.ErrInvalid)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		line, col := position(data, dec.InputOffset())
+		return nil, fmt.Errorf("%s line %d column %d: data after the JSON value: %w", path, line, col, hal.ErrInvalid)
+	}
+	return v, nil
+}
+
+// position converts a byte offset into a 1-based line and column.
+func position(data []byte, off int64) (line, col int) {
+	line, col = 1, 1
+	for i := int64(0); i < off && i < int64(len(data)); i++ {
+		if data[i] == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "string"
+	case bool:
+		return "boolean"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+func jsonField(v any) field {
+	if n, ok := v.(json.Number); ok {
+		return field{text: string(n)}
+	}
+	if s, ok := v.(string); ok {
+		return field{text: strconv.Quote(s), kind: "string"}
+	}
+	return field{kind: jsonKind(v)}
+}
+
+// jsonTable turns a JSON array of arrays (a matrix) or of numbers (one row)
+// into a table; what names the value in errors.
+func jsonTable(path, what string, v any) (table, error) {
+	t := table{file: path}
+	arr, ok := v.([]any)
+	if !ok {
+		return t, fmt.Errorf("%s: %s is a JSON %s, want an array: %w", path, what, jsonKind(v), hal.ErrInvalid)
+	}
+	if len(arr) == 0 {
+		return t, fmt.Errorf("%s: %s is empty: %w", path, what, hal.ErrDimension)
+	}
+	nested := false
+	for _, e := range arr {
+		if _, ok := e.([]any); ok {
+			nested = true
+			break
+		}
+	}
+	if !nested {
+		row := make([]field, len(arr))
+		for j, e := range arr {
+			row[j] = jsonField(e)
+		}
+		t.rows = [][]field{row}
+		return t, nil
+	}
+	for i, e := range arr {
+		r, ok := e.([]any)
+		if !ok {
+			return t, fmt.Errorf("%s: %s row %d is a JSON %s, want an array of numbers: %w", path, what, i, jsonKind(e), hal.ErrInvalid)
+		}
+		row := make([]field, len(r))
+		for j, x := range r {
+			row[j] = jsonField(x)
+		}
+		t.rows = append(t.rows, row)
+	}
+	return t, nil
+}
+
+// readTable reads a CSV file, or a JSON file holding an array (of arrays).
+func readTable(path, what string) (table, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return table{}, err
+	}
+	if !isJSON(path) {
+		return readCSV(path, data)
+	}
+	v, err := jsonValue(path, data)
+	if err != nil {
+		return table{}, err
+	}
+	if m, ok := v.(map[string]any); ok {
+		// {"a": ..., "b": ...}: pick the one asked for.
+		key := strings.ToLower(what)
+		if len(m) == 1 {
+			for k := range m {
+				key = k
+			}
+		}
+		inner, ok := m[key]
+		if !ok {
+			return table{}, fmt.Errorf("%s: no %q in the JSON object: %w", path, key, hal.ErrInvalid)
+		}
+		v = inner
+	}
+	return jsonTable(path, what, v)
+}
+
+// readProblemJSON reads {"a": [[...]], "b": [...]} (b optional).
+func readProblemJSON(path string) (a, b *table, err error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := jsonValue(path, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		t, err := jsonTable(path, "A", v)
+		return &t, nil, err
+	}
+	for k := range m {
+		if k != "a" && k != "b" {
+			return nil, nil, fmt.Errorf("%s: unknown field %q (known: \"a\", \"b\"): %w", path, k, hal.ErrInvalid)
+		}
+	}
+	av, ok := m["a"]
+	if !ok {
+		return nil, nil, fmt.Errorf("%s: no field \"a\" (want {\"a\": [[...]], \"b\": [...]}): %w", path, hal.ErrInvalid)
+	}
+	at, err := jsonTable(path, "A", av)
+	if err != nil {
+		return nil, nil, err
+	}
+	a = &at
+	if bv, ok := m["b"]; ok {
+		bt, err := jsonTable(path, "b", bv)
+		if err != nil {
+			return nil, nil, err
+		}
+		b = &bt
+	}
+	return a, b, nil
+}
+
+// where says where a field came from, for error messages.
+func (t table) where(f field) string {
+	if f.line > 0 {
+		return fmt.Sprintf("%s line %d column %d", t.file, f.line, f.col)
+	}
+	return t.file
+}
+
+// number converts one field, naming entry in errors.
+func (t table) number(f field, entry string) (float64, error) {
+	if f.kind != "" {
+		return 0, fmt.Errorf("%s = %s (%s): a JSON %s, want a number: %w", entry, orKind(f), t.file, f.kind, hal.ErrInvalid)
+	}
+	if f.text == "" {
+		return 0, fmt.Errorf("%s is empty (%s): want a number: %w", entry, t.where(f), hal.ErrInvalid)
+	}
+	v, err := strconv.ParseFloat(f.text, 64)
+	if err != nil && !math.IsInf(v, 0) {
+		return 0, fmt.Errorf("%s = %q (%s): not a number: %w", entry, f.text, t.where(f), hal.ErrInvalid)
+	}
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("%s = %s (%s, written %q): every entry must be a finite number: %w",
+			entry, strconv.FormatFloat(v, 'g', -1, 64), t.where(f), f.text, hal.ErrInvalid)
+	}
+	return v, nil
+}
+
+func orKind(f field) string {
+	if f.text != "" {
+		return f.text
+	}
+	return f.kind
+}
+
+// square converts the table to a row-major n × n matrix named name.
+func (t table) square(name string) ([]float64, int, error) {
+	n := len(t.rows)
+	if n == 0 {
+		return nil, 0, fmt.Errorf("%s (%s) is empty: %w", name, t.file, hal.ErrDimension)
+	}
+	for i, row := range t.rows {
+		if len(row) != len(t.rows[0]) {
+			at := ""
+			if len(row) > 0 && row[0].line > 0 {
+				at = fmt.Sprintf(" (line %d)", row[0].line)
+			}
+			return nil, 0, fmt.Errorf("%s (%s) is ragged: row %d%s has %d entries but row 0 has %d: %w",
+				name, t.file, i, at, len(row), len(t.rows[0]), hal.ErrDimension)
+		}
+	}
+	if c := len(t.rows[0]); c != n {
+		return nil, 0, fmt.Errorf("%s (%s) is %d×%d: want a square matrix: %w", name, t.file, n, c, hal.ErrDimension)
+	}
+	a := make([]float64, n*n)
+	for i, row := range t.rows {
+		for j, f := range row {
+			v, err := t.number(f, fmt.Sprintf("%s[%d][%d]", name, i, j))
+			if err != nil {
+				return nil, 0, err
+			}
+			a[i*n+j] = v
+		}
+	}
+	return a, n, nil
+}
+
+// vector converts a table holding one row or one column to a vector.
+func (t table) vector(name string) ([]float64, error) {
+	var fs []field
+	switch {
+	case len(t.rows) == 1:
+		fs = t.rows[0]
+	default:
+		for i, row := range t.rows {
+			if len(row) != 1 {
+				return nil, fmt.Errorf("%s (%s) must be one row or one column, but row %d has %d entries: %w",
+					name, t.file, i, len(row), hal.ErrDimension)
+			}
+			fs = append(fs, row[0])
+		}
+	}
+	if len(fs) == 0 {
+		return nil, fmt.Errorf("%s (%s) is empty: %w", name, t.file, hal.ErrDimension)
+	}
+	v := make([]float64, len(fs))
+	for i, f := range fs {
+		x, err := t.number(f, fmt.Sprintf("%s[%d]", name, i))
+		if err != nil {
+			return nil, err
+		}
+		v[i] = x
+	}
+	return v, nil
+}
+
+// parseVectorArg reads a vector given on the command line either as a
+// comma-separated list ("0.1,0,-0.2") or as the name of a CSV/JSON file.
+// An existing file wins; otherwise text with a comma or a single number is
+// a list.
+func parseVectorArg(arg, name string) ([]float64, error) {
+	if _, err := os.Stat(arg); err == nil {
+		t, err := readTable(arg, name)
+		if err != nil {
+			return nil, err
+		}
+		return t.vector(name)
+	}
+	_, perr := strconv.ParseFloat(strings.TrimSpace(arg), 64)
+	if !strings.Contains(arg, ",") && perr != nil && !errors.Is(perr, strconv.ErrRange) {
+		// Neither a list nor a number: it was meant as a file.
+		_, err := os.Stat(arg)
+		return nil, fmt.Errorf("--%s %q is neither a file nor a comma-separated list of numbers: %w", name, arg, err)
+	}
+	parts := strings.Split(arg, ",")
+	t := table{file: "--" + name, rows: [][]field{make([]field, len(parts))}}
+	for i, p := range parts {
+		t.rows[0][i] = field{text: strings.TrimSpace(p)}
+	}
+	return t.vector(name)
+}
+
+// problem is a linear system A x = b.
+type problem struct {
+	n      int
+	a      []float64 // n × n row-major
+	b      []float64
+	source string // where it came from, for the report
+	aName  string // where A came from, for errors
+}
+
+// loadProblem reads A and b from files: --a FILE [--b FILE]. A JSON --a
+// may hold both ({"a": ..., "b": ...}).
+func loadProblem(aPath, bPath string) (problem, error) {
+	var at, bt *table
+	if isJSON(aPath) {
+		var err error
+		at, bt, err = readProblemJSON(aPath)
+		if err != nil {
+			return problem{}, fmt.Errorf("--a: %w", err)
+		}
+		if bt != nil && bPath != "" {
+			return problem{}, usagef("%s holds b and --b %s gives it again: give b once", aPath, bPath)
+		}
+	} else {
+		t, err := readTable(aPath, "A")
+		if err != nil {
+			return problem{}, fmt.Errorf("--a: %w", err)
+		}
+		at = &t
+	}
+	if bt == nil {
+		if bPath == "" {
+			return problem{}, usagef("--a %s holds no b: give --b FILE, or put \"b\" in a JSON --a file", aPath)
+		}
+		t, err := readTable(bPath, "b")
+		if err != nil {
+			return problem{}, fmt.Errorf("--b: %w", err)
+		}
+		bt = &t
+	}
+	a, n, err := at.square("A")
+	if err != nil {
+		return problem{}, err
+	}
+	b, err := bt.vector("b")
+	if err != nil {
+		return problem{}, err
+	}
+	if len(b) != n {
+		return problem{}, fmt.Errorf("b (%s) has %d entries but A (%s) is %d×%d: want %d: %w",
+			bt.file, len(b), at.file, n, n, n, hal.ErrDimension)
+	}
+	src := aPath
+	if bPath != "" {
+		src += " " + bPath
+	}
+	return problem{n: n, a: a, b: b, source: src, aName: aPath}, nil
+}
+
+// randomProblem builds the seeded SPD test problem A = Q diag(λ) Qᵀ with Q
+// the orthogonal factor of the QR decomposition of a Gaussian n × n matrix,
+// λ log-spaced from 1 to cond, and b a Gaussian vector. The generator is
+// math/rand/v2's PCG seeded with (seed, 0); the Gaussian matrix is drawn
+// row by row, then b.
+func randomProblem(n int, cond float64, seed uint64) problem {
+	rng := rand.New(rand.NewPCG(seed, 0))
+	g := mat.NewDense(n, n, nil)
+	for i := range n {
+		for j := range n {
+			g.Set(i, j, rng.NormFloat64())
+		}
+	}
+	b := make([]float64, n)
+	for i := range b {
+		b[i] = rng.NormFloat64()
+	}
+	var qr mat.QR
+	qr.Factorize(g)
+	var q mat.Dense
+	qr.QTo(&q)
+	lam := make([]float64, n)
+	for i := range lam {
+		if n == 1 {
+			lam[i] = 1
+		} else {
+			lam[i] = math.Pow(cond, float64(i)/float64(n-1))
+		}
+	}
+	var qd, a mat.Dense
+	qd.Mul(&q, mat.NewDiagDense(n, lam))
+	a.Mul(&qd, q.T())
+	flat := make([]float64, n*n)
+	for i := range n {
+		for j := range n {
+			// Exactly symmetric, so symmetric boards accept it.
+			flat[i*n+j] = (a.At(i, j) + a.At(j, i)) / 2
+		}
+	}
+	src := fmt.Sprintf("random n=%d cond=%g seed=%d", n, cond, seed)
+	return problem{n: n, a: flat, b: b, source: src, aName: src}
+}

@@ -1,0 +1,250 @@
+// Command spu drives stochastic processing units (SPUs), real or simulated.
+//
+//	spu info   [--board URI] [--json]
+//	spu sample [--board URI] [--n N] [--period D] [--burn D] [--couplings FILE] [--bias FILE|LIST] [--out FILE.csv] [--json]
+//	spu solve  [--board URI] (--a FILE [--b FILE] | --random N --cond K --seed S) [--json] [solver flags]
+//
+// Run "spu help" for the full usage and docs/errors.md for what each error
+// means and what to do about it.
+//
+// Exit codes: 0 success, 1 error, 2 usage error (bad command line),
+// 3 sample finished and wrote every sample but some readings saturated.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/spukit/spukit/hal"
+	_ "github.com/spukit/spukit/sim" // registers the sim: scheme
+)
+
+// Exit codes.
+const (
+	exitOK        = 0
+	exitError     = 1
+	exitUsage     = 2
+	exitSaturated = 3
+)
+
+// defaultBoard is the board every command opens without --board.
+const defaultBoard = "sim:proto8"
+
+// version is set at link time with -ldflags "-X main.version=v1.2.3";
+// otherwise it comes from the module's build information.
+var version = ""
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// command is one subcommand of spu.
+type command struct {
+	name    string
+	summary string
+	// run executes the command; flags are parsed by the command itself
+	// through newFlags/parseFlags.
+	run func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"info", "describe a board: size, ranges, converters, time constant, noise", runInfo},
+		{"sample", "program couplings and bias, burn in, record node voltages as CSV", runSample},
+		{"solve", "solve A x = b on a board and compare with a digital solve", runSolve},
+	}
+}
+
+// run is the whole program: it parses args (without the program name),
+// runs one command and returns the exit code. Errors are printed as one line
+// "spu <cmd>: <message>" on stderr.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	name := args[0]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 {
+			for _, c := range commands() {
+				if c.name == args[1] {
+					return run(ctx, []string{c.name, "-h"}, stdout, stderr)
+				}
+			}
+			fmt.Fprintf(stderr, "spu help: unknown command %q (commands: %s)\n", args[1], commandNames())
+			return exitUsage
+		}
+		usage(stdout)
+		return exitOK
+	case "version", "-version", "--version":
+		fmt.Fprintf(stdout, "spu %s (%s %s/%s)\n", versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name != name {
+			continue
+		}
+		err := c.run(ctx, args[1:], stdout, stderr)
+		if err == nil {
+			return exitOK
+		}
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "spu %s: %s\n", c.name, oneLine(err.Error()))
+		var ue *usageError
+		var se *saturatedError
+		switch {
+		case errors.As(err, &ue):
+			return exitUsage
+		case errors.As(err, &se):
+			return exitSaturated
+		}
+		return exitError
+	}
+	if strings.HasPrefix(name, "-") {
+		fmt.Fprintf(stderr, "spu: flag %s before a command: flags go after the command (spu <command> [flags])\n", name)
+	} else {
+		fmt.Fprintf(stderr, "spu: unknown command %q (commands: %s)\n", name, commandNames())
+	}
+	usage(stderr)
+	return exitUsage
+}
+
+func commandNames() string {
+	var names []string
+	for _, c := range commands() {
+		names = append(names, c.name)
+	}
+	return strings.Join(append(names, "help", "version"), ", ")
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, `spu drives stochastic processing units (SPUs): boards of coupled RC cells
+whose node voltages relax, with noise, towards the solution of A x = b.
+
+usage: spu <command> [flags]
+
+commands:
+`)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, `  %-8s show this help, or a command's flags: spu help <command>
+  %-8s print the version (also spu --version)
+
+Every command takes --board URI (default %s) and --json.
+Board URIs: sim:NAME[?seed=N] (built-in profiles ideal, proto8) or
+sim:FILE.json[?seed=N]; registered schemes: %s.
+Durations are Go durations (500us, 2ms, 1.5s) or multiples of the board's
+time constant τ (20tau).
+
+exit codes: 0 ok, 1 error, 2 usage error, 3 sample wrote all samples but
+some readings saturated. docs/errors.md explains every error.
+`, "help", "version", defaultBoard, strings.Join(hal.Schemes(), ", "))
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " " + s.Value[:12]
+		}
+	}
+	return v
+}
+
+// oneLine keeps an error message on one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " ")
+}
+
+// usageError is a mistake on the command line: exit code 2.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// usagef returns a usage error wrapping hal.ErrInvalid.
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Errorf(format+": %w", append(args, hal.ErrInvalid)...)}
+}
+
+// saturatedError says the command completed but readings saturated: exit 3.
+type saturatedError struct{ err error }
+
+func (e *saturatedError) Error() string { return e.err.Error() }
+func (e *saturatedError) Unwrap() error { return e.err }
+
+// flags is a command's flag set with the flags every command shares.
+type flags struct {
+	*flag.FlagSet
+	board    string
+	json     bool
+	synopsis string // one line after "usage: "
+	help     string // text after the flag list
+}
+
+func newFlags(name, synopsis, help string) *flags {
+	f := &flags{FlagSet: flag.NewFlagSet("spu "+name, flag.ContinueOnError), help: help}
+	f.SetOutput(io.Discard)
+	f.StringVar(&f.board, "board", defaultBoard, "board `URI`, e.g. sim:proto8?seed=3, sim:ideal, sim:profile.json")
+	f.BoolVar(&f.json, "json", false, "print machine-readable JSON")
+	f.Usage = func() {}
+	f.synopsis = synopsis
+	return f
+}
+
+// parse parses args; -h prints the usage to stdout and returns flag.ErrHelp,
+// any other problem is a usage error. Positional arguments are refused.
+func (f *flags) parse(args []string, stdout io.Writer) error {
+	if err := f.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			f.printUsage(stdout)
+			return err
+		}
+		return &usageError{fmt.Errorf("%v (see '%s -h'): %w", err, f.Name(), hal.ErrInvalid)}
+	}
+	if f.NArg() > 0 {
+		return usagef("unexpected argument %q (flags only; see '%s -h')", f.Arg(0), f.Name())
+	}
+	return nil
+}
+
+func (f *flags) printUsage(w io.Writer) {
+	fmt.Fprintf(w, "usage: %s\n\nflags:\n", f.synopsis)
+	f.SetOutput(w)
+	f.PrintDefaults()
+	f.SetOutput(io.Discard)
+	if f.help != "" {
+		fmt.Fprintf(w, "\n%s", f.help)
+	}
+}
+
+// openBoard opens the board named by --board.
+func openBoard(ctx context.Context, uri string) (hal.Board, error) {
+	return hal.Open(ctx, uri)
+}

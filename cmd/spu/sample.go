@@ -1,0 +1,323 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spukit/spukit/hal"
+)
+
+const (
+	// sampleChunk is how many samples are read per Board.Sample call; the
+	// CSV is streamed so --n is not limited by memory.
+	sampleChunk = 4096
+	// maxSamples bounds --n.
+	maxSamples = 100_000_000
+)
+
+// sampleJSON is the summary of spu sample --json.
+type sampleJSON struct {
+	Board            string    `json:"board"`
+	Cells            int       `json:"cells"`
+	Samples          int       `json:"samples"`
+	PeriodS          float64   `json:"period_s"`
+	BurnS            float64   `json:"burn_s"`
+	BoardTimeS       *float64  `json:"board_time_s"` // null without hal.Clock
+	WallS            float64   `json:"wall_s"`
+	MeanV            []float64 `json:"mean_v"`
+	StdV             []float64 `json:"std_v"`
+	Saturated        int       `json:"saturated"`
+	SaturatedPerCell []int     `json:"saturated_per_cell"`
+	Out              string    `json:"out"`
+}
+
+const sampleHelp = `Programs the couplings (--couplings, a K×K matrix in units of 1/τ, CSV or JSON)
+and the bias (--bias, K volts: a CSV/JSON file or a list like 0.5,0,-0.5) if given,
+lets the board evolve for --burn, then reads --n samples of all K node voltages
+one --period apart. Without --couplings/--bias the board keeps what it has
+(at power-up: identity couplings, zero bias). Values are programmed as given:
+nothing is scaled, so entries outside the board's range are refused (spu solve
+scales problems into range automatically).
+
+The CSV (to --out, or stdout) has a header t_s,x0,...,xK-1 and one row per
+sample; t_s is the board's own clock (board time since it was opened, at the
+sample's last reading) when it has one, else the nominal time since sampling
+began. A summary (mean, standard deviation, saturated readings per cell,
+board time) goes to stderr; with --json it is JSON, on stdout when --out is
+given and on stderr otherwise.
+
+--n must be ≥ 1 and --period ≥ 0 (0 = the board's minimum); --burn 0 skips
+the burn-in. When readings saturate every sample is still written, the
+problem is reported on stderr and the exit code is 3.
+`
+
+func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f := newFlags("sample",
+		"spu sample [--board URI] [--n N] [--period D] [--burn D] [--couplings FILE] [--bias FILE|LIST] [--out FILE.csv] [--json]",
+		sampleHelp)
+	n := f.Int("n", 1000, "number of samples `N` (≥ 1)")
+	var period, burn durFlag
+	burn.Set("20tau")
+	f.Var(&period, "period", "sample period `D` (0 = the board's minimum)")
+	f.Var(&burn, "burn", "burn-in time `D` before the first sample (0 = none)")
+	couplings := f.String("couplings", "", "program the coupling matrix from `FILE` (CSV or JSON, K×K, units of 1/τ)")
+	biasArg := f.String("bias", "", "program the bias from a `FILE` (CSV or JSON) or a list like 0.5,0,-0.5 (volts)")
+	out := f.String("out", "", "write the CSV to `FILE` instead of stdout")
+	if err := f.parse(args, stdout); err != nil {
+		return err
+	}
+	if *n <= 0 {
+		return usagef("--n %d: the sample count must be at least 1", *n)
+	}
+	if *n > maxSamples {
+		return usagef("--n %d: at most %d samples per run", *n, maxSamples)
+	}
+	if period.negative() {
+		return usagef("--period %s: must be ≥ 0 (0 = the board's minimum)", &period)
+	}
+	if burn.negative() {
+		return usagef("--burn %s: must be ≥ 0 (0 = no burn-in)", &burn)
+	}
+
+	// Read the inputs before touching the board.
+	var a []float64
+	var an int
+	if *couplings != "" {
+		t, err := readTable(*couplings, "couplings")
+		if err != nil {
+			return fmt.Errorf("--couplings: %w", err)
+		}
+		if a, an, err = t.square("A"); err != nil {
+			return err
+		}
+	}
+	var bias []float64
+	if *biasArg != "" {
+		var err error
+		if bias, err = parseVectorArg(*biasArg, "bias"); err != nil {
+			return err
+		}
+	}
+
+	b, err := openBoard(ctx, f.board)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	info := b.Info()
+	k := info.Cells
+	if a != nil && an != k {
+		return fmt.Errorf("couplings %s are %d×%d but board %s has %d cells: want %d×%d: %w",
+			*couplings, an, an, f.board, k, k, k, hal.ErrDimension)
+	}
+	if bias != nil && len(bias) != k {
+		return fmt.Errorf("bias %s has %d entries but board %s has %d cells: want %d: %w",
+			*biasArg, len(bias), f.board, k, k, hal.ErrDimension)
+	}
+	per, err := period.resolve(info.Tau)
+	if err != nil {
+		return usagef("--period %v", err)
+	}
+	if per, err = hal.SamplePeriod(info, per); err != nil {
+		return fmt.Errorf("--period %s: %w; use at least %v (--period 0 picks it)", &period, err, info.MinSamplePeriod)
+	}
+	burnD, err := burn.resolve(info.Tau)
+	if err != nil {
+		return usagef("--burn %v", err)
+	}
+
+	var w io.Writer = stdout
+	var file *os.File
+	if *out != "" {
+		if file, err = os.Create(*out); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+		defer file.Close()
+		w = file
+	}
+
+	start := time.Now()
+	if a != nil {
+		if err := b.SetCouplings(ctx, a); err != nil {
+			return fmt.Errorf("couplings %s: %w%s", *couplings, err, rangeHint(err))
+		}
+	}
+	if bias != nil {
+		if err := b.SetBias(ctx, bias); err != nil {
+			return fmt.Errorf("bias %s: %w%s", *biasArg, err, rangeHint(err))
+		}
+	}
+	if burnD > 0 {
+		if err := b.Run(ctx, burnD); err != nil {
+			return fmt.Errorf("burn-in: %w", err)
+		}
+	}
+
+	res, err := sampleCSV(ctx, b, *n, per, w)
+	if err == nil && file != nil {
+		err = file.Close()
+	}
+	if err != nil {
+		return err
+	}
+	wall := time.Since(start)
+
+	sum := sampleJSON{
+		Board: f.board, Cells: k, Samples: res.samples, PeriodS: per.Seconds(), BurnS: burnD.Seconds(),
+		WallS: wall.Seconds(), MeanV: res.mean, StdV: res.std(), SaturatedPerCell: res.sat, Out: "-",
+	}
+	if c, ok := b.(hal.Clock); ok {
+		t := c.BoardTime().Seconds()
+		sum.BoardTimeS = &t
+	}
+	for _, c := range res.sat {
+		sum.Saturated += c
+	}
+	if *out != "" {
+		sum.Out = *out
+	}
+	if f.json {
+		jw := stderr
+		if *out != "" {
+			jw = stdout
+		}
+		if err := writeJSON(jw, sum); err != nil {
+			return err
+		}
+	} else {
+		printSampleSummary(stderr, sum, burnD, per)
+	}
+	if sum.Saturated > 0 {
+		return &saturatedError{fmt.Errorf("samples written, but %w", &hal.SaturationError{Counts: res.sat, Samples: res.samples})}
+	}
+	return nil
+}
+
+// rangeHint adds advice to an out-of-range error from programming values
+// given on the command line.
+func rangeHint(err error) string {
+	var re *hal.RangeError
+	if errors.As(err, &re) {
+		return "; spu sample programs values as given: divide them by a common factor, or use spu solve to autoscale"
+	}
+	return ""
+}
+
+// sampleStats accumulates per-cell running means and variances (Welford).
+type sampleStats struct {
+	samples int
+	mean    []float64
+	m2      []float64
+	sat     []int
+}
+
+func (s *sampleStats) std() []float64 {
+	out := make([]float64, len(s.m2))
+	if s.samples > 1 {
+		for i, m := range s.m2 {
+			out[i] = math.Sqrt(m / float64(s.samples-1))
+		}
+	}
+	return out
+}
+
+// sampleCSV reads n samples one period apart and streams them as CSV to w.
+// Saturated readings are counted, not fatal.
+func sampleCSV(ctx context.Context, b hal.Board, n int, period time.Duration, w io.Writer) (*sampleStats, error) {
+	k := b.Info().Cells
+	clock, hasClock := b.(hal.Clock)
+	st := &sampleStats{mean: make([]float64, k), m2: make([]float64, k), sat: make([]int, k)}
+	bw := bufio.NewWriterSize(w, 1<<16)
+	line := make([]byte, 0, 32*(k+1))
+	line = append(line, "t_s"...)
+	for i := range k {
+		line = append(line, ",x"...)
+		line = strconv.AppendInt(line, int64(i), 10)
+	}
+	line = append(line, '\n')
+	if _, err := bw.Write(line); err != nil {
+		return nil, err
+	}
+	buf := make([]float64, min(n, sampleChunk)*k)
+	for done := 0; done < n; {
+		rows := min(n-done, sampleChunk)
+		dst := buf[:rows*k]
+		var t0 time.Duration
+		if hasClock {
+			t0 = clock.BoardTime()
+		}
+		got, err := b.Sample(ctx, period, dst)
+		var se *hal.SaturationError
+		if errors.As(err, &se) {
+			for i, c := range se.Counts {
+				if i < k {
+					st.sat[i] += c
+				}
+			}
+			err = nil
+		}
+		// Time of the last reading of each sample: from the board's clock
+		// when it has one (spread evenly over the call), else nominal.
+		var t1 time.Duration
+		if hasClock {
+			t1 = clock.BoardTime()
+		}
+		for r := range got {
+			var ts float64
+			if hasClock && rows > 0 {
+				ts = (t0 + time.Duration(float64(t1-t0)*float64(r+1)/float64(rows))).Seconds()
+			} else {
+				ts = (time.Duration(done+r+1) * period).Seconds()
+			}
+			line = strconv.AppendFloat(line[:0], ts, 'g', -1, 64)
+			row := dst[r*k : r*k+k]
+			st.samples++
+			for i, v := range row {
+				line = append(line, ',')
+				line = strconv.AppendFloat(line, v, 'g', -1, 64)
+				d := v - st.mean[i]
+				st.mean[i] += d / float64(st.samples)
+				st.m2[i] += d * (v - st.mean[i])
+			}
+			line = append(line, '\n')
+			if _, werr := bw.Write(line); werr != nil {
+				return nil, werr
+			}
+		}
+		if err != nil {
+			if ferr := bw.Flush(); ferr != nil {
+				return nil, ferr
+			}
+			return nil, fmt.Errorf("after %d samples: %w", done+got, err)
+		}
+		done += got
+		if got == 0 {
+			return nil, fmt.Errorf("board returned no samples after %d: %w", done, hal.ErrDisconnected)
+		}
+	}
+	return st, bw.Flush()
+}
+
+func printSampleSummary(w io.Writer, s sampleJSON, burn, period time.Duration) {
+	fmt.Fprintf(w, "%s: %d samples of %d cells, one every %v, after %v burn-in\n", s.Board, s.Samples, s.Cells, period, burn)
+	if s.BoardTimeS != nil {
+		fmt.Fprintf(w, "board time %v, wall time %v\n",
+			time.Duration(*s.BoardTimeS*1e9).Round(time.Microsecond), time.Duration(s.WallS*1e9).Round(time.Microsecond))
+	} else {
+		fmt.Fprintf(w, "wall time %v (the board keeps no clock)\n", time.Duration(s.WallS*1e9).Round(time.Microsecond))
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "cell\tmean (V)\tstd (V)\tsaturated\t\n")
+	for i := range s.Cells {
+		fmt.Fprintf(tw, "%d\t%.6g\t%.4g\t%d\t\n", i, s.MeanV[i], s.StdV[i], s.SaturatedPerCell[i])
+	}
+	tw.Flush()
+}

@@ -1,0 +1,301 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"text/tabwriter"
+	"time"
+
+	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/spukit/spukit/hal"
+)
+
+// maxRandomN bounds --random.
+const maxRandomN = 4096
+
+// solveOpts are the solver flags after resolving τ multiples; zero fields
+// mean the solver's defaults.
+type solveOpts struct {
+	burn, duration, period time.Duration
+	noBurn                 bool // --burn 0
+	batches                int
+	tol                    float64
+}
+
+// solveOut is what the board solve returned.
+type solveOut struct {
+	x, stdErr   []float64
+	alpha, beta float64
+	samples     int
+	boardTime   time.Duration
+	retries     int
+}
+
+// jfloat is a float64 that encodes NaN and ±Inf as JSON null instead of
+// failing the whole report (the solver's scale may overflow to +Inf).
+type jfloat float64
+
+func (f jfloat) MarshalJSON() ([]byte, error) {
+	v := float64(f)
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(v)
+}
+
+func jfloats(v []float64) []jfloat {
+	out := make([]jfloat, len(v))
+	for i, x := range v {
+		out[i] = jfloat(x)
+	}
+	return out
+}
+
+// scaleJSON is the scaling the solver applied.
+type scaleJSON struct {
+	Alpha jfloat `json:"alpha"`
+	Beta  jfloat `json:"beta"`
+}
+
+// solveJSON is the report of spu solve --json.
+type solveJSON struct {
+	Board      string    `json:"board"`
+	Problem    string    `json:"problem"`
+	N          int       `json:"n"`
+	X          []jfloat  `json:"x"`
+	StdErr     []jfloat  `json:"std_err"`
+	XDigital   []jfloat  `json:"x_digital"`
+	Residual   jfloat    `json:"residual"`
+	RelError   jfloat    `json:"rel_error"`
+	BoardTimeS float64   `json:"board_time_s"`
+	WallS      float64   `json:"wall_s"`
+	Scale      scaleJSON `json:"scale"`
+	Samples    int       `json:"samples"`
+	Retries    int       `json:"retries"`
+}
+
+const solveHelp = `Solves A x = b on the board: the solver scales the problem into the board's
+ranges, lets the node voltages relax and averages samples. The answer is
+compared with a digital solve (gonum LU):
+  residual  = ‖A x − b‖ / ‖b‖          (‖A x − b‖ when b = 0)
+  rel_error = ‖x − x_digital‖ / ‖x_digital‖   (‖x − x_digital‖ when x_digital = 0)
+
+Input, one of:
+  --a A.csv --b b.csv   A as rows of comma-separated numbers; b one row or one column
+  --a problem.json      {"a": [[...], ...], "b": [...]} (or --a A.json --b b.json)
+  --random N --cond K --seed S
+                        A = Q diag(λ) Qᵀ, Q orthogonal from the QR of a Gaussian matrix,
+                        λ log-spaced from 1 to K, b Gaussian (PCG seeded with S)
+
+A must be square with finite entries and every eigenvalue's real part > 0
+(it is refused before the board runs); it must fit on the board (n ≤ cells).
+Solver flags left out take the solver's defaults. Given ones must be positive,
+except --burn 0, which skips the burn-in, and --batches, which must be ≥ 2.
+`
+
+func runSolve(ctx context.Context, args []string, stdout, _ io.Writer) error {
+	f := newFlags("solve",
+		"spu solve [--board URI] (--a FILE [--b FILE] | --random N [--cond K] [--seed S]) [--json] [--burn D] [--duration D] [--period D] [--batches N] [--tol T]",
+		solveHelp)
+	aPath := f.String("a", "", "matrix A from `FILE` (CSV, or JSON holding a and b)")
+	bPath := f.String("b", "", "right-hand side b from `FILE` (CSV or JSON)")
+	randomN := f.Int("random", 0, "generate a random SPD problem of size `N`")
+	cond := f.Float64("cond", 10, "condition number `K` of the random problem (≥ 1)")
+	seed := f.Uint64("seed", 1, "seed `S` of the random problem")
+	var burn, duration, period durFlag
+	f.Var(&burn, "burn", "burn-in time `D` before sampling (0 = none; default: the solver's, from the problem's relaxation time)")
+	f.Var(&duration, "duration", "board time `D` spent sampling (default: solver's)")
+	f.Var(&period, "period", "sample period `D` (default: solver's)")
+	batches := f.Int("batches", 0, "number of batches `N` for the error bars (default: solver's)")
+	tol := f.Float64("tol", 0, "target relative standard error `T` (default: solver's)")
+	if err := f.parse(args, stdout); err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+
+	// Flag checks: all before reading files or opening the board.
+	switch {
+	case set["random"] && (set["a"] || set["b"]):
+		return usagef("give either --random or --a/--b, not both")
+	case !set["random"] && !set["a"]:
+		if set["b"] {
+			return usagef("--b needs --a")
+		}
+		return usagef("no problem: give --a FILE [--b FILE] or --random N")
+	case !set["random"] && (set["cond"] || set["seed"]):
+		return usagef("--cond and --seed go with --random")
+	}
+	if set["random"] {
+		if *randomN < 1 || *randomN > maxRandomN {
+			return usagef("--random %d: want a size from 1 to %d", *randomN, maxRandomN)
+		}
+		if !(*cond >= 1) || math.IsInf(*cond, 0) {
+			return usagef("--cond %g: want a finite condition number ≥ 1", *cond)
+		}
+	}
+	if burn.negative() {
+		return usagef("--burn %s: must be ≥ 0 (0 = no burn-in; leave it out for the solver's default)", &burn)
+	}
+	for _, d := range []struct {
+		name string
+		f    *durFlag
+	}{{"duration", &duration}, {"period", &period}} {
+		if d.f.set && !d.f.positive() {
+			return usagef("--%s %s: must be positive (leave it out for the solver's default)", d.name, d.f)
+		}
+	}
+	if set["batches"] && *batches < 2 {
+		return usagef("--batches %d: must be at least 2 (the error bars need two batches)", *batches)
+	}
+	if set["tol"] && (!(*tol > 0) || math.IsInf(*tol, 0)) {
+		return usagef("--tol %g: must be a positive number", *tol)
+	}
+
+	var p problem
+	if set["random"] {
+		p = randomProblem(*randomN, *cond, *seed)
+	} else {
+		var err error
+		if p, err = loadProblem(*aPath, *bPath); err != nil {
+			return err
+		}
+	}
+	if err := hal.Stable(p.a, p.n); err != nil {
+		return fmt.Errorf("A (%s) refused before running the board, it cannot relax to a solution (a symmetric positive-definite A always can): %w", p.aName, err)
+	}
+
+	b, err := openBoard(ctx, f.board)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	info := b.Info()
+	if p.n > info.Cells {
+		return fmt.Errorf("problem is %d×%d but board %s has %d cells: use a board with at least %d cells (problems larger than the board are not supported yet): %w",
+			p.n, p.n, f.board, info.Cells, p.n, hal.ErrDimension)
+	}
+	var o solveOpts
+	for _, d := range []struct {
+		name string
+		f    *durFlag
+		dst  *time.Duration
+	}{{"burn", &burn, &o.burn}, {"duration", &duration, &o.duration}, {"period", &period, &o.period}} {
+		if !d.f.set {
+			continue
+		}
+		v, err := d.f.resolve(info.Tau)
+		if err != nil {
+			return usagef("--%s %v", d.name, err)
+		}
+		if v <= 0 && d.name != "burn" {
+			return usagef("--%s %s is %v on a board with τ = %v: must be positive", d.name, d.f, v, info.Tau)
+		}
+		*d.dst = v
+	}
+	o.batches, o.tol = *batches, *tol
+	o.noBurn = burn.set && o.burn == 0
+
+	a := mat.NewDense(p.n, p.n, append([]float64(nil), p.a...))
+	start := time.Now()
+	res, err := boardSolve(ctx, b, a, append([]float64(nil), p.b...), o)
+	wall := time.Since(start)
+	if err != nil {
+		return err
+	}
+	if len(res.x) != p.n {
+		return fmt.Errorf("solver returned %d values for a %d×%d problem: %w", len(res.x), p.n, p.n, hal.ErrDimension)
+	}
+
+	xd, err := digitalSolve(a, p.b)
+	if err != nil {
+		return err
+	}
+	rep := solveJSON{
+		Board: f.board, Problem: p.source, N: p.n,
+		X: jfloats(res.x), StdErr: jfloats(res.stdErr), XDigital: jfloats(xd),
+		Residual:   jfloat(residual(a, res.x, p.b)),
+		RelError:   jfloat(relDiff(res.x, xd)),
+		BoardTimeS: res.boardTime.Seconds(), WallS: wall.Seconds(),
+		Scale:   scaleJSON{Alpha: jfloat(res.alpha), Beta: jfloat(res.beta)},
+		Samples: res.samples, Retries: res.retries,
+	}
+	if len(rep.StdErr) != p.n {
+		rep.StdErr = make([]jfloat, p.n)
+	}
+	if f.json {
+		return writeJSON(stdout, rep)
+	}
+	printSolve(stdout, rep)
+	return nil
+}
+
+// digitalSolve solves a x = b with gonum for comparison. An ill-conditioned
+// a still gives an answer (gonum reports the condition as an error).
+func digitalSolve(a *mat.Dense, b []float64) ([]float64, error) {
+	n, _ := a.Dims()
+	var x mat.VecDense
+	err := x.SolveVec(a, mat.NewVecDense(n, append([]float64(nil), b...)))
+	var ce mat.Condition
+	if err != nil && !errors.As(err, &ce) {
+		return nil, fmt.Errorf("digital solve: %v: %w", err, hal.ErrUnstable)
+	}
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = x.AtVec(i)
+	}
+	return out, nil
+}
+
+// residual is ‖a x − b‖/‖b‖, or ‖a x − b‖ when b = 0.
+func residual(a *mat.Dense, x, b []float64) float64 {
+	n := len(b)
+	var ax mat.VecDense
+	ax.MulVec(a, mat.NewVecDense(n, append([]float64(nil), x...)))
+	r := make([]float64, n)
+	for i := range r {
+		r[i] = ax.AtVec(i) - b[i]
+	}
+	return ratio(floats.Norm(r, 2), floats.Norm(b, 2))
+}
+
+// relDiff is ‖x − ref‖/‖ref‖, or ‖x − ref‖ when ref = 0.
+func relDiff(x, ref []float64) float64 {
+	d := make([]float64, len(x))
+	floats.SubTo(d, x, ref)
+	return ratio(floats.Norm(d, 2), floats.Norm(ref, 2))
+}
+
+func ratio(num, den float64) float64 {
+	if den == 0 {
+		return num
+	}
+	return num / den
+}
+
+func printSolve(w io.Writer, r solveJSON) {
+	fmt.Fprintf(w, "%s on %s\n\n", r.Problem, r.Board)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "i\tx\t± std err\tx digital\t|x − x digital|\t\n")
+	for i := range r.X {
+		fmt.Fprintf(tw, "%d\t%.6g\t%.2g\t%.6g\t%.2g\t\n", i, r.X[i], r.StdErr[i], r.XDigital[i], math.Abs(float64(r.X[i]-r.XDigital[i])))
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "residual ‖Ax−b‖/‖b‖\t%.3g\n", r.Residual)
+	fmt.Fprintf(tw, "relative error vs digital\t%.3g\n", r.RelError)
+	fmt.Fprintf(tw, "scale\talpha %.4g, beta %.4g\n", r.Scale.Alpha, r.Scale.Beta)
+	fmt.Fprintf(tw, "samples\t%d\n", r.Samples)
+	fmt.Fprintf(tw, "retries\t%d\n", r.Retries)
+	fmt.Fprintf(tw, "board time\t%v\n", time.Duration(r.BoardTimeS*1e9).Round(time.Microsecond))
+	fmt.Fprintf(tw, "wall time\t%v\n", time.Duration(r.WallS*1e9).Round(time.Millisecond))
+	tw.Flush()
+}
