@@ -18,8 +18,11 @@ type Board interface {
 	// K², units of 1/τ). The whole matrix is checked before anything is
 	// programmed: a wrong length is ErrDimension, a NaN or Inf is ErrInvalid,
 	// an entry outside Info().Coupling is a *RangeError (ErrOutOfRange), an
-	// asymmetric a on a Symmetric board is ErrUnsupported, and a matrix
-	// with an eigenvalue whose real part is not positive is ErrUnstable.
+	// asymmetric a on a Symmetric board (compared exactly) is
+	// ErrUnsupported, and a matrix with an eigenvalue whose real part is not
+	// positive is ErrUnstable. When several apply, the first in this list
+	// wins, and the first bad entry in row-major order is named (CheckCouplings
+	// implements exactly this). A rejected call changes nothing.
 	SetCouplings(ctx context.Context, a []float64) error
 
 	// SetBias programs the bias vector b (length K, volts), checked like
@@ -32,7 +35,10 @@ type Board interface {
 
 	// Run lets the board evolve for d of board time without reading it.
 	// d must be positive (ErrInvalid otherwise). A cancelled ctx stops the
-	// run early and its error is returned wrapped.
+	// run early and its error is returned wrapped; the board stays usable.
+	//
+	// Every method returns a wrapped ctx.Err() when called with an already
+	// cancelled ctx.
 	Run(ctx context.Context, d time.Duration) error
 
 	// Sample reads len(dst)/K successive samples of all K node voltages,
@@ -44,7 +50,8 @@ type Board interface {
 	// It returns the number of complete samples written. When any reading
 	// hit the end of the ADC range or a node hit its rail, all samples are
 	// still written and the error is a *SaturationError (ErrSaturated); a
-	// cancelled ctx returns the samples taken so far and ctx's error.
+	// cancelled ctx returns the samples taken so far and ctx's error, which
+	// then takes precedence over saturation.
 	Sample(ctx context.Context, period time.Duration, dst []float64) (int, error)
 
 	// Close releases the board. It is idempotent; every other method

@@ -32,7 +32,8 @@ func (t Topology) String() string {
 
 // ParseTopology is the inverse of Topology.String.
 func ParseTopology(s string) (Topology, error) {
-	switch strings.ToLower(s) {
+	// "" is general so that profiles may leave the field out.
+	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "general", "":
 		return General, nil
 	case "symmetric":
@@ -70,12 +71,16 @@ func (c Capability) Names() []string {
 	return out
 }
 
-// String joins Names with "|", or returns "none".
+// String joins Names with "|", or returns "none"; unknown bits show in hex.
 func (c Capability) String() string {
 	if c == 0 {
 		return "none"
 	}
-	return strings.Join(c.Names(), "|")
+	names := c.Names()
+	if rest := c &^ (1<<len(capNames) - 1); rest != 0 {
+		names = append(names, fmt.Sprintf("%#x", uint(rest)))
+	}
+	return strings.Join(names, "|")
 }
 
 // Range is a closed interval [Min, Max] of allowed values.
@@ -94,8 +99,9 @@ type Converter struct {
 	Bits int
 }
 
-// LSB returns the size of one code step in volts, or 0 for a continuous
-// converter.
+// LSB returns the size of one code step in volts, (Max−Min)/2^Bits, or 0
+// for a continuous converter. Codes 0…2^Bits−1 stand for Min + code·LSB, as
+// on common DACs and ADCs: the top code is one LSB below Max.
 func (c Converter) LSB() float64 {
 	if c.Bits <= 0 {
 		return 0
@@ -144,21 +150,28 @@ type Info struct {
 // identity, and non-negative noise.
 func (in Info) Validate() error {
 	var errs []string
+	if in.Serial == "" {
+		errs = append(errs, "serial is empty (calibration files are keyed to it)")
+	}
+	if in.Topology != General && in.Topology != Symmetric {
+		errs = append(errs, fmt.Sprintf("topology = %v, want general or symmetric", in.Topology))
+	}
 	if in.Cells <= 0 {
 		errs = append(errs, fmt.Sprintf("cells = %d, want > 0", in.Cells))
 	}
-	if !(in.Coupling.Min < in.Coupling.Max) || !in.Coupling.Contains(1) || !in.Coupling.Contains(0) {
-		errs = append(errs, fmt.Sprintf("coupling range [%g, %g] must contain 0 and 1", in.Coupling.Min, in.Coupling.Max))
+	if !(in.Coupling.Min < in.Coupling.Max) || !in.Coupling.Contains(1) || !in.Coupling.Contains(0) ||
+		math.IsInf(in.Coupling.Min, 0) || math.IsInf(in.Coupling.Max, 0) {
+		errs = append(errs, fmt.Sprintf("coupling range [%g, %g] must be finite and contain 0 and 1", in.Coupling.Min, in.Coupling.Max))
 	}
-	if in.CouplingStep < 0 || math.IsNaN(in.CouplingStep) {
-		errs = append(errs, fmt.Sprintf("coupling step %g, want ≥ 0", in.CouplingStep))
+	if !(in.CouplingStep >= 0 && in.CouplingStep <= 1) {
+		errs = append(errs, fmt.Sprintf("coupling step %g, want 0 ≤ step ≤ 1 (the identity must be programmable)", in.CouplingStep))
 	}
 	for _, c := range []struct {
 		name string
 		c    Converter
 	}{{"bias", in.Bias}, {"adc", in.ADC}} {
-		if !(c.c.Min < c.c.Max) {
-			errs = append(errs, fmt.Sprintf("%s range [%g, %g] is empty", c.name, c.c.Min, c.c.Max))
+		if !(c.c.Min < c.c.Max) || math.IsInf(c.c.Min, 0) || math.IsInf(c.c.Max, 0) {
+			errs = append(errs, fmt.Sprintf("%s range [%g, %g] must be finite and non-empty", c.name, c.c.Min, c.c.Max))
 		}
 		if c.c.Bits < 0 || c.c.Bits > 32 {
 			errs = append(errs, fmt.Sprintf("%s bits = %d, want 0..32", c.name, c.c.Bits))
@@ -167,7 +180,7 @@ func (in Info) Validate() error {
 	if in.Tau <= 0 {
 		errs = append(errs, fmt.Sprintf("tau = %v, want > 0", in.Tau))
 	}
-	if in.Noise < 0 || math.IsNaN(in.Noise) {
+	if !(in.Noise >= 0) || math.IsInf(in.Noise, 0) {
 		errs = append(errs, fmt.Sprintf("noise = %g V, want ≥ 0", in.Noise))
 	}
 	if in.MinSamplePeriod <= 0 {

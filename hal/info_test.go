@@ -66,6 +66,12 @@ func TestInfoValidateRejects(t *testing.T) {
 		{"negative noise", func(in *hal.Info) { in.Noise = -0.1 }, "noise"},
 		{"NaN noise", func(in *hal.Info) { in.Noise = math.NaN() }, "noise"},
 		{"zero sample period", func(in *hal.Info) { in.MinSamplePeriod = 0 }, "sample period"},
+		{"infinite noise", func(in *hal.Info) { in.Noise = math.Inf(1) }, "noise"},
+		{"coupling step above 1", func(in *hal.Info) { in.CouplingStep = 1.5 }, "step"},
+		{"infinite coupling range", func(in *hal.Info) { in.Coupling.Max = math.Inf(1) }, "coupling"},
+		{"infinite ADC range", func(in *hal.Info) { in.ADC.Min = math.Inf(-1) }, "adc"},
+		{"unknown topology", func(in *hal.Info) { in.Topology = hal.Topology(7) }, "topology"},
+		{"empty serial", func(in *hal.Info) { in.Serial = "" }, "serial"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -98,6 +104,7 @@ func TestCapabilityNames(t *testing.T) {
 	assert.Equal(t, []string{"noise", "clock", "simulated"}, all.Names(), "in bit order")
 	assert.Equal(t, "noise|simulated", (hal.CapNoise | hal.CapSimulated).String())
 	assert.Equal(t, "none", hal.Capability(0).String())
+	assert.Equal(t, "noise|0x20", (hal.CapNoise | hal.Capability(1<<5)).String(), "unknown bits are shown, not dropped")
 	assert.Empty(t, hal.Capability(0).Names())
 
 	// the three capabilities are distinct single bits
@@ -144,7 +151,10 @@ func TestParseTopology(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, top, got, "round trip of %v", top)
 	}
-	for _, bad := range []string{"sym", "diagonal", "Topology(7)", " general"} {
+	got, err := hal.ParseTopology(" Symmetric ")
+	require.NoError(t, err, "case and surrounding space are ignored")
+	assert.Equal(t, hal.Symmetric, got)
+	for _, bad := range []string{"sym", "diagonal", "Topology(7)"} {
 		_, err := hal.ParseTopology(bad)
 		assert.ErrorIs(t, err, hal.ErrInvalid, "%q", bad)
 		if err != nil {

@@ -343,10 +343,10 @@ func TestEvolvesWhileProgramming(t *testing.T) {
 
 func TestUnstableAfterQuantisation(t *testing.T) {
 	p := quiet(1)
-	p.Coupling.Bits = 2 // step 4/3: 0.5 rounds to 0
+	p.Coupling.Bits = 3 // step 4/7: 0.25 rounds to 0
 	b, err := New(p, 1)
 	require.NoError(t, err)
-	err = b.SetCouplings(ctx, []float64{0.5})
+	err = b.SetCouplings(ctx, []float64{0.25})
 	require.ErrorIs(t, err, hal.ErrUnstable)
 	assert.Contains(t, err.Error(), "quantisation")
 	assert.True(t, errors.Is(b.SetCouplings(ctx, []float64{-1}), hal.ErrUnstable))
