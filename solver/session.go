@@ -1,0 +1,289 @@
+package solver
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"reflect"
+	"time"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/spukit/spukit/hal"
+)
+
+// session is a validated problem on one board: the scaled, padded coupling
+// matrix, the relaxation estimate and the resolved timing options.
+type session struct {
+	b     hal.Board
+	info  hal.Info
+	adc   adc
+	k, n  int
+	tau   time.Duration
+	clock hal.Clock
+	t0    time.Duration
+	w0    time.Time
+
+	a      []float64 // n×n problem matrix (problem units)
+	mA, sA float64   // A' = (sA/mA)·A
+	ap     []float64 // K×K scaled couplings, padded with A'_ii = 1
+
+	mu, rate float64 // smallest eigenvalue of sym(A'), rate used (1/τ)
+	proven   bool
+
+	burn, duration, period time.Duration
+	batches                int
+	notes                  []string
+}
+
+func (s *session) notef(format string, args ...any) {
+	s.notes = append(s.notes, fmt.Sprintf(format, args...))
+}
+
+// open validates everything that does not depend on the right-hand side and
+// scales A. requireSym demands a symmetric A whatever the board's topology
+// (Inverse); symHint is appended to that error.
+func open(ctx context.Context, b hal.Board, a mat.Matrix, opts *Options, requireSym bool, symHint string) (*session, *Options, error) {
+	if ctx == nil {
+		return nil, nil, fmt.Errorf("nil context: %w", hal.ErrInvalid)
+	}
+	if b == nil {
+		return nil, nil, fmt.Errorf("nil board: %w", hal.ErrInvalid)
+	}
+	if v := reflect.ValueOf(b); v.Kind() == reflect.Pointer && v.IsNil() {
+		return nil, nil, fmt.Errorf("nil board %T: %w", b, hal.ErrInvalid)
+	}
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if err := checkOptions(&o); err != nil {
+		return nil, nil, err
+	}
+	data, n, err := square(a)
+	if err != nil {
+		return nil, nil, err
+	}
+	s := &session{b: b, info: b.Info(), n: n, a: data, w0: time.Now()}
+	if err := s.info.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("board reports an invalid description: %w", err)
+	}
+	s.k, s.tau, s.adc = s.info.Cells, s.info.Tau, adc{s.info.ADC.Range}
+	if err := fits(s.info, n); err != nil {
+		return nil, nil, err
+	}
+	if requireSym || s.info.Topology == hal.Symmetric {
+		if ok, i, j := symmetrise(s.a, n); !ok {
+			why := fmt.Sprintf("board %s is symmetric", s.info.Model)
+			if requireSym {
+				why = symHint
+			}
+			return nil, nil, fmt.Errorf("A[%d][%d] = %g but A[%d][%d] = %g: %s: %w",
+				i, j, s.a[i*n+j], j, i, s.a[j*n+i], why, hal.ErrUnsupported)
+		}
+	}
+	s.mA = maxAbs(s.a)
+	u := make([]float64, n*n)
+	for i, v := range s.a {
+		if s.mA > 0 {
+			u[i] = v / s.mA
+		}
+	}
+	// Stability is invariant under positive scaling; test A itself when its
+	// scale is tame so that the message names A's own eigenvalue.
+	if s.mA > 1e-100 && s.mA < 1e100 {
+		err = hal.Stable(s.a, n)
+	} else {
+		err = hal.Stable(u, n)
+		if err != nil {
+			err = fmt.Errorf("A/%g: %w", s.mA, err)
+		}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	s.sA, err = rangeScale(u, s.info.Coupling, couplingMargin, "A")
+	if err != nil {
+		return nil, nil, err
+	}
+	s.ap = make([]float64, s.k*s.k)
+	for i := range s.k {
+		s.ap[i*s.k+i] = 1
+	}
+	an := make([]float64, n*n)
+	for i := range n {
+		for j := range n {
+			v := s.sA * u[i*n+j]
+			s.ap[i*s.k+j] = v
+			an[i*n+j] = v
+		}
+	}
+	s.mu, s.rate, s.proven = relaxation(an, n)
+	s.quantNote(an)
+	if s.mu > 0 {
+		f := 0.0
+		for _, v := range an {
+			f += v * v
+		}
+		if c := math.Sqrt(f) / s.mu; c > 100 {
+			s.notef("A is ill-conditioned (‖A'‖_F/λ_min(sym A') = %.3g): relative coupling errors ε of an uncalibrated board can perturb x by up to about %.3g·ε, which the statistical error bars do not include", c, c)
+		}
+	}
+	if c, ok := b.(hal.Clock); ok {
+		s.clock = c
+		s.t0 = c.BoardTime()
+	}
+	return s, &o, nil
+}
+
+func checkOptions(o *Options) error {
+	switch {
+	case o.Duration < 0:
+		return fmt.Errorf("options: Duration %v is negative: %w", o.Duration, hal.ErrInvalid)
+	case o.Period < 0:
+		return fmt.Errorf("options: Period %v is negative: %w", o.Period, hal.ErrInvalid)
+	case o.MaxDuration < 0:
+		return fmt.Errorf("options: MaxDuration %v is negative: %w", o.MaxDuration, hal.ErrInvalid)
+	case o.Batches < 0 || o.Batches == 1:
+		return fmt.Errorf("options: Batches = %d, want 0 (default %d) or ≥ 2: %w", o.Batches, DefaultBatches, hal.ErrInvalid)
+	case o.MaxRetries < 0:
+		return fmt.Errorf("options: MaxRetries = %d, want ≥ 0: %w", o.MaxRetries, hal.ErrInvalid)
+	case !(o.Tol >= 0) || math.IsInf(o.Tol, 0):
+		return fmt.Errorf("options: Tol = %g, want a finite value ≥ 0: %w", o.Tol, hal.ErrInvalid)
+	case !(o.Beta >= 0) || math.IsInf(o.Beta, 0):
+		return fmt.Errorf("options: Beta = %g, want a finite value ≥ 0 (0: automatic): %w", o.Beta, hal.ErrInvalid)
+	}
+	if o.Batches == 0 {
+		o.Batches = DefaultBatches
+	}
+	if o.MaxRetries == 0 {
+		o.MaxRetries = DefaultMaxRetries
+	}
+	return nil
+}
+
+// quantNote notes the effect of coupling quantisation when it is likely to
+// matter: ‖ΔA'‖_F/μ bounds the relative error it causes in x to first order.
+func (s *session) quantNote(an []float64) {
+	step := s.info.CouplingStep
+	if !(step > 0) || !(s.mu > 0) {
+		return
+	}
+	d := 0.0
+	for _, v := range an {
+		q := math.Round(v/step)*step - v
+		d += q * q
+	}
+	if e := math.Sqrt(d) / s.mu; e > 1e-3 {
+		s.notef("coupling quantisation (step %.3g/τ) perturbs A' by ‖ΔA'‖_F = %.3g; expect relative errors up to about %.2g from it",
+			step, math.Sqrt(d), e)
+	}
+}
+
+// timing resolves Burn, Duration, Period and Batches; minTaus and corr are
+// the default duration's floor in τ and its length in relaxation times per
+// batch.
+func (s *session) timing(o *Options, minTaus, corr float64) error {
+	s.batches = o.Batches
+	relax := 1 / s.rate
+	switch {
+	case o.Burn < 0:
+		s.burn = 0
+	case o.Burn > 0:
+		s.burn = o.Burn
+	default:
+		c := 1.5
+		if !s.proven {
+			c = 3
+			s.notef("the symmetric part of A' is not positive definite (λ_min = %.3g): the default burn-in uses the spectral abscissa %.3g/τ with a safety factor 3 and is a heuristic for this non-normal A",
+				s.mu, s.rate)
+		}
+		s.burn = taus(s.tau, max(burnMinTaus, c*(math.Log(burnDecay)+0.5*math.Log(float64(s.n)))*relax))
+	}
+	s.duration = o.Duration
+	if s.duration == 0 {
+		s.duration = taus(s.tau, max(minTaus, corr*float64(s.batches)*relax))
+	}
+	if o.Period != 0 {
+		p, err := hal.SamplePeriod(s.info, o.Period)
+		if err != nil {
+			return fmt.Errorf("options: %w", err)
+		}
+		s.period = p
+	} else {
+		s.period = max(s.info.MinSamplePeriod, time.Duration(math.Ceil(float64(s.duration)/DefaultMaxSamples)))
+	}
+	return nil
+}
+
+// rows returns the number of samples for duration d at the session's
+// period, rounded up to a positive multiple of batches.
+func (s *session) rows(d time.Duration, batches int) int {
+	r := int(math.Ceil(float64(d) / float64(s.period)))
+	r = max(r, batches)
+	return (r + batches - 1) / batches * batches
+}
+
+// batchNote remarks on batches that are short compared with the relaxation
+// time, where batch means are correlated and error bars optimistic.
+func (s *session) batchNote(size int) {
+	per := float64(size) * float64(s.period) / (float64(s.tau) / s.rate)
+	if per < 10 {
+		s.notef("each batch spans only %.2g relaxation times (τ/r = %v): the error bars may be optimistic; sample longer",
+			per, taus(s.tau, 1/s.rate))
+	}
+}
+
+// program writes couplings, bias and state, then burns in.
+func (s *session) program(ctx context.Context, bias, state []float64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.b.SetCouplings(ctx, s.ap); err != nil {
+		return fmt.Errorf("programming couplings: %w", err)
+	}
+	if err := s.b.SetBias(ctx, bias); err != nil {
+		return fmt.Errorf("programming bias: %w", err)
+	}
+	return s.restart(ctx, state)
+}
+
+// restart forces the state and burns in.
+func (s *session) restart(ctx context.Context, state []float64) error {
+	if err := s.b.SetState(ctx, state); err != nil {
+		return fmt.Errorf("setting state: %w", err)
+	}
+	if s.burn > 0 {
+		if err := s.b.Run(ctx, s.burn); err != nil {
+			return fmt.Errorf("burn-in: %w", err)
+		}
+	}
+	return nil
+}
+
+// elapsed returns the board time (from hal.Clock if available, else wall
+// time), whether it came from the clock, and the wall time.
+func (s *session) elapsed() (board time.Duration, clocked bool, wall time.Duration) {
+	wall = time.Since(s.w0)
+	if s.clock != nil {
+		return s.clock.BoardTime() - s.t0, true, wall
+	}
+	return wall, false, wall
+}
+
+// padBias returns the K-vector of the bias with the problem part v and the
+// unused cells at 0 (or the nearest representable value).
+func (s *session) padBias(v []float64) []float64 {
+	out := make([]float64, s.k)
+	r := s.info.Bias.Range
+	for i := range out {
+		out[i] = math.Min(math.Max(0, r.Min), r.Max)
+	}
+	copy(out, v)
+	return out
+}
+
+// saturation wraps the per-cell counts of the final sampling.
+func saturation(rd *reader, samples int) error {
+	return &hal.SaturationError{Counts: append([]int(nil), rd.sat...), Samples: samples}
+}
