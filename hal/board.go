@@ -11,7 +11,8 @@ import (
 // Slices are dense and row-major; K is Info().Cells. A Board is not safe for
 // concurrent use: one goroutine drives it at a time.
 type Board interface {
-	// Info describes the board. It does not change while the board is open.
+	// Info describes the board. It never changes, and stays valid after
+	// Close (so results can still name the board).
 	Info() Info
 
 	// SetCouplings programs the K × K coupling matrix a (row-major, length

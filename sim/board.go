@@ -28,8 +28,9 @@ type Board struct {
 	noise *rand.Rand // dynamics and ADC noise
 	tempR *rand.Rand // temperature walk
 
-	closed bool
-	now    time.Duration // board clock
+	closed   bool
+	diverged error         // latched: the realised drift ran away
+	now      time.Duration // board clock
 
 	x        []float64 // node voltages
 	aNom     []float64 // programmed (quantised) couplings, K²
@@ -213,6 +214,7 @@ func (b *Board) SetCouplings(ctx context.Context, a []float64) error {
 		return fmt.Errorf("set couplings: %w", err)
 	}
 	copy(b.aNom, q)
+	b.diverged = nil
 	b.realiseCouplings()
 	return nil
 }
@@ -254,6 +256,7 @@ func (b *Board) SetState(ctx context.Context, x []float64) error {
 		return fmt.Errorf("set state: %w", err)
 	}
 	b.now += seconds(b.prof.Timing.StateSetS)
+	b.diverged = nil
 	copy(b.x, x)
 	clear(b.railHits)
 	return nil
@@ -381,6 +384,9 @@ func (b *Board) busy(d time.Duration) error {
 // evolve advances the state exactly over d, applying drift updates that
 // fall due at its start.
 func (b *Board) evolve(d time.Duration) error {
+	if b.diverged != nil {
+		return b.diverged
+	}
 	if b.nextUpdate > 0 && b.now >= b.nextUpdate {
 		b.updateDrift()
 	}
@@ -422,8 +428,10 @@ func (b *Board) evolve(d time.Duration) error {
 		sum += v
 	}
 	if math.IsNaN(sum) || math.IsInf(sum, 0) {
-		// Only an unstable realised drift without rails overflows.
-		return fmt.Errorf("node voltages diverged (realised couplings are unstable and the profile has no rails): %w", hal.ErrUnstable)
+		// Only an unstable realised drift without rails overflows. The
+		// fault latches until the state or the couplings are set again.
+		b.diverged = fmt.Errorf("node voltages diverged (realised couplings are unstable and the profile has no rails); set the state or new couplings: %w", hal.ErrUnstable)
+		return b.diverged
 	}
 	b.x, b.tmp = y, x
 	b.now += d

@@ -375,6 +375,11 @@ func TestRealisedUnstable(t *testing.T) {
 			out := make([]float64, 2)
 			if rails == 0 {
 				require.ErrorIs(t, err, hal.ErrUnstable)
+				_, err = b.Sample(ctx, 0, out)
+				require.ErrorIs(t, err, hal.ErrUnstable, "the fault latches")
+				require.NoError(t, b.SetState(ctx, []float64{0, 0}))
+				_, err = b.Sample(ctx, 0, out)
+				require.NoError(t, err, "forcing the state clears it")
 				continue
 			}
 			require.NoError(t, err)
