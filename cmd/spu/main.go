@@ -8,7 +8,8 @@
 // means and what to do about it.
 //
 // Exit codes: 0 success, 1 error, 2 usage error (bad command line),
-// 3 sample finished and wrote every sample but some readings saturated.
+// 3 the command wrote its output (every sample, or the solve report) but
+// some readings saturated.
 package main
 
 import (
@@ -152,8 +153,8 @@ sim:FILE.json[?seed=N]; registered schemes: %s.
 Durations are Go durations (500us, 2ms, 1.5s) or multiples of the board's
 time constant τ (20tau).
 
-exit codes: 0 ok, 1 error, 2 usage error, 3 sample wrote all samples but
-some readings saturated. docs/errors.md explains every error.
+exit codes: 0 ok, 1 error, 2 usage error, 3 output written but readings
+saturated (sample, solve). docs/errors.md explains every error.
 `, "help", "version", defaultBoard, strings.Join(hal.Schemes(), ", "))
 }
 

@@ -15,28 +15,11 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/solver"
 )
 
 // maxRandomN bounds --random.
 const maxRandomN = 4096
-
-// solveOpts are the solver flags after resolving τ multiples; zero fields
-// mean the solver's defaults.
-type solveOpts struct {
-	burn, duration, period time.Duration
-	noBurn                 bool // --burn 0
-	batches                int
-	tol                    float64
-}
-
-// solveOut is what the board solve returned.
-type solveOut struct {
-	x, stdErr   []float64
-	alpha, beta float64
-	samples     int
-	boardTime   time.Duration
-	retries     int
-}
 
 // jfloat is a float64 that encodes NaN and ±Inf as JSON null instead of
 // failing the whole report (the solver's scale may overflow to +Inf).
@@ -64,21 +47,37 @@ type scaleJSON struct {
 	Beta  jfloat `json:"beta"`
 }
 
+// pilotJSON is one pilot run of the solver.
+type pilotJSON struct {
+	Beta      jfloat `json:"beta"`
+	Peak      jfloat `json:"peak"`
+	Saturated int    `json:"saturated"`
+}
+
 // solveJSON is the report of spu solve --json.
 type solveJSON struct {
-	Board      string    `json:"board"`
-	Problem    string    `json:"problem"`
-	N          int       `json:"n"`
-	X          []jfloat  `json:"x"`
-	StdErr     []jfloat  `json:"std_err"`
-	XDigital   []jfloat  `json:"x_digital"`
-	Residual   jfloat    `json:"residual"`
-	RelError   jfloat    `json:"rel_error"`
-	BoardTimeS float64   `json:"board_time_s"`
-	WallS      float64   `json:"wall_s"`
-	Scale      scaleJSON `json:"scale"`
-	Samples    int       `json:"samples"`
-	Retries    int       `json:"retries"`
+	Board       string      `json:"board"`
+	Problem     string      `json:"problem"`
+	N           int         `json:"n"`
+	X           []jfloat    `json:"x"`
+	StdErr      []jfloat    `json:"std_err"`
+	XDigital    []jfloat    `json:"x_digital"`
+	Residual    jfloat      `json:"residual"`
+	RelError    jfloat      `json:"rel_error"`
+	BoardTimeS  float64     `json:"board_time_s"`
+	Clocked     bool        `json:"board_time_clocked"`
+	WallS       float64     `json:"wall_s"`
+	Scale       scaleJSON   `json:"scale"`
+	Samples     int         `json:"samples"`
+	Batches     int         `json:"batches"`
+	BurnS       float64     `json:"burn_s"`
+	DurationS   float64     `json:"duration_s"`
+	PeriodS     float64     `json:"period_s"`
+	RelaxationS float64     `json:"relaxation_s"`
+	Retries     int         `json:"retries"`
+	Pilots      []pilotJSON `json:"pilots"`
+	Saturated   int         `json:"saturated"`
+	Notes       []string    `json:"notes"`
 }
 
 const solveHelp = `Solves A x = b on the board: the solver scales the problem into the board's
@@ -96,8 +95,10 @@ Input, one of:
 
 A must be square with finite entries and every eigenvalue's real part > 0
 (it is refused before the board runs); it must fit on the board (n ≤ cells).
-Solver flags left out take the solver's defaults. Given ones must be positive,
-except --burn 0, which skips the burn-in, and --batches, which must be ≥ 2.
+If the final sampling saturates the report is still printed and the exit
+code is 3. Solver flags left out take the solver's defaults; given ones must
+be positive, except --burn 0, which skips the burn-in, and --batches, which
+must be at least 2.
 `
 
 func runSolve(ctx context.Context, args []string, stdout, _ io.Writer) error {
@@ -114,7 +115,7 @@ func runSolve(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	f.Var(&duration, "duration", "board time `D` spent sampling (default: solver's)")
 	f.Var(&period, "period", "sample period `D` (default: solver's)")
 	batches := f.Int("batches", 0, "number of batches `N` for the error bars (default: solver's)")
-	tol := f.Float64("tol", 0, "target relative standard error `T` (default: solver's)")
+	tol := f.Float64("tol", 0, "keep sampling (doubling the time) until max std err ≤ `T`·max|x| (default: off)")
 	if err := f.parse(args, stdout); err != nil {
 		return err
 	}
@@ -182,12 +183,12 @@ func runSolve(ctx context.Context, args []string, stdout, _ io.Writer) error {
 		return fmt.Errorf("problem is %d×%d but board %s has %d cells: use a board with at least %d cells (problems larger than the board are not supported yet): %w",
 			p.n, p.n, f.board, info.Cells, p.n, hal.ErrDimension)
 	}
-	var o solveOpts
+	var o solver.Options
 	for _, d := range []struct {
 		name string
 		f    *durFlag
 		dst  *time.Duration
-	}{{"burn", &burn, &o.burn}, {"duration", &duration, &o.duration}, {"period", &period, &o.period}} {
+	}{{"burn", &burn, &o.Burn}, {"duration", &duration, &o.Duration}, {"period", &period, &o.Period}} {
 		if !d.f.set {
 			continue
 		}
@@ -200,18 +201,25 @@ func runSolve(ctx context.Context, args []string, stdout, _ io.Writer) error {
 		}
 		*d.dst = v
 	}
-	o.batches, o.tol = *batches, *tol
-	o.noBurn = burn.set && o.burn == 0
+	if burn.set && o.Burn == 0 {
+		o.Burn = solver.NoBurn
+	}
+	o.Batches, o.Tol = *batches, *tol
 
 	a := mat.NewDense(p.n, p.n, append([]float64(nil), p.a...))
 	start := time.Now()
-	res, err := boardSolve(ctx, b, a, append([]float64(nil), p.b...), o)
+	res, err := solver.Solve(ctx, b, a, append([]float64(nil), p.b...), &o)
 	wall := time.Since(start)
+	var satErr error
 	if err != nil {
-		return err
+		if res == nil || !errors.Is(err, hal.ErrSaturated) {
+			return err
+		}
+		// The result is complete but biased: report it, then exit 3.
+		satErr = &saturatedError{fmt.Errorf("result written, but %w", err)}
 	}
-	if len(res.x) != p.n {
-		return fmt.Errorf("solver returned %d values for a %d×%d problem: %w", len(res.x), p.n, p.n, hal.ErrDimension)
+	if len(res.X) != p.n {
+		return fmt.Errorf("solver returned %d values for a %d×%d problem: %w", len(res.X), p.n, p.n, hal.ErrDimension)
 	}
 
 	xd, err := digitalSolve(a, p.b)
@@ -220,21 +228,34 @@ func runSolve(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	}
 	rep := solveJSON{
 		Board: f.board, Problem: p.source, N: p.n,
-		X: jfloats(res.x), StdErr: jfloats(res.stdErr), XDigital: jfloats(xd),
-		Residual:   jfloat(residual(a, res.x, p.b)),
-		RelError:   jfloat(relDiff(res.x, xd)),
-		BoardTimeS: res.boardTime.Seconds(), WallS: wall.Seconds(),
-		Scale:   scaleJSON{Alpha: jfloat(res.alpha), Beta: jfloat(res.beta)},
-		Samples: res.samples, Retries: res.retries,
+		X: jfloats(res.X), StdErr: jfloats(res.StdErr), XDigital: jfloats(xd),
+		Residual:   jfloat(residual(a, res.X, p.b)),
+		RelError:   jfloat(relDiff(res.X, xd)),
+		BoardTimeS: res.BoardTime.Seconds(), Clocked: res.Clocked, WallS: wall.Seconds(),
+		Scale:   scaleJSON{Alpha: jfloat(res.Scale.Alpha), Beta: jfloat(res.Scale.Beta)},
+		Samples: res.Samples, Batches: res.Batches,
+		BurnS: max(res.Burn, 0).Seconds(), DurationS: res.Duration.Seconds(), PeriodS: res.Period.Seconds(),
+		RelaxationS: res.Relaxation.Seconds(),
+		Retries:     res.Retries, Pilots: []pilotJSON{}, Saturated: res.Saturated, Notes: res.Notes,
+	}
+	for _, pl := range res.Pilots {
+		rep.Pilots = append(rep.Pilots, pilotJSON{Beta: jfloat(pl.Beta), Peak: jfloat(pl.Peak), Saturated: pl.Saturated})
+	}
+	if rep.Notes == nil {
+		rep.Notes = []string{}
 	}
 	if len(rep.StdErr) != p.n {
 		rep.StdErr = make([]jfloat, p.n)
 	}
 	if f.json {
-		return writeJSON(stdout, rep)
+		err = writeJSON(stdout, rep)
+	} else {
+		printSolve(stdout, rep)
 	}
-	printSolve(stdout, rep)
-	return nil
+	if err != nil {
+		return err
+	}
+	return satErr
 }
 
 // digitalSolve solves a x = b with gonum for comparison. An ill-conditioned
@@ -293,9 +314,26 @@ func printSolve(w io.Writer, r solveJSON) {
 	fmt.Fprintf(tw, "residual ‖Ax−b‖/‖b‖\t%.3g\n", r.Residual)
 	fmt.Fprintf(tw, "relative error vs digital\t%.3g\n", r.RelError)
 	fmt.Fprintf(tw, "scale\talpha %.4g, beta %.4g\n", r.Scale.Alpha, r.Scale.Beta)
-	fmt.Fprintf(tw, "samples\t%d\n", r.Samples)
-	fmt.Fprintf(tw, "retries\t%d\n", r.Retries)
-	fmt.Fprintf(tw, "board time\t%v\n", time.Duration(r.BoardTimeS*1e9).Round(time.Microsecond))
-	fmt.Fprintf(tw, "wall time\t%v\n", time.Duration(r.WallS*1e9).Round(time.Millisecond))
+	fmt.Fprintf(tw, "samples\t%d in %d batches, one every %v over %v\n", r.Samples, r.Batches,
+		seconds(r.PeriodS), seconds(r.DurationS))
+	fmt.Fprintf(tw, "burn-in\t%v (relaxation time %v)\n", seconds(r.BurnS), seconds(r.RelaxationS))
+	fmt.Fprintf(tw, "retries\t%d (%d pilot runs)\n", r.Retries, len(r.Pilots))
+	if r.Saturated > 0 {
+		fmt.Fprintf(tw, "saturated readings\t%d\n", r.Saturated)
+	}
+	bt := "board clock"
+	if !r.Clocked {
+		bt = "the board keeps no clock: wall time"
+	}
+	fmt.Fprintf(tw, "board time\t%v (%s)\n", seconds(r.BoardTimeS), bt)
+	fmt.Fprintf(tw, "wall time\t%v\n", seconds(r.WallS).Round(time.Millisecond))
 	tw.Flush()
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+}
+
+// seconds converts seconds to a duration for printing, rounded to 0.1 µs.
+func seconds(s float64) time.Duration {
+	return time.Duration(math.Round(s * 1e9)).Round(100 * time.Nanosecond)
 }
