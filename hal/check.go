@@ -8,7 +8,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
-const scaleHint = "scale the problem into the board's range (solver.Solve autoscales)"
+const scaleHint = "scale the problem into the board's range (spu solve and solver.Solve do it automatically)"
 
 // CheckCouplings validates a K × K coupling matrix against info before it is
 // programmed: length K² (ErrDimension), finite entries (ErrInvalid), each

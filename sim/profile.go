@@ -210,7 +210,7 @@ func DecodeProfile(r io.Reader) (Profile, error) {
 		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &se):
-			line, col := position(data, se.Offset)
+			line, col := position(data, max(se.Offset-1, 0)) // Offset counts the bad byte
 			return Profile{}, fmt.Errorf("line %d column %d: %v: %w", line, col, se, hal.ErrInvalid)
 		case errors.As(err, &te):
 			return Profile{}, fmt.Errorf("field %q: got JSON %s, want %s: %w", te.Field, te.Value, te.Type, hal.ErrInvalid)

@@ -206,7 +206,7 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 func rangeHint(err error) string {
 	var re *hal.RangeError
 	if errors.As(err, &re) {
-		return "; spu sample programs values as given: divide them by a common factor, or use spu solve to autoscale"
+		return "; spu sample programs values as given, so divide them by a common factor"
 	}
 	return ""
 }
