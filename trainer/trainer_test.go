@@ -35,7 +35,7 @@ func tinyIteration(t *testing.T, sizes []int, act Activation, b int, seed uint64
 	return it
 }
 
-// Central differences have truncation error O(h²·f”') and round-off
+// Central differences have truncation error O(h²·f⁽³⁾) and round-off
 // O(ε·|f|/h); with h = 1e-5 both are below ~1e-9 for these O(1) losses, so
 // 1e-6 absolute leaves a wide margin while catching any wrong term.
 func TestGradientFiniteDifferences(t *testing.T) {
