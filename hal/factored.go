@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+
+	"gonum.org/v1/gonum/mat"
 )
 
 // Factored is an optional capability: a board whose couplings are stored in
@@ -176,4 +178,32 @@ func firstNonFinite(v []float64) (int, bool) {
 		}
 	}
 	return 0, true
+}
+
+// Gram returns J Jᵀ (Rows × Rows, row-major) without forming J: for a
+// layer block, (J Jᵀ)_{r,r'} = (Signal_r·Signal_r')(Input_s·Input_s') with
+// s, s' the rows' samples, so a block costs O(Rows²·Out + Samples²·In)
+// instead of O(Rows²·Cols).
+func (j *Jacobian) Gram() []float64 {
+	m, k, b := j.Rows, j.RowsPerSample, j.Samples()
+	out := make([]float64, m*m)
+	var ss, ii mat.Dense
+	for _, blk := range j.Blocks {
+		sg := mat.NewDense(m, blk.Out, blk.Signal)
+		in := mat.NewDense(b, blk.In, blk.Input)
+		ss.Reset()
+		ii.Reset()
+		ss.Mul(sg, sg.T())
+		ii.Mul(in, in.T())
+		sraw, iraw := ss.RawMatrix(), ii.RawMatrix()
+		for r := range m {
+			row := out[r*m : (r+1)*m]
+			srow := sraw.Data[r*sraw.Stride : r*sraw.Stride+m]
+			irow := iraw.Data[(r/k)*iraw.Stride : (r/k)*iraw.Stride+b]
+			for c, v := range srow {
+				row[c] += v * irow[c/k]
+			}
+		}
+	}
+	return out
 }

@@ -97,3 +97,18 @@ func TestFactorizationValidate(t *testing.T) {
 }
 
 func nan() float64 { z := 0.0; return z / z }
+
+func TestJacobianGram(t *testing.T) {
+	j := randJacobian(rand.New(rand.NewPCG(5, 6)))
+	d := dense(j)
+	g := j.Gram()
+	for r := range j.Rows {
+		for c := range j.Rows {
+			want := 0.0
+			for k := range j.Cols {
+				want += d[r][k] * d[c][k]
+			}
+			assert.InDelta(t, want, g[r*j.Rows+c], 1e-12)
+		}
+	}
+}

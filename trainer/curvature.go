@@ -184,19 +184,7 @@ func (it *Iteration) DualGram() *mat.SymDense {
 	}
 	f := it.Factorization()
 	m, k, b := f.J.Rows, f.J.RowsPerSample, f.J.Samples()
-	jj := mat.NewDense(m, m, nil)
-	var ss, ii mat.Dense
-	for _, blk := range f.J.Blocks {
-		sg := mat.NewDense(m, blk.Out, blk.Signal)
-		in := mat.NewDense(b, blk.In, blk.Input)
-		ss.Mul(sg, sg.T())
-		ii.Mul(in, in.T())
-		for r := range m {
-			for c := range m {
-				jj.Set(r, c, jj.At(r, c)+ss.At(r, c)*ii.At(r/k, c/k))
-			}
-		}
-	}
+	jj := mat.NewDense(m, m, f.J.Gram())
 	// G = (1/b) H^{1/2} JJᵀ H^{1/2}, block by block.
 	hh := it.hHalf()
 	g := mat.NewSymDense(m, nil)
