@@ -165,7 +165,7 @@ var builtins = map[string]Profile{
 func Builtin(name string) (Profile, error) {
 	p, ok := builtins[name]
 	if !ok {
-		return Profile{}, fmt.Errorf("sim profile %q: not a built-in (known: %s) nor a .json file: %w",
+		return Profile{}, fmt.Errorf("sim profile %q: not a built-in (known: %s; and tngd, the virtual SPU) nor a .json file: %w",
 			name, strings.Join(BuiltinNames(), ", "), hal.ErrInvalid)
 	}
 	return p, nil

@@ -23,6 +23,9 @@ func openURI(_ context.Context, u *url.URL) (hal.Board, error) {
 		return nil, fmt.Errorf("sim: no profile: want sim:NAME (one of %s) or sim:FILE.json: %w",
 			strings.Join(BuiltinNames(), ", "), hal.ErrInvalid)
 	}
+	if name == "tngd" {
+		return openVirtual(u.Query())
+	}
 	seed := uint64(1)
 	for key, vals := range u.Query() {
 		switch key {

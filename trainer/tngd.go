@@ -288,15 +288,17 @@ func (o *TNGD) Direction(ctx context.Context, it *Iteration) (d []float64, st St
 	buf := o.sampleBuf(o.opts.Window * k)
 	var est []float64
 	for attempt := 0; ; attempt++ {
+		// Bias before a forced state: the board relaxes while the bias is
+		// written, and the run should start from the warm start exactly.
+		bias := scaled(rhs, o.alpha*o.beta)
+		if err := tm.call(func() error { return o.board.SetBias(ctx, bias) }); err != nil {
+			return nil, st, fmt.Errorf("tngd: bias: %w", err)
+		}
 		if force {
 			x := scaled(warm, o.beta)
 			if err := tm.call(func() error { return o.board.SetState(ctx, x) }); err != nil {
 				return nil, st, fmt.Errorf("tngd: warm start: %w", err)
 			}
-		}
-		bias := scaled(rhs, o.alpha*o.beta)
-		if err := tm.call(func() error { return o.board.SetBias(ctx, bias) }); err != nil {
-			return nil, st, fmt.Errorf("tngd: bias: %w", err)
 		}
 		if run := total - window; run > 0 {
 			if err := tm.call(func() error { return o.board.Run(ctx, run) }); err != nil {

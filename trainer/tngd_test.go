@@ -177,3 +177,37 @@ func TestTNGDDualTrainsOnProto8(t *testing.T) {
 	assert.Greater(t, acc, 0.8)
 	assert.False(t, math.IsNaN(acc))
 }
+
+// The primal and factored mappings run the same dynamics on different
+// boards (a dense 8-cell simulator, the virtual SPU), so with noise off
+// they agree for every t; the dual mapping agrees with both as t → ∞.
+func TestTNGDMappingsAgree(t *testing.T) {
+	it := logisticIteration(t, []int{3, 1}, 6, 12)
+	n, m := it.Model.NumParams(), it.Rows()
+	virt := func() hal.Board {
+		b, err := hal.Open(bg, "sim:tngd?cells=16&noise=0&adc_bits=0")
+		require.NoError(t, err)
+		return b
+	}
+	for _, tt := range []float64{2, 1000} {
+		p, err := NewTNGD(quietBoard(t), n, m, TNGDOptions{T: tt, Mapping: MapPrimal})
+		require.NoError(t, err)
+		f, err := NewTNGD(virt(), n, m, TNGDOptions{T: tt})
+		require.NoError(t, err)
+		require.Equal(t, MapFactored, f.Mapping(), "auto picks factored on a hal.Factored board")
+		dp, _, err := p.Direction(bg, it)
+		require.NoError(t, err)
+		df, _, err := f.Direction(bg, it)
+		require.NoError(t, err)
+		// Run times are rounded to 1 ns of board time (τ = 100 µs and
+		// 1 µs): relative error ≲ 1e-3 on the virtual board.
+		assert.Less(t, relErr(df, dp), 2e-3, "t = %gτ", tt)
+		if tt == 1000 {
+			d, err := NewTNGD(quietBoard(t), n, m, TNGDOptions{T: tt, Mapping: MapDual})
+			require.NoError(t, err)
+			dd, _, err := d.Direction(bg, it)
+			require.NoError(t, err)
+			assert.Less(t, relErr(dd, dp), 1e-5)
+		}
+	}
+}
