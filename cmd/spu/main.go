@@ -65,6 +65,7 @@ func commands() []command {
 		{"info", "describe a board: size, ranges, converters, time constant, noise", runInfo},
 		{"sample", "program couplings and bias, burn in, record node voltages as CSV", runSample},
 		{"solve", "solve A x = b on a board and compare with a digital solve", runSolve},
+		{"train", "train an MLP on MNIST with TNGD (or SGD, Adam, NGD) on a board", runTrain},
 	}
 }
 
