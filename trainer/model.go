@@ -6,6 +6,9 @@ import (
 	"math/rand/v2"
 	"strings"
 
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+
 	"github.com/spukit/spukit/hal"
 )
 
@@ -15,7 +18,7 @@ type Activation int
 const (
 	// Tanh is tanh(z).
 	Tanh Activation = iota
-	// ReLU is max(z, 0).
+	// ReLU is max(z, 0), with derivative 0 at z = 0.
 	ReLU
 )
 
@@ -38,36 +41,31 @@ func ParseActivation(s string) (Activation, error) {
 	return 0, fmt.Errorf("activation %q: want tanh or relu: %w", s, hal.ErrInvalid)
 }
 
-func (a Activation) apply(z float64) (f, df float64) {
-	if a == ReLU {
-		if z > 0 {
-			return z, 1
-		}
-		return 0, 0
-	}
-	t := math.Tanh(z)
-	return t, 1 - t*t
-}
+// DefaultSizes returns the paper's MNIST network, 784-32-10 (N = 25,450).
+func DefaultSizes() []int { return []int{784, 32, 10} }
 
-// MLP is a multilayer perceptron with linear logits. With one output the
-// loss is the logistic loss (sigmoid + binary cross-entropy, labels 0/1);
-// with several, softmax cross-entropy.
+// MLP is a multilayer perceptron with linear logits. With several outputs
+// the loss is softmax cross-entropy (labels 0..outputs−1); with one output
+// it is the logistic loss (sigmoid + binary cross-entropy, labels 0/1).
 //
 // Parameters are one flat vector θ. Layer l (inputs In_l, outputs Out_l)
 // owns θ[Offset(l) : Offset(l)+Out_l·(In_l+1)], its weights W_l as an
 // Out_l × (In_l+1) row-major matrix whose last column is the bias: each
 // layer's input is augmented with a constant 1. This is the column layout
-// of hal.JacobianBlock, so J's blocks index θ directly.
+// of hal.JacobianBlock (Col = Offset(l), Out = Out_l, In = In_l+1), so the
+// blocks of the logit Jacobian index θ directly.
+//
+// An MLP is not safe for concurrent use while it is being updated.
 type MLP struct {
-	Sizes []int // layer widths, inputs first, outputs last
+	Sizes []int // layer widths, inputs first, outputs last; do not modify
 	Act   Activation
 	theta []float64
 	off   []int
 }
 
 // NewMLP returns an MLP with the given widths (at least inputs and
-// outputs), weights drawn from N(0, gain/fan-in) with a seeded PCG (gain 1
-// for tanh, 2 for ReLU) and zero biases.
+// outputs). Weights are drawn from N(0, gain/fan-in) with a PCG seeded by
+// seed (gain 1 for tanh — LeCun — and 2 for ReLU — He); biases are zero.
 func NewMLP(sizes []int, act Activation, seed uint64) (*MLP, error) {
 	if len(sizes) < 2 {
 		return nil, fmt.Errorf("mlp sizes %v: want at least inputs and outputs: %w", sizes, hal.ErrInvalid)
@@ -76,6 +74,9 @@ func NewMLP(sizes []int, act Activation, seed uint64) (*MLP, error) {
 		if s < 1 {
 			return nil, fmt.Errorf("mlp sizes %v: layer %d has width %d, want ≥ 1: %w", sizes, i, s, hal.ErrInvalid)
 		}
+	}
+	if act != Tanh && act != ReLU {
+		return nil, fmt.Errorf("mlp activation %d: %w", int(act), hal.ErrInvalid)
 	}
 	m := &MLP{Sizes: append([]int(nil), sizes...), Act: act}
 	n := 0
@@ -103,6 +104,16 @@ func NewMLP(sizes []int, act Activation, seed uint64) (*MLP, error) {
 	return m, nil
 }
 
+// Clone returns an independent copy of m.
+func (m *MLP) Clone() *MLP {
+	return &MLP{
+		Sizes: append([]int(nil), m.Sizes...),
+		Act:   m.Act,
+		theta: append([]float64(nil), m.theta...),
+		off:   append([]int(nil), m.off...),
+	}
+}
+
 // Layers returns the number of weight layers.
 func (m *MLP) Layers() int { return len(m.Sizes) - 1 }
 
@@ -118,8 +129,10 @@ func (m *MLP) Offset(l int) int { return m.off[l] }
 // W returns layer l's weights, Out × (In+1) row-major, aliasing θ.
 func (m *MLP) W(l int) []float64 { return m.theta[m.off[l]:m.off[l+1]] }
 
-// Inputs and Outputs return the first and last widths.
-func (m *MLP) Inputs() int  { return m.Sizes[0] }
+// Inputs returns the input width.
+func (m *MLP) Inputs() int { return m.Sizes[0] }
+
+// Outputs returns the number of logits.
 func (m *MLP) Outputs() int { return m.Sizes[len(m.Sizes)-1] }
 
 // Batch is a minibatch: X is Size × Inputs row-major, Y the labels.
@@ -131,15 +144,23 @@ type Batch struct {
 // Size returns the number of examples.
 func (b Batch) Size() int { return len(b.Y) }
 
-// pass holds one forward pass over a batch.
+// Slice returns examples [i, j) of b, aliasing its storage.
+func (b Batch) Slice(i, j, inputs int) Batch {
+	return Batch{X: b.X[i*inputs : j*inputs], Y: b.Y[i:j]}
+}
+
+// pass holds one forward pass over a batch: everything backprop, the
+// Jacobian and H need, so they stay consistent with the parameters of the
+// pass even after an optimiser has updated θ.
 type pass struct {
 	b      int
 	in     [][]float64 // per layer: b × (In+1) augmented inputs
-	dact   [][]float64 // per hidden layer l ≥ 1: b × Out_{l-1}: act'(z)
+	dact   [][]float64 // per hidden layer l ≥ 1: b × In_l, act'(z) of the previous layer
+	w      [][]float64 // per layer l ≥ 1: a copy of W_l at the time of the pass
 	logits []float64   // b × Out
 	prob   []float64   // b × Out: softmax, or the sigmoid for one output
-	loss   float64
-	right  int
+	loss   float64     // mean over the batch
+	right  int         // correctly classified examples
 }
 
 func (m *MLP) check(bt Batch) error {
@@ -147,8 +168,8 @@ func (m *MLP) check(bt Batch) error {
 		return fmt.Errorf("batch: %d labels and %d inputs, want %d inputs per example: %w",
 			bt.Size(), len(bt.X), m.Inputs(), hal.ErrDimension)
 	}
+	classes := max(m.Outputs(), 2)
 	for i, y := range bt.Y {
-		classes := max(m.Outputs(), 2)
 		if y < 0 || y >= classes {
 			return fmt.Errorf("label %d = %d, want 0..%d: %w", i, y, classes-1, hal.ErrInvalid)
 		}
@@ -156,47 +177,85 @@ func (m *MLP) check(bt Batch) error {
 	return nil
 }
 
-func (m *MLP) forward(bt Batch) *pass {
-	b := bt.Size()
+func general(rows, cols, stride int, data []float64) blas64.General {
+	return blas64.General{Rows: rows, Cols: cols, Stride: stride, Data: data}
+}
+
+// forward runs the network on bt. With keep it also records what the
+// backward pass and the curvature need.
+func (m *MLP) forward(bt Batch, keep bool) *pass {
+	b, L := bt.Size(), m.Layers()
 	ps := &pass{b: b}
-	cur := bt.X
-	width := m.Inputs()
-	for l := range m.Layers() {
+	in0 := m.Inputs()
+	aug := make([]float64, b*(in0+1))
+	for s := range b {
+		copy(aug[s*(in0+1):], bt.X[s*in0:(s+1)*in0])
+		aug[s*(in0+1)+in0] = 1
+	}
+	for l := range L {
 		in, out := m.Sizes[l], m.Sizes[l+1]
-		aug := make([]float64, b*(in+1))
-		for s := range b {
-			copy(aug[s*(in+1):], cur[s*width:s*width+in])
-			aug[s*(in+1)+in] = 1
-		}
 		ps.in = append(ps.in, aug)
-		z := make([]float64, b*out)
-		w := m.W(l)
-		for s := range b {
-			a := aug[s*(in+1) : (s+1)*(in+1)]
-			for p := range out {
-				z[s*out+p] = dot(w[p*(in+1):(p+1)*(in+1)], a)
-			}
+		if keep && l > 0 {
+			ps.w = append(ps.w, append([]float64(nil), m.W(l)...))
 		}
-		if l == m.Layers()-1 {
-			ps.logits = z
+		a := general(b, in+1, in+1, aug)
+		w := general(out, in+1, in+1, m.W(l))
+		if l == L-1 {
+			ps.logits = make([]float64, b*out)
+			blas64.Gemm(blas.NoTrans, blas.Trans, 1, a, w, 0, general(b, out, out, ps.logits))
 			break
 		}
-		d := make([]float64, b*out)
-		for i, v := range z {
-			z[i], d[i] = m.Act.apply(v)
+		// The pre-activations go straight into the next layer's augmented input.
+		next := make([]float64, b*(out+1))
+		blas64.Gemm(blas.NoTrans, blas.Trans, 1, a, w, 0, general(b, out, out+1, next))
+		var d []float64
+		if keep {
+			d = make([]float64, b*out)
+		}
+		for s := range b {
+			z := next[s*(out+1) : s*(out+1)+out]
+			if m.Act == ReLU {
+				for i, v := range z {
+					if v > 0 {
+						if keep {
+							d[s*out+i] = 1
+						}
+					} else {
+						z[i] = 0
+					}
+				}
+			} else {
+				for i, v := range z {
+					t := math.Tanh(v)
+					z[i] = t
+					if keep {
+						d[s*out+i] = 1 - t*t
+					}
+				}
+			}
+			next[s*(out+1)+out] = 1
 		}
 		ps.dact = append(ps.dact, d)
-		cur, width = z, out
+		aug = next
 	}
+	m.loss(ps, bt)
+	if !keep {
+		ps.in = nil
+	}
+	return ps
+}
+
+// loss fills ps.prob, ps.loss and ps.right from ps.logits.
+func (m *MLP) loss(ps *pass, bt Batch) {
 	k := m.Outputs()
-	ps.prob = make([]float64, b*k)
-	for s := range b {
+	ps.prob = make([]float64, ps.b*k)
+	for s := range ps.b {
 		z := ps.logits[s*k : (s+1)*k]
 		p := ps.prob[s*k : (s+1)*k]
 		y := bt.Y[s]
 		if k == 1 {
-			p[0] = 1 / (1 + math.Exp(-z[0]))
-			// log(1+e^{-z}) for y = 1, log(1+e^{z}) for y = 0, stably.
+			p[0] = sigmoid(z[0])
+			// log(1+e^{−z}) for y = 1, log(1+e^{z}) for y = 0, stably.
 			sz := z[0]
 			if y == 0 {
 				sz = -sz
@@ -207,8 +266,8 @@ func (m *MLP) forward(bt Batch) *pass {
 			}
 			continue
 		}
-		mx := z[0]
-		arg := 0
+		// Softmax with the maximum subtracted: no exponent exceeds 0.
+		mx, arg := z[0], 0
 		for o, v := range z {
 			if v > mx {
 				mx, arg = v, o
@@ -222,13 +281,21 @@ func (m *MLP) forward(bt Batch) *pass {
 		for o := range p {
 			p[o] /= sum
 		}
+		// −log p_y = log Σ e^{z} − z_y.
 		ps.loss += math.Log(sum) + mx - z[y]
 		if arg == y {
 			ps.right++
 		}
 	}
-	ps.loss /= float64(b)
-	return ps
+	ps.loss /= float64(ps.b)
+}
+
+func sigmoid(z float64) float64 {
+	if z >= 0 {
+		return 1 / (1 + math.Exp(-z))
+	}
+	e := math.Exp(z)
+	return e / (1 + e)
 }
 
 func softplus(x float64) float64 {
@@ -238,59 +305,80 @@ func softplus(x float64) float64 {
 	return math.Log1p(math.Exp(x))
 }
 
-// Evaluate returns the mean loss and the accuracy of the model on bt.
+// evalChunk bounds the memory of Evaluate on large sets.
+const evalChunk = 1024
+
+// Evaluate returns the mean loss and the accuracy of the model on bt,
+// in chunks so that a whole test set needs little memory.
 func (m *MLP) Evaluate(bt Batch) (loss, accuracy float64, err error) {
 	if err := m.check(bt); err != nil {
 		return 0, 0, err
 	}
-	ps := m.forward(bt)
-	return ps.loss, float64(ps.right) / float64(bt.Size()), nil
+	right := 0
+	for i := 0; i < bt.Size(); i += evalChunk {
+		j := min(i+evalChunk, bt.Size())
+		ps := m.forward(bt.Slice(i, j, m.Inputs()), false)
+		loss += ps.loss * float64(j-i)
+		right += ps.right
+	}
+	n := float64(bt.Size())
+	return loss / n, float64(right) / n, nil
 }
 
-// backward returns the mean-loss gradient for a forward pass.
-func (m *MLP) backward(ps *pass, bt Batch) []float64 {
+// Logits returns the network's outputs for the inputs x (n × Inputs,
+// row-major) as an n × Outputs row-major matrix.
+func (m *MLP) Logits(x []float64) ([]float64, error) {
+	if len(x) == 0 || len(x)%m.Inputs() != 0 {
+		return nil, fmt.Errorf("logits: %d inputs, want a multiple of %d: %w", len(x), m.Inputs(), hal.ErrDimension)
+	}
+	n := len(x) / m.Inputs()
+	out := make([]float64, 0, n*m.Outputs())
+	for i := 0; i < n; i += evalChunk {
+		j := min(i+evalChunk, n)
+		bt := Batch{X: x[i*m.Inputs() : j*m.Inputs()], Y: make([]int, j-i)}
+		out = append(out, m.forward(bt, false).logits...)
+	}
+	return out, nil
+}
+
+// outputDelta returns ∂(mean loss)/∂logits: (p − onehot(y))/b, or
+// (σ(z) − y)/b for one output.
+func (m *MLP) outputDelta(ps *pass, bt Batch) []float64 {
 	b, k := ps.b, m.Outputs()
-	grad := make([]float64, m.NumParams())
-	delta := make([]float64, b*k) // dL/dz of the current layer
+	delta := make([]float64, b*k)
+	inv := 1 / float64(b)
 	for s := range b {
 		for o := range k {
 			t := 0.0
 			if (k == 1 && bt.Y[s] == 1) || (k > 1 && bt.Y[s] == o) {
 				t = 1
 			}
-			delta[s*k+o] = (ps.prob[s*k+o] - t) / float64(b)
+			delta[s*k+o] = (ps.prob[s*k+o] - t) * inv
 		}
 	}
+	return delta
+}
+
+// backward returns the gradient of the mean loss for a kept forward pass:
+// for layer l, ∇W_l = Δ_lᵀ A_l (Δ_l the b × Out_l errors, A_l the b × (In_l+1)
+// augmented inputs) and Δ_{l−1} = (Δ_l W_l[:, :In_l]) ⊙ act'(z_{l−1}).
+func (m *MLP) backward(ps *pass, bt Batch) []float64 {
+	b := ps.b
+	grad := make([]float64, m.NumParams())
+	delta := m.outputDelta(ps, bt)
 	for l := m.Layers() - 1; l >= 0; l-- {
 		in, out := m.Sizes[l], m.Sizes[l+1]
-		g := grad[m.off[l]:m.off[l+1]]
-		for s := range b {
-			a := ps.in[l][s*(in+1) : (s+1)*(in+1)]
-			for p := range out {
-				d := delta[s*out+p]
-				if d == 0 {
-					continue
-				}
-				axpy(g[p*(in+1):(p+1)*(in+1)], d, a)
-			}
-		}
+		d := general(b, out, out, delta)
+		blas64.Gemm(blas.Trans, blas.NoTrans, 1, d, general(b, in+1, in+1, ps.in[l]),
+			0, general(out, in+1, in+1, grad[m.off[l]:m.off[l+1]]))
 		if l == 0 {
 			break
 		}
-		w := m.W(l)
 		prev := make([]float64, b*in)
-		for s := range b {
-			for p := range out {
-				d := delta[s*out+p]
-				if d == 0 {
-					continue
-				}
-				axpy(prev[s*in:(s+1)*in], d, w[p*(in+1):p*(in+1)+in])
-			}
-			da := ps.dact[l-1][s*in : (s+1)*in]
-			for q := range in {
-				prev[s*in+q] *= da[q]
-			}
+		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, d, general(out, in, in+1, ps.w[l-1]),
+			0, general(b, in, in, prev))
+		for i, v := range ps.dact[l-1] {
+			prev[i] *= v
 		}
 		delta = prev
 	}

@@ -6,6 +6,9 @@ import (
 	"math"
 	"time"
 
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/lapack/lapack64"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/spukit/spukit/hal"
@@ -15,14 +18,20 @@ import (
 // optimisers, digital and board-backed, share it, so the training loop is
 // the same code on a simulator and on hardware.
 type Optimizer interface {
-	// Name is the flag spelling ("sgd", "adam", "tngd", …).
+	// Name is the flag spelling ("sgd", "adam", "ngd", "ngd-cg",
+	// "ngd-woodbury", "tngd", "tngd-adam", "tngd-em").
 	Name() string
-	// Step updates it.Model's parameters in place.
+	// Step updates it.Model's parameters in place, θ ← θ − η·d for the
+	// optimiser's direction d, and reports what the step cost. On error
+	// the parameters are unchanged.
 	Step(ctx context.Context, it *Iteration) (StepStats, error)
 }
 
 // Stateful optimisers carry state across steps (momentum, moments, the
-// board's warm start) that a checkpoint must save for a bit-identical resume.
+// warm start of the analog dynamics) that a checkpoint must save for a
+// bit-identical resume. State returns a copy; SetState restores it (a nil
+// or empty state means "fresh"). The values are plain float64s: store them
+// bit-exactly (binary, or decimal with enough digits — strconv 'g', −1).
 type Stateful interface {
 	State() []float64
 	SetState([]float64) error
@@ -33,10 +42,13 @@ type StepStats struct {
 	// Digital is host wall time spent outside board calls.
 	Digital time.Duration
 	// BoardTime is the board time the step used (hal.Clock), or the wall
-	// time spent in board calls when the board keeps no clock.
+	// time spent in board calls when the board keeps no clock. Zero for the
+	// digital optimisers.
 	BoardTime time.Duration
-	// Iterations counts inner iterations (CG steps), when any.
+	// Iterations counts inner iterations: CG steps, Euler–Maruyama steps.
 	Iterations int
+	// Residual is the final relative residual ‖F d − g‖/‖g‖ of NGD-CG.
+	Residual float64
 	// Rescales counts re-runs after a saturated board read.
 	Rescales int
 }
@@ -49,8 +61,37 @@ func update(theta, d []float64, lr float64) {
 	}
 }
 
+// stepAlong is θ ← θ − lr·d for the direction of o.
+func stepAlong(ctx context.Context, name string, lr float64, o Director, it *Iteration) (StepStats, error) {
+	if err := checkLR(name, lr); err != nil {
+		return StepStats{}, err
+	}
+	d, st, err := o.Direction(ctx, it)
+	if err != nil {
+		return st, err
+	}
+	t := time.Now()
+	update(it.Model.Params(), d, lr)
+	st.Digital += time.Since(t)
+	return st, nil
+}
+
+func checkLR(name string, lr float64) error {
+	if !(lr > 0) || math.IsInf(lr, 0) {
+		return fmt.Errorf("%s: learning rate %g, want finite > 0: %w", name, lr, hal.ErrInvalid)
+	}
+	return nil
+}
+
+func checkGrad(name string, it *Iteration) error {
+	if len(it.Grad) != it.Model.NumParams() {
+		return fmt.Errorf("%s: gradient has %d entries, model %d parameters: %w", name, len(it.Grad), it.Model.NumParams(), hal.ErrDimension)
+	}
+	return nil
+}
+
 // SGD is stochastic gradient descent with optional heavy-ball momentum:
-// v ← μv + g, θ ← θ − ηv.
+// v ← μv + g, θ ← θ − ηv (μ = 0: plain SGD).
 type SGD struct {
 	LR, Momentum float64
 	v            []float64
@@ -62,7 +103,13 @@ func (o *SGD) Name() string { return "sgd" }
 // Step implements Optimizer.
 func (o *SGD) Step(_ context.Context, it *Iteration) (StepStats, error) {
 	t := time.Now()
-	if o.v == nil {
+	if err := checkLR("sgd", o.LR); err != nil {
+		return since(t), err
+	}
+	if err := checkGrad("sgd", it); err != nil {
+		return since(t), err
+	}
+	if len(o.v) != len(it.Grad) {
 		o.v = make([]float64, len(it.Grad))
 	}
 	for i, g := range it.Grad {
@@ -72,22 +119,40 @@ func (o *SGD) Step(_ context.Context, it *Iteration) (StepStats, error) {
 	return since(t), nil
 }
 
-// State implements Stateful.
+// State implements Stateful: the velocity v.
 func (o *SGD) State() []float64 { return append([]float64(nil), o.v...) }
 
 // SetState implements Stateful.
-func (o *SGD) SetState(s []float64) error { o.v = append([]float64(nil), s...); return nil }
+func (o *SGD) SetState(s []float64) error {
+	o.v = nil
+	if len(s) > 0 {
+		o.v = append([]float64(nil), s...)
+	}
+	return nil
+}
 
-// Adam is Kingma & Ba's optimiser with bias correction.
+// Adam is Kingma & Ba's optimiser with bias correction:
+//
+//	m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²,
+//	θ ← θ − η·m̂/(√v̂ + ε),  m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ).
+//
+// Zero fields are taken literally (β = (0, 0) is the paper's TNGD-Adam,
+// an element-wise η·g/(|g| + ε)); NewAdam fills in the usual defaults. An
+// element with √v̂ + ε = 0 (zero gradient history and ε = 0) is left alone.
 type Adam struct {
 	LR, Beta1, Beta2, Eps float64
 	m, v                  []float64
 	t                     int
 }
 
-// NewAdam returns Adam with the usual defaults (lr 1e-3, β = (0.9, 0.999),
-// ε = 1e-8).
-func NewAdam(lr float64) *Adam { return &Adam{LR: lr, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8} }
+// NewAdam returns Adam with the usual defaults: β = (0.9, 0.999),
+// ε = 1e-8, and lr = 1e-3 when lr is 0.
+func NewAdam(lr float64) *Adam {
+	if lr == 0 {
+		lr = 1e-3
+	}
+	return &Adam{LR: lr, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
+}
 
 // Name returns "adam".
 func (o *Adam) Name() string { return "adam" }
@@ -95,9 +160,19 @@ func (o *Adam) Name() string { return "adam" }
 // Step implements Optimizer, with it.Grad as the gradient.
 func (o *Adam) Step(_ context.Context, it *Iteration) (StepStats, error) {
 	t := time.Now()
-	if o.m == nil {
+	if err := checkLR("adam", o.LR); err != nil {
+		return since(t), err
+	}
+	if err := checkGrad("adam", it); err != nil {
+		return since(t), err
+	}
+	if !(o.Beta1 >= 0 && o.Beta1 < 1 && o.Beta2 >= 0 && o.Beta2 < 1 && o.Eps >= 0) {
+		return since(t), fmt.Errorf("adam: β = (%g, %g), ε = %g: want β in [0, 1), ε ≥ 0: %w", o.Beta1, o.Beta2, o.Eps, hal.ErrInvalid)
+	}
+	if len(o.m) != len(it.Grad) {
 		o.m = make([]float64, len(it.Grad))
 		o.v = make([]float64, len(it.Grad))
+		o.t = 0
 	}
 	o.t++
 	c1 := 1 - math.Pow(o.Beta1, float64(o.t))
@@ -106,22 +181,32 @@ func (o *Adam) Step(_ context.Context, it *Iteration) (StepStats, error) {
 	for i, g := range it.Grad {
 		o.m[i] = o.Beta1*o.m[i] + (1-o.Beta1)*g
 		o.v[i] = o.Beta2*o.v[i] + (1-o.Beta2)*g*g
-		theta[i] -= o.LR * (o.m[i] / c1) / (math.Sqrt(o.v[i]/c2) + o.Eps)
+		if den := math.Sqrt(o.v[i]/c2) + o.Eps; den > 0 {
+			theta[i] -= o.LR * (o.m[i] / c1) / den
+		}
 	}
 	return since(t), nil
 }
 
-// State implements Stateful: t, then m, then v.
+// State implements Stateful: the step count t, then m, then v.
 func (o *Adam) State() []float64 {
-	s := []float64{float64(o.t)}
+	if o.m == nil {
+		return nil
+	}
+	s := make([]float64, 0, 1+2*len(o.m))
+	s = append(s, float64(o.t))
 	s = append(s, o.m...)
 	return append(s, o.v...)
 }
 
 // SetState implements Stateful.
 func (o *Adam) SetState(s []float64) error {
-	if len(s) == 0 || len(s)%2 != 1 {
-		return fmt.Errorf("adam state: %d values, want 1 + 2N: %w", len(s), hal.ErrDimension)
+	if len(s) == 0 {
+		o.m, o.v, o.t = nil, nil, 0
+		return nil
+	}
+	if len(s)%2 != 1 || s[0] < 0 || s[0] != math.Trunc(s[0]) {
+		return fmt.Errorf("adam state: %d values starting %g, want a step count and 2N moments: %w", len(s), s[0], hal.ErrDimension)
 	}
 	n := (len(s) - 1) / 2
 	o.t = int(s[0])
@@ -130,49 +215,97 @@ func (o *Adam) SetState(s []float64) error {
 	return nil
 }
 
+// NGD is exact natural gradient descent with the dense N × N F (see
+// Iteration.DenseF) and a Cholesky solve: d = F⁻¹g, θ ← θ − ηd. Only for
+// small models: it refuses N > MaxDenseParams with hal.ErrUnsupported.
+type NGD struct{ LR float64 }
+
+// Name returns "ngd".
+func (o *NGD) Name() string { return "ngd" }
+
+// Step implements Optimizer.
+func (o *NGD) Step(ctx context.Context, it *Iteration) (StepStats, error) {
+	return stepAlong(ctx, "ngd", o.LR, o, it)
+}
+
+// DenseDirection returns F⁻¹g with F formed densely (N ≤ MaxDenseParams).
+func DenseDirection(it *Iteration) ([]float64, error) {
+	if err := checkGrad("ngd", it); err != nil {
+		return nil, err
+	}
+	f, err := it.DenseF()
+	if err != nil {
+		return nil, fmt.Errorf("ngd: %w", err)
+	}
+	var ch mat.Cholesky
+	if !ch.Factorize(f) {
+		return nil, fmt.Errorf("ngd: F = λI + (1/b)JᵀHJ is not positive definite (λ = %g): %w", it.Lambda, hal.ErrUnstable)
+	}
+	n := len(it.Grad)
+	var d mat.VecDense
+	if err := ch.SolveVecTo(&d, mat.NewVecDense(n, append([]float64(nil), it.Grad...))); err != nil {
+		return nil, fmt.Errorf("ngd: %w", err)
+	}
+	return d.RawVector().Data, nil
+}
+
 // NGDWoodbury is exact natural gradient descent through the Woodbury
-// identity: d = F⁻¹g = (g − Uᵀ(λI + G)⁻¹Ug)/λ, an m × m Cholesky solve
-// (m = batch × outputs) instead of N × N. θ ← θ − ηd.
+// identity: with F = λI + UᵀU,
+//
+//	d = F⁻¹g = (g − Uᵀ(λI + G)⁻¹Ug)/λ,   G = UUᵀ (m × m),
+//
+// a Cholesky solve of order m = batch × outputs instead of N. θ ← θ − ηd.
 type NGDWoodbury struct{ LR float64 }
 
 // Name returns "ngd-woodbury".
 func (o *NGDWoodbury) Name() string { return "ngd-woodbury" }
 
 // Step implements Optimizer.
-func (o *NGDWoodbury) Step(_ context.Context, it *Iteration) (StepStats, error) {
-	t := time.Now()
-	d, err := WoodburyDirection(it)
-	if err != nil {
-		return since(t), err
-	}
-	update(it.Model.Params(), d, o.LR)
-	return since(t), nil
+func (o *NGDWoodbury) Step(ctx context.Context, it *Iteration) (StepStats, error) {
+	return stepAlong(ctx, "ngd-woodbury", o.LR, o, it)
 }
 
-// WoodburyDirection returns F⁻¹g exactly by the Woodbury identity.
-func WoodburyDirection(it *Iteration) ([]float64, error) {
-	g := it.DualGram()
-	m := g.SymmetricDim()
-	a := mat.NewSymDense(m, nil)
-	a.CopySym(g)
-	for i := range m {
-		a.SetSym(i, i, a.At(i, i)+it.Lambda)
+// WoodburyDual returns the dual solution y of (λI + G) y = U g (length m),
+// by Cholesky; WoodburyBack maps it to the NGD direction.
+func WoodburyDual(it *Iteration) ([]float64, error) {
+	if err := checkGrad("ngd-woodbury", it); err != nil {
+		return nil, err
 	}
-	var ch mat.Cholesky
-	if !ch.Factorize(a) {
+	if !(it.Lambda > 0) {
+		return nil, fmt.Errorf("ngd-woodbury: λ = %g, want > 0 (the dual back-map divides by λ): %w", it.Lambda, hal.ErrInvalid)
+	}
+	g := it.DualGram().RawSymmetric()
+	m := g.N
+	// λI + G in a copy (upper triangle), factorised in place by LAPACK
+	// without the condition estimate mat.Cholesky would add.
+	a := blas64.Symmetric{Uplo: blas.Upper, N: m, Stride: m, Data: make([]float64, m*m)}
+	for i := range m {
+		copy(a.Data[i*m+i:(i+1)*m], g.Data[i*g.Stride+i:i*g.Stride+m])
+		a.Data[i*m+i] += it.Lambda
+	}
+	t, ok := lapack64.Potrf(a)
+	if !ok {
 		return nil, fmt.Errorf("ngd-woodbury: λI + G is not positive definite (λ = %g): %w", it.Lambda, hal.ErrUnstable)
 	}
 	ug := make([]float64, m)
 	it.U(ug, it.Grad)
-	var y mat.VecDense
-	if err := ch.SolveVecTo(&y, mat.NewVecDense(m, ug)); err != nil {
-		return nil, fmt.Errorf("ngd-woodbury: %w", err)
-	}
-	return WoodburyBack(it, y.RawVector().Data), nil
+	lapack64.Potrs(t, general(m, 1, 1, ug))
+	return ug, nil
 }
 
-// WoodburyBack maps a dual solution y of (λI + G) y = U g back to the
-// primal direction d = (g − Uᵀy)/λ.
+// WoodburyDirection returns F⁻¹g exactly by the Woodbury identity.
+func WoodburyDirection(it *Iteration) ([]float64, error) {
+	y, err := WoodburyDual(it)
+	if err != nil {
+		return nil, err
+	}
+	return WoodburyBack(it, y), nil
+}
+
+// WoodburyBack maps a dual vector y (length m; exactly, the solution of
+// (λI + G) y = U g) to the primal direction d = (g − Uᵀy)/λ (length N).
+// With an approximate y — a board's dual estimate — the error of d is
+// Uᵀ(y* − y)/λ. λ must be > 0.
 func WoodburyBack(it *Iteration, y []float64) []float64 {
 	d := make([]float64, len(it.Grad))
 	it.UT(d, y)
@@ -182,58 +315,11 @@ func WoodburyBack(it *Iteration, y []float64) []float64 {
 	return d
 }
 
-// MaxDenseParams bounds NGD's dense N × N curvature.
-const MaxDenseParams = 5000
-
-// NGD is exact natural gradient descent with the dense N × N F and a
-// Cholesky solve: only for small models (N ≤ MaxDenseParams).
-type NGD struct{ LR float64 }
-
-// Name returns "ngd".
-func (o *NGD) Name() string { return "ngd" }
-
-// Step implements Optimizer.
-func (o *NGD) Step(_ context.Context, it *Iteration) (StepStats, error) {
-	t := time.Now()
-	d, err := DenseDirection(it)
-	if err != nil {
-		return since(t), err
-	}
-	update(it.Model.Params(), d, o.LR)
-	return since(t), nil
-}
-
-// DenseDirection returns F⁻¹g with F formed densely (N ≤ MaxDenseParams).
-func DenseDirection(it *Iteration) ([]float64, error) {
-	n := len(it.Grad)
-	if n > MaxDenseParams {
-		return nil, fmt.Errorf("ngd: dense curvature for %d parameters exceeds %d; use ngd-woodbury or ngd-cg: %w", n, MaxDenseParams, hal.ErrUnsupported)
-	}
-	f := mat.NewSymDense(n, nil)
-	e := make([]float64, n)
-	col := make([]float64, n)
-	for c := range n {
-		clear(e)
-		e[c] = 1
-		it.FVec(col, e)
-		for r := c; r < n; r++ {
-			f.SetSym(c, r, col[r])
-		}
-	}
-	var ch mat.Cholesky
-	if !ch.Factorize(f) {
-		return nil, fmt.Errorf("ngd: F is not positive definite: %w", hal.ErrUnstable)
-	}
-	var d mat.VecDense
-	if err := ch.SolveVecTo(&d, mat.NewVecDense(n, append([]float64(nil), it.Grad...))); err != nil {
-		return nil, fmt.Errorf("ngd: %w", err)
-	}
-	return d.RawVector().Data, nil
-}
-
-// NGDCG is natural gradient descent with F⁻¹g by conjugate gradients on
-// matrix-free products F v, to relative residual Tol (default 1e-6) or
-// MaxIter (default 100) iterations, started from zero.
+// NGDCG is natural gradient descent with d ≈ F⁻¹g by conjugate gradients
+// on matrix-free products F v (Iteration.FVec), started from zero, until
+// the relative residual ‖F d − g‖/‖g‖ ≤ Tol (default 1e-6) or MaxIter
+// iterations (default 100). θ ← θ − ηd. StepStats reports the iterations
+// and the residual reached.
 type NGDCG struct {
 	LR, Tol float64
 	MaxIter int
@@ -243,30 +329,24 @@ type NGDCG struct {
 func (o *NGDCG) Name() string { return "ngd-cg" }
 
 // Step implements Optimizer.
-func (o *NGDCG) Step(_ context.Context, it *Iteration) (StepStats, error) {
-	t := time.Now()
-	tol, maxIter := o.Tol, o.MaxIter
-	if tol == 0 {
-		tol = 1e-6
-	}
-	if maxIter == 0 {
-		maxIter = 100
-	}
-	d, k := cg(it, tol, maxIter)
-	update(it.Model.Params(), d, o.LR)
-	st := since(t)
-	st.Iterations = k
-	return st, nil
+func (o *NGDCG) Step(ctx context.Context, it *Iteration) (StepStats, error) {
+	return stepAlong(ctx, "ngd-cg", o.LR, o, it)
 }
 
-func cg(it *Iteration, tol float64, maxIter int) ([]float64, int) {
+// cg solves F x = g from x = 0 and returns x, the iterations and the
+// relative residual (of the recursively updated residual vector).
+func cg(it *Iteration, tol float64, maxIter int) ([]float64, int, float64) {
 	n := len(it.Grad)
 	x := make([]float64, n)
 	r := append([]float64(nil), it.Grad...)
 	p := append([]float64(nil), r...)
 	ap := make([]float64, n)
 	rr := dot(r, r)
-	stop := tol * tol * rr
+	rr0 := rr
+	if rr0 == 0 {
+		return x, 0, 0
+	}
+	stop := tol * tol * rr0
 	k := 0
 	for ; k < maxIter && rr > stop; k++ {
 		it.FVec(ap, p)
@@ -274,10 +354,20 @@ func cg(it *Iteration, tol float64, maxIter int) ([]float64, int) {
 		axpy(x, alpha, p)
 		axpy(r, -alpha, ap)
 		nr := dot(r, r)
+		beta := nr / rr
 		for i := range p {
-			p[i] = r[i] + nr/rr*p[i]
+			p[i] = r[i] + beta*p[i]
 		}
 		rr = nr
 	}
-	return x, k
+	return x, k, math.Sqrt(rr / rr0)
+}
+
+func isFinite(v []float64) bool {
+	for _, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return false
+		}
+	}
+	return true
 }

@@ -70,9 +70,9 @@ func denseJ(t *testing.T, it *Iteration) *mat.Dense {
 	for c := range theta {
 		old := theta[c]
 		theta[c] = old + h
-		lp := append([]float64(nil), m.forward(it.Batch).logits...)
+		lp := append([]float64(nil), m.forward(it.Batch, false).logits...)
 		theta[c] = old - h
-		lm := m.forward(it.Batch).logits
+		lm := m.forward(it.Batch, false).logits
 		theta[c] = old
 		for r := range rows {
 			j.Set(r, c, (lp[r]-lm[r])/(2*h))
@@ -147,7 +147,7 @@ func TestJacobianAndCurvature(t *testing.T) {
 		var jjt, hjjt, want2 mat.Dense
 		jjt.Mul(jd, jd.T())
 		hh := mat.NewDense(rows, rows, nil)
-		half := it.hHalf()
+		half := it.HalfH()
 		for s := range it.Batch.Size() {
 			for a := range k {
 				for c := range k {
@@ -193,7 +193,7 @@ func TestWoodburyIsExactNGD(t *testing.T) {
 		wood, err := WoodburyDirection(it)
 		require.NoError(t, err)
 		assert.Less(t, relErr(wood, dense), 1e-8, "%v", sizes)
-		x, k := cg(it, 1e-10, 500)
+		x, k, _ := cg(it, 1e-10, 500)
 		assert.Less(t, relErr(x, dense), 1e-7, "CG after %d iterations", k)
 	}
 }
