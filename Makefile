@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test test-long lint bench bench-sim demo clean
+.PHONY: all build test test-long lint bench bench-sim demo reproduce reproduce-quick clean
 
 all: lint build test
 
@@ -27,5 +27,14 @@ demo:
 	$(GO) run ./cmd/spu solve --board sim:ideal --random 8 --cond 10 --seed 1
 	$(GO) run ./cmd/spu solve --board sim:proto8 --random 8 --cond 10 --seed 1
 
+# The paper's MNIST comparison on the simulator → docs/results.md (see
+# scripts/reproduce.sh; EPOCHS=10 as in the paper).
+reproduce:
+	bash scripts/reproduce.sh
+
+# The same comparison for 2 epochs.
+reproduce-quick:
+	EPOCHS=2 bash scripts/reproduce.sh
+
 clean:
-	rm -rf bin bench.txt
+	rm -rf bin bench.txt out

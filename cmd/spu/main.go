@@ -66,6 +66,7 @@ func commands() []command {
 		{"sample", "program couplings and bias, burn in, record node voltages as CSV", runSample},
 		{"solve", "solve A x = b on a board and compare with a digital solve", runSolve},
 		{"train", "train an MLP on MNIST with TNGD (or SGD, Adam, NGD) on a board", runTrain},
+		{"report", "summarise training metrics as a Markdown table and PNG plots", runReport},
 	}
 }
 
