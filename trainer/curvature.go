@@ -453,3 +453,33 @@ func mulH(dst, h, v []float64, r int) {
 		}
 	}
 }
+
+// MaxEigenvalue estimates λ_max(F) by iters steps of power iteration on
+// F v (default 30 when iters ≤ 0), started from g. The estimate is a
+// Rayleigh quotient, so it never exceeds the true value and converges
+// from below. Euler–Maruyama with step δt is stable only while
+// δt·λ_max(F) < 2.
+func (it *Iteration) MaxEigenvalue(iters int) float64 {
+	if iters <= 0 {
+		iters = 30
+	}
+	n := len(it.Grad)
+	v := append([]float64(nil), it.Grad...)
+	if dot(v, v) == 0 {
+		for i := range v {
+			v[i] = 1
+		}
+	}
+	fv := make([]float64, n)
+	est := 0.0
+	for range iters {
+		nv := math.Sqrt(dot(v, v))
+		for i := range v {
+			v[i] /= nv
+		}
+		it.FVec(fv, v)
+		est = dot(v, fv)
+		v, fv = fv, v
+	}
+	return est
+}

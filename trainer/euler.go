@@ -132,7 +132,15 @@ func (o *TNGDEuler) Direction(ctx context.Context, it *Iteration) ([]float64, St
 		r = rand.New(rand.NewPCG(o.opts.Seed, uint64(it.K)))
 	}
 	fx := make([]float64, n)
-	bound := 1e100 * (1 + math.Sqrt(dot(x, x)+dot(g, g)))
+	// While the scheme is stable (‖I − δtF‖ ≤ 1), ‖g̃‖ ≤ ‖g̃₀‖ +
+	// min(t, 1/λ)‖g‖ plus the noise, about sqrt(2κ₀tN): a thousandfold
+	// excess can only be the geometric growth of an unstable step.
+	reach := o.opts.T
+	if it.Lambda > 0 {
+		reach = math.Min(reach, 1/it.Lambda)
+	}
+	bound := 1e3 * (math.Sqrt(dot(x, x)) + reach*math.Sqrt(dot(g, g)) +
+		math.Sqrt(2*o.opts.Kappa*o.opts.T*float64(n)) + math.SmallestNonzeroFloat64)
 	for k := range steps {
 		h := o.opts.Dt
 		if k == steps-1 {
@@ -158,8 +166,9 @@ func (o *TNGDEuler) Direction(ctx context.Context, it *Iteration) ([]float64, St
 			if nx := math.Sqrt(dot(x, x)); !(nx < bound) {
 				st.Iterations = k + 1
 				st.Digital = time.Since(start)
-				return nil, st, fmt.Errorf("tngd-em: diverged after %d of %d steps (‖g̃‖ = %g): the step δt = %gτ exceeds 2/λ_max(F); use a smaller δt or larger damping: %w",
-					k+1, steps, nx, o.opts.Dt, hal.ErrUnstable)
+				lmax := it.MaxEigenvalue(30)
+				return nil, st, fmt.Errorf("tngd-em: diverged after %d of %d steps (‖g̃‖ = %.3g): the step δt = %gτ exceeds 2/λ_max(F) (λ_max(F) ≥ %.4g by power iteration, so δt < %.3gτ is needed): %w",
+					k+1, steps, nx, o.opts.Dt, lmax, 2/lmax, hal.ErrUnstable)
 			}
 		}
 	}
