@@ -31,7 +31,9 @@ import (
 // Everything is computed from the forward pass that NewIteration ran, so an
 // optimiser may update Model's parameters and still ask for the curvature
 // afterwards. An Iteration is not safe for concurrent use (its products
-// share scratch space).
+// share scratch space). Make Iterations with NewIteration; a literal with
+// only Model and Grad set serves the first-order optimisers (SGD, Adam)
+// but has no curvature.
 type Iteration struct {
 	K        int     // iteration number, from 0
 	Model    *MLP    // the model whose parameters the optimiser updates

@@ -50,7 +50,7 @@ var tinyNets = []struct {
 }
 
 // Central differences (f(θ+h) − f(θ−h))/2h have truncation error
-// h²·f”'/6 and round-off about ε·|f|/h. The losses here are O(1) with
+// h²·f⁽³⁾/6 and round-off about ε·|f|/h. The losses here are O(1) with
 // third derivatives O(1–10), so with h = 1e-5 the truncation error is
 // ≲ 2e-10 and the round-off ≈ 2e-16/1e-5 = 2e-11: the finite difference is
 // good to ~1e-9. The test allows 1e-6 relative to the gradient's largest
