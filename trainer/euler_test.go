@@ -55,6 +55,7 @@ func TestEulerNoiselessClosedForm(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 25, st.Iterations)
 	assert.Equal(t, 2500*time.Nanosecond, st.BoardTime, "t = 2.5τ at τ = 1 µs")
+	assert.Positive(t, st.SimWall, "the integration stands in for the board")
 	want := emClosedForm(vals, vecs, it.Grad, it.Grad, 0.1, 25)
 	assert.Less(t, relErr(got, want), 1e-12, "first iteration starts from g")
 

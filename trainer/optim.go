@@ -45,6 +45,10 @@ type StepStats struct {
 	// time spent in board calls when the board keeps no clock. Zero for the
 	// digital optimisers.
 	BoardTime time.Duration
+	// SimWall is host wall time spent standing in for analog hardware:
+	// the Euler–Maruyama integration of TNGDEuler, or board calls to a
+	// simulator. Digital + SimWall is the step's wall time.
+	SimWall time.Duration
 	// Iterations counts inner iterations: CG steps, Euler–Maruyama steps.
 	Iterations int
 	// Residual is the final relative residual ‖F d − g‖/‖g‖ of NGD-CG.
