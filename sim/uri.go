@@ -24,7 +24,7 @@ func openURI(_ context.Context, u *url.URL) (hal.Board, error) {
 			strings.Join(BuiltinNames(), ", "), hal.ErrInvalid)
 	}
 	if name == "tngd" {
-		return openVirtual(u.Query())
+		return openTNGD(u.Query())
 	}
 	seed := uint64(1)
 	for key, vals := range u.Query() {

@@ -1,0 +1,569 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/spukit/spukit/hal"
+)
+
+// This file holds the numerics of the virtual SPU (tngd.go): the exact OU
+// transition for A = λI + UᵀU through the push-through identity
+//
+//	f(λI + UᵀU) v = f(λ) v + Uᵀ ψ(G) U v,   G = UUᵀ (m × m),
+//	ψ(s) = (f(λ+s) − f(λ))/s,
+//
+// with ψ(G)y evaluated by Lanczos on G or by the eigendecomposition of G.
+//
+// Over t (in units of τ) from x0 with bias g and noise κ₀ = σ²:
+//
+//	x(t) = x0 + f₂(A)(g − A x0) + f₃(A) z,  z ~ N(0, I),
+//	f₂(a) = (1 − e^{−at})/a,  f₃(a) = sqrt(κ₀(1 − e^{−2at})/a),
+//
+// which is e^{−At}x0 + A⁻¹(I − e^{−At})g plus noise of covariance
+// κ₀A⁻¹(I − e^{−2At}). Writing the deterministic part through the residual
+// g − A x0 needs one function instead of two.
+
+// ErrNotConverged reports that a Krylov (Lanczos) evaluation of the exact
+// transition did not reach its tolerance within its step cap.
+var ErrNotConverged = errors.New("lanczos did not converge")
+
+// phi1 is (e^z − 1)/z, 1 at z = 0.
+func phi1(z float64) float64 {
+	if z == 0 {
+		return 1
+	}
+	return math.Expm1(z) / z
+}
+
+// expDD02 returns the second divided difference exp[0, x, y] of the
+// exponential at the points 0, x, y (confluent points allowed). It is
+// positive for all real x, y and computed without cancellation: the
+// divided differences of exp are the entries of exp(M) for the bidiagonal
+// M = [[0,1,0],[0,x,1],[0,0,y]] (McCurdy, Ng & Parlett 1984). A Taylor
+// series gives the corner entry of exp(M/2ʲ) with the points scaled into
+// [−½, ½]; squaring j times undoes the scaling,
+//
+//	E₀₂ ← E₀₂(1 + e^{yᵢ}) + E₀₁E₁₂,
+//
+// a sum of positive terms, with E₀₁ = σᵢ·exp[0, xᵢ], E₁₂ = σᵢ·exp[xᵢ, yᵢ]
+// and e^{yᵢ} evaluated afresh at each level (squaring them instead would
+// amplify their rounding by 2ʲ when the points are far apart).
+func expDD02(x, y float64) float64 {
+	mx := math.Max(math.Abs(x), math.Abs(y))
+	j := 0
+	if mx > 0.5 {
+		_, e := math.Frexp(mx / 0.5) // mx/0.5 = f·2^e, f ∈ [½, 1)
+		j = e
+	}
+	sc := math.Ldexp(1, -j)
+	a, b := x*sc, y*sc
+	// exp[0,a,b] = Σ hₙ/(n+2)!, hₙ = Σ_{i≤n} aⁱ b^{n−i}.
+	var d02 float64
+	an, hn := 1.0, 1.0
+	f := 0.5 // 1/(n+2)!
+	for n := 0; n < 20; n++ {
+		d02 += hn * f
+		an *= a
+		hn = b*hn + an
+		f /= float64(n + 3)
+	}
+	d02 *= sc * sc
+	for i := range j {
+		s := math.Ldexp(1, i-j)
+		xi, yi := x*s, y*s
+		lo, hi := math.Min(xi, yi), math.Max(xi, yi)
+		d01 := s * phi1(xi)
+		d12 := s * math.Exp(hi) * phi1(lo-hi)
+		d02 = d02*(1+math.Exp(yi)) + d01*d12
+	}
+	return d02
+}
+
+// transFuncs are the scalar parts of one transition over t τ: f₂(λ),
+// f₃(λ) and the divided differences ψ₂, ψ₃ on the spectrum of G.
+type transFuncs struct {
+	t, lam, kappa float64
+	f2, f3        float64
+}
+
+func newTransFuncs(t, lam, kappa float64) transFuncs {
+	tf := transFuncs{t: t, lam: lam, kappa: kappa}
+	tf.f2 = t * phi1(-lam*t)
+	if kappa > 0 {
+		tf.f3 = math.Sqrt(2 * kappa * t * phi1(-2*lam*t))
+	}
+	return tf
+}
+
+// psi2 is (f₂(λ+s) − f₂(λ))/s = −t²·exp[0, −λt, −(λ+s)t].
+func (tf *transFuncs) psi2(s float64) float64 {
+	s = math.Max(s, 0)
+	return -tf.t * tf.t * expDD02(-tf.lam*tf.t, -(tf.lam+s)*tf.t)
+}
+
+// psi3 is (f₃(λ+s) − f₃(λ))/s. With h(a) = 2κ₀t·exp[0, −2at] (so f₃ = √h),
+// f₃(b) − f₃(a) = (h(b) − h(a))/(f₃(b) + f₃(a)) and h's difference is
+// again a divided difference of exp: no cancellation anywhere.
+func (tf *transFuncs) psi3(s float64) float64 {
+	if tf.kappa == 0 {
+		return 0
+	}
+	s = math.Max(s, 0)
+	t, k := tf.t, tf.kappa
+	fs := math.Sqrt(2 * k * t * phi1(-2*(tf.lam+s)*t))
+	return -4 * k * t * t * expDD02(-2*tf.lam*t, -2*(tf.lam+s)*t) / (fs + tf.f3)
+}
+
+// ---------------------------------------------------------------------------
+// Structured products with U (a hal.Jacobian whose signals already carry
+// sqrt(Scale)·H^{1/2}), without allocation.
+
+// uMul sets dst (m) to U v (v of length ≥ U.Cols). wa is scratch of length
+// ≥ samples·max(Out).
+func uMul(u *hal.Jacobian, dst, v, wa []float64) {
+	clear(dst[:u.Rows])
+	ns, k := u.Samples(), u.RowsPerSample
+	for _, b := range u.Blocks {
+		// wa[s][p] = W_p · a_s with W = v[Col:] as Out × In.
+		for s := range ns {
+			a := b.Input[s*b.In : s*b.In+b.In]
+			for p := range b.Out {
+				wa[s*b.Out+p] = floats.Dot(v[b.Col+p*b.In:b.Col+p*b.In+b.In], a)
+			}
+		}
+		for r := range u.Rows {
+			s := r / k
+			dst[r] += floats.Dot(b.Signal[r*b.Out:r*b.Out+b.Out], wa[s*b.Out:s*b.Out+b.Out])
+		}
+	}
+}
+
+// uTMul sets dst (U.Cols) to Uᵀ y. c is scratch of length ≥ max(Out).
+func uTMul(u *hal.Jacobian, dst, y, c []float64) {
+	clear(dst[:u.Cols])
+	ns, k := u.Samples(), u.RowsPerSample
+	for _, b := range u.Blocks {
+		cc := c[:b.Out]
+		for s := range ns {
+			clear(cc)
+			for r := s * k; r < (s+1)*k; r++ {
+				if y[r] != 0 {
+					floats.AddScaled(cc, y[r], b.Signal[r*b.Out:r*b.Out+b.Out])
+				}
+			}
+			a := b.Input[s*b.In : s*b.In+b.In]
+			for p, cp := range cc {
+				if cp != 0 {
+					floats.AddScaled(dst[b.Col+p*b.In:b.Col+p*b.In+b.In], cp, a)
+				}
+			}
+		}
+	}
+}
+
+// symMul sets dst to G v for the m × m row-major g.
+func symMul(g []float64, m int, dst, v []float64) {
+	for i := range m {
+		dst[i] = floats.Dot(g[i*m:i*m+m], v)
+	}
+}
+
+// symMul2 sets d1 = G v1 and d2 = G v2, reading each row of G once.
+func symMul2(g []float64, m int, d1, v1, d2, v2 []float64) {
+	for i := range m {
+		row := g[i*m : i*m+m]
+		d1[i] = floats.Dot(row, v1)
+		d2[i] = floats.Dot(row, v2)
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Symmetric tridiagonal eigenproblem with implicit QL (tql2), recording the
+// Givens rotations instead of accumulating the eigenvector matrix Z, so
+// that f(T)e₁ = Z f(Θ) Zᵀe₁ costs O(k²) instead of O(k³).
+
+type givens struct {
+	i    int
+	c, s float64
+}
+
+type triEig struct {
+	d, e  []float64 // eigenvalues on return; work
+	rot   []givens
+	first []float64 // Zᵀe₁
+}
+
+// factor computes the eigenvalues of the k × k tridiagonal matrix with
+// diagonal alpha and off-diagonal beta (len k−1). It reports false if QL
+// did not converge (then use a dense fallback).
+func (te *triEig) factor(alpha, beta []float64) bool {
+	k := len(alpha)
+	te.d = append(te.d[:0], alpha...)
+	te.e = append(te.e[:0], beta...)
+	te.e = append(te.e, 0)
+	te.rot = te.rot[:0]
+	d, e := te.d, te.e
+	for l := 0; l < k; l++ {
+		for iter := 0; ; iter++ {
+			m := l
+			for ; m < k-1; m++ {
+				dd := math.Abs(d[m]) + math.Abs(d[m+1])
+				if math.Abs(e[m]) <= 0x1p-53*dd {
+					break
+				}
+			}
+			if m == l {
+				break
+			}
+			if iter == 60 {
+				return false
+			}
+			g := (d[l+1] - d[l]) / (2 * e[l])
+			r := math.Hypot(g, 1)
+			g = d[m] - d[l] + e[l]/(g+math.Copysign(r, g))
+			s, c, p := 1.0, 1.0, 0.0
+			i := m - 1
+			underflow := false
+			for ; i >= l; i-- {
+				f := s * e[i]
+				b := c * e[i]
+				r = math.Hypot(f, g)
+				e[i+1] = r
+				if r == 0 {
+					d[i+1] -= p
+					e[m] = 0
+					underflow = true
+					break
+				}
+				s = f / r
+				c = g / r
+				g = d[i+1] - p
+				r = (d[i]-g)*s + 2*c*b
+				p = s * r
+				d[i+1] = g + p
+				g = c*r - b
+				te.rot = append(te.rot, givens{i, c, s})
+			}
+			if underflow {
+				continue
+			}
+			d[l] -= p
+			e[l] = g
+			e[m] = 0
+		}
+	}
+	// Zᵀe₁ is the first row of Z = G₁G₂⋯G_R: apply the rotations in order.
+	te.first = append(te.first[:0], make([]float64, k)...)
+	te.first[0] = 1
+	u := te.first
+	for _, q := range te.rot {
+		f := u[q.i+1]
+		u[q.i+1] = q.s*u[q.i] + q.c*f
+		u[q.i] = q.c*u[q.i] - q.s*f
+	}
+	return true
+}
+
+// apply sets dst (len k) to f(T)e₁ = Z diag(f(θ)) Zᵀe₁.
+func (te *triEig) apply(dst []float64, f func(float64) float64) {
+	for i, th := range te.d {
+		dst[i] = f(th) * te.first[i]
+	}
+	for j := len(te.rot) - 1; j >= 0; j-- {
+		q := te.rot[j]
+		a, b := dst[q.i], dst[q.i+1]
+		dst[q.i] = q.c*a + q.s*b
+		dst[q.i+1] = -q.s*a + q.c*b
+	}
+}
+
+// denseTriApply is the fallback of triEig: f(T)e₁ via a dense symmetric
+// eigendecomposition.
+func denseTriApply(dst, alpha, beta []float64, f func(float64) float64) bool {
+	k := len(alpha)
+	t := mat.NewSymDense(k, nil)
+	for i := range k {
+		t.SetSym(i, i, alpha[i])
+		if i+1 < k {
+			t.SetSym(i, i+1, beta[i])
+		}
+	}
+	var eig mat.EigenSym
+	if !eig.Factorize(t, true) {
+		return false
+	}
+	var z mat.Dense
+	eig.VectorsTo(&z)
+	vals := eig.Values(nil)
+	for i := range k {
+		acc := 0.0
+		for j, th := range vals {
+			acc += z.At(i, j) * f(th) * z.At(0, j)
+		}
+		dst[i] = acc
+	}
+	return true
+}
+
+// ---------------------------------------------------------------------------
+// Lanczos with full reorthogonalisation for ψ(G)y.
+
+type krylov struct {
+	m, kmax int
+	f       func(float64) float64
+	norm    float64
+	q       []float64 // basis vectors, rows of length m
+	alpha   []float64
+	beta    []float64
+	j       int // basis vectors so far
+	active  bool
+	done    bool
+	c, prev []float64
+	te      triEig
+	w       []float64
+	gnorm   float64 // running estimate of ‖G‖ for the breakdown test
+}
+
+func (kv *krylov) reset(m, kmax int) {
+	kv.m, kv.kmax = m, kmax
+	if cap(kv.q) < kmax*m {
+		kv.q = make([]float64, kmax*m)
+	}
+	kv.q = kv.q[:kmax*m]
+	kv.alpha = kv.alpha[:0]
+	kv.beta = kv.beta[:0]
+	kv.j = 0
+	kv.active, kv.done = false, false
+	kv.gnorm = 0
+	if cap(kv.w) < m {
+		kv.w = make([]float64, m)
+	}
+	kv.w = kv.w[:m]
+}
+
+// start begins the recurrence from y. A zero y needs no work.
+func (kv *krylov) start(y []float64, f func(float64) float64) {
+	kv.f = f
+	kv.norm = floats.Norm(y, 2)
+	if kv.norm == 0 {
+		kv.done = true
+		kv.c = kv.c[:0]
+		return
+	}
+	floats.ScaleTo(kv.q[:kv.m], 1/kv.norm, y)
+	kv.j = 1
+	kv.active = true
+}
+
+// coeffs sets kv.c to ψ(T_j)e₁ for the current T_j.
+func (kv *krylov) coeffs() error {
+	j := kv.j
+	kv.c = append(kv.c[:0], make([]float64, j)...)
+	if kv.te.factor(kv.alpha[:j], kv.beta[:j-1]) {
+		kv.te.apply(kv.c, kv.f)
+		return nil
+	}
+	if denseTriApply(kv.c, kv.alpha[:j], kv.beta[:j-1], kv.f) {
+		return nil
+	}
+	return fmt.Errorf("tridiagonal eigenproblem of size %d failed: %w", j, ErrNotConverged)
+}
+
+// step finishes iteration j given w = G q_{j−1} (in kv.w): α, β, full
+// reorthogonalisation, and a convergence check every 4 steps. It reports
+// an error only for a failed tridiagonal solve; not reaching tol by kmax
+// leaves active false and done false.
+func (kv *krylov) step(tol float64) error {
+	m, j := kv.m, kv.j
+	w := kv.w
+	qj := kv.q[(j-1)*m : j*m]
+	a := floats.Dot(qj, w)
+	floats.AddScaled(w, -a, qj)
+	if j > 1 {
+		floats.AddScaled(w, -kv.beta[j-2], kv.q[(j-2)*m:(j-1)*m])
+	}
+	// Full reorthogonalisation (modified Gram–Schmidt against every basis
+	// vector): keeps the basis orthonormal to working precision, so the
+	// Ritz values do not duplicate and the result is accurate.
+	for i := range j {
+		qi := kv.q[i*m : (i+1)*m]
+		h := floats.Dot(qi, w)
+		floats.AddScaled(w, -h, qi)
+	}
+	b := floats.Norm(w, 2)
+	kv.alpha = append(kv.alpha, a)
+	// ‖G‖ ≥ any row norm of T: |α_j| + β_j + β_{j−1} bounds it from below
+	// closely enough to scale the breakdown test.
+	rowT := math.Abs(a) + b
+	if j > 1 {
+		rowT += kv.beta[j-2]
+	}
+	kv.gnorm = math.Max(kv.gnorm, rowT)
+	// An (almost) invariant Krylov space: T_j is exact.
+	if b <= 1e-13*kv.gnorm || j == m {
+		if err := kv.coeffs(); err != nil {
+			return err
+		}
+		kv.active, kv.done = false, true
+		return nil
+	}
+	kv.beta = append(kv.beta, b)
+	if j%4 == 0 || j == kv.kmax {
+		if err := kv.coeffs(); err != nil {
+			return err
+		}
+		if len(kv.prev) > 0 {
+			diff := 0.0
+			for i, v := range kv.c {
+				p := 0.0
+				if i < len(kv.prev) {
+					p = kv.prev[i]
+				}
+				diff += (v - p) * (v - p)
+			}
+			if math.Sqrt(diff) <= tol*floats.Norm(kv.c, 2) {
+				kv.active, kv.done = false, true
+				return nil
+			}
+		}
+		kv.prev = append(kv.prev[:0], kv.c...)
+	}
+	if j == kv.kmax {
+		kv.active = false
+		return nil
+	}
+	floats.ScaleTo(kv.q[j*m:(j+1)*m], 1/b, w)
+	kv.j++
+	return nil
+}
+
+// addResult adds norm·V c to dst (length m).
+func (kv *krylov) addResult(dst []float64) {
+	if kv.norm == 0 {
+		return
+	}
+	for i, ci := range kv.c {
+		floats.AddScaled(dst, kv.norm*ci, kv.q[i*kv.m:(i+1)*kv.m])
+	}
+}
+
+// lanczos2 evaluates ψ_a(G)y_a and ψ_b(G)y_b (y_b may be nil) together,
+// sharing each pass over G, and adds them to dst. It returns the number of
+// products with G it used.
+func lanczos2(ctx context.Context, g []float64, m int, ka, kb *krylov, ya []float64, fa func(float64) float64,
+	yb []float64, fb func(float64) float64, tol float64, kmax int, dst []float64) (int, error) {
+	kmax = min(kmax, m)
+	ka.reset(m, kmax)
+	kb.reset(m, kmax)
+	ka.prev, kb.prev = ka.prev[:0], kb.prev[:0]
+	ka.start(ya, fa)
+	if yb != nil {
+		kb.start(yb, fb)
+	} else {
+		kb.done = true
+	}
+	prods := 0
+	for iter := 0; ka.active || kb.active; iter++ {
+		if iter&31 == 31 {
+			if err := ctx.Err(); err != nil {
+				return prods, err
+			}
+		}
+		switch {
+		case ka.active && kb.active:
+			symMul2(g, m, ka.w, ka.q[(ka.j-1)*m:ka.j*m], kb.w, kb.q[(kb.j-1)*m:kb.j*m])
+			prods += 2
+		case ka.active:
+			symMul(g, m, ka.w, ka.q[(ka.j-1)*m:ka.j*m])
+			prods++
+		default:
+			symMul(g, m, kb.w, kb.q[(kb.j-1)*m:kb.j*m])
+			prods++
+		}
+		for _, kv := range []*krylov{ka, kb} {
+			if kv.active {
+				if err := kv.step(tol); err != nil {
+					return prods, err
+				}
+			}
+		}
+	}
+	if !ka.done || !kb.done {
+		return prods, fmt.Errorf("%d×%d Gram: relative change above %g after %d steps (raise lanczos_max or use method=eig): %w",
+			m, m, tol, kmax, ErrNotConverged)
+	}
+	ka.addResult(dst)
+	kb.addResult(dst)
+	return prods, nil
+}
+
+// ---------------------------------------------------------------------------
+// Eigendecomposition path.
+
+// gramEig is G = Qᵀ diag(s) Q with the eigenvectors as rows of qt.
+type gramEig struct {
+	m  int
+	s  []float64
+	qt []float64 // row i: eigenvector i
+}
+
+func newGramEig(g []float64, m int) (*gramEig, error) {
+	sym := mat.NewSymDense(m, nil)
+	for i := range m {
+		for j := i; j < m; j++ {
+			sym.SetSym(i, j, g[i*m+j])
+		}
+	}
+	var eig mat.EigenSym
+	if !eig.Factorize(sym, true) {
+		return nil, fmt.Errorf("eigendecomposition of the %d×%d Gram matrix failed: %w", m, m, ErrNotConverged)
+	}
+	var v mat.Dense
+	eig.VectorsTo(&v)
+	ge := &gramEig{m: m, s: eig.Values(nil), qt: make([]float64, m*m)}
+	for i := range m {
+		for j := range m {
+			ge.qt[j*m+i] = v.At(i, j)
+		}
+		ge.s[i] = math.Max(ge.s[i], 0) // G is PSD: clip round-off
+	}
+	return ge, nil
+}
+
+// eigPsi caches ψ₂, ψ₃ on the spectrum for one duration.
+type eigPsi struct {
+	p2, p3 []float64
+}
+
+func (ge *gramEig) psis(tf *transFuncs) *eigPsi {
+	ep := &eigPsi{p2: make([]float64, ge.m), p3: make([]float64, ge.m)}
+	for i, s := range ge.s {
+		ep.p2[i] = tf.psi2(s)
+		ep.p3[i] = tf.psi3(s)
+	}
+	return ep
+}
+
+// apply adds ψ₂(G)ya + ψ₃(G)yb (yb may be nil) to dst; coef is scratch (m).
+func (ge *gramEig) apply(ep *eigPsi, ya, yb, dst, coef []float64) {
+	m := ge.m
+	for i := range m {
+		row := ge.qt[i*m : i*m+m]
+		c := ep.p2[i] * floats.Dot(row, ya)
+		if yb != nil {
+			c += ep.p3[i] * floats.Dot(row, yb)
+		}
+		coef[i] = c
+	}
+	for i, c := range coef[:m] {
+		if c != 0 {
+			floats.AddScaled(dst, c, ge.qt[i*m:i*m+m])
+		}
+	}
+}
