@@ -198,6 +198,9 @@ func (t *boardTimer) call(f func() error) error {
 
 func (t *boardTimer) stats(st *StepStats) {
 	st.Digital = time.Since(t.start) - t.inBoard
+	if t.b.Info().Caps.Has(hal.CapSimulated) {
+		st.SimWall = t.inBoard
+	}
 	if c, ok := t.b.(hal.Clock); ok {
 		st.BoardTime = c.BoardTime() - t.clock0
 	} else {
@@ -495,4 +498,53 @@ func (o *TNGDAdam) Step(ctx context.Context, it *Iteration) (StepStats, error) {
 	ast, err := o.Adam.Step(ctx, &sub)
 	st.Digital += ast.Digital
 	return st, err
+}
+
+// State implements trainer.Stateful: the warm start (g̃ or y), the scales
+// and flags. The board's own analog state is not part of it: SetState makes
+// the next step force the board to the saved warm start, so a resumed run
+// continues from the same estimate — though not bit-identically on a noisy
+// board, whose noise stream restarts with the board.
+func (o *TNGD) State() []float64 {
+	s := []float64{o.beta, o.alpha, b2f(o.started)}
+	return append(s, o.prev...)
+}
+
+// SetState implements trainer.Stateful.
+func (o *TNGD) SetState(s []float64) error {
+	if len(s) < 3 || (len(s) > 3 && len(s)-3 != o.info.Cells) {
+		return fmt.Errorf("tngd state: %d values, want 3 or 3 + %d cells: %w", len(s), o.info.Cells, hal.ErrDimension)
+	}
+	o.beta, o.alpha, o.started = s[0], s[1], s[2] != 0
+	o.prev = nil
+	if len(s) > 3 {
+		o.prev = append([]float64(nil), s[3:]...)
+	}
+	o.forceNext = true
+	return nil
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// State implements trainer.Stateful: TNGD's state, then Adam's.
+func (o *TNGDAdam) State() []float64 {
+	t := o.TNGD.State()
+	return append(append([]float64{float64(len(t))}, t...), o.Adam.State()...)
+}
+
+// SetState implements trainer.Stateful.
+func (o *TNGDAdam) SetState(s []float64) error {
+	if len(s) < 1 || int(s[0]) < 0 || int(s[0]) > len(s)-1 {
+		return fmt.Errorf("tngd-adam state: malformed (%d values): %w", len(s), hal.ErrDimension)
+	}
+	n := int(s[0])
+	if err := o.TNGD.SetState(s[1 : 1+n]); err != nil {
+		return err
+	}
+	return o.Adam.SetState(s[1+n:])
 }

@@ -211,3 +211,25 @@ func TestTNGDMappingsAgree(t *testing.T) {
 		}
 	}
 }
+
+// TNGD's state round-trips and makes the next step restart from the saved
+// warm start: with noise off the resumed estimate equals the uninterrupted one.
+func TestTNGDStateResume(t *testing.T) {
+	it := logisticIteration(t, []int{3, 1}, 6, 13)
+	n, m := it.Model.NumParams(), it.Rows()
+	a, err := NewTNGD(quietBoard(t), n, m, TNGDOptions{T: 3, Mapping: MapPrimal})
+	require.NoError(t, err)
+	_, _, err = a.Direction(bg, it)
+	require.NoError(t, err)
+	saved := a.State()
+	want, _, err := a.Direction(bg, it)
+	require.NoError(t, err)
+
+	b, err := NewTNGD(quietBoard(t), n, m, TNGDOptions{T: 3, Mapping: MapPrimal})
+	require.NoError(t, err)
+	require.NoError(t, b.SetState(saved))
+	got, _, err := b.Direction(bg, it)
+	require.NoError(t, err)
+	assert.Less(t, relErr(got, want), 1e-9)
+	require.ErrorIs(t, b.SetState([]float64{1, 2}), hal.ErrDimension)
+}
