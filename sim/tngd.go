@@ -72,7 +72,8 @@ type TNGDProfile struct {
 	// exceeds its cost), "lanczos" or "eig".
 	Method string `json:"method"`
 	// LanczosTol is the relative tolerance at which two successive Lanczos
-	// approximations (4 steps apart) must agree; 0 means 1e-10.
+	// approximations must agree (they are compared every 4 steps up to
+	// step 32, then every j/8 steps); 0 means 1e-10.
 	LanczosTol float64 `json:"lanczos_tol"`
 	// LanczosMax caps the Lanczos steps of one evaluation; 0 means 400.
 	LanczosMax int `json:"lanczos_max"`
@@ -91,6 +92,7 @@ func DefaultTNGDProfile() TNGDProfile {
 
 const (
 	tngdMaxCells      = 1_000_000
+	tngdMaxRows       = 8192 // m: G is m × m, 512 MB at the cap
 	tngdDefaultTol    = 1e-10
 	tngdDefaultMax    = 400
 	tngdEigSmall      = 64   // auto: eigendecomposition up to this m
@@ -202,6 +204,9 @@ type TNGD struct {
 	lam  float64
 	prog *tngdProgram
 
+	ka, kb  krylov  // Lanczos scratch, reused across programmings
+	biasLSB float64 // bias DAC step, 0 when continuous
+
 	stats TNGDStats
 }
 
@@ -221,7 +226,6 @@ type tngdProgram struct {
 
 	// scratch
 	ux, ur, uz, out, coef, wa, c, back []float64
-	ka, kb                             krylov
 }
 
 var (
@@ -273,6 +277,7 @@ func NewTNGD(p TNGDProfile, seed uint64) (*TNGD, error) {
 	if err := b.info.Validate(); err != nil {
 		return nil, fmt.Errorf("sim:tngd: %w", err)
 	}
+	b.biasLSB = b.info.Bias.LSB()
 	zero := b.biasValue(0)
 	for i := range b.biasProg {
 		b.biasProg[i] = zero
@@ -354,6 +359,10 @@ func (b *TNGD) SetFactoredCouplings(ctx context.Context, f *hal.Factorization) e
 	}
 	if err := f.Validate(b.p.Cells); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
+	}
+	if f.J.Rows > tngdMaxRows {
+		return fmt.Errorf("%s: %d rows (batch × outputs): the simulator keeps the dense %d×%d Gram matrix and takes at most %d rows: %w",
+			op, f.J.Rows, f.J.Rows, f.J.Rows, tngdMaxRows, hal.ErrUnsupported)
 	}
 	if f.Lambda > b.info.Coupling.Max {
 		return fmt.Errorf("%s: %w", op, &hal.RangeError{What: "lambda", Row: -1, Col: -1, Value: f.Lambda,
@@ -597,7 +606,7 @@ func (b *TNGD) biasValue(v float64) float64 {
 	if bits == 0 {
 		return v
 	}
-	lsb := b.info.Bias.LSB()
+	lsb := b.biasLSB
 	code := math.Min(math.Max(math.Round((v-b.info.Bias.Min)/lsb), 0), math.Exp2(float64(bits))-1)
 	return b.info.Bias.Min + code*lsb
 }
@@ -845,11 +854,11 @@ func (b *TNGD) applyPsi(ctx context.Context, pr *tngdProgram, tf *transFuncs, d 
 		if kmax == 0 {
 			kmax = tngdDefaultMax
 		}
-		prods, err := lanczos2(ctx, pr.g, m, &pr.ka, &pr.kb, pr.ur, tf.psi2, yz, tf.psi3, tol, kmax, out)
+		prods, err := lanczos2(ctx, pr.g, m, &b.ka, &b.kb, pr.ur, tf.psi2, yz, tf.psi3, tol, kmax, out)
 		pr.products += prods
 		b.stats.GramProducts += prods
 		b.stats.LanczosRuns++
-		steps := max(pr.ka.j, pr.kb.j)
+		steps := max(b.ka.j, b.kb.j)
 		b.stats.LanczosSteps += steps
 		b.stats.MaxLanczosSteps = max(b.stats.MaxLanczosSteps, steps)
 		if err == nil {

@@ -225,7 +225,7 @@ func (te *triEig) factor(alpha, beta []float64) bool {
 				return false
 			}
 			g := (d[l+1] - d[l]) / (2 * e[l])
-			r := math.Hypot(g, 1)
+			r := math.Sqrt(g*g + 1)
 			g = d[m] - d[l] + e[l]/(g+math.Copysign(r, g))
 			s, c, p := 1.0, 1.0, 0.0
 			i := m - 1
@@ -233,7 +233,7 @@ func (te *triEig) factor(alpha, beta []float64) bool {
 			for ; i >= l; i-- {
 				f := s * e[i]
 				b := c * e[i]
-				r = math.Hypot(f, g)
+				r = math.Sqrt(f*f + g*g) // T's entries are bounded by ‖G‖: no overflow
 				e[i+1] = r
 				if r == 0 {
 					d[i+1] -= p
@@ -328,19 +328,18 @@ type krylov struct {
 	te      triEig
 	w       []float64
 	gnorm   float64 // running estimate of ‖G‖ for the breakdown test
+	next    int     // step of the next convergence check
 }
 
 func (kv *krylov) reset(m, kmax int) {
 	kv.m, kv.kmax = m, kmax
-	if cap(kv.q) < kmax*m {
-		kv.q = make([]float64, kmax*m)
-	}
-	kv.q = kv.q[:kmax*m]
+	kv.q = kv.q[:0] // grown on demand: most runs need far fewer than kmax vectors
 	kv.alpha = kv.alpha[:0]
 	kv.beta = kv.beta[:0]
 	kv.j = 0
 	kv.active, kv.done = false, false
 	kv.gnorm = 0
+	kv.next = 4
 	if cap(kv.w) < m {
 		kv.w = make([]float64, m)
 	}
@@ -356,7 +355,8 @@ func (kv *krylov) start(y []float64, f func(float64) float64) {
 		kv.c = kv.c[:0]
 		return
 	}
-	floats.ScaleTo(kv.q[:kv.m], 1/kv.norm, y)
+	kv.q = append(kv.q[:0], y...)
+	floats.Scale(1/kv.norm, kv.q)
 	kv.j = 1
 	kv.active = true
 }
@@ -376,7 +376,7 @@ func (kv *krylov) coeffs() error {
 }
 
 // step finishes iteration j given w = G q_{j−1} (in kv.w): α, β, full
-// reorthogonalisation, and a convergence check every 4 steps. It reports
+// reorthogonalisation, and a convergence check now and then. It reports
 // an error only for a failed tridiagonal solve; not reaching tol by kmax
 // leaves active false and done false.
 func (kv *krylov) step(tol float64) error {
@@ -398,8 +398,8 @@ func (kv *krylov) step(tol float64) error {
 	}
 	b := floats.Norm(w, 2)
 	kv.alpha = append(kv.alpha, a)
-	// ‖G‖ ≥ any row norm of T: |α_j| + β_j + β_{j−1} bounds it from below
-	// closely enough to scale the breakdown test.
+	// A row sum of |T| is within a factor 3 of ‖T‖ ≤ ‖G‖: a scale for
+	// the breakdown test.
 	rowT := math.Abs(a) + b
 	if j > 1 {
 		rowT += kv.beta[j-2]
@@ -414,7 +414,11 @@ func (kv *krylov) step(tol float64) error {
 		return nil
 	}
 	kv.beta = append(kv.beta, b)
-	if j%4 == 0 || j == kv.kmax {
+	if j == kv.next || j == kv.kmax {
+		// Checks 4 steps apart up to 32, then 1/8 of the steps apart: the
+		// O(j²) tridiagonal solves stay a small part of the work, and a
+		// converged run overshoots by at most 1/8.
+		kv.next = j + max(4, j/8)
 		if err := kv.coeffs(); err != nil {
 			return err
 		}
@@ -438,7 +442,8 @@ func (kv *krylov) step(tol float64) error {
 		kv.active = false
 		return nil
 	}
-	floats.ScaleTo(kv.q[j*m:(j+1)*m], 1/b, w)
+	kv.q = append(kv.q, w...)
+	floats.Scale(1/b, kv.q[j*m:(j+1)*m])
 	kv.j++
 	return nil
 }

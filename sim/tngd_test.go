@@ -622,6 +622,8 @@ func TestTNGDBadInput(t *testing.T) {
 	bad = smallTNGD(r)
 	bad.H[0] = -1 // block 0 = [[-1, h], [h, d]] has a negative eigenvalue
 	require.ErrorIs(t, b.SetFactoredCouplings(ctx, bad), hal.ErrUnstable)
+	huge := tngdFact(r, 8193, 1, 2, [][3]int{{0, 1, 1}}, 0.1)
+	require.ErrorIs(t, b.SetFactoredCouplings(ctx, huge), hal.ErrUnsupported, "m above the cap")
 	bad = smallTNGD(r)
 	bad.Lambda = 2e6
 	require.ErrorIs(t, b.SetFactoredCouplings(ctx, bad), hal.ErrOutOfRange)
