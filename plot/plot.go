@@ -240,6 +240,7 @@ func (logTicks) Ticks(lo, hi float64) []gplot.Tick {
 		return nil
 	}
 	var ticks []gplot.Tick
+	labelled := 0
 	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
 		p := math.Pow(10, e)
 		for m := 1; m <= 9; m++ {
@@ -250,9 +251,21 @@ func (logTicks) Ticks(lo, hi float64) []gplot.Tick {
 			t := gplot.Tick{Value: v}
 			if m == 1 || m == 2 || m == 5 {
 				t.Label = strconv.FormatFloat(v, 'g', 3, 64)
+				labelled++
 			}
 			ticks = append(ticks, t)
 		}
 	}
-	return ticks
+	if labelled >= 2 {
+		return ticks
+	}
+	// Less than a factor of 2.5: label every tick, or fall back to linear
+	// ticks when there are too few.
+	if len(ticks) >= 2 {
+		for i := range ticks {
+			ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'g', 3, 64)
+		}
+		return ticks
+	}
+	return gplot.DefaultTicks{}.Ticks(lo, hi)
 }

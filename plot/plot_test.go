@@ -115,4 +115,18 @@ func TestLogTicks(t *testing.T) {
 	}
 	assert.Equal(t, []string{"0.2", "0.5", "1", "2"}, labels)
 	assert.Nil(t, (logTicks{}).Ticks(0, 1))
+	labels = nil
+	for _, tk := range (logTicks{}).Ticks(1.2, 2.3) {
+		if tk.Label != "" {
+			labels = append(labels, tk.Label)
+		}
+	}
+	assert.GreaterOrEqual(t, len(labels), 3, "2 is the only 1-2-5 value, so linear ticks take over: %v", labels)
+	labels = nil
+	for _, tk := range (logTicks{}).Ticks(1.5, 3.5) {
+		if tk.Label != "" {
+			labels = append(labels, tk.Label)
+		}
+	}
+	assert.Equal(t, []string{"2", "3"}, labels)
 }
