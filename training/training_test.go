@@ -1,0 +1,286 @@
+package training
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/spukit/spukit/checkpoint"
+	"github.com/spukit/spukit/trainer"
+)
+
+const inputs, classes = 8, 3
+
+// blobs returns n examples of three Gaussian clusters in 8 dimensions.
+func blobs(n int, seed uint64) trainer.Batch {
+	r := rand.New(rand.NewPCG(seed, 1))
+	centres := make([][]float64, classes)
+	cr := rand.New(rand.NewPCG(99, 2))
+	for c := range centres {
+		for range inputs {
+			centres[c] = append(centres[c], 2*cr.NormFloat64())
+		}
+	}
+	bt := trainer.Batch{}
+	for i := range n {
+		c := i % classes
+		for j := range inputs {
+			bt.X = append(bt.X, centres[c][j]+r.NormFloat64())
+		}
+		bt.Y = append(bt.Y, c)
+	}
+	return bt
+}
+
+func newModel(t *testing.T) *trainer.MLP {
+	m, err := trainer.NewMLP([]int{inputs, 6, classes}, trainer.Tanh, 5)
+	require.NoError(t, err)
+	return m
+}
+
+type cfg struct {
+	LR float64 `json:"lr"`
+}
+
+func opts(t *testing.T, opt trainer.Optimizer) Options {
+	return Options{Model: newModel(t), Optimizer: opt, Train: blobs(203, 1), Test: blobs(60, 2),
+		Batch: 16, Epochs: 3, Damping: 0.01, Seed: 11, EvalEvery: 5, Config: cfg{LR: 0.05}}
+}
+
+func TestLearns(t *testing.T) {
+	o := opts(t, trainer.NewAdam(0.05))
+	var evals []Eval
+	o.OnEval = func(e Eval) error { evals = append(evals, e); return nil }
+	steps := 0
+	o.OnStep = func(s Step) { steps++; assert.Equal(t, steps, s.Iteration); assert.Equal(t, 36, s.Total) }
+	res, err := Run(context.Background(), o)
+	require.NoError(t, err)
+	assert.Equal(t, 12, res.PerEpoch, "⌊203/16⌋ batches per epoch")
+	assert.Equal(t, 36, res.Iterations)
+	assert.Equal(t, 36, steps)
+	assert.Greater(t, res.Final.TestAccuracy, 0.9)
+	// Iteration 0, every 5th, and the last.
+	var its []int
+	for _, e := range evals {
+		its = append(its, e.Iteration)
+	}
+	assert.Equal(t, []int{0, 5, 10, 15, 20, 25, 30, 35, 36}, its)
+	assert.Equal(t, evals, res.History)
+	assert.Nil(t, evals[0].TrainLoss)
+	require.NotNil(t, evals[1].TrainLoss)
+	assert.Less(t, *evals[len(evals)-1].TrainLoss, *evals[1].TrainLoss)
+	assert.InDelta(t, 3.0, evals[len(evals)-1].Epoch, 1e-12)
+	assert.Positive(t, res.Digital)
+	assert.Zero(t, res.BoardTime)
+}
+
+func TestOrder(t *testing.T) {
+	a, b := Order(1, 0, 50), Order(1, 0, 50)
+	assert.Equal(t, a, b)
+	assert.NotEqual(t, a, Order(1, 1, 50), "each epoch is reshuffled")
+	assert.NotEqual(t, a, Order(2, 0, 50), "the seed matters")
+	assert.ElementsMatch(t, a, Order(7, 3, 50)[:50])
+}
+
+func bits(v []float64) []uint64 {
+	out := make([]uint64, len(v))
+	for i, x := range v {
+		out[i] = math.Float64bits(x)
+	}
+	return out
+}
+
+// TestResumeBitIdentical: N iterations straight, or N/2 then a resume (by
+// a stop at an iteration count, or by an interrupt), give the same θ bits.
+func TestResumeBitIdentical(t *testing.T) {
+	for _, mk := range []func() trainer.Optimizer{
+		func() trainer.Optimizer { return &trainer.SGD{LR: 0.05, Momentum: 0.9} },
+		func() trainer.Optimizer { return trainer.NewAdam(0.02) },
+	} {
+		name := mk().Name()
+		t.Run(name, func(t *testing.T) {
+			const n = 30 // crosses an epoch boundary (12 per epoch)
+			straight := opts(t, mk())
+			straight.Iterations = n
+			want, err := Run(context.Background(), straight)
+			require.NoError(t, err)
+			wantBits := bits(straight.Model.Params())
+
+			// Stop at 13, resume to 30.
+			dir := t.TempDir()
+			first := opts(t, mk())
+			first.Iterations, first.CheckpointDir = 13, dir
+			r1, err := Run(context.Background(), first)
+			require.NoError(t, err)
+			assert.Equal(t, filepath.Join(dir, checkpoint.FileName), r1.Checkpoint)
+			c, _, err := checkpoint.Load(dir)
+			require.NoError(t, err)
+			assert.Equal(t, 13, c.Iteration)
+			assert.Equal(t, 1, c.Epoch)
+			second := opts(t, mk())
+			second.Iterations, second.CheckpointDir, second.Resume = n, dir, c
+			got, err := Run(context.Background(), second)
+			require.NoError(t, err)
+			assert.Equal(t, 13, got.ResumedFrom)
+			assert.Equal(t, wantBits, bits(second.Model.Params()))
+			assert.Equal(t, want.Final.TestLoss, got.Final.TestLoss)
+			var its []int
+			for _, e := range got.History {
+				its = append(its, e.Iteration)
+			}
+			assert.Equal(t, []int{0, 5, 10, 13, 15, 20, 25, 30}, its, "history continues across the resume")
+
+			// Interrupt after 17 steps, resume.
+			dir = t.TempDir()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			third := opts(t, mk())
+			third.Iterations, third.CheckpointDir = n, dir
+			third.OnStep = func(s Step) {
+				if s.Iteration == 17 {
+					cancel()
+				}
+			}
+			r3, err := Run(ctx, third)
+			require.ErrorIs(t, err, ErrInterrupted)
+			require.ErrorIs(t, err, context.Canceled)
+			assert.Contains(t, err.Error(), "at iteration 17")
+			assert.Equal(t, 17, r3.Iterations)
+			c, _, err = checkpoint.Load(dir)
+			require.NoError(t, err)
+			assert.Equal(t, 17, c.Iteration)
+			fourth := opts(t, mk())
+			fourth.Iterations, fourth.CheckpointDir, fourth.Resume = n, dir, c
+			_, err = Run(context.Background(), fourth)
+			require.NoError(t, err)
+			assert.Equal(t, wantBits, bits(fourth.Model.Params()))
+		})
+	}
+}
+
+// poison is SGD that writes NaN into θ at one step.
+type poison struct {
+	trainer.SGD
+	at int
+}
+
+func (p *poison) Step(ctx context.Context, it *trainer.Iteration) (trainer.StepStats, error) {
+	st, err := p.SGD.Step(ctx, it)
+	if it.K == p.at {
+		it.Model.Params()[3] = math.NaN()
+	}
+	return st, err
+}
+
+func TestDivergedKeepsLastCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	o := opts(t, &poison{SGD: trainer.SGD{LR: 0.05}, at: 12})
+	o.CheckpointDir = dir
+	res, err := Run(context.Background(), o)
+	require.ErrorIs(t, err, ErrDiverged)
+	for _, s := range []string{"iteration 12 (epoch 1)", "θ[3] = NaN", "--lr", "last good checkpoint", "(iteration 10)"} {
+		assert.Contains(t, err.Error(), s)
+	}
+	assert.Equal(t, 12, res.Iterations)
+	c, _, err := checkpoint.Load(dir)
+	require.NoError(t, err)
+	assert.Equal(t, 10, c.Iteration)
+	for _, v := range c.Theta {
+		require.False(t, math.IsNaN(v))
+	}
+
+	// A NaN in the data shows up as a NaN loss and gradient.
+	dir = t.TempDir()
+	o = opts(t, &trainer.SGD{LR: 0.05})
+	o.CheckpointDir = dir
+	o.Train.X[5*inputs+2] = math.NaN() // example 5
+	_, err = Run(context.Background(), o)
+	require.ErrorIs(t, err, ErrDiverged)
+	assert.Contains(t, err.Error(), "loss NaN")
+	c, _, err = checkpoint.Load(dir)
+	require.NoError(t, err, "iteration 0 was saved before the bad batch")
+	assert.Less(t, c.Iteration, 12)
+}
+
+func TestResumeMismatch(t *testing.T) {
+	dir := t.TempDir()
+	o := opts(t, trainer.NewAdam(0.02))
+	o.Iterations, o.CheckpointDir = 5, dir
+	_, err := Run(context.Background(), o)
+	require.NoError(t, err)
+	c, _, err := checkpoint.Load(dir)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name string
+		mod  func(*Options)
+		want string
+	}{
+		{"seed", func(o *Options) { o.Seed = 12 }, "seed 11, this run 12"},
+		{"batch", func(o *Options) { o.Batch = 8 }, "batch 16 over 203 examples, this run batch 8"},
+		{"optimizer", func(o *Options) { o.Optimizer = &trainer.SGD{LR: 0.1} }, "optimizer adam, this run sgd"},
+		{"config", func(o *Options) { o.Config = cfg{LR: 0.5} }, "lr 0.05 → 0.5"},
+		{"damping", func(o *Options) { o.Damping = 1 }, "damping 0.01, this run 1"},
+		{"model", func(o *Options) {
+			m, err := trainer.NewMLP([]int{inputs, 7, classes}, trainer.Tanh, 5)
+			require.NoError(t, err)
+			o.Model = m
+		}, "model [8 6 3] tanh, this run [8 7 3] tanh"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := opts(t, trainer.NewAdam(0.02))
+			o.Resume = c
+			tc.mod(&o)
+			_, err := Run(context.Background(), o)
+			require.ErrorIs(t, err, ErrMismatch)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+func TestConfigDiff(t *testing.T) {
+	d, err := ConfigDiff([]byte(`{"a":1,"b":"x","c":[1,2]}`), map[string]any{"a": 1, "b": "y", "d": true})
+	require.NoError(t, err)
+	assert.Equal(t, []string{`b "x" → "y"`, `c [1,2] → (unset)`, `d (unset) → true`}, d)
+	_, err = ConfigDiff([]byte(`[1]`), map[string]any{})
+	require.ErrorIs(t, err, checkpoint.ErrCorrupt)
+}
+
+func TestBadOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mod  func(*Options)
+		want string
+	}{
+		{"batch 0", func(o *Options) { o.Batch = 0 }, "batch 0"},
+		{"batch > data", func(o *Options) { o.Batch = 500 }, "fewer than one batch"},
+		{"no test", func(o *Options) { o.Test = trainer.Batch{} }, "no test examples"},
+		{"no epochs", func(o *Options) { o.Epochs = 0 }, "positive count"},
+		{"damping", func(o *Options) { o.Damping = math.NaN() }, "damping NaN"},
+		{"width", func(o *Options) { o.Train.X = o.Train.X[:len(o.Train.X)-1] }, "not 8 wide"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := opts(t, trainer.NewAdam(0.02))
+			tc.mod(&o)
+			_, err := Run(context.Background(), o)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+func TestCheckpointDirUnwritable(t *testing.T) {
+	// A path under a regular file cannot be created, even by root.
+	f := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(f, nil, 0o644))
+	o := opts(t, trainer.NewAdam(0.02))
+	o.CheckpointDir = filepath.Join(f, "ck")
+	_, err := Run(context.Background(), o)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "checkpoint")
+}
