@@ -3,6 +3,7 @@
 //	spu info   [--board URI] [--json]
 //	spu sample [--board URI] [--n N] [--period D] [--burn D] [--couplings FILE] [--bias FILE|LIST] [--out FILE.csv] [--json]
 //	spu solve  [--board URI] (--a FILE [--b FILE] | --random N --cond K --seed S) [--json] [solver flags]
+//	spu train  [--board URI] [--optimizer NAME] [--epochs N] [--metrics FILE.jsonl] [--plot FILE.png] [--checkpoint DIR [--resume]] [--json]
 //
 // Run "spu help" for the full usage and docs/errors.md for what each error
 // means and what to do about it.
@@ -149,15 +150,16 @@ commands:
 	fmt.Fprintf(w, `  %-8s show this help, or a command's flags: spu help <command>
   %-8s print the version (also spu --version)
 
-Every command takes --board URI (default %s) and --json.
+Every command takes --board URI (default %s; spu train: %s) and --json.
 Board URIs: sim:NAME[?seed=N] (built-in profiles ideal, proto8) or
-sim:FILE.json[?seed=N]; registered schemes: %s.
+sim:FILE.json[?seed=N]; sim:tngd[?cells=N] is the large virtual SPU that
+takes factored couplings; registered schemes: %s.
 Durations are Go durations (500us, 2ms, 1.5s) or multiples of the board's
 time constant τ (20tau).
 
 exit codes: 0 ok, 1 error, 2 usage error, 3 output written but readings
 saturated (sample, solve). docs/errors.md explains every error.
-`, "help", "version", defaultBoard, strings.Join(hal.Schemes(), ", "))
+`, "help", "version", defaultBoard, defaultTrainBoard, strings.Join(hal.Schemes(), ", "))
 }
 
 func versionString() string {

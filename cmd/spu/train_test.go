@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/spukit/spukit/checkpoint"
 )
 
 func runArgs(t *testing.T, args ...string) (int, string, string) {
@@ -20,31 +24,203 @@ func runArgs(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
+// tiny are the flags of a fast run: 320 images, batches of 16, 500 test
+// images.
+var tiny = []string{"--train-size", "320", "--test-size", "500", "--batch", "16", "--quiet"}
+
+func trainArgs(extra ...string) []string {
+	return append(append([]string{"train"}, tiny...), extra...)
+}
+
 func TestTrainSmall(t *testing.T) {
 	for _, opt := range []string{"adam", "ngd-woodbury", "tngd", "tngd-adam"} {
 		t.Run(opt, func(t *testing.T) {
-			metrics := filepath.Join(t.TempDir(), "m.jsonl")
-			code, out, errs := runArgs(t, "train", "--optimizer", opt, "--board", "sim:tngd?cells=30000&seed=2",
-				"--train-size", "320", "--test-size", "500", "--batch", "16", "--epochs", "1",
-				"--eval-every", "10", "--metrics", metrics, "--json", "--quiet")
+			dir := t.TempDir()
+			metrics := filepath.Join(dir, "m.jsonl")
+			plotPath := filepath.Join(dir, "p.png")
+			args := trainArgs("--optimizer", opt, "--epochs", "1", "--eval-every", "10", "--metrics", metrics, "--plot", plotPath, "--json")
+			if strings.HasPrefix(opt, "tngd") {
+				args = append(args, "--board", "sim:tngd?cells=30000&seed=2")
+			}
+			code, out, errs := runArgs(t, args...)
 			require.Equal(t, exitOK, code, errs)
 			var s trainSummary
-			require.NoError(t, json.Unmarshal([]byte(out), &s))
+			require.NoError(t, json.Unmarshal([]byte(out), &s), out)
 			assert.Equal(t, 20, s.Iterations)
+			assert.InDelta(t, 1.0, s.Epochs, 1e-12)
 			assert.Equal(t, opt, s.Optimizer)
 			assert.Equal(t, 25450, s.Params)
 			// 20 iterations on 320 images already beat chance (0.1) clearly:
 			// with 500 test images the SE at chance is sqrt(.1·.9/500) ≈ 0.013.
 			assert.Greater(t, s.TestAccuracy, 0.3)
+			assert.Positive(t, s.WallS)
 			data, err := os.ReadFile(metrics)
 			require.NoError(t, err)
 			lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-			assert.Len(t, lines, 3, "evaluations at 0, 10 and 20")
+			require.Len(t, lines, 3, "evaluations at 0, 10 and 20")
+			var last map[string]any
+			require.NoError(t, json.Unmarshal([]byte(lines[2]), &last))
+			for _, k := range []string{"iteration", "epoch", "train_loss", "test_loss", "test_accuracy", "wall_s", "digital_s", "board_time_s"} {
+				assert.Contains(t, last, k)
+			}
+			assert.EqualValues(t, 20, last["iteration"])
+			assert.Equal(t, s.TestAccuracy, last["test_accuracy"])
+			fh, err := os.Open(plotPath)
+			require.NoError(t, err)
+			_, err = png.DecodeConfig(fh)
+			fh.Close()
+			require.NoError(t, err)
+			assert.Contains(t, errs, "spu train: done: "+opt, "the final line")
 			if strings.HasPrefix(opt, "tngd") {
 				assert.Equal(t, "factored", s.Mapping)
-				assert.Greater(t, s.BoardTimeS, 0.0)
+				require.NotNil(t, s.Board)
+				assert.Positive(t, s.BoardTimeS)
+			} else {
+				assert.Equal(t, "none", s.Mapping)
+				assert.Nil(t, s.Board)
+				assert.Zero(t, s.BoardTimeS)
 			}
 		})
+	}
+}
+
+// TestTrainJSONKeys: the --json summary has the keys scripts rely on.
+func TestTrainJSONKeys(t *testing.T) {
+	code, out, errs := runArgs(t, trainArgs("--optimizer", "sgd", "--iterations", "3", "--json")...)
+	require.Equal(t, exitOK, code, errs)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &got), out)
+	for _, k := range []string{"test_accuracy", "iterations", "wall_s", "board_time_s", "optimizer", "mapping", "test_loss",
+		"digital_s", "params", "config", "iterations_to_90", "epochs"} {
+		assert.Contains(t, got, k)
+	}
+	assert.EqualValues(t, 3, got["iterations"])
+	assert.Equal(t, "sgd", got["optimizer"])
+	cfg := got["config"].(map[string]any)
+	assert.EqualValues(t, 0.1, cfg["lr"], "sgd's default step size")
+	assert.EqualValues(t, 320, cfg["train_size"])
+}
+
+func TestTrainHuman(t *testing.T) {
+	code, out, errs := runArgs(t, trainArgs("--optimizer", "adam", "--iterations", "2", "--hidden", "8,8", "--activation", "relu")...)
+	require.Equal(t, exitOK, code, errs)
+	for _, s := range []string{"adam on the host", "relu MLP 784-8-8-10", "6442 parameters", "320 training images in batches of 16",
+		"lr 0.001", "iterations  2", "test        accuracy"} {
+		assert.Contains(t, out, s)
+	}
+	assert.Equal(t, 1, strings.Count(errs, "\n"), "only the final line with --quiet: %q", errs)
+	// Without --quiet and with stderr not a terminal: a line per evaluation.
+	code, _, errs = runArgs(t, "train", "--train-size", "64", "--test-size", "50", "--batch", "16", "--optimizer", "sgd", "--epochs", "2", "--eval-every", "2")
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, errs, "iteration 0/8")
+	assert.Contains(t, errs, "iteration 8/8 (epoch 2.00)")
+}
+
+// thetaBits reads θ from a checkpoint directory.
+func thetaBits(t *testing.T, dir string) []uint64 {
+	t.Helper()
+	c, _, err := checkpoint.Load(dir)
+	require.NoError(t, err)
+	out := make([]uint64, len(c.Theta))
+	for i, v := range c.Theta {
+		out[i] = math.Float64bits(v)
+	}
+	return out
+}
+
+// TestTrainResumeBitIdentical: N iterations straight vs N/2, then --resume
+// for the rest, with the same seed: identical θ bytes.
+func TestTrainResumeBitIdentical(t *testing.T) {
+	for _, opt := range []string{"adam", "ngd-woodbury"} {
+		t.Run(opt, func(t *testing.T) {
+			straight, split := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
+			common := []string{"--optimizer", opt, "--seed", "4", "--hidden", "8", "--eval-every", "5"}
+			code, _, errs := runArgs(t, trainArgs(append(common, "--iterations", "26", "--checkpoint", straight)...)...)
+			require.Equal(t, exitOK, code, errs)
+			code, _, errs = runArgs(t, trainArgs(append(common, "--iterations", "13", "--checkpoint", split)...)...)
+			require.Equal(t, exitOK, code, errs)
+			metrics := filepath.Join(t.TempDir(), "m.jsonl")
+			code, out, errs := runArgs(t, trainArgs(append(common, "--iterations", "26", "--checkpoint", split, "--resume", "--json", "--metrics", metrics)...)...)
+			require.Equal(t, exitOK, code, errs)
+			assert.Equal(t, thetaBits(t, straight), thetaBits(t, split))
+			var s trainSummary
+			require.NoError(t, json.Unmarshal([]byte(out), &s))
+			assert.Equal(t, 13, s.ResumedFrom)
+			assert.Equal(t, 26, s.Iterations)
+			// The metrics file holds the whole run once: 0, 5, 10, 13
+			// (the first part's end), 15, 20, 25, 26.
+			data, err := os.ReadFile(metrics)
+			require.NoError(t, err)
+			var its []int
+			for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+				var e evalRecord
+				require.NoError(t, json.Unmarshal([]byte(line), &e))
+				its = append(its, e.Iteration)
+			}
+			assert.Equal(t, []int{0, 5, 10, 13, 15, 20, 25, 26}, its)
+		})
+	}
+}
+
+// TestTrainInterruptResume: a cancelled context (Ctrl-C) saves a
+// checkpoint and exits 1 with a hint; --resume then finishes the run
+// bit-identically.
+func TestTrainInterruptResume(t *testing.T) {
+	straight, split := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
+	common := []string{"--optimizer", "sgd", "--seed", "9", "--hidden", "8", "--iterations", "20"}
+	code, _, errs := runArgs(t, trainArgs(append(common, "--checkpoint", straight)...)...)
+	require.Equal(t, exitOK, code, errs)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // interrupted before the first step
+	var out, errb bytes.Buffer
+	code = run(ctx, trainArgs(append(common, "--checkpoint", split)...), &out, &errb)
+	require.Equal(t, exitError, code)
+	assert.Contains(t, errb.String(), "interrupted at iteration 0; saved "+filepath.Join(split, checkpoint.FileName))
+	assert.Contains(t, errb.String(), "--resume")
+	assert.Contains(t, errb.String(), "spu train: interrupted: sgd")
+	c, _, err := checkpoint.Load(split)
+	require.NoError(t, err)
+	assert.Equal(t, 0, c.Iteration)
+
+	code, _, errs = runArgs(t, trainArgs(append(common, "--checkpoint", split, "--resume")...)...)
+	require.Equal(t, exitOK, code, errs)
+	assert.Equal(t, thetaBits(t, straight), thetaBits(t, split))
+
+	// Resuming with different settings is refused, naming them.
+	code, _, errs = runArgs(t, trainArgs("--optimizer", "sgd", "--seed", "9", "--hidden", "8", "--iterations", "30", "--lr", "0.2",
+		"--checkpoint", split, "--resume")...)
+	assert.Equal(t, exitError, code)
+	assert.Contains(t, errs, "lr 0.1 → 0.2")
+	// An existing checkpoint is not overwritten without --resume.
+	code, _, errs = runArgs(t, trainArgs(append(common, "--checkpoint", split)...)...)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errs, "already holds a checkpoint (iteration 20 of sgd): pass --resume")
+}
+
+// TestTrainDiverges: a NaN stops the run with exit 1 and the last good
+// checkpoint stays.
+func TestTrainDiverges(t *testing.T) {
+	dir := t.TempDir()
+	ck := filepath.Join(dir, "ck")
+	// sgd with an absurd step size on an unbounded activation overflows
+	// at once: the first step's θ is finite, the second batch's loss not.
+	code, out, errs := runArgs(t, trainArgs("--optimizer", "sgd", "--lr", "1e300", "--hidden", "8", "--activation", "relu",
+		"--iterations", "50", "--eval-every", "10", "--checkpoint", ck, "--json")...)
+	require.Equal(t, exitError, code, errs)
+	for _, s := range []string{"spu train: iteration 1 (epoch 0): loss", "training diverged", "--lr",
+		"last good checkpoint " + filepath.Join(ck, checkpoint.FileName) + " (iteration 0)"} {
+		assert.Contains(t, errs, s)
+	}
+	var s trainSummary
+	require.NoError(t, json.Unmarshal([]byte(out), &s), out)
+	assert.Equal(t, "diverged", s.Stopped)
+	assert.Equal(t, 1, s.Iterations)
+	c, _, err := checkpoint.Load(ck)
+	require.NoError(t, err)
+	assert.Equal(t, 0, c.Iteration)
+	for _, v := range c.Theta {
+		require.False(t, math.IsNaN(v) || math.IsInf(v, 0))
 	}
 }
 
@@ -53,17 +229,34 @@ func TestTrainBadFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--optimizer", "lbfgs"}, "sgd, adam, ngd, ngd-cg, ngd-woodbury, tngd, tngd-adam"},
+		{[]string{"--optimizer", "lbfgs"}, `--optimizer "lbfgs": want one of sgd, adam, ngd, ngd-cg, ngd-woodbury, tngd, tngd-adam`},
 		{[]string{"--batch", "0"}, "--batch 0"},
+		{[]string{"--batch", "20000"}, "--batch 20000 is larger than the training set"},
 		{[]string{"--lr", "-1"}, "--lr -1"},
+		{[]string{"--lr", "NaN"}, "--lr NaN"},
 		{[]string{"--mapping", "diagonal"}, "auto, primal, factored, dual"},
 		{[]string{"--t", "0"}, "--t 0"},
+		{[]string{"--delay", "-1"}, "--delay -1"},
+		{[]string{"--window", "0"}, "--window 0"},
+		{[]string{"--damping", "-0.1"}, "--damping -0.1"},
+		{[]string{"--optimizer", "ngd-woodbury", "--damping", "0"}, "needs λ > 0"},
+		{[]string{"--epochs", "0"}, "--epochs 0"},
+		{[]string{"--iterations", "-3"}, "--iterations -3"},
+		{[]string{"--train-size", "70000"}, "--train-size 70000"},
+		{[]string{"--test-size", "-1"}, "--test-size -1"},
+		{[]string{"--eval-every", "-1"}, "--eval-every -1"},
 		{[]string{"--hidden", "32,x"}, "--hidden"},
 		{[]string{"--activation", "sigmoid"}, "tanh or relu"},
+		{[]string{"--optimizer", "adam", "--mapping", "dual"}, "--mapping applies to tngd and tngd-adam"},
+		{[]string{"--optimizer", "adam", "--t", "5"}, "--t applies to"},
+		{[]string{"--resume"}, "--resume needs --checkpoint DIR"},
+		{[]string{"--optimizer", "ngd"}, "N = 25450 > 5000"},
+		{[]string{"extra"}, `unexpected argument "extra"`},
 	} {
 		code, _, errs := runArgs(t, append([]string{"train"}, c.args...)...)
 		assert.Equal(t, exitUsage, code, c.args)
 		assert.Contains(t, errs, c.want, c.args)
+		assert.Equal(t, 1, strings.Count(errs, "\n"), "one line: %q", errs)
 	}
 	code, _, errs := runArgs(t, "train", "--data", "/nonexistent", "--quiet")
 	assert.Equal(t, exitError, code)
@@ -71,4 +264,22 @@ func TestTrainBadFlags(t *testing.T) {
 	code, _, errs = runArgs(t, "train", "--board", "sim:ideal", "--quiet", "--train-size", "64", "--batch", "8")
 	assert.Equal(t, exitError, code)
 	assert.Contains(t, errs, "8 cells")
+	code, _, errs = runArgs(t, trainArgs("--resume", "--checkpoint", t.TempDir())...)
+	assert.Equal(t, exitError, code)
+	assert.Contains(t, errs, "no checkpoint in")
+	code, _, errs = runArgs(t, trainArgs("--metrics", filepath.Join(t.TempDir(), "no", "dir", "m.jsonl"))...)
+	assert.Equal(t, exitError, code)
+	assert.Contains(t, errs, "--metrics")
+	code, _, errs = runArgs(t, trainArgs("--plot", filepath.Join(t.TempDir(), "no", "dir", "p.png"))...)
+	assert.Equal(t, exitError, code)
+	assert.Contains(t, errs, "--plot")
+}
+
+func TestTrainHelp(t *testing.T) {
+	code, out, _ := runArgs(t, "help", "train")
+	assert.Equal(t, exitOK, code)
+	for _, s := range []string{"usage: spu train", "--board", "sim:tngd", "--optimizer", "--checkpoint", "--resume", "--plot",
+		"--metrics", "--quiet", "bit for bit", "$SPU_MNIST_DIR"} {
+		assert.Contains(t, out, s)
+	}
 }
