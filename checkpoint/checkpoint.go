@@ -133,10 +133,13 @@ func (c *Checkpoint) Marshal() ([]byte, error) {
 		h.Created = time.Now().UTC()
 	}
 	h.Arrays = []Array{{"theta", len(c.Theta)}, {"optimizer", len(c.OptimizerState)}}
-	hj, err := json.Marshal(h)
-	if err != nil {
+	var hb bytes.Buffer
+	enc := json.NewEncoder(&hb)
+	enc.SetEscapeHTML(false) // keep '&' in board URIs readable
+	if err := enc.Encode(h); err != nil {
 		return nil, fmt.Errorf("checkpoint header: %w", err)
 	}
+	hj := bytes.TrimSuffix(hb.Bytes(), []byte("\n"))
 	if len(hj) > maxHeader {
 		return nil, fmt.Errorf("checkpoint header is %d bytes, more than %d", len(hj), maxHeader)
 	}

@@ -26,6 +26,7 @@
 package training
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -396,9 +397,9 @@ func (o *Options) checkpointAt(k, perEpoch int, ex *extra) *checkpoint.Checkpoin
 		c.OptimizerState = s.State()
 	}
 	if o.Config != nil {
-		c.Config, _ = json.Marshal(o.Config)
+		c.Config, _ = marshal(o.Config)
 	}
-	c.Extra, _ = json.Marshal(ex)
+	c.Extra, _ = marshal(ex)
 	return c
 }
 
@@ -456,7 +457,7 @@ func (o *Options) restore(c *checkpoint.Checkpoint, ex *extra) error {
 // ConfigDiff compares a saved configuration (JSON object) with the current
 // one, returning "key: saved → now" for every top-level key that differs.
 func ConfigDiff(saved json.RawMessage, now any) ([]string, error) {
-	nb, err := json.Marshal(now)
+	nb, err := marshal(now)
 	if err != nil {
 		return nil, err
 	}
@@ -473,8 +474,8 @@ func ConfigDiff(saved json.RawMessage, now any) ([]string, error) {
 	var diff []string
 	for k, bv := range b {
 		av, ok := a[k]
-		as, _ := json.Marshal(av)
-		bs, _ := json.Marshal(bv)
+		as, _ := marshal(av)
+		bs, _ := marshal(bv)
 		if !ok {
 			as = []byte("(unset)")
 		}
@@ -484,12 +485,23 @@ func ConfigDiff(saved json.RawMessage, now any) ([]string, error) {
 	}
 	for k, av := range a {
 		if _, ok := b[k]; !ok {
-			as, _ := json.Marshal(av)
+			as, _ := marshal(av)
 			diff = append(diff, fmt.Sprintf("%s %s → (unset)", k, as))
 		}
 	}
 	sort.Strings(diff)
 	return diff, nil
+}
+
+// marshal is json.Marshal without HTML escaping (board URIs hold '&').
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 func joinDiff(d []string) string {

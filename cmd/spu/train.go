@@ -289,7 +289,6 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				progressbar.OptionSetWidth(28),
 				progressbar.OptionThrottle(100*time.Millisecond),
 				progressbar.OptionSetPredictTime(true),
-				progressbar.OptionClearOnFinish(),
 			)
 		} else {
 			logw = stderr
@@ -347,8 +346,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	res, runErr := training.Run(ctx, opts)
 	if bar != nil {
-		bar.Finish()
-		fmt.Fprintln(stderr)
+		bar.Clear() // the final line takes its place
 	}
 	if res == nil { // nothing ran: a configuration error
 		if errors.Is(runErr, training.ErrMismatch) {

@@ -283,3 +283,21 @@ func TestTrainHelp(t *testing.T) {
 		assert.Contains(t, out, s)
 	}
 }
+
+// TestTrainResumeBoard: a board-backed run resumes (with a note that it
+// cannot be bit-identical) and the checkpoint records the board.
+func TestTrainResumeBoard(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ck")
+	board := "sim:tngd?cells=30000&seed=3"
+	code, _, errs := runArgs(t, trainArgs("--board", board, "--iterations", "2", "--checkpoint", dir)...)
+	require.Equal(t, exitOK, code, errs)
+	c, _, err := checkpoint.Load(dir)
+	require.NoError(t, err)
+	assert.Contains(t, string(c.Config), `"board":"`+board+`"`)
+	code, _, errs = runArgs(t, trainArgs("--board", board, "--iterations", "4", "--checkpoint", dir, "--resume")...)
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, errs, "not bit-identical")
+	code, _, errs = runArgs(t, trainArgs("--board", "sim:tngd?cells=30000&seed=4", "--iterations", "6", "--checkpoint", dir, "--resume")...)
+	assert.Equal(t, exitError, code)
+	assert.Contains(t, errs, "seed=3")
+}
