@@ -177,9 +177,9 @@ type TNGDStats struct {
 //
 //   - programming costs the dual Gram G = UUᵀ without forming J,
 //     O(m²·Σ Out + samples²·Σ In) for m = J.Rows;
-//   - a transition costs three products with U and one with Uᵀ
-//     (O(samples·N)) plus two Lanczos evaluations on G that share their
-//     passes over G, O(k·m²) for k steps (or O(m²) on the
+//   - a transition costs two products with U (three after a bias change)
+//     and one with Uᵀ, O(samples·N), plus two Lanczos evaluations on G that
+//     share their passes over G, O(k·m²) for k steps (or O(m²) on the
 //     eigendecomposition path, which costs O(m³) once per programming).
 //
 // Transitions are evaluated lazily: Run only advances the clock, and the
@@ -204,8 +204,12 @@ type TNGD struct {
 	lam  float64
 	prog *tngdProgram
 
-	ka, kb  krylov  // Lanczos scratch, reused across programmings
-	biasLSB float64 // bias DAC step, 0 when continuous
+	ka, kb  krylov    // Lanczos scratch, reused across programmings
+	spare   []float64 // a free m × m buffer for the next G
+	gramTmp []float64 // scratch of gramInto
+
+	// Converter constants: step and top code (0 when continuous).
+	biasLSB, biasTop, adcLSB, adcTop float64
 
 	stats TNGDStats
 }
@@ -277,7 +281,13 @@ func NewTNGD(p TNGDProfile, seed uint64) (*TNGD, error) {
 	if err := b.info.Validate(); err != nil {
 		return nil, fmt.Errorf("sim:tngd: %w", err)
 	}
-	b.biasLSB = b.info.Bias.LSB()
+	b.biasLSB, b.adcLSB = b.info.Bias.LSB(), b.info.ADC.LSB()
+	if p.BiasBits > 0 {
+		b.biasTop = math.Exp2(float64(p.BiasBits)) - 1
+	}
+	if p.ADCBits > 0 {
+		b.adcTop = math.Exp2(float64(p.ADCBits)) - 1
+	}
 	zero := b.biasValue(0)
 	for i := range b.biasProg {
 		b.biasProg[i] = zero
@@ -360,6 +370,9 @@ func (b *TNGD) SetFactoredCouplings(ctx context.Context, f *hal.Factorization) e
 	if err := f.Validate(b.p.Cells); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
+	if err := disjointBlocks(&f.J); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
 	if f.J.Rows > tngdMaxRows {
 		return fmt.Errorf("%s: %d rows (batch × outputs): the simulator keeps the dense %d×%d Gram matrix and takes at most %d rows: %w",
 			op, f.J.Rows, f.J.Rows, f.J.Rows, tngdMaxRows, hal.ErrUnsupported)
@@ -381,7 +394,28 @@ func (b *TNGD) SetFactoredCouplings(ctx context.Context, f *hal.Factorization) e
 	if err := b.flush(ctx); err != nil { // FreeRun: relaxation during the write
 		return fmt.Errorf("%s: %w", op, err)
 	}
+	if b.prog != nil {
+		b.spare = b.prog.g
+	}
 	b.prog, b.lam = pr, f.Lambda
+	return nil
+}
+
+// disjointBlocks rejects layer blocks that share columns: the dual Gram
+// (hal.Jacobian.Gram) sums per-block terms and would miss their cross terms.
+func disjointBlocks(j *hal.Jacobian) error {
+	idx := make([]int, len(j.Blocks))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, c int) int { return j.Blocks[a].Col - j.Blocks[c].Col })
+	for i := 1; i < len(idx); i++ {
+		p, q := j.Blocks[idx[i-1]], j.Blocks[idx[i]]
+		if p.Col+p.Out*p.In > q.Col {
+			return fmt.Errorf("jacobian blocks %d (columns [%d, %d)) and %d (from column %d) overlap: %w",
+				idx[i-1], p.Col, p.Col+p.Out*p.In, idx[i], q.Col, hal.ErrInvalid)
+		}
+	}
 	return nil
 }
 
@@ -430,14 +464,15 @@ func (b *TNGD) realise(f *hal.Factorization) (*tngdProgram, error) {
 		maxOut = max(maxOut, blk.Out)
 	}
 	m := j.Rows
-	g := u.Gram()
-	// Symmetrise round-off so that G is exactly symmetric.
-	for r := range m {
-		for c := r + 1; c < m; c++ {
-			v := 0.5 * (g[r*m+c] + g[c*m+r])
-			g[r*m+c], g[c*m+r] = v, v
-		}
+	// G's storage: the buffer of the programming before last, if it fits.
+	var g []float64
+	if b.spare != nil && cap(b.spare) >= m*m {
+		g = b.spare[:m*m]
+	} else {
+		g = make([]float64, m*m)
 	}
+	b.spare = nil
+	b.gramTmp = gramInto(&u, g, b.gramTmp)
 	pr := &tngdProgram{u: u, n: j.Cols, m: m, lam: f.Lambda, g: g,
 		ux: make([]float64, m), ur: make([]float64, m), uz: make([]float64, m), ug: make([]float64, m),
 		out: make([]float64, m), coef: make([]float64, m),
@@ -602,12 +637,11 @@ func symSqrt(dst, h []float64, k int) error {
 // biasValue is the bias DAC's output for a requested v (range-checked by
 // the caller): the nearest code as on hal.Converter, or v when continuous.
 func (b *TNGD) biasValue(v float64) float64 {
-	bits := b.p.BiasBits
-	if bits == 0 {
+	if b.biasLSB == 0 {
 		return v
 	}
 	lsb := b.biasLSB
-	code := math.Min(math.Max(math.Round((v-b.info.Bias.Min)/lsb), 0), math.Exp2(float64(bits))-1)
+	code := math.Min(math.Max(math.Round((v-b.info.Bias.Min)/lsb), 0), b.biasTop)
 	return b.info.Bias.Min + code*lsb
 }
 
@@ -628,7 +662,7 @@ func (b *TNGD) SetBias(ctx context.Context, v []float64) error {
 		}
 	}
 	if changed == 0 {
-		return nil
+		return nil // nothing crosses the link
 	}
 	if err := b.flush(ctx); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
@@ -730,8 +764,7 @@ func (b *TNGD) Sample(ctx context.Context, period time.Duration, dst []float64) 
 // clipped to the codes and reported as saturated beyond them.
 func (b *TNGD) read(x float64) (float64, bool) {
 	lo, hi := b.info.ADC.Min, b.info.ADC.Max
-	bits := b.p.ADCBits
-	if bits == 0 {
+	if b.adcLSB == 0 {
 		if x < lo {
 			return lo, true
 		}
@@ -740,8 +773,7 @@ func (b *TNGD) read(x float64) (float64, bool) {
 		}
 		return x, false
 	}
-	lsb := b.info.ADC.LSB()
-	top := math.Exp2(float64(bits)) - 1
+	lsb, top := b.adcLSB, b.adcTop
 	code := math.Round((x - lo) / lsb)
 	switch {
 	case code < 0:

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
@@ -165,6 +167,39 @@ func uTMul(u *hal.Jacobian, dst, y, c []float64) {
 			}
 		}
 	}
+}
+
+// gramInto sets g (m × m, row-major, m = u.Rows) to U Uᵀ without forming
+// U, as hal.Jacobian.Gram does — a block adds (S Sᵀ) ∘ (I Iᵀ expanded to
+// rows) — but with symmetric rank-k updates on the upper triangle only,
+// then mirrored, so G is exactly symmetric. tmp is reused scratch; the
+// grown scratch is returned.
+func gramInto(u *hal.Jacobian, g, tmp []float64) []float64 {
+	m, k, ns := u.Rows, u.RowsPerSample, u.Samples()
+	if need := m*m + ns*ns; cap(tmp) < need {
+		tmp = make([]float64, need)
+	}
+	ss := blas64.Symmetric{N: m, Stride: m, Uplo: blas.Upper, Data: tmp[:m*m]}
+	ii := blas64.Symmetric{N: ns, Stride: ns, Uplo: blas.Upper, Data: tmp[m*m : m*m+ns*ns]}
+	clear(g)
+	for _, b := range u.Blocks {
+		blas64.Syrk(blas.NoTrans, 1, blas64.General{Rows: m, Cols: b.Out, Stride: b.Out, Data: b.Signal}, 0, ss)
+		blas64.Syrk(blas.NoTrans, 1, blas64.General{Rows: ns, Cols: b.In, Stride: b.In, Data: b.Input}, 0, ii)
+		for r := range m {
+			srow := ss.Data[r*m : r*m+m]
+			irow := ii.Data[(r/k)*ns : (r/k)*ns+ns]
+			grow := g[r*m : r*m+m]
+			for c := r; c < m; c++ {
+				grow[c] += srow[c] * irow[c/k]
+			}
+		}
+	}
+	for r := range m {
+		for c := r + 1; c < m; c++ {
+			g[c*m+r] = g[r*m+c]
+		}
+	}
+	return tmp
 }
 
 // symMul sets dst to G v for the m × m row-major g.

@@ -622,6 +622,8 @@ func TestTNGDBadInput(t *testing.T) {
 	bad = smallTNGD(r)
 	bad.H[0] = -1 // block 0 = [[-1, h], [h, d]] has a negative eigenvalue
 	require.ErrorIs(t, b.SetFactoredCouplings(ctx, bad), hal.ErrUnstable)
+	overlap := tngdFact(r, 3, 2, 10, [][3]int{{0, 2, 3}, {5, 2, 2}}, 0.3) // [0, 6) and [5, 9)
+	require.ErrorIs(t, b.SetFactoredCouplings(ctx, overlap), hal.ErrInvalid)
 	huge := tngdFact(r, 8193, 1, 2, [][3]int{{0, 1, 1}}, 0.1)
 	require.ErrorIs(t, b.SetFactoredCouplings(ctx, huge), hal.ErrUnsupported, "m above the cap")
 	bad = smallTNGD(r)
@@ -741,4 +743,49 @@ func TestTNGDNotConverged(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, 1, b.Stats().Eigendecompositions)
 	}
+}
+
+// laterCancelled reports context.Canceled from its n-th Err call on.
+type laterCancelled struct {
+	context.Context
+	calls, n int
+}
+
+func (c *laterCancelled) Err() error {
+	c.calls++
+	if c.calls >= c.n {
+		return context.Canceled
+	}
+	return nil
+}
+
+// A cancellation inside a long Lanczos evaluation returns ctx's error,
+// leaves the state and the clock as they were, and keeps the interval
+// pending: the next Sample gives what an uncancelled board gives.
+func TestTNGDCancelDuringTransition(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 17))
+	f := tngdFact(r, 40, 4, 900, [][3]int{{0, 20, 45}}, 0.01)
+	x0, bias := randVec(r, 900, 0.1), randVec(r, 900, 0.01)
+	var outs [2][]float64
+	for i, cancel := range []bool{false, true} {
+		b := idealTNGD(t, 900, 0, "lanczos", 1)
+		require.NoError(t, b.SetFactoredCouplings(ctx, f))
+		require.NoError(t, b.SetBias(ctx, bias))
+		require.NoError(t, b.SetState(ctx, x0))
+		require.NoError(t, b.Run(ctx, 30*time.Microsecond))
+		outs[i] = make([]float64, 900)
+		if cancel {
+			clock := b.BoardTime()
+			lc := &laterCancelled{Context: ctx, n: 3} // Sample's entry check, the row check, then Lanczos
+			_, err := b.Sample(lc, 0, outs[i])
+			require.ErrorIs(t, err, context.Canceled)
+			assert.Equal(t, 3, lc.calls, "cancelled inside the Lanczos loop")
+			assert.Equal(t, clock, b.BoardTime())
+			assert.Equal(t, x0, b.x)
+		}
+		_, err := b.Sample(ctx, 0, outs[i])
+		require.NoError(t, err)
+		assert.Greater(t, b.Stats().MaxLanczosSteps, 32)
+	}
+	assert.Equal(t, outs[0], outs[1])
 }
