@@ -206,6 +206,15 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		case *resume && err != nil:
 			return fmt.Errorf("--resume: %w", err)
 		case *resume:
+			// Check the settings before any output file is touched.
+			diff, err := training.ConfigDiff(ck.Config, c.trajectory())
+			if err != nil {
+				return fmt.Errorf("--resume: %w", err)
+			}
+			if len(diff) > 0 {
+				return fmt.Errorf("--resume: settings differ from the checkpoint's: %s (pass the settings the run started with, or use another --checkpoint directory): %w",
+					strings.Join(diff, ", "), training.ErrMismatch)
+			}
 			resumeFrom = ck
 			if path != "" && !strings.HasSuffix(path, checkpoint.FileName) {
 				fmt.Fprintf(stderr, "spu train: note: %s was missing or damaged; resuming from %s\n", checkpoint.FileName, path)

@@ -187,11 +187,17 @@ func TestTrainInterruptResume(t *testing.T) {
 	require.Equal(t, exitOK, code, errs)
 	assert.Equal(t, thetaBits(t, straight), thetaBits(t, split))
 
-	// Resuming with different settings is refused, naming them.
+	// Resuming with different settings is refused, naming them, before
+	// any output file is touched.
+	metrics := filepath.Join(t.TempDir(), "m.jsonl")
+	require.NoError(t, os.WriteFile(metrics, []byte("keep"), 0o644))
 	code, _, errs = runArgs(t, trainArgs("--optimizer", "sgd", "--seed", "9", "--hidden", "8", "--iterations", "30", "--lr", "0.2",
-		"--checkpoint", split, "--resume")...)
+		"--checkpoint", split, "--resume", "--metrics", metrics)...)
 	assert.Equal(t, exitError, code)
 	assert.Contains(t, errs, "lr 0.1 → 0.2")
+	kept, err := os.ReadFile(metrics)
+	require.NoError(t, err)
+	assert.Equal(t, "keep", string(kept))
 	// An existing checkpoint is not overwritten without --resume.
 	code, _, errs = runArgs(t, trainArgs(append(common, "--checkpoint", split)...)...)
 	assert.Equal(t, exitUsage, code)
