@@ -147,10 +147,10 @@ test_loss, test_accuracy, wall_s, digital_s, sim_wall_s, board_time_s);
 Checkpoints: with --checkpoint DIR the run saves DIR/checkpoint.spuck after
 every evaluation, at the end and on Ctrl-C (atomically; the previous one is
 kept as checkpoint.prev.spuck). --resume continues from it with the same
-settings (epochs, --iterations, evaluation and outputs may change); for
-sgd, adam, ngd, ngd-cg, ngd-woodbury and tngd-em the parameters then match
-an uninterrupted run bit for bit. A board's state and noise are not saved,
-so a resumed tngd/tngd-adam run continues correctly but not bit-identically.
+settings (epochs, --iterations, evaluation and outputs may change), and
+the parameters then match an uninterrupted run bit for bit, except on a
+noisy board: tngd's warm start is saved but the board's noise is not, so
+there a resumed run is statistically, not bitwise, the same.
 A NaN or infinite loss, gradient or parameter stops the run (exit 1) and
 leaves the last good checkpoint in place.
 
@@ -268,9 +268,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return err
 	}
-	if resumeFrom != nil && training.UsesBoard(c.Optimizer) {
-		fmt.Fprintf(stderr, "spu train: note: %s keeps state on the board (its warm start and noise), which a checkpoint cannot hold: the resumed run continues from iteration %d but is not bit-identical to an uninterrupted one\n",
-			c.Optimizer, resumeFrom.Iteration)
+	if resumeFrom != nil && board != nil && board.Info().Noise > 0 {
+		fmt.Fprintf(stderr, "spu train: note: the checkpoint holds %s's warm start but not the board's noise (%g V rms): the run resumed at iteration %d is statistically the same as an uninterrupted one, not bit-identical\n",
+			c.Optimizer, board.Info().Noise, resumeFrom.Iteration)
 	}
 
 	sum := &trainSummary{Config: c, Optimizer: opt.Name(), Mapping: "none", Params: model.NumParams(),

@@ -290,8 +290,9 @@ func TestTrainHelp(t *testing.T) {
 	}
 }
 
-// TestTrainResumeBoard: a board-backed run resumes (with a note that it
-// cannot be bit-identical) and the checkpoint records the board.
+// TestTrainResumeBoard: a board-backed run resumes (on a noisy board with
+// a note that it cannot be bit-identical) and the checkpoint records the
+// board.
 func TestTrainResumeBoard(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "ck")
 	board := "sim:tngd?cells=30000&seed=3"
@@ -303,6 +304,19 @@ func TestTrainResumeBoard(t *testing.T) {
 	code, _, errs = runArgs(t, trainArgs("--board", board, "--iterations", "4", "--checkpoint", dir, "--resume")...)
 	require.Equal(t, exitOK, code, errs)
 	assert.Contains(t, errs, "not bit-identical")
+
+	// On a noiseless board the warm start is all the state there is: the
+	// resumed run is bit-identical.
+	quiet := "sim:tngd?cells=30000&seed=3&noise=0"
+	straight, split := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
+	code, _, errs = runArgs(t, trainArgs("--board", quiet, "--iterations", "4", "--checkpoint", straight)...)
+	require.Equal(t, exitOK, code, errs)
+	code, _, errs = runArgs(t, trainArgs("--board", quiet, "--iterations", "2", "--checkpoint", split)...)
+	require.Equal(t, exitOK, code, errs)
+	code, _, errs = runArgs(t, trainArgs("--board", quiet, "--iterations", "4", "--checkpoint", split, "--resume")...)
+	require.Equal(t, exitOK, code, errs)
+	assert.NotContains(t, errs, "not bit-identical")
+	assert.Equal(t, thetaBits(t, straight), thetaBits(t, split))
 	code, _, errs = runArgs(t, trainArgs("--board", "sim:tngd?cells=30000&seed=4", "--iterations", "6", "--checkpoint", dir, "--resume")...)
 	assert.Equal(t, exitError, code)
 	assert.Contains(t, errs, "seed=3")
