@@ -141,17 +141,7 @@ func TestTNGDDualTrainsOnProto8(t *testing.T) {
 	board, err := hal.Open(bg, "sim:proto8?seed=4")
 	require.NoError(t, err)
 	r := rand.New(rand.NewPCG(10, 10))
-	draw := func(n int) Batch {
-		bt := Batch{X: make([]float64, 2*n), Y: make([]int, n)}
-		for i := range n {
-			x, y := r.NormFloat64(), r.NormFloat64()
-			bt.X[2*i], bt.X[2*i+1] = x, y
-			if x*y > 0 {
-				bt.Y[i] = 1
-			}
-		}
-		return bt
-	}
+	draw := func(n int) Batch { return xorBatch(r, n) }
 	m, err := NewMLP([]int{2, 8, 1}, Tanh, 11)
 	require.NoError(t, err)
 	test := draw(2000)

@@ -545,17 +545,7 @@ func TestStateResumesBitIdentically(t *testing.T) {
 // linear model separates.
 func TestAdamTrains(t *testing.T) {
 	r := rand.New(rand.NewPCG(4, 4))
-	mk := func(n int) Batch {
-		bt := Batch{X: make([]float64, 2*n), Y: make([]int, n)}
-		for i := range n {
-			x, y := r.NormFloat64(), r.NormFloat64()
-			bt.X[2*i], bt.X[2*i+1] = x, y
-			if x*y > 0 {
-				bt.Y[i] = 1
-			}
-		}
-		return bt
-	}
+	mk := func(n int) Batch { return xorBatch(r, n) }
 	m, err := NewMLP([]int{2, 16, 2}, Tanh, 5)
 	require.NoError(t, err)
 	test := mk(2000)
@@ -616,4 +606,19 @@ func TestLayout(t *testing.T) {
 	c := m.Clone()
 	c.Params()[0]++
 	assert.NotEqual(t, c.Params()[0], m.Params()[0])
+}
+
+// xorBatch draws n examples of the XOR-of-signs task: two standard normal
+// inputs, label 1 when they have the same sign. No linear model separates
+// it, so an untrained network sits at chance (0.5).
+func xorBatch(r *rand.Rand, n int) Batch {
+	bt := Batch{X: make([]float64, 2*n), Y: make([]int, n)}
+	for i := range n {
+		x, y := r.NormFloat64(), r.NormFloat64()
+		bt.X[2*i], bt.X[2*i+1] = x, y
+		if x*y > 0 {
+			bt.Y[i] = 1
+		}
+	}
+	return bt
 }
