@@ -1,0 +1,298 @@
+// Package firmware is the board-side program of an SPU: it speaks the wire
+// protocol (package proto, docs/protocol.md) and drives the analog front
+// end through small interfaces, so the same code runs on a microcontroller
+// (TinyGo: no fmt, reflect, os, net or encoding/json, no allocation per
+// command — both enforced by tests) and on the host behind the simulator.
+//
+// Status: HELLO/INFO, SET_COUPLINGS, SET_BIAS, SET_STATE, RUN, READ_TEMP,
+// RESET, STATUS, sequence checking and the replay cache are implemented;
+// SAMPLE streaming is not yet (answered with ERROR UnknownType).
+package firmware
+
+import (
+	"encoding/binary"
+	"math"
+
+	"github.com/spukit/spukit/firmware/proto"
+)
+
+// FrontEnd is the analog hardware as the firmware sees it. Codes are raw
+// converter codes; the firmware never does physics.
+type FrontEnd interface {
+	// SetCoupling programs element (row, col) with a signed magnitude code.
+	SetCoupling(row, col int, code int16) error
+	// SetBias programs bias channel ch.
+	SetBias(ch int, code uint16) error
+	// ForceState drives node voltages to the given ADC-scale codes.
+	ForceState(codes []uint16) error
+	// Run lets the network evolve for ns nanoseconds.
+	Run(ns uint64) error
+	// Convert samples every channel once into dst and reports a bitmap of
+	// saturated channels.
+	Convert(dst []uint16) (saturated uint32, err error)
+	// Reset returns the analog side to power-up.
+	Reset() error
+	// Temperature returns the board temperature in centi-°C.
+	Temperature() int16
+	// Now returns the board clock in ns.
+	Now() uint64
+}
+
+// Transport is the byte link (a UART or USB CDC endpoint).
+type Transport interface {
+	Read(p []byte) (int, error)
+	Write(p []byte) (int, error)
+}
+
+// Info is what HELLO reports. Strings must be at most 32 bytes.
+type Info struct {
+	Firmware, Serial string
+	Cells            int
+	Symmetric        bool
+	Caps             uint8
+	CouplingMax      float32
+	CouplingBits     uint8
+	BiasMin, BiasMax float32
+	BiasBits         uint8
+	ADCMin, ADCMax   float32
+	ADCBits          uint8
+	TauNs            uint32
+	Noise            float32
+	MinPeriodNs      uint32
+}
+
+const replaySlots = 4
+
+type replay struct {
+	seq   uint16
+	valid bool
+	n     int
+	frame [proto.MaxFrame]byte
+}
+
+// Board is the firmware's state. Create it with New; call Poll in the main
+// loop. It allocates nothing after New.
+type Board struct {
+	info   Info
+	fe     FrontEnd
+	tr     Transport
+	dec    proto.Decoder
+	rx     [256]byte
+	out    [proto.MaxFrame]byte
+	pkt    [proto.MaxPacket]byte
+	resp   [proto.MaxPayload]byte
+	codes  []uint16
+	cache  [replaySlots]replay
+	next   int // cache slot to overwrite
+	last   uint16
+	synced bool
+	errs   uint16
+	status uint8
+}
+
+// New returns a board program for the given front end and link.
+func New(info Info, fe FrontEnd, tr Transport) *Board {
+	return &Board{info: info, fe: fe, tr: tr, codes: make([]uint16, info.Cells)}
+}
+
+// Errors counts frames dropped or refused since power-up.
+func (b *Board) Errors() uint16 { return b.errs }
+
+// Poll reads what the link has and answers every complete request. It
+// returns the transport's read error, if any.
+func (b *Board) Poll() error {
+	n, err := b.tr.Read(b.rx[:])
+	for off := 0; off < n; {
+		used, pkt, ok, ferr := b.dec.Feed(b.rx[off:n])
+		off += used
+		switch {
+		case ferr == proto.ErrVersion:
+			b.errs++
+			b.sendError(pkt.Seq, pkt.Type, proto.CodeBadVersion, proto.Version, false)
+		case ferr != nil:
+			b.errs++
+		case ok:
+			b.handle(pkt)
+		}
+	}
+	return err
+}
+
+func (b *Board) handle(p proto.Packet) {
+	if p.Type.IsResponse() {
+		b.errs++
+		return
+	}
+	for i := range b.cache {
+		c := &b.cache[i]
+		if c.valid && c.seq == p.Seq && p.Type != proto.TypeHello {
+			b.tr.Write(c.frame[:c.n]) // a retry: answer again, never execute twice
+			return
+		}
+	}
+	if p.Type != proto.TypeHello && (!b.synced || p.Seq != b.last+1) {
+		b.errs++
+		// Not cached: the request was not accepted, and a later request
+		// may legitimately carry this seq.
+		b.sendError(p.Seq, p.Type, proto.CodeBadSequence, 0, false)
+		return
+	}
+	b.last, b.synced = p.Seq, true
+	n, code, detail := b.execute(p)
+	if code != proto.CodeOK {
+		b.sendError(p.Seq, p.Type, code, detail, true)
+		return
+	}
+	b.respond(p.Seq, p.Type|proto.Response, b.resp[:n], true)
+}
+
+// execute runs one request and writes its response payload into b.resp.
+func (b *Board) execute(p proto.Packet) (int, proto.Code, uint8) {
+	k := b.info.Cells
+	pl := p.Payload
+	switch p.Type {
+	case proto.TypeHello:
+		if len(pl) != 1 {
+			return 0, proto.CodeBadLength, 0
+		}
+		if pl[0] != proto.Version {
+			return 0, proto.CodeBadVersion, proto.Version
+		}
+		return b.encodeInfo(), proto.CodeOK, 0
+	case proto.TypeSetCouplings:
+		if len(pl) < 4 {
+			return 0, proto.CodeBadLength, 0
+		}
+		r0, c0, rows, cols := int(pl[0]), int(pl[1]), int(pl[2]), int(pl[3])
+		if len(pl) != 4+2*rows*cols {
+			return 0, proto.CodeBadLength, 0
+		}
+		if r0+rows > k || c0+cols > k {
+			return 0, proto.CodeOutOfRange, 0
+		}
+		limit := int(1)<<b.info.CouplingBits - 1
+		for i := range rows * cols {
+			v := int(int16(binary.LittleEndian.Uint16(pl[4+2*i:])))
+			if v > limit || -v > limit {
+				return 0, proto.CodeOutOfRange, uint8(i)
+			}
+		}
+		for i := range rows * cols {
+			v := int16(binary.LittleEndian.Uint16(pl[4+2*i:]))
+			if err := b.fe.SetCoupling(r0+i/cols, c0+i%cols, v); err != nil {
+				return 0, proto.CodeInternal, 0
+			}
+		}
+		return 0, proto.CodeOK, 0
+	case proto.TypeSetBias, proto.TypeSetState:
+		if len(pl) != 2*k {
+			return 0, proto.CodeBadLength, 0
+		}
+		for i := range k {
+			b.codes[i] = binary.LittleEndian.Uint16(pl[2*i:])
+		}
+		if p.Type == proto.TypeSetState {
+			if b.fe.ForceState(b.codes) != nil {
+				return 0, proto.CodeInternal, 0
+			}
+			return 0, proto.CodeOK, 0
+		}
+		for i, c := range b.codes {
+			if b.fe.SetBias(i, c) != nil {
+				return 0, proto.CodeInternal, 0
+			}
+		}
+		return 0, proto.CodeOK, 0
+	case proto.TypeRun:
+		if len(pl) != 8 {
+			return 0, proto.CodeBadLength, 0
+		}
+		if b.fe.Run(binary.LittleEndian.Uint64(pl)) != nil {
+			return 0, proto.CodeInternal, 0
+		}
+		return 0, proto.CodeOK, 0
+	case proto.TypeReadTemp:
+		if len(pl) != 0 {
+			return 0, proto.CodeBadLength, 0
+		}
+		binary.LittleEndian.PutUint16(b.resp[:], uint16(b.fe.Temperature()))
+		return 2, proto.CodeOK, 0
+	case proto.TypeReset:
+		if len(pl) != 0 {
+			return 0, proto.CodeBadLength, 0
+		}
+		if b.fe.Reset() != nil {
+			return 0, proto.CodeInternal, 0
+		}
+		return 0, proto.CodeOK, 0
+	case proto.TypeStatus:
+		if len(pl) != 0 {
+			return 0, proto.CodeBadLength, 0
+		}
+		b.resp[0] = b.status
+		binary.LittleEndian.PutUint64(b.resp[1:], b.fe.Now())
+		binary.LittleEndian.PutUint16(b.resp[9:], b.errs)
+		return 11, proto.CodeOK, 0
+	}
+	return 0, proto.CodeUnknownType, 0
+}
+
+func (b *Board) encodeInfo() int {
+	r := b.resp[:0]
+	r = append(r, proto.Version)
+	r = appendString(r, b.info.Firmware)
+	r = appendString(r, b.info.Serial)
+	sym := uint8(0)
+	if b.info.Symmetric {
+		sym = 1
+	}
+	r = append(r, uint8(b.info.Cells), sym, b.info.Caps)
+	r = appendF32(r, b.info.CouplingMax)
+	r = append(r, b.info.CouplingBits)
+	r = appendF32(appendF32(r, b.info.BiasMin), b.info.BiasMax)
+	r = append(r, b.info.BiasBits)
+	r = appendF32(appendF32(r, b.info.ADCMin), b.info.ADCMax)
+	r = append(r, b.info.ADCBits)
+	r = binary.LittleEndian.AppendUint32(r, b.info.TauNs)
+	r = appendF32(r, b.info.Noise)
+	r = binary.LittleEndian.AppendUint32(r, b.info.MinPeriodNs)
+	return len(r)
+}
+
+func appendString(r []byte, s string) []byte {
+	if len(s) > 32 {
+		s = s[:32]
+	}
+	r = append(r, uint8(len(s)))
+	return append(r, s...)
+}
+
+func appendF32(r []byte, f float32) []byte {
+	return binary.LittleEndian.AppendUint32(r, math.Float32bits(f))
+}
+
+func (b *Board) sendError(seq uint16, typ proto.Type, code proto.Code, detail uint8, cache bool) {
+	b.resp[0], b.resp[1], b.resp[2] = byte(code), byte(typ), detail
+	b.respond(seq, proto.TypeError, b.resp[:3], cache)
+}
+
+// respond frames a response and sends it; cache keeps it for retries of an
+// accepted request.
+func (b *Board) respond(seq uint16, typ proto.Type, payload []byte, cache bool) {
+	if !cache {
+		n, err := proto.AppendFrame(b.out[:], b.pkt[:], typ, seq, payload)
+		if err == nil {
+			b.tr.Write(b.out[:n])
+		}
+		return
+	}
+	c := &b.cache[b.next]
+	n, err := proto.AppendFrame(c.frame[:], b.pkt[:], typ, seq, payload)
+	if err != nil {
+		b.errs++
+		return
+	}
+	c.seq, c.n, c.valid = seq, n, true
+	b.next = (b.next + 1) % replaySlots
+	b.tr.Write(c.frame[:n])
+}

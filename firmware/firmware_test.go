@@ -1,0 +1,234 @@
+package firmware
+
+import (
+	"encoding/binary"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/spukit/spukit/firmware/proto"
+)
+
+// fakeFE records what the firmware asks of the analog side.
+type fakeFE struct {
+	couplings map[[2]int]int16
+	bias      []uint16
+	state     []uint16
+	ran       uint64
+	calls     int
+	resets    int
+}
+
+func (f *fakeFE) SetCoupling(r, c int, v int16) error {
+	f.calls++
+	f.couplings[[2]int{r, c}] = v
+	return nil
+}
+func (f *fakeFE) SetBias(ch int, v uint16) error       { f.calls++; f.bias[ch] = v; return nil }
+func (f *fakeFE) ForceState(c []uint16) error          { f.calls++; copy(f.state, c); return nil }
+func (f *fakeFE) Run(ns uint64) error                  { f.calls++; f.ran += ns; return nil }
+func (f *fakeFE) Convert(dst []uint16) (uint32, error) { return 0, nil }
+func (f *fakeFE) Reset() error                         { f.resets++; return nil }
+func (f *fakeFE) Temperature() int16                   { return 2512 }
+func (f *fakeFE) Now() uint64                          { return 123456789 }
+
+// pipe is an in-memory link: the test writes requests into in, the board
+// writes responses into out.
+type pipe struct {
+	in  []byte
+	out []byte
+}
+
+func (p *pipe) Read(b []byte) (int, error) {
+	n := copy(b, p.in)
+	p.in = p.in[n:]
+	return n, nil
+}
+func (p *pipe) Write(b []byte) (int, error) { p.out = append(p.out, b...); return len(b), nil }
+
+var testInfo = Info{Firmware: "fw 0.1", Serial: "B-0007", Cells: 4, Caps: 3, CouplingMax: 2, CouplingBits: 10,
+	BiasMin: -5, BiasMax: 5, BiasBits: 16, ADCMin: -5, ADCMax: 5, ADCBits: 16, TauNs: 100000, Noise: 0.01, MinPeriodNs: 5000}
+
+func newBoard() (*Board, *fakeFE, *pipe) {
+	fe := &fakeFE{couplings: map[[2]int]int16{}, bias: make([]uint16, 4), state: make([]uint16, 4)}
+	p := &pipe{}
+	return New(testInfo, fe, p), fe, p
+}
+
+// exchange sends one request and returns the board's decoded responses.
+func exchange(t *testing.T, b *Board, p *pipe, typ proto.Type, seq uint16, payload []byte) []proto.Packet {
+	t.Helper()
+	var dst [proto.MaxFrame]byte
+	var scratch [proto.MaxPacket]byte
+	n, err := proto.AppendFrame(dst[:], scratch[:], typ, seq, payload)
+	require.NoError(t, err)
+	p.in = append(p.in, dst[:n]...)
+	p.out = p.out[:0]
+	require.NoError(t, b.Poll())
+	var d proto.Decoder
+	var out []proto.Packet
+	for off := 0; off < len(p.out); {
+		k, pkt, ok, err := d.Feed(p.out[off:])
+		require.NoError(t, err)
+		off += k
+		if ok {
+			pkt.Payload = append([]byte(nil), pkt.Payload...)
+			out = append(out, pkt)
+		}
+	}
+	return out
+}
+
+func TestHelloAndInfo(t *testing.T) {
+	b, _, p := newBoard()
+	r := exchange(t, b, p, proto.TypeHello, 7, []byte{proto.Version})
+	require.Len(t, r, 1)
+	assert.Equal(t, proto.TypeHello|proto.Response, r[0].Type)
+	assert.Equal(t, uint16(7), r[0].Seq)
+	pl := r[0].Payload
+	assert.Equal(t, byte(proto.Version), pl[0])
+	assert.Equal(t, "fw 0.1", string(pl[2:2+pl[1]]))
+	off := 2 + int(pl[1])
+	assert.Equal(t, "B-0007", string(pl[off+1:off+1+int(pl[off])]))
+	off += 1 + int(pl[off])
+	assert.Equal(t, byte(4), pl[off], "cells")
+
+	r = exchange(t, b, p, proto.TypeHello, 8, []byte{proto.Version + 1})
+	require.Len(t, r, 1)
+	assert.Equal(t, proto.TypeError, r[0].Type)
+	assert.Equal(t, []byte{byte(proto.CodeBadVersion), byte(proto.TypeHello), proto.Version}, r[0].Payload,
+		"the board names its own version")
+}
+
+// A retried request (same seq) is answered from the replay cache and not
+// executed again; an out-of-order seq is refused and not executed.
+func TestReplayAndSequence(t *testing.T) {
+	b, fe, p := newBoard()
+	exchange(t, b, p, proto.TypeHello, 1, []byte{proto.Version})
+	run := binary.LittleEndian.AppendUint64(nil, 5000)
+	first := exchange(t, b, p, proto.TypeRun, 2, run)
+	require.Len(t, first, 1)
+	assert.Equal(t, proto.TypeRun|proto.Response, first[0].Type)
+	assert.Equal(t, uint64(5000), fe.ran)
+	again := exchange(t, b, p, proto.TypeRun, 2, run)
+	assert.Equal(t, first, again, "same response")
+	assert.Equal(t, uint64(5000), fe.ran, "executed once")
+
+	r := exchange(t, b, p, proto.TypeRun, 9, run)
+	require.Len(t, r, 1)
+	assert.Equal(t, proto.TypeError, r[0].Type)
+	assert.Equal(t, byte(proto.CodeBadSequence), r[0].Payload[0])
+	assert.Equal(t, uint64(5000), fe.ran, "not executed")
+	// The refused seq is not cached: when its turn comes it executes.
+	for s := uint16(3); s <= 9; s++ {
+		r = exchange(t, b, p, proto.TypeRun, s, run)
+		require.Equal(t, proto.TypeRun|proto.Response, r[0].Type, "seq %d", s)
+	}
+	assert.Equal(t, uint64(8*5000), fe.ran)
+
+	b2, fe2, p2 := newBoard()
+	r = exchange(t, b2, p2, proto.TypeRun, 1, run)
+	assert.Equal(t, byte(proto.CodeBadSequence), r[0].Payload[0], "nothing before HELLO")
+	assert.Zero(t, fe2.ran)
+}
+
+func TestCommands(t *testing.T) {
+	b, fe, p := newBoard()
+	exchange(t, b, p, proto.TypeHello, 1, []byte{proto.Version})
+	block := []byte{1, 2, 2, 1} // rows 1–2, column 2
+	neg := int16(-300)
+	block = binary.LittleEndian.AppendUint16(block, uint16(neg))
+	block = binary.LittleEndian.AppendUint16(block, 1023)
+	r := exchange(t, b, p, proto.TypeSetCouplings, 2, block)
+	require.Equal(t, proto.TypeSetCouplings|proto.Response, r[0].Type)
+	assert.Equal(t, int16(-300), fe.couplings[[2]int{1, 2}])
+	assert.Equal(t, int16(1023), fe.couplings[[2]int{2, 2}])
+
+	calls := fe.calls
+	bad := []byte{0, 0, 1, 1}
+	bad = binary.LittleEndian.AppendUint16(bad, 1024) // beyond 10 bits
+	r = exchange(t, b, p, proto.TypeSetCouplings, 3, bad)
+	assert.Equal(t, []byte{byte(proto.CodeOutOfRange), byte(proto.TypeSetCouplings), 0}, r[0].Payload)
+	r = exchange(t, b, p, proto.TypeSetCouplings, 4, []byte{3, 3, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0})
+	assert.Equal(t, byte(proto.CodeOutOfRange), r[0].Payload[0], "block beyond the matrix")
+	assert.Equal(t, calls, fe.calls, "refused blocks change nothing")
+
+	bias := []byte{}
+	for i := range 4 {
+		bias = binary.LittleEndian.AppendUint16(bias, uint16(1000*i))
+	}
+	exchange(t, b, p, proto.TypeSetBias, 5, bias)
+	assert.Equal(t, []uint16{0, 1000, 2000, 3000}, fe.bias)
+	exchange(t, b, p, proto.TypeSetState, 6, bias)
+	assert.Equal(t, []uint16{0, 1000, 2000, 3000}, fe.state)
+	r = exchange(t, b, p, proto.TypeSetBias, 7, bias[:6])
+	assert.Equal(t, byte(proto.CodeBadLength), r[0].Payload[0])
+
+	r = exchange(t, b, p, proto.TypeReadTemp, 8, nil)
+	assert.Equal(t, int16(2512), int16(binary.LittleEndian.Uint16(r[0].Payload)))
+	r = exchange(t, b, p, proto.TypeStatus, 9, nil)
+	assert.Equal(t, uint64(123456789), binary.LittleEndian.Uint64(r[0].Payload[1:]))
+	exchange(t, b, p, proto.TypeReset, 10, nil)
+	assert.Equal(t, 1, fe.resets)
+	r = exchange(t, b, p, proto.Type(0x55), 11, nil)
+	assert.Equal(t, byte(proto.CodeUnknownType), r[0].Payload[0])
+}
+
+func TestGarbageIsCountedNotAnswered(t *testing.T) {
+	b, _, p := newBoard()
+	p.in = []byte{1, 2, 3, 0, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0}
+	require.NoError(t, b.Poll())
+	assert.Empty(t, p.out)
+	assert.Equal(t, uint16(2), b.Errors())
+}
+
+// No allocation per command: a prepared request stream is polled
+// repeatedly (the replay cache answers after the first).
+func TestNoAllocationPerCommand(t *testing.T) {
+	b, _, p := newBoard()
+	exchange(t, b, p, proto.TypeHello, 1, []byte{proto.Version})
+	var dst [proto.MaxFrame]byte
+	var scratch [proto.MaxPacket]byte
+	payload := make([]byte, 8)
+	n, err := proto.AppendFrame(dst[:], scratch[:], proto.TypeSetBias, 2, payload)
+	require.NoError(t, err)
+	p.out = make([]byte, 0, 1<<16)
+	allocs := testing.AllocsPerRun(200, func() {
+		p.in = dst[:n]
+		p.out = p.out[:0]
+		if err := b.Poll(); err != nil {
+			panic(err)
+		}
+	})
+	assert.Zero(t, allocs)
+}
+
+// The firmware must build for a microcontroller: only these imports.
+func TestImportsAreTinyGoFriendly(t *testing.T) {
+	allowed := map[string]bool{"encoding/binary": true, "errors": true, "hash/crc32": true, "math": true,
+		"github.com/spukit/spukit/firmware/proto": true}
+	for _, dir := range []string{".", "proto"} {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		require.NoError(t, err)
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			src, err := os.ReadFile(f)
+			require.NoError(t, err)
+			af, err := parser.ParseFile(token.NewFileSet(), f, src, parser.ImportsOnly)
+			require.NoError(t, err)
+			for _, imp := range af.Imports {
+				path, _ := strconv.Unquote(imp.Path.Value)
+				assert.True(t, allowed[path], "%s imports %s", f, path)
+			}
+		}
+	}
+}
