@@ -4,9 +4,8 @@
 // (TinyGo: no fmt, reflect, os, net or encoding/json, no allocation per
 // command — both enforced by tests) and on the host behind the simulator.
 //
-// Status: HELLO/INFO, SET_COUPLINGS, SET_BIAS, SET_STATE, RUN, READ_TEMP,
-// RESET, STATUS, sequence checking and the replay cache are implemented;
-// SAMPLE streaming is not yet (answered with ERROR UnknownType).
+// Every command of docs/protocol.md is implemented, with sequence checking,
+// the replay cache and SAMPLE streaming under credit flow control.
 package firmware
 
 import (
@@ -63,6 +62,26 @@ type Info struct {
 
 const replaySlots = 4
 
+// MaxWindow is the most unacknowledged SAMPLE_DATA chunks the board keeps
+// for retransmission (one MaxPayload buffer each).
+const MaxWindow = 4
+
+// sampling is an active SAMPLE request.
+type sampling struct {
+	active     bool
+	seq        uint16
+	count      uint32
+	period     uint64
+	window     uint32
+	perChunk   uint32 // samples per chunk
+	converted  uint32 // samples converted so far
+	acked      uint32 // samples the host has acknowledged
+	saturated  uint32 // bitmap over all chunks
+	chunkLen   [MaxWindow]int
+	chunkFirst [MaxWindow]uint32
+	chunks     [MaxWindow][proto.MaxPayload]byte
+}
+
 type replay struct {
 	seq   uint16
 	valid bool
@@ -88,11 +107,13 @@ type Board struct {
 	synced bool
 	errs   uint16
 	status uint8
+	smp    sampling
+	conv   []uint16
 }
 
 // New returns a board program for the given front end and link.
 func New(info Info, fe FrontEnd, tr Transport) *Board {
-	return &Board{info: info, fe: fe, tr: tr, codes: make([]uint16, info.Cells)}
+	return &Board{info: info, fe: fe, tr: tr, codes: make([]uint16, info.Cells), conv: make([]uint16, info.Cells)}
 }
 
 // Errors counts frames dropped or refused since power-up.
@@ -115,12 +136,148 @@ func (b *Board) Poll() error {
 			b.handle(pkt)
 		}
 	}
+	b.pump()
 	return err
+}
+
+// startSample begins a SAMPLE request; chunks go out from pump.
+func (b *Board) startSample(seq uint16, pl []byte) (proto.Code, uint8) {
+	if len(pl) != 10 {
+		return proto.CodeBadLength, 0
+	}
+	count := binary.LittleEndian.Uint32(pl)
+	period := uint64(binary.LittleEndian.Uint32(pl[4:]))
+	window := uint32(binary.LittleEndian.Uint16(pl[8:]))
+	if count == 0 || period < uint64(b.info.MinPeriodNs) || window == 0 {
+		return proto.CodeOutOfRange, 0
+	}
+	s := &b.smp
+	*s = sampling{active: true, seq: seq, count: count, period: period, window: min(window, MaxWindow),
+		perChunk: uint32((proto.MaxPayload - 5) / (2 * b.info.Cells))}
+	b.status |= 1
+	return proto.CodeOK, 0
+}
+
+// ack handles SAMPLE_ACK: it frees acknowledged chunks and, when the host
+// asks again for a sample it already had sent, resends from there.
+func (b *Board) ack(pl []byte) {
+	s := &b.smp
+	if !s.active || len(pl) != 4 {
+		b.errs++
+		return
+	}
+	next := binary.LittleEndian.Uint32(pl)
+	if next > s.converted || next < s.acked {
+		b.errs++
+		return
+	}
+	if next == s.acked && next < s.converted {
+		// A repeated ack: the host is missing the chunk at next.
+		for i := range s.window {
+			if s.chunkLen[i] > 0 && s.chunkFirst[i] >= next {
+				b.resend(i)
+			}
+		}
+		return
+	}
+	s.acked = next
+	for i := range s.window {
+		if s.chunkLen[i] > 0 && s.chunkFirst[i] < next {
+			s.chunkLen[i] = 0
+		}
+	}
+	if s.acked == s.count {
+		b.finishSample()
+	}
+}
+
+func (b *Board) resend(i uint32) {
+	s := &b.smp
+	n, err := proto.AppendFrame(b.out[:], b.pkt[:], proto.TypeSampleData, s.seq, s.chunks[i][:s.chunkLen[i]])
+	if err == nil {
+		b.tr.Write(b.out[:n])
+	}
+}
+
+// pump converts and sends chunks while the window has room.
+func (b *Board) pump() {
+	s := &b.smp
+	if !s.active {
+		return
+	}
+	for s.converted < s.count {
+		slot := -1
+		for i := range s.window {
+			if s.chunkLen[i] == 0 {
+				slot = int(i)
+				break
+			}
+		}
+		if slot < 0 {
+			return // window full: wait for acks
+		}
+		n := min(s.perChunk, s.count-s.converted)
+		buf := s.chunks[slot][:]
+		binary.LittleEndian.PutUint32(buf, s.converted)
+		var flags byte
+		off := 5
+		for range n {
+			if b.fe.Run(s.period) != nil {
+				b.status |= 4
+			}
+			sat, err := b.fe.Convert(b.conv)
+			if err != nil {
+				b.errs++
+			}
+			if sat != 0 {
+				flags |= 1
+				s.saturated |= sat
+			}
+			for _, c := range b.conv {
+				binary.LittleEndian.PutUint16(buf[off:], c)
+				off += 2
+			}
+		}
+		buf[4] = flags
+		s.chunkFirst[slot], s.chunkLen[slot] = s.converted, off
+		s.converted += n
+		b.resend(uint32(slot))
+	}
+}
+
+// finishSample sends (and caches) the SAMPLE response.
+func (b *Board) finishSample() {
+	s := &b.smp
+	r := b.resp[:0]
+	r = binary.LittleEndian.AppendUint32(r, s.count)
+	r = append(r, 0)
+	for i := 0; i < b.info.Cells; i += 8 {
+		r = append(r, byte(s.saturated>>i))
+	}
+	if s.saturated != 0 {
+		b.status |= 2
+	}
+	b.status &^= 1
+	s.active = false
+	b.respond(s.seq, proto.TypeSample|proto.Response, r, true)
 }
 
 func (b *Board) handle(p proto.Packet) {
 	if p.Type.IsResponse() {
 		b.errs++
+		return
+	}
+	if p.Type == proto.TypeSampleAck {
+		b.ack(p.Payload) // acks carry the SAMPLE's seq and get no response
+		return
+	}
+	if b.smp.active && p.Type == proto.TypeSample && p.Seq == b.smp.seq {
+		// A retried SAMPLE while it streams: resend what is unacknowledged.
+		for i := range b.smp.window {
+			if b.smp.chunkLen[i] > 0 {
+				b.resend(i)
+			}
+		}
 		return
 	}
 	for i := range b.cache {
@@ -137,7 +294,17 @@ func (b *Board) handle(p proto.Packet) {
 		b.sendError(p.Seq, p.Type, proto.CodeBadSequence, 0, false)
 		return
 	}
+	if b.smp.active && p.Type != proto.TypeStatus {
+		b.sendError(p.Seq, p.Type, proto.CodeBusy, 0, false)
+		return
+	}
 	b.last, b.synced = p.Seq, true
+	if p.Type == proto.TypeSample {
+		if code, detail := b.startSample(p.Seq, p.Payload); code != proto.CodeOK {
+			b.sendError(p.Seq, p.Type, code, detail, true)
+		}
+		return
+	}
 	n, code, detail := b.execute(p)
 	if code != proto.CodeOK {
 		b.sendError(p.Seq, p.Type, code, detail, true)

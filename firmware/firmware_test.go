@@ -24,6 +24,7 @@ type fakeFE struct {
 	ran       uint64
 	calls     int
 	resets    int
+	conv      int
 }
 
 func (f *fakeFE) SetCoupling(r, c int, v int16) error {
@@ -31,13 +32,23 @@ func (f *fakeFE) SetCoupling(r, c int, v int16) error {
 	f.couplings[[2]int{r, c}] = v
 	return nil
 }
-func (f *fakeFE) SetBias(ch int, v uint16) error       { f.calls++; f.bias[ch] = v; return nil }
-func (f *fakeFE) ForceState(c []uint16) error          { f.calls++; copy(f.state, c); return nil }
-func (f *fakeFE) Run(ns uint64) error                  { f.calls++; f.ran += ns; return nil }
-func (f *fakeFE) Convert(dst []uint16) (uint32, error) { return 0, nil }
-func (f *fakeFE) Reset() error                         { f.resets++; return nil }
-func (f *fakeFE) Temperature() int16                   { return 2512 }
-func (f *fakeFE) Now() uint64                          { return 123456789 }
+func (f *fakeFE) SetBias(ch int, v uint16) error { f.calls++; f.bias[ch] = v; return nil }
+func (f *fakeFE) ForceState(c []uint16) error    { f.calls++; copy(f.state, c); return nil }
+func (f *fakeFE) Run(ns uint64) error            { f.calls++; f.ran += ns; return nil }
+func (f *fakeFE) Convert(dst []uint16) (uint32, error) {
+	var sat uint32
+	for i := range dst {
+		f.conv++
+		dst[i] = uint16(f.conv)
+		if f.conv == 42 {
+			sat |= 1 << i // one saturated reading, to see it reported
+		}
+	}
+	return sat, nil
+}
+func (f *fakeFE) Reset() error       { f.resets++; return nil }
+func (f *fakeFE) Temperature() int16 { return 2512 }
+func (f *fakeFE) Now() uint64        { return 123456789 }
 
 // pipe is an in-memory link: the test writes requests into in, the board
 // writes responses into out.
@@ -231,4 +242,61 @@ func TestImportsAreTinyGoFriendly(t *testing.T) {
 			}
 		}
 	}
+}
+
+// SAMPLE streams chunks within the credit window, resends on a repeated
+// ack or a retried SAMPLE, and ends with a summary once all is acknowledged.
+func TestSampleStreaming(t *testing.T) {
+	b, fe, p := newBoard()
+	exchange(t, b, p, proto.TypeHello, 1, []byte{proto.Version})
+	req := binary.LittleEndian.AppendUint32(nil, 300) // samples
+	req = binary.LittleEndian.AppendUint32(req, 5000) // period ns
+	req = binary.LittleEndian.AppendUint16(req, 2)    // window
+	r := exchange(t, b, p, proto.TypeSample, 2, req)
+	// 4 cells: (1024 − 5)/8 = 127 samples per chunk; window 2 → 2 chunks.
+	require.Len(t, r, 2)
+	for i, c := range r {
+		assert.Equal(t, proto.TypeSampleData, c.Type)
+		assert.Equal(t, uint16(2), c.Seq)
+		assert.Equal(t, uint32(127*i), binary.LittleEndian.Uint32(c.Payload))
+		assert.Len(t, c.Payload, 5+127*4*2)
+	}
+	assert.Equal(t, byte(1), r[0].Payload[4], "chunk 0 holds the saturated reading")
+	assert.Equal(t, uint16(1), binary.LittleEndian.Uint16(r[0].Payload[5:]), "first code")
+	assert.Equal(t, uint64(254*5000), fe.ran, "one period per sample")
+
+	// Busy: other requests are refused while streaming.
+	r = exchange(t, b, p, proto.TypeRun, 3, binary.LittleEndian.AppendUint64(nil, 1))
+	assert.Equal(t, byte(proto.CodeBusy), r[0].Payload[0])
+
+	ack := func(n uint32) []proto.Packet {
+		return exchange(t, b, p, proto.TypeSampleAck, 2, binary.LittleEndian.AppendUint32(nil, n))
+	}
+	// A repeated ack of 0 (the host lost chunk 0) resends both chunks.
+	r = ack(0)
+	require.Len(t, r, 2)
+	assert.Equal(t, uint32(0), binary.LittleEndian.Uint32(r[0].Payload))
+	// A retried SAMPLE (same seq) also resends, and does not restart.
+	r = exchange(t, b, p, proto.TypeSample, 2, req)
+	require.Len(t, r, 2)
+	// Ack chunk 0: chunk 2 (samples 254–299) goes out.
+	r = ack(127)
+	require.Len(t, r, 1)
+	assert.Equal(t, uint32(254), binary.LittleEndian.Uint32(r[0].Payload))
+	assert.Len(t, r[0].Payload, 5+46*4*2)
+	assert.Empty(t, ack(254), "window has room, nothing left to convert")
+	r = ack(300)
+	require.Len(t, r, 1)
+	assert.Equal(t, proto.TypeSample|proto.Response, r[0].Type)
+	assert.Equal(t, uint32(300), binary.LittleEndian.Uint32(r[0].Payload))
+	assert.Equal(t, byte(1<<1), r[0].Payload[5], "reading 42 is cell 1 of sample 10")
+	assert.Equal(t, 300*4, fe.conv, "every sample converted exactly once")
+
+	// After the stream the board takes commands again; a retried SAMPLE
+	// gets the cached summary, not a new acquisition.
+	again := exchange(t, b, p, proto.TypeSample, 2, req)
+	assert.Equal(t, r, again)
+	assert.Equal(t, 300*4, fe.conv)
+	r = exchange(t, b, p, proto.TypeRun, 3, binary.LittleEndian.AppendUint64(nil, 1))
+	assert.Equal(t, proto.TypeRun|proto.Response, r[0].Type)
 }

@@ -15,6 +15,7 @@ const (
 	TypeReadTemp     Type = 0x15 // ← temperature
 	TypeReset        Type = 0x16 // → nothing; board returns to power-up
 	TypeStatus       Type = 0x17 // ← status flags, board time
+	TypeSampleAck    Type = 0x18 // → next sample index wanted; no response
 	TypeSampleData   Type = 0x20 // ← one chunk of samples (board → host)
 	TypeError        Type = 0x7f // ← error code for the request with this seq
 
