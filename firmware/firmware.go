@@ -20,15 +20,18 @@ import (
 type FrontEnd interface {
 	// SetCoupling programs element (row, col) with a signed magnitude code.
 	SetCoupling(row, col int, code int16) error
-	// SetBias programs bias channel ch.
-	SetBias(ch int, code uint16) error
+	// LatchCouplings makes the elements written since the last latch take
+	// effect together (a DAC's LDAC pulse); called after every block.
+	LatchCouplings() error
+	// SetBias programs every bias channel, then latches them together.
+	SetBias(codes []uint16) error
 	// ForceState drives node voltages to the given ADC-scale codes.
 	ForceState(codes []uint16) error
 	// Run lets the network evolve for ns nanoseconds.
 	Run(ns uint64) error
-	// Convert samples every channel once into dst and reports a bitmap of
-	// saturated channels.
-	Convert(dst []uint16) (saturated uint32, err error)
+	// Acquire waits one sample period of periodNs, converts every channel
+	// into dst and reports a bitmap of saturated channels (the first 32).
+	Acquire(periodNs uint64, dst []uint16) (saturated uint32, err error)
 	// Reset returns the analog side to power-up.
 	Reset() error
 	// Temperature returns the board temperature in centi-°C.
@@ -222,10 +225,7 @@ func (b *Board) pump() {
 		var flags byte
 		off := 5
 		for range n {
-			if b.fe.Run(s.period) != nil {
-				b.status |= 4
-			}
-			sat, err := b.fe.Convert(b.conv)
+			sat, err := b.fe.Acquire(s.period, b.conv)
 			if err != nil {
 				b.errs++
 			}
@@ -350,6 +350,10 @@ func (b *Board) execute(p proto.Packet) (int, proto.Code, uint8) {
 				return 0, proto.CodeInternal, 0
 			}
 		}
+		if b.fe.LatchCouplings() != nil {
+			// The analog side refused the matrix (e.g. unstable).
+			return 0, proto.CodeOutOfRange, 0xff
+		}
 		return 0, proto.CodeOK, 0
 	case proto.TypeSetBias, proto.TypeSetState:
 		if len(pl) != 2*k {
@@ -364,10 +368,8 @@ func (b *Board) execute(p proto.Packet) (int, proto.Code, uint8) {
 			}
 			return 0, proto.CodeOK, 0
 		}
-		for i, c := range b.codes {
-			if b.fe.SetBias(i, c) != nil {
-				return 0, proto.CodeInternal, 0
-			}
+		if b.fe.SetBias(b.codes) != nil {
+			return 0, proto.CodeInternal, 0
 		}
 		return 0, proto.CodeOK, 0
 	case proto.TypeRun:

@@ -32,10 +32,12 @@ func (f *fakeFE) SetCoupling(r, c int, v int16) error {
 	f.couplings[[2]int{r, c}] = v
 	return nil
 }
-func (f *fakeFE) SetBias(ch int, v uint16) error { f.calls++; f.bias[ch] = v; return nil }
-func (f *fakeFE) ForceState(c []uint16) error    { f.calls++; copy(f.state, c); return nil }
-func (f *fakeFE) Run(ns uint64) error            { f.calls++; f.ran += ns; return nil }
-func (f *fakeFE) Convert(dst []uint16) (uint32, error) {
+func (f *fakeFE) LatchCouplings() error       { return nil }
+func (f *fakeFE) SetBias(c []uint16) error    { f.calls++; copy(f.bias, c); return nil }
+func (f *fakeFE) ForceState(c []uint16) error { f.calls++; copy(f.state, c); return nil }
+func (f *fakeFE) Run(ns uint64) error         { f.calls++; f.ran += ns; return nil }
+func (f *fakeFE) Acquire(ns uint64, dst []uint16) (uint32, error) {
+	f.ran += ns
 	var sat uint32
 	for i := range dst {
 		f.conv++
