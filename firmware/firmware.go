@@ -65,6 +65,9 @@ type Info struct {
 
 const replaySlots = 4
 
+// AbortSample, sent as SAMPLE_ACK's index, stops a stream early.
+const AbortSample = 0xFFFFFFFF
+
 // MaxWindow is the most unacknowledged SAMPLE_DATA chunks the board keeps
 // for retransmission (one MaxPayload buffer each).
 const MaxWindow = 4
@@ -170,6 +173,13 @@ func (b *Board) ack(pl []byte) {
 		return
 	}
 	next := binary.LittleEndian.Uint32(pl)
+	if next == AbortSample {
+		// The host gave up (cancelled): stop converting, report what the
+		// host acknowledged.
+		s.count = s.acked
+		b.finishSample()
+		return
+	}
 	if next > s.converted || next < s.acked {
 		b.errs++
 		return

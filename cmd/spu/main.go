@@ -26,6 +26,7 @@ import (
 	"strings"
 	"syscall"
 
+	_ "github.com/spukit/spukit/driver/serial" // registers the serial: scheme
 	"github.com/spukit/spukit/hal"
 	_ "github.com/spukit/spukit/sim" // registers the sim: scheme
 )

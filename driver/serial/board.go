@@ -1,0 +1,214 @@
+package serial
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/spukit/spukit/firmware/proto"
+	"github.com/spukit/spukit/hal"
+)
+
+func codeOf(v float64, c hal.Converter) uint16 {
+	top := math.Exp2(float64(c.Bits)) - 1
+	return uint16(math.Min(math.Max(math.Round((v-c.Min)/c.LSB()), 0), top))
+}
+
+// SetCouplings implements hal.Board: checked like every board, quantised
+// to the board's step, sent in row blocks that fit a packet.
+func (d *Dev) SetCouplings(ctx context.Context, a []float64) error {
+	if err := d.check(ctx, "set couplings"); err != nil {
+		return err
+	}
+	if err := hal.CheckCouplings(d.info, a); err != nil {
+		return fmt.Errorf("set couplings: %w", err)
+	}
+	k := d.info.Cells
+	rows := max(1, (proto.MaxPayload-4)/(2*k))
+	for r0 := 0; r0 < k; r0 += rows {
+		r := min(rows, k-r0)
+		p := []byte{byte(r0), 0, byte(r), byte(k)}
+		for _, v := range a[r0*k : (r0+r)*k] {
+			p = binary.LittleEndian.AppendUint16(p, uint16(int16(math.Round(v/d.info.CouplingStep))))
+		}
+		if _, err := d.request(ctx, proto.TypeSetCouplings, p, 0); err != nil {
+			return fmt.Errorf("set couplings rows %d–%d: %w", r0, r0+r-1, err)
+		}
+	}
+	return nil
+}
+
+func (d *Dev) setVector(ctx context.Context, op, what string, typ proto.Type, v []float64, c hal.Converter) error {
+	if err := d.check(ctx, op); err != nil {
+		return err
+	}
+	if err := hal.CheckVector(what, v, d.info.Cells, c.Range); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	p := make([]byte, 0, 2*len(v))
+	for _, x := range v {
+		p = binary.LittleEndian.AppendUint16(p, codeOf(x, c))
+	}
+	if _, err := d.request(ctx, typ, p, 0); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return nil
+}
+
+// SetBias implements hal.Board.
+func (d *Dev) SetBias(ctx context.Context, b []float64) error {
+	return d.setVector(ctx, "set bias", "bias", proto.TypeSetBias, b, d.info.Bias)
+}
+
+// SetState implements hal.Board.
+func (d *Dev) SetState(ctx context.Context, x []float64) error {
+	return d.setVector(ctx, "set state", "state", proto.TypeSetState, x, d.info.ADC)
+}
+
+// Run implements hal.Board.
+func (d *Dev) Run(ctx context.Context, dur time.Duration) error {
+	if err := d.check(ctx, "run"); err != nil {
+		return err
+	}
+	if err := hal.CheckDuration(dur); err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	if _, err := d.request(ctx, proto.TypeRun, binary.LittleEndian.AppendUint64(nil, uint64(dur)), dur); err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	return nil
+}
+
+// Sample implements hal.Board: SAMPLE, then chunks acknowledged as they
+// arrive in order; a missing chunk is asked for again by repeating the
+// acknowledgement (docs/protocol.md §4.6).
+func (d *Dev) Sample(ctx context.Context, period time.Duration, dst []float64) (int, error) {
+	if err := d.check(ctx, "sample"); err != nil {
+		return 0, err
+	}
+	period, err := hal.SamplePeriod(d.info, period)
+	if err != nil {
+		return 0, fmt.Errorf("sample: %w", err)
+	}
+	k := d.info.Cells
+	if len(dst) == 0 || len(dst)%k != 0 {
+		return 0, fmt.Errorf("sample: dst has %d values, want a positive multiple of %d cells: %w", len(dst), k, hal.ErrDimension)
+	}
+	rows := len(dst) / k
+	req := binary.LittleEndian.AppendUint32(nil, uint32(rows))
+	req = binary.LittleEndian.AppendUint32(req, uint32(period.Nanoseconds()))
+	req = binary.LittleEndian.AppendUint16(req, uint16(d.opts.Window))
+	seq := d.nextSeq()
+	if err := d.send(proto.TypeSample, seq, req); err != nil {
+		return 0, fmt.Errorf("sample: %w", err)
+	}
+	perChunk := (proto.MaxPayload - 5) / (2 * k)
+	chunkTime := time.Duration(perChunk) * period
+	next, tries := 0, 0
+	lsb := d.info.ADC.LSB()
+	for {
+		deadline := time.Now().Add(d.opts.Timeout + 4*chunkTime)
+		p, err := d.receive(ctx, deadline)
+		if errors.Is(err, errTimedOut) {
+			if tries++; tries > d.opts.Retries {
+				return next, fmt.Errorf("sample: no data after %d tries at sample %d of %d: %w", tries, next, rows, hal.ErrTimeout)
+			}
+			if next == 0 {
+				err = d.send(proto.TypeSample, seq, req) // the request may be lost
+			} else {
+				err = d.send(proto.TypeSampleAck, seq, binary.LittleEndian.AppendUint32(nil, uint32(next)))
+			}
+			if err != nil {
+				return next, fmt.Errorf("sample: %w", err)
+			}
+			continue
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				d.abort(seq)
+			}
+			return next, fmt.Errorf("sample %d of %d: %w", next, rows, err)
+		}
+		if p.Seq != seq {
+			continue
+		}
+		switch p.Type {
+		case proto.TypeError:
+			return next, fmt.Errorf("sample: %w", remoteError(p.Payload))
+		case proto.TypeSample | proto.Response:
+			if next < rows {
+				continue // a stale summary cannot come before our data
+			}
+			return rows, saturation(p.Payload, k, rows)
+		case proto.TypeSampleData:
+			if len(p.Payload) < 5 || (len(p.Payload)-5)%(2*k) != 0 {
+				continue
+			}
+			first := int(binary.LittleEndian.Uint32(p.Payload))
+			if first != next {
+				continue // out of order or a duplicate: the ack asks again
+			}
+			n := (len(p.Payload) - 5) / (2 * k)
+			if first+n > rows {
+				return next, fmt.Errorf("sample: board sent samples beyond %d: %w", rows, hal.ErrInvalid)
+			}
+			for i := range n * k {
+				code := binary.LittleEndian.Uint16(p.Payload[5+2*i:])
+				dst[first*k+i] = d.info.ADC.Min + float64(code)*lsb
+			}
+			next += n
+			tries = 0
+			if err := d.send(proto.TypeSampleAck, seq, binary.LittleEndian.AppendUint32(nil, uint32(next))); err != nil {
+				return next, fmt.Errorf("sample: %w", err)
+			}
+		}
+	}
+}
+
+// saturation turns the SAMPLE summary's per-channel bitmap into a
+// *hal.SaturationError (per-reading counts are not on the wire: a set bit
+// counts as one).
+func saturation(p []byte, k, rows int) error {
+	if len(p) < 5 {
+		return fmt.Errorf("sample: short summary: %w", hal.ErrInvalid)
+	}
+	var counts []int
+	for i := range k {
+		if 5+i/8 < len(p) && p[5+i/8]&(1<<(i%8)) != 0 {
+			if counts == nil {
+				counts = make([]int, k)
+			}
+			counts[i] = 1
+		}
+	}
+	if counts != nil {
+		return fmt.Errorf("sample: %w", &hal.SaturationError{Counts: counts, Samples: rows})
+	}
+	return nil
+}
+
+// abort stops a stream the caller cancelled, so the board takes requests
+// again: an abort acknowledgement, then the summary is awaited briefly.
+func (d *Dev) abort(seq uint16) {
+	for range d.opts.Retries {
+		if d.send(proto.TypeSampleAck, seq, binary.LittleEndian.AppendUint32(nil, abortSample)) != nil {
+			return
+		}
+		deadline := time.Now().Add(d.opts.Timeout)
+		for {
+			p, err := d.receive(context.Background(), deadline)
+			if err != nil {
+				break
+			}
+			if p.Seq == seq && (p.Type == proto.TypeSample|proto.Response || p.Type == proto.TypeError) {
+				return
+			}
+		}
+	}
+}
+
+// abortSample is firmware.AbortSample (the driver does not import firmware).
+const abortSample = 0xFFFFFFFF

@@ -1,0 +1,292 @@
+// Package serial is the host driver for SPU boards whose firmware speaks
+// the wire protocol of docs/protocol.md over a serial port (USB CDC, UART).
+// Importing it registers the "serial" scheme:
+//
+//	serial:///dev/ttyACM0?baud=921600
+//
+// The driver converts physical values to converter codes with the ranges
+// the board reports in INFO, retries a request with the same sequence
+// number when an answer does not arrive (the firmware's replay cache makes
+// that safe), streams samples with credit flow control, and reports typed
+// errors: hal.ErrTimeout after the retries, hal.ErrDisconnected when the
+// port fails.
+package serial
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/spukit/spukit/firmware/proto"
+	"github.com/spukit/spukit/hal"
+)
+
+// Port is what the driver needs from a serial port; go.bug.st/serial's
+// Port satisfies it. Read returns 0, nil when its timeout expires.
+type Port interface {
+	Read(p []byte) (int, error)
+	Write(p []byte) (int, error)
+	SetReadTimeout(t time.Duration) error
+	Close() error
+}
+
+// Opts tune the driver; zero fields take DefaultOpts' values.
+type Opts struct {
+	// Timeout is how long a request waits for its answer before it is
+	// resent (RUN waits its duration on top).
+	Timeout time.Duration
+	// Retries is how many times a request is resent before hal.ErrTimeout.
+	Retries int
+	// Window is the number of sample chunks in flight (1…4).
+	Window int
+}
+
+// DefaultOpts are the defaults of docs/protocol.md §5.
+var DefaultOpts = Opts{Timeout: 100 * time.Millisecond, Retries: 5, Window: 4}
+
+// Dev is a board behind a serial port. It implements hal.Board.
+type Dev struct {
+	port   Port
+	opts   Opts
+	info   hal.Info
+	seq    uint16
+	dec    proto.Decoder
+	rx     [512]byte
+	rxN    int // bytes in rx not yet fed
+	rxOff  int
+	closed bool
+	frame  [proto.MaxFrame]byte
+	pkt    [proto.MaxPacket]byte
+}
+
+var _ hal.Board = (*Dev)(nil)
+
+// New performs the HELLO handshake on port and returns the board. A board
+// speaking another protocol version is an error naming both versions.
+func New(ctx context.Context, port Port, opts *Opts) (*Dev, error) {
+	o := DefaultOpts
+	if opts != nil {
+		if opts.Timeout > 0 {
+			o.Timeout = opts.Timeout
+		}
+		if opts.Retries > 0 {
+			o.Retries = opts.Retries
+		}
+		if opts.Window > 0 {
+			o.Window = min(opts.Window, 4)
+		}
+	}
+	d := &Dev{port: port, opts: o}
+	// A lone delimiter flushes any half-received frame on the board.
+	if _, err := port.Write([]byte{0}); err != nil {
+		return nil, fmt.Errorf("serial: %v: %w", err, hal.ErrDisconnected)
+	}
+	p, err := d.request(ctx, proto.TypeHello, []byte{proto.Version}, 0)
+	if err != nil {
+		return nil, fmt.Errorf("serial: handshake: %w", err)
+	}
+	if err := d.parseInfo(p.Payload); err != nil {
+		return nil, fmt.Errorf("serial: INFO: %w", err)
+	}
+	return d, nil
+}
+
+// String describes the board.
+func (d *Dev) String() string {
+	return fmt.Sprintf("serial board %s (%d cells)", d.info.Serial, d.info.Cells)
+}
+
+// Info implements hal.Board.
+func (d *Dev) Info() hal.Info { return d.info }
+
+// Close implements hal.Board.
+func (d *Dev) Close() error {
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	return d.port.Close()
+}
+
+func (d *Dev) parseInfo(p []byte) error {
+	r := reader{b: p}
+	ver := r.u8()
+	fw := r.str()
+	serial := r.str()
+	cells := int(r.u8())
+	topo := r.u8()
+	caps := r.u8()
+	cmax := float64(r.f32())
+	cbits := int(r.u8())
+	bmin, bmax, bbits := float64(r.f32()), float64(r.f32()), int(r.u8())
+	amin, amax, abits := float64(r.f32()), float64(r.f32()), int(r.u8())
+	tau := time.Duration(r.u32())
+	noise := float64(r.f32())
+	minp := time.Duration(r.u32())
+	if r.bad {
+		return fmt.Errorf("payload of %d bytes is too short: %w", len(p), hal.ErrInvalid)
+	}
+	if ver != proto.Version {
+		return fmt.Errorf("board speaks protocol %d, this driver %d: %w", ver, proto.Version, hal.ErrUnsupported)
+	}
+	var hc hal.Capability
+	if caps&1 != 0 {
+		hc |= hal.CapNoise
+	}
+	if caps&4 != 0 {
+		hc |= hal.CapSimulated
+	}
+	t := hal.General
+	if topo == 1 {
+		t = hal.Symmetric
+	}
+	d.info = hal.Info{
+		Model: "serial", Serial: serial, Firmware: fw, Cells: cells, Topology: t,
+		Coupling:     hal.Range{Min: -cmax, Max: cmax},
+		CouplingStep: cmax / (math.Exp2(float64(cbits)) - 1),
+		Bias:         hal.Converter{Range: hal.Range{Min: bmin, Max: bmax}, Bits: bbits},
+		ADC:          hal.Converter{Range: hal.Range{Min: amin, Max: amax}, Bits: abits},
+		Tau:          tau, Noise: noise, MinSamplePeriod: minp, Caps: hc,
+	}
+	return d.info.Validate()
+}
+
+type reader struct {
+	b   []byte
+	bad bool
+}
+
+func (r *reader) take(n int) []byte {
+	if r.bad || len(r.b) < n {
+		r.bad = true
+		return make([]byte, n)
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+func (r *reader) u8() uint8    { return r.take(1)[0] }
+func (r *reader) u32() uint32  { return binary.LittleEndian.Uint32(r.take(4)) }
+func (r *reader) f32() float32 { return math.Float32frombits(r.u32()) }
+func (r *reader) str() string  { return string(r.take(int(r.u8()))) }
+
+func (d *Dev) check(ctx context.Context, op string) error {
+	if d.closed {
+		return fmt.Errorf("%s: %w", op, hal.ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return nil
+}
+
+func (d *Dev) nextSeq() uint16 {
+	d.seq++
+	if d.seq == 0 {
+		d.seq = 1
+	}
+	return d.seq
+}
+
+func (d *Dev) send(typ proto.Type, seq uint16, payload []byte) error {
+	n, err := proto.AppendFrame(d.frame[:], d.pkt[:], typ, seq, payload)
+	if err != nil {
+		return err
+	}
+	if _, err := d.port.Write(d.frame[:n]); err != nil {
+		return fmt.Errorf("%v: %w", err, hal.ErrDisconnected)
+	}
+	return nil
+}
+
+// errTimedOut is an internal marker: nothing arrived before the deadline.
+var errTimedOut = errors.New("timed out")
+
+// receive returns the next packet, waiting until deadline.
+func (d *Dev) receive(ctx context.Context, deadline time.Time) (proto.Packet, error) {
+	for {
+		for d.rxOff < d.rxN {
+			used, pkt, ok, err := d.dec.Feed(d.rx[d.rxOff:d.rxN])
+			d.rxOff += used
+			if ok && err == nil {
+				return pkt, nil
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return proto.Packet{}, err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return proto.Packet{}, errTimedOut
+		}
+		if err := d.port.SetReadTimeout(min(left, 50*time.Millisecond)); err != nil {
+			return proto.Packet{}, fmt.Errorf("%v: %w", err, hal.ErrDisconnected)
+		}
+		n, err := d.port.Read(d.rx[:])
+		if err != nil {
+			return proto.Packet{}, fmt.Errorf("%v: %w", err, hal.ErrDisconnected)
+		}
+		d.rxN, d.rxOff = n, 0
+	}
+}
+
+// request sends a request and waits for its response, resending it with the
+// same sequence number on timeout. extra lengthens the wait (RUN).
+func (d *Dev) request(ctx context.Context, typ proto.Type, payload []byte, extra time.Duration) (proto.Packet, error) {
+	seq := d.nextSeq()
+	if typ == proto.TypeHello {
+		d.seq = seq
+	}
+	for try := 0; try <= d.opts.Retries; try++ {
+		if err := d.send(typ, seq, payload); err != nil {
+			return proto.Packet{}, err
+		}
+		deadline := time.Now().Add(d.opts.Timeout + extra)
+		for {
+			p, err := d.receive(ctx, deadline)
+			if errors.Is(err, errTimedOut) {
+				break
+			}
+			if err != nil {
+				return proto.Packet{}, err
+			}
+			if p.Seq != seq {
+				continue // a late answer to an earlier try or request
+			}
+			if p.Type == proto.TypeError {
+				return p, remoteError(p.Payload)
+			}
+			if p.Type == typ|proto.Response {
+				return p, nil
+			}
+		}
+	}
+	return proto.Packet{}, fmt.Errorf("no answer to request type %#x after %d tries of %v: %w", uint8(typ), d.opts.Retries+1, d.opts.Timeout+extra, hal.ErrTimeout)
+}
+
+// remoteError maps an ERROR payload to a hal sentinel.
+func remoteError(p []byte) error {
+	if len(p) < 3 {
+		return fmt.Errorf("malformed ERROR: %w", hal.ErrInvalid)
+	}
+	code, detail := proto.Code(p[0]), p[2]
+	switch code {
+	case proto.CodeOutOfRange:
+		if detail == 0xff {
+			return fmt.Errorf("board refused the coupling matrix as realised (unstable after quantisation): %w", hal.ErrUnstable)
+		}
+		return fmt.Errorf("board: value out of range (detail %d): %w", detail, hal.ErrOutOfRange)
+	case proto.CodeBadLength:
+		return fmt.Errorf("board: bad payload length: %w", hal.ErrDimension)
+	case proto.CodeBadVersion:
+		return fmt.Errorf("board speaks protocol %d, this driver %d: %w", detail, proto.Version, hal.ErrUnsupported)
+	case proto.CodeUnknownType:
+		return fmt.Errorf("board does not know this request: %w", hal.ErrUnsupported)
+	case proto.CodeBusy:
+		return fmt.Errorf("board busy: %w", hal.ErrUnsupported)
+	}
+	return fmt.Errorf("board error code %d (detail %d): %w", code, detail, hal.ErrInvalid)
+}

@@ -1,0 +1,154 @@
+package serial
+
+import (
+	"context"
+	"errors"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/spukit/spukit/emu"
+	"github.com/spukit/spukit/firmware"
+	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/hal/haltest"
+	_ "github.com/spukit/spukit/sim"
+)
+
+// pipe is one direction of an in-memory serial line.
+type pipe struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	buf    []byte
+	closed bool
+}
+
+func newPipe() *pipe { p := &pipe{}; p.cond = sync.NewCond(&p.mu); return p }
+
+func (p *pipe) write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return 0, errors.New("port closed")
+	}
+	p.buf = append(p.buf, b...)
+	p.cond.Broadcast()
+	return len(b), nil
+}
+
+// read waits up to timeout; 0, nil on timeout like go.bug.st/serial.
+func (p *pipe) read(b []byte, timeout time.Duration) (int, error) {
+	deadline := time.Now().Add(timeout)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.buf) == 0 && !p.closed {
+		if time.Now().After(deadline) {
+			return 0, nil
+		}
+		t := time.AfterFunc(time.Until(deadline), func() { p.mu.Lock(); p.cond.Broadcast(); p.mu.Unlock() })
+		p.cond.Wait()
+		t.Stop()
+	}
+	if p.closed && len(p.buf) == 0 {
+		return 0, errors.New("port closed")
+	}
+	n := copy(b, p.buf)
+	p.buf = p.buf[n:]
+	return n, nil
+}
+
+func (p *pipe) close() { p.mu.Lock(); p.closed = true; p.cond.Broadcast(); p.mu.Unlock() }
+
+// hostPort is the driver's end.
+type hostPort struct {
+	in, out *pipe
+	timeout time.Duration
+}
+
+func (h *hostPort) Read(b []byte) (int, error)           { return h.in.read(b, h.timeout) }
+func (h *hostPort) Write(b []byte) (int, error)          { return h.out.write(b) }
+func (h *hostPort) SetReadTimeout(t time.Duration) error { h.timeout = t; return nil }
+func (h *hostPort) Close() error                         { h.out.close(); h.in.close(); return nil }
+
+// boardPort is the firmware's end.
+type boardPort struct{ in, out *pipe }
+
+func (b *boardPort) Read(p []byte) (int, error)  { return b.in.read(p, time.Millisecond) }
+func (b *boardPort) Write(p []byte) (int, error) { return b.out.write(p) }
+
+// emulate starts the firmware on a simulated board in a goroutine and
+// returns the driver connected to it; the firmware stops when the port
+// closes.
+func emulate(t *testing.T, uri string) (*Dev, hal.Board) {
+	t.Helper()
+	ctx := context.Background()
+	sb, err := hal.Open(ctx, uri)
+	require.NoError(t, err)
+	toBoard, toHost := newPipe(), newPipe()
+	fw := firmware.New(emu.Info(sb.Info()), emu.NewFrontEnd(ctx, sb), &boardPort{in: toBoard, out: toHost})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for fw.Poll() == nil {
+		}
+	}()
+	d, err := New(ctx, &hostPort{in: toHost, out: toBoard, timeout: 50 * time.Millisecond}, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { d.Close(); <-done })
+	return d, sb
+}
+
+func TestConformanceOverSerial(t *testing.T) {
+	haltest.Run(t, func(t *testing.T) hal.Board {
+		d, _ := emulate(t, "sim:proto8?seed=3")
+		return d
+	})
+}
+
+// Samples through driver, wire and firmware are bit-identical to the
+// simulator driven directly with the same (already quantised) values.
+func TestSerialBitIdentical(t *testing.T) {
+	ctx := context.Background()
+	d, _ := emulate(t, "sim:proto8?seed=9")
+	direct, err := hal.Open(ctx, "sim:proto8?seed=9")
+	require.NoError(t, err)
+	in := d.Info()
+	k := in.Cells
+	a := make([]float64, k*k)
+	bias := make([]float64, k)
+	for i := range k {
+		a[i*k+i] = 700 * in.CouplingStep
+		if i > 0 {
+			a[i*k+i-1], a[(i-1)*k+i] = -200*in.CouplingStep, -200*in.CouplingStep
+		}
+		bias[i] = in.Bias.Min + float64(32768+1500*i)*in.Bias.LSB()
+	}
+	const n = 500
+	got := make([]float64, n*k)
+	want := make([]float64, n*k)
+	for _, b := range []hal.Board{d, direct} {
+		require.NoError(t, b.SetCouplings(ctx, a))
+		require.NoError(t, b.SetBias(ctx, bias))
+		require.NoError(t, b.Run(ctx, 2*time.Millisecond))
+	}
+	_, err = d.Sample(ctx, 0, got)
+	require.NoError(t, err)
+	_, err = direct.Sample(ctx, 0, want)
+	require.NoError(t, err)
+	for i := range want {
+		require.Equal(t, math.Float64bits(want[i]), math.Float64bits(got[i]), "sample %d cell %d", i/k, i%k)
+	}
+}
+
+func TestOpenURIErrors(t *testing.T) {
+	ctx := context.Background()
+	_, err := hal.Open(ctx, "serial:///dev/does-not-exist-spu")
+	require.ErrorIs(t, err, hal.ErrDisconnected)
+	require.Contains(t, err.Error(), "/dev/does-not-exist-spu")
+	for _, uri := range []string{"serial:", "serial:///dev/x?baud=fast", "serial:///dev/x?colour=1"} {
+		_, err := hal.Open(ctx, uri)
+		require.ErrorIs(t, err, hal.ErrInvalid, uri)
+	}
+}
