@@ -277,7 +277,7 @@ func (b *Board) handle(p proto.Packet) {
 		b.errs++
 		return
 	}
-	if p.Type == proto.TypeSampleAck {
+	if p.Type == proto.TypeSampleAck && b.smp.active {
 		b.ack(p.Payload) // acks carry the SAMPLE's seq and get no response
 		return
 	}
@@ -296,6 +296,10 @@ func (b *Board) handle(p proto.Packet) {
 			b.tr.Write(c.frame[:c.n]) // a retry: answer again, never execute twice
 			return
 		}
+	}
+	if p.Type == proto.TypeSampleAck {
+		b.errs++ // an ack for no stream and no cached summary
+		return
 	}
 	if p.Type != proto.TypeHello && (!b.synced || p.Seq != b.last+1) {
 		b.errs++

@@ -294,6 +294,8 @@ func TestSampleStreaming(t *testing.T) {
 	assert.Equal(t, byte(1<<1), r[0].Payload[5], "reading 42 is cell 1 of sample 10")
 	assert.Equal(t, 300*4, fe.conv, "every sample converted exactly once")
 
+	// The summary was lost? A repeated final ack gets it again.
+	assert.Equal(t, r, ack(300))
 	// After the stream the board takes commands again; a retried SAMPLE
 	// gets the cached summary, not a new acquisition.
 	again := exchange(t, b, p, proto.TypeSample, 2, req)
