@@ -113,6 +113,7 @@ func (d *Dev) Sample(ctx context.Context, period time.Duration, dst []float64) (
 		deadline := time.Now().Add(d.opts.Timeout + 4*chunkTime)
 		p, err := d.receive(ctx, deadline)
 		if errors.Is(err, errTimedOut) {
+			d.resent++
 			if tries++; tries > d.opts.Retries {
 				return next, fmt.Errorf("sample: no data after %d tries at sample %d of %d: %w", tries, next, rows, hal.ErrTimeout)
 			}

@@ -58,6 +58,7 @@ type Dev struct {
 	rxN    int // bytes in rx not yet fed
 	rxOff  int
 	closed bool
+	resent int
 	frame  [proto.MaxFrame]byte
 	pkt    [proto.MaxPacket]byte
 }
@@ -101,6 +102,10 @@ func (d *Dev) String() string {
 
 // Info implements hal.Board.
 func (d *Dev) Info() hal.Info { return d.info }
+
+// Resent counts requests and acknowledgements sent again after a timeout:
+// a measure of the link's health.
+func (d *Dev) Resent() int { return d.resent }
 
 // Close implements hal.Board.
 func (d *Dev) Close() error {
@@ -241,6 +246,9 @@ func (d *Dev) request(ctx context.Context, typ proto.Type, payload []byte, extra
 		d.seq = seq
 	}
 	for try := 0; try <= d.opts.Retries; try++ {
+		if try > 0 {
+			d.resent++
+		}
 		if err := d.send(typ, seq, payload); err != nil {
 			return proto.Packet{}, err
 		}

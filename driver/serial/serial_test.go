@@ -4,17 +4,20 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"gonum.org/v1/gonum/mat"
 
 	"github.com/spukit/spukit/emu"
 	"github.com/spukit/spukit/firmware"
 	"github.com/spukit/spukit/hal"
 	"github.com/spukit/spukit/hal/haltest"
 	_ "github.com/spukit/spukit/sim"
+	"github.com/spukit/spukit/solver"
 )
 
 // pipe is one direction of an in-memory serial line.
@@ -82,19 +85,23 @@ func (b *boardPort) Write(p []byte) (int, error) { return b.out.write(p) }
 // returns the driver connected to it; the firmware stops when the port
 // closes.
 func emulate(t *testing.T, uri string) (*Dev, hal.Board) {
+	return emulateWith(t, uri, emu.Faults{}, nil)
+}
+
+func emulateWith(t *testing.T, uri string, f emu.Faults, opts *Opts) (*Dev, hal.Board) {
 	t.Helper()
 	ctx := context.Background()
 	sb, err := hal.Open(ctx, uri)
 	require.NoError(t, err)
 	toBoard, toHost := newPipe(), newPipe()
-	fw := firmware.New(emu.Info(sb.Info()), emu.NewFrontEnd(ctx, sb), &boardPort{in: toBoard, out: toHost})
+	fw := firmware.New(emu.Info(sb.Info()), emu.NewFrontEnd(ctx, sb), emu.WithFaults(&boardPort{in: toBoard, out: toHost}, f, 77))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for fw.Poll() == nil {
 		}
 	}()
-	d, err := New(ctx, &hostPort{in: toHost, out: toBoard, timeout: 50 * time.Millisecond}, nil)
+	d, err := New(ctx, &hostPort{in: toHost, out: toBoard, timeout: 50 * time.Millisecond}, opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { d.Close(); <-done })
 	return d, sb
@@ -151,4 +158,42 @@ func TestOpenURIErrors(t *testing.T) {
 		_, err := hal.Open(ctx, uri)
 		require.ErrorIs(t, err, hal.ErrInvalid, uri)
 	}
+}
+
+// With link faults (lost, corrupted and duplicated frames) a sequence of
+// solves with changing A and b ends bit-identical to the fault-free run:
+// retries reuse sequence numbers, the firmware's replay cache answers them,
+// so nothing is lost and nothing is executed twice.
+func TestFaultsChangeNothing(t *testing.T) {
+	ctx := context.Background()
+	var resent int
+	run := func(f emu.Faults) [][]float64 {
+		d, _ := emulateWith(t, "sim:proto8?seed=21", f, &Opts{Timeout: 5 * time.Millisecond, Retries: 50})
+		defer func() { resent = d.Resent() }()
+		r := rand.New(rand.NewPCG(5, 6))
+		var out [][]float64
+		for range 20 {
+			a := mat.NewDense(8, 8, nil)
+			b := make([]float64, 8)
+			for i := range 8 {
+				a.Set(i, i, 1.5+r.Float64())
+				if i > 0 {
+					v := -0.4 * r.Float64()
+					a.Set(i, i-1, v)
+					a.Set(i-1, i, v)
+				}
+				b[i] = r.NormFloat64()
+			}
+			res, err := solver.Solve(ctx, d, a, b, &solver.Options{Duration: 100 * time.Millisecond / 20})
+			require.NoError(t, err)
+			out = append(out, res.X)
+		}
+		return out
+	}
+	clean := run(emu.Faults{})
+	require.Zero(t, resent, "a clean line needs no retries")
+	faulty := run(emu.Faults{Drop: 0.02, Flip: 0.01, Dup: 0.02})
+	t.Logf("faulty line: %d resends", resent)
+	require.Greater(t, resent, 5, "the faults really happened")
+	require.Equal(t, clean, faulty)
 }
