@@ -69,6 +69,7 @@ func commands() []command {
 		{"solve", "solve A x = b on a board and compare with a digital solve", runSolve},
 		{"train", "train an MLP on MNIST with TNGD (or SGD, Adam, NGD) on a board", runTrain},
 		{"report", "summarise training metrics as a Markdown table and PNG plots", runReport},
+		{"emu", "run the board firmware on a simulated board behind a pseudo-terminal", runEmu},
 	}
 }
 

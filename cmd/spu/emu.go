@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spukit/spukit/emu"
+)
+
+func runEmu(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f := newFlags("emu", "spu emu [--profile NAME|FILE.json] [--seed N] [--link PATH] [--faults drop=P,flip=P,dup=P,delay=D]",
+		`Runs the board firmware on the host, on a simulated board, behind a
+pseudo-terminal: the printed device (or --link) is a serial board for
+spu --board serial://PATH. Stops on Ctrl-C or SIGTERM.
+`)
+	profile := f.String("profile", "proto8", "simulator profile: a built-in name or a JSON file")
+	seed := f.Uint64("seed", 1, "board seed (its serial number)")
+	link := f.String("link", "", "make `PATH` a symlink to the device")
+	faults := f.String("faults", "", "seeded link faults, e.g. drop=1e-3,flip=1e-4,dup=1e-3,delay=1ms")
+	if err := f.parse(args, stdout); err != nil {
+		return err
+	}
+	fl, err := emu.ParseFaults(*faults)
+	if err != nil {
+		return &usageError{err}
+	}
+	uri := fmt.Sprintf("sim:%s?seed=%d", *profile, *seed)
+	if strings.Contains(*profile, "?") {
+		return usagef("--profile %q: give the seed with --seed", *profile)
+	}
+	b, err := openBoard(ctx, uri)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	e, err := emu.Serve(ctx, b, *link, fl, *seed)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	dev := e.Path
+	if e.Link != "" {
+		dev = e.Link
+	}
+	if f.json {
+		enc := json.NewEncoder(stdout)
+		if err := enc.Encode(map[string]string{"device": e.Path, "link": e.Link, "board": uri, "uri": "serial://" + dev}); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(stdout, "emulating %s on %s\nuse: spu solve --board serial://%s --random 8 --cond 10 --seed 1\n", uri, e.Path, dev)
+	}
+	<-ctx.Done()
+	return nil
+}

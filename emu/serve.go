@@ -1,0 +1,98 @@
+package emu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/creack/pty"
+	"golang.org/x/term"
+
+	"github.com/spukit/spukit/firmware"
+	"github.com/spukit/spukit/hal"
+)
+
+// Emulator is the firmware running on a simulated board behind a
+// pseudo-terminal: to the host it is a serial device like a real board's.
+type Emulator struct {
+	// Path is the device to open (the pty's slave), e.g. /dev/pts/3.
+	Path string
+	// Link is the stable symlink to Path, if one was asked for.
+	Link string
+
+	master, slave *os.File
+	done          chan struct{}
+	err           error
+}
+
+// Serve starts the firmware for board b on a new pty, with seeded link
+// faults; link, if not empty, becomes a symlink to the device. The
+// emulator stops when ctx is cancelled or Close is called.
+func Serve(ctx context.Context, b hal.Board, link string, f Faults, seed uint64) (*Emulator, error) {
+	master, slave, err := pty.Open()
+	if err != nil {
+		return nil, fmt.Errorf("emu: open pty: %w", err)
+	}
+	// Raw mode: no echo, no line editing, every byte as it is.
+	if _, err := term.MakeRaw(int(slave.Fd())); err != nil {
+		master.Close()
+		slave.Close()
+		return nil, fmt.Errorf("emu: raw mode: %w", err)
+	}
+	e := &Emulator{Path: slave.Name(), master: master, slave: slave, done: make(chan struct{})}
+	if link != "" {
+		if fi, err := os.Lstat(link); err == nil {
+			if fi.Mode()&os.ModeSymlink == 0 {
+				e.Close()
+				return nil, fmt.Errorf("emu: --link %s exists and is not a symlink; refusing to replace it: %w", link, hal.ErrInvalid)
+			}
+			os.Remove(link)
+		}
+		if err := os.Symlink(e.Path, link); err != nil {
+			e.Close()
+			return nil, fmt.Errorf("emu: link: %w", err)
+		}
+		e.Link = link
+	}
+	fw := firmware.New(Info(b.Info()), NewFrontEnd(ctx, b), WithFaults(master, f, seed))
+	go func() {
+		defer close(e.done)
+		for {
+			if err := fw.Poll(); err != nil {
+				if !errors.Is(err, os.ErrClosed) {
+					e.err = err
+				}
+				return
+			}
+		}
+	}()
+	go func() {
+		select {
+		case <-ctx.Done():
+			e.Close()
+		case <-e.done:
+		}
+	}()
+	return e, nil
+}
+
+// Close stops the emulator, removes the link and waits for the firmware
+// loop to end. It is idempotent.
+func (e *Emulator) Close() error {
+	e.master.Close()
+	e.slave.Close()
+	if e.Link != "" {
+		os.Remove(e.Link)
+	}
+	if e.done != nil {
+		<-e.done
+	}
+	return nil
+}
+
+// Wait blocks until the emulator stops and returns why, if not by Close.
+func (e *Emulator) Wait() error {
+	<-e.done
+	return e.err
+}
