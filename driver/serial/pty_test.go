@@ -3,6 +3,7 @@ package serial
 import (
 	"context"
 	"math"
+	"runtime"
 	"testing"
 	"time"
 
@@ -54,13 +55,13 @@ func TestSolveOverPTY(t *testing.T) {
 // second, without hanging.
 func TestEmulatorKilledMidSample(t *testing.T) {
 	ctx := context.Background()
+	before := runtime.NumGoroutine()
 	sb, err := hal.Open(ctx, "sim:proto8?seed=4")
 	require.NoError(t, err)
 	e, err := emu.Serve(ctx, sb, "", emu.Faults{}, 1)
 	require.NoError(t, err)
 	d, err := hal.Open(ctx, "serial://"+e.Path)
 	require.NoError(t, err)
-	defer d.Close()
 	go func() {
 		time.Sleep(100 * time.Millisecond)
 		e.Close()
@@ -71,4 +72,15 @@ func TestEmulatorKilledMidSample(t *testing.T) {
 	require.Error(t, err)
 	require.Less(t, time.Since(start), killedAt+time.Second)
 	require.ErrorIs(t, err, hal.ErrDisconnected, "got %v", err)
+	require.NoError(t, d.Close())
+	// No goroutine outlives the emulator and the port. (Polled by hand:
+	// assert.Eventually runs its condition on goroutines of its own.)
+	n := runtime.NumGoroutine()
+	for end := time.Now().Add(time.Second); n > before && time.Now().Before(end); n = runtime.NumGoroutine() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n > before {
+		buf := make([]byte, 1<<16)
+		t.Fatalf("%d goroutines, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
+	}
 }

@@ -167,12 +167,12 @@ func TestOpenURIErrors(t *testing.T) {
 func TestFaultsChangeNothing(t *testing.T) {
 	ctx := context.Background()
 	var resent int
-	run := func(f emu.Faults) [][]float64 {
+	run := func(f emu.Faults, solves int) [][]float64 {
 		d, _ := emulateWith(t, "sim:proto8?seed=21", f, &Opts{Timeout: 5 * time.Millisecond, Retries: 50})
 		defer func() { resent = d.Resent() }()
 		r := rand.New(rand.NewPCG(5, 6))
 		var out [][]float64
-		for range 20 {
+		for range solves {
 			a := mat.NewDense(8, 8, nil)
 			b := make([]float64, 8)
 			for i := range 8 {
@@ -190,10 +190,15 @@ func TestFaultsChangeNothing(t *testing.T) {
 		}
 		return out
 	}
-	clean := run(emu.Faults{})
+	clean := run(emu.Faults{}, 200)
 	require.Zero(t, resent, "a clean line needs no retries")
-	faulty := run(emu.Faults{Drop: 0.02, Flip: 0.01, Dup: 0.02})
-	t.Logf("faulty line: %d resends", resent)
-	require.Greater(t, resent, 5, "the faults really happened")
+	// The rates over 200 solves, then harsher ones so that every
+	// recovery path is exercised many times.
+	faulty := run(emu.Faults{Drop: 1e-3, Flip: 1e-4, Dup: 1e-3}, 200)
+	t.Logf("drop 1e-3, flip 1e-4, dup 1e-3: %d resends over 200 solves", resent)
 	require.Equal(t, clean, faulty)
+	harsh := run(emu.Faults{Drop: 0.02, Flip: 0.01, Dup: 0.02}, 20)
+	t.Logf("drop 2e-2, flip 1e-2, dup 2e-2: %d resends over 20 solves", resent)
+	require.Greater(t, resent, 5, "the faults really happened")
+	require.Equal(t, clean[:20], harsh)
 }
