@@ -137,7 +137,10 @@ func (b *Board) Poll() error {
 			b.errs++
 			b.sendError(pkt.Seq, pkt.Type, proto.CodeBadVersion, proto.Version, false)
 		case ferr != nil:
+			// Its seq cannot be trusted, so the answer carries seq 0, which
+			// hosts never use: a diagnostic, not a reply to retry on.
 			b.errs++
+			b.sendError(0, 0, proto.CodeBadFrame, 0, false)
 		case ok:
 			b.handle(pkt)
 		}

@@ -194,12 +194,27 @@ func TestCommands(t *testing.T) {
 	assert.Equal(t, byte(proto.CodeUnknownType), r[0].Payload[0])
 }
 
-func TestGarbageIsCountedNotAnswered(t *testing.T) {
+func TestGarbageIsCountedAndDiagnosed(t *testing.T) {
 	b, _, p := newBoard()
 	p.in = []byte{1, 2, 3, 0, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0}
 	require.NoError(t, b.Poll())
-	assert.Empty(t, p.out)
 	assert.Equal(t, uint16(2), b.Errors())
+	var d proto.Decoder
+	var got []proto.Packet
+	for off := 0; off < len(p.out); {
+		n, pkt, ok, err := d.Feed(p.out[off:])
+		require.NoError(t, err)
+		off += n
+		if ok {
+			got = append(got, pkt)
+		}
+	}
+	require.Len(t, got, 2, "one diagnostic per bad frame")
+	for _, g := range got {
+		assert.Equal(t, proto.TypeError, g.Type)
+		assert.Equal(t, uint16(0), g.Seq, "seq 0: not a reply to any request")
+		assert.Equal(t, byte(proto.CodeBadFrame), g.Payload[0])
+	}
 }
 
 // No allocation per command: a prepared request stream is polled

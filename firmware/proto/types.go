@@ -40,4 +40,5 @@ const (
 	CodeSaturated   Code = 6 // readings saturated (data still sent)
 	CodeInternal    Code = 7
 	CodeBadVersion  Code = 8 // protocol version not supported
+	CodeBadFrame    Code = 9 // a frame failed COBS, length or CRC checks (sent with seq 0)
 )
