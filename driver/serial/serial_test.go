@@ -18,6 +18,7 @@ import (
 	"github.com/spukit/spukit/hal/haltest"
 	_ "github.com/spukit/spukit/sim"
 	"github.com/spukit/spukit/solver"
+	"github.com/spukit/spukit/trainer"
 )
 
 // pipe is one direction of an in-memory serial line.
@@ -201,4 +202,41 @@ func TestFaultsChangeNothing(t *testing.T) {
 	t.Logf("drop 2e-2, flip 1e-2, dup 2e-2: %d resends over 20 solves", resent)
 	require.Greater(t, resent, 5, "the faults really happened")
 	require.Equal(t, clean[:20], harsh)
+}
+
+// A 200-iteration TNGD run in the dual mapping (batch 8, one output) over
+// the serial line ends with bit-identical parameters with and without link
+// faults.
+func TestDualTrainingOverFaultyLine(t *testing.T) {
+	ctx := context.Background()
+	var resent int
+	train := func(f emu.Faults) []float64 {
+		d, _ := emulateWith(t, "sim:proto8?seed=8", f, &Opts{Timeout: 5 * time.Millisecond, Retries: 50})
+		defer func() { resent = d.Resent() }()
+		m, err := trainer.NewMLP([]int{2, 4, 1}, trainer.Tanh, 3)
+		require.NoError(t, err)
+		o, err := trainer.NewTNGD(d, m.NumParams(), 8, trainer.TNGDOptions{LR: 0.1, T: 20})
+		require.NoError(t, err)
+		require.Equal(t, trainer.MapDual, o.Mapping())
+		r := rand.New(rand.NewPCG(1, 1))
+		for k := range 200 {
+			bt := trainer.Batch{X: make([]float64, 16), Y: make([]int, 8)}
+			for i := range 8 {
+				x, y := r.NormFloat64(), r.NormFloat64()
+				bt.X[2*i], bt.X[2*i+1] = x, y
+				if x*y > 0 {
+					bt.Y[i] = 1
+				}
+			}
+			it, err := trainer.NewIteration(k, m, bt, 0.05)
+			require.NoError(t, err)
+			_, err = o.Step(ctx, it)
+			require.NoError(t, err)
+		}
+		return append([]float64(nil), m.Params()...)
+	}
+	clean := train(emu.Faults{})
+	faulty := train(emu.Faults{Drop: 1e-3, Flip: 1e-4, Dup: 1e-3})
+	t.Logf("%d resends", resent)
+	require.Equal(t, clean, faulty)
 }
