@@ -89,6 +89,21 @@ func emulate(t *testing.T, uri string) (*Dev, hal.Board) {
 	return emulateWith(t, uri, emu.Faults{}, nil)
 }
 
+// emulatePTY serves the firmware on a real pseudo-terminal with faults and
+// opens it through the serial:// scheme, exactly as a user would.
+func emulatePTY(t *testing.T, uri string, f emu.Faults) *Dev {
+	t.Helper()
+	ctx := context.Background()
+	sb, err := hal.Open(ctx, uri)
+	require.NoError(t, err)
+	e, err := emu.Serve(ctx, sb, "", f, 77)
+	require.NoError(t, err)
+	b, err := hal.Open(ctx, "serial://"+e.Path+"?timeout=20ms")
+	require.NoError(t, err)
+	t.Cleanup(func() { b.Close(); e.Close() })
+	return b.(*Dev)
+}
+
 func emulateWith(t *testing.T, uri string, f emu.Faults, opts *Opts) (*Dev, hal.Board) {
 	t.Helper()
 	ctx := context.Background()
@@ -168,8 +183,13 @@ func TestOpenURIErrors(t *testing.T) {
 func TestFaultsChangeNothing(t *testing.T) {
 	ctx := context.Background()
 	var resent int
-	run := func(f emu.Faults, solves int) [][]float64 {
-		d, _ := emulateWith(t, "sim:proto8?seed=21", f, &Opts{Timeout: 5 * time.Millisecond, Retries: 50})
+	run := func(f emu.Faults, solves int, pty bool) [][]float64 {
+		var d *Dev
+		if pty {
+			d = emulatePTY(t, "sim:proto8?seed=21", f)
+		} else {
+			d, _ = emulateWith(t, "sim:proto8?seed=21", f, &Opts{Timeout: 5 * time.Millisecond, Retries: 50})
+		}
 		defer func() { resent = d.Resent() }()
 		r := rand.New(rand.NewPCG(5, 6))
 		var out [][]float64
@@ -191,27 +211,27 @@ func TestFaultsChangeNothing(t *testing.T) {
 		}
 		return out
 	}
-	clean := run(emu.Faults{}, 200)
+	clean := run(emu.Faults{}, 200, true)
 	require.Zero(t, resent, "a clean line needs no retries")
-	// The rates over 200 solves, then harsher ones so that every
-	// recovery path is exercised many times.
-	faulty := run(emu.Faults{Drop: 1e-3, Flip: 1e-4, Dup: 1e-3}, 200)
-	t.Logf("drop 1e-3, flip 1e-4, dup 1e-3: %d resends over 200 solves", resent)
+	// The rates over 200 solves on a real pty, then harsher ones on
+	// the in-memory line so that every recovery path is exercised often.
+	faulty := run(emu.Faults{Drop: 1e-3, Flip: 1e-4, Dup: 1e-3}, 200, true)
+	t.Logf("pty, drop 1e-3, flip 1e-4, dup 1e-3: %d resends over 200 solves", resent)
 	require.Equal(t, clean, faulty)
-	harsh := run(emu.Faults{Drop: 0.02, Flip: 0.01, Dup: 0.02}, 20)
+	harsh := run(emu.Faults{Drop: 0.02, Flip: 0.01, Dup: 0.02}, 20, false)
 	t.Logf("drop 2e-2, flip 1e-2, dup 2e-2: %d resends over 20 solves", resent)
 	require.Greater(t, resent, 5, "the faults really happened")
 	require.Equal(t, clean[:20], harsh)
 }
 
 // A 200-iteration TNGD run in the dual mapping (batch 8, one output) over
-// the serial line ends with bit-identical parameters with and without link
+// a real pty ends with bit-identical parameters with and without link
 // faults.
 func TestDualTrainingOverFaultyLine(t *testing.T) {
 	ctx := context.Background()
 	var resent int
 	train := func(f emu.Faults) []float64 {
-		d, _ := emulateWith(t, "sim:proto8?seed=8", f, &Opts{Timeout: 5 * time.Millisecond, Retries: 50})
+		d := emulatePTY(t, "sim:proto8?seed=8", f)
 		defer func() { resent = d.Resent() }()
 		m, err := trainer.NewMLP([]int{2, 4, 1}, trainer.Tanh, 3)
 		require.NoError(t, err)
