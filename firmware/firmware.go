@@ -311,6 +311,11 @@ func (b *Board) handle(p proto.Packet) {
 		b.sendError(p.Seq, p.Type, proto.CodeBadSequence, 0, false)
 		return
 	}
+	if b.smp.active && p.Type == proto.TypeHello {
+		// A new session (the host restarted): drop the stream.
+		b.smp.active = false
+		b.status &^= 1
+	}
 	if b.smp.active && p.Type != proto.TypeStatus {
 		b.sendError(p.Seq, p.Type, proto.CodeBusy, 0, false)
 		return

@@ -319,3 +319,56 @@ func TestSampleStreaming(t *testing.T) {
 	r = exchange(t, b, p, proto.TypeRun, 3, binary.LittleEndian.AppendUint64(nil, 1))
 	assert.Equal(t, proto.TypeRun|proto.Response, r[0].Type)
 }
+
+// FuzzFirmware: any byte stream — valid frames, corrupted ones, garbage —
+// leaves the board answering: it never panics, and a HELLO afterwards still
+// gets INFO.
+func FuzzFirmware(f *testing.F) {
+	var dst [proto.MaxFrame]byte
+	var sc [proto.MaxPacket]byte
+	for _, c := range []struct {
+		typ proto.Type
+		pl  []byte
+	}{{proto.TypeHello, []byte{proto.Version}}, {proto.TypeRun, make([]byte, 8)}, {proto.TypeSetCouplings, []byte{0, 0, 1, 1, 1, 0}},
+		{proto.TypeSample, []byte{10, 0, 0, 0, 0x88, 0x13, 0, 0, 2, 0}}, {proto.TypeSampleAck, []byte{5, 0, 0, 0}}} {
+		n, err := proto.AppendFrame(dst[:], sc[:], c.typ, 1, c.pl)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(append([]byte(nil), dst[:n]...))
+	}
+	// HELLO, then a SAMPLE left streaming: the next HELLO must still work.
+	n1, _ := proto.AppendFrame(dst[:], sc[:], proto.TypeHello, 1, []byte{proto.Version})
+	seed := append([]byte(nil), dst[:n1]...)
+	n2, _ := proto.AppendFrame(dst[:], sc[:], proto.TypeSample, 2, []byte{200, 0, 0, 0, 0x88, 0x13, 0, 0, 1, 0})
+	f.Add(append(seed, dst[:n2]...))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b, _, p := newBoard()
+		p.in = data
+		for len(p.in) > 0 {
+			if err := b.Poll(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := proto.AppendFrame(dst[:], sc[:], proto.TypeHello, 9, []byte{proto.Version})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.out = p.out[:0]
+		p.in = append([]byte{0}, dst[:n]...) // a delimiter ends any half frame
+		for len(p.in) > 0 {
+			if err := b.Poll(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var d proto.Decoder
+		for off := 0; off < len(p.out); {
+			k, pkt, ok, _ := d.Feed(p.out[off:])
+			off += k
+			if ok && pkt.Seq == 9 && pkt.Type == proto.TypeHello|proto.Response {
+				return
+			}
+		}
+		t.Fatalf("no INFO after the stream (%d bytes out)", len(p.out))
+	})
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spukit/spukit/emu"
 	"github.com/spukit/spukit/firmware"
+	"github.com/spukit/spukit/firmware/proto"
 	"github.com/spukit/spukit/hal"
 	"github.com/spukit/spukit/hal/haltest"
 	_ "github.com/spukit/spukit/sim"
@@ -259,4 +260,52 @@ func TestDualTrainingOverFaultyLine(t *testing.T) {
 	faulty := train(emu.Faults{Drop: 1e-3, Flip: 1e-4, Dup: 1e-3})
 	t.Logf("%d resends", resent)
 	require.Equal(t, clean, faulty)
+}
+
+// scriptedBoard answers the first frame it receives with a fixed reply.
+type scriptedBoard struct {
+	in, out *pipe
+	reply   func(seq uint16) []byte
+}
+
+func (s *scriptedBoard) serve() {
+	var d proto.Decoder
+	buf := make([]byte, 256)
+	for {
+		n, err := s.in.read(buf, 10*time.Millisecond)
+		if err != nil {
+			return
+		}
+		for off := 0; off < n; {
+			k, pkt, ok, _ := d.Feed(buf[off:n])
+			off += k
+			if ok {
+				s.out.write(s.reply(pkt.Seq))
+			}
+		}
+	}
+}
+
+func TestHandshakeVersionMismatch(t *testing.T) {
+	toBoard, toHost := newPipe(), newPipe()
+	sb := &scriptedBoard{in: toBoard, out: toHost, reply: func(seq uint16) []byte {
+		var dst [proto.MaxFrame]byte
+		var sc [proto.MaxPacket]byte
+		n, _ := proto.AppendFrame(dst[:], sc[:], proto.TypeError, seq, []byte{byte(proto.CodeBadVersion), byte(proto.TypeHello), 7})
+		return dst[:n]
+	}}
+	go sb.serve()
+	defer toBoard.close()
+	_, err := New(context.Background(), &hostPort{in: toHost, out: toBoard, timeout: 10 * time.Millisecond}, nil)
+	require.ErrorIs(t, err, hal.ErrUnsupported)
+	require.Contains(t, err.Error(), "board speaks protocol 7, this driver 1")
+}
+
+func TestHandshakeTimeout(t *testing.T) {
+	toBoard, toHost := newPipe(), newPipe() // nobody answers
+	start := time.Now()
+	_, err := New(context.Background(), &hostPort{in: toHost, out: toBoard, timeout: 5 * time.Millisecond}, &Opts{Timeout: 5 * time.Millisecond, Retries: 3})
+	require.ErrorIs(t, err, hal.ErrTimeout)
+	require.Contains(t, err.Error(), "4 tries")
+	require.Less(t, time.Since(start), time.Second)
 }
