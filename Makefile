@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test test-long lint bench bench-sim demo reproduce reproduce-quick clean
+.PHONY: all build test test-long lint cross bench bench-sim demo reproduce reproduce-quick clean
 
 all: lint build test
 
@@ -11,8 +11,13 @@ build:
 
 # The tests CI runs: unit, statistical and conformance tests, with the race
 # detector off (the statistical tests are CPU-heavy) but vet on.
-test: lint
+test: lint cross
 	$(GO) test -count=1 -timeout 15m $(PKGS)
+
+# The board-side and SPI code must build for single-board computers.
+cross:
+	GOOS=linux GOARCH=arm64 $(GO) build ./...
+	GOOS=linux GOARCH=arm GOARM=7 $(GO) build ./...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); \
