@@ -1,0 +1,53 @@
+package ad5293
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"periph.io/x/conn/v3/conntest"
+
+	"github.com/spukit/spukit/hal"
+)
+
+// Byte sequences from the frame format in the package doc:
+// command<<10 | data, MSB first.
+func TestPlayback(t *testing.T) {
+	pb := &conntest.Playback{Ops: []conntest.IO{
+		{W: []byte{0x18, 0x02}},                        // unlock: control = 0x002
+		{W: []byte{0x07, 0xff}},                        // wiper 1023: 0x1<<10 | 0x3ff
+		{W: []byte{0x04, 0x00}},                        // wiper 0
+		{W: []byte{0x08, 0x00}},                        // read RDAC
+		{W: []byte{0x00, 0x00}, R: []byte{0x02, 0x0a}}, // NOP clocks out 0x20a
+		{W: []byte{0x10, 0x00}},                        // reset
+		{W: []byte{0x20, 0x01}},                        // halt: shutdown
+	}, DontPanic: true}
+	d, err := New(pb, nil)
+	require.NoError(t, err)
+	require.ErrorIs(t, d.Write(5), ErrLocked, "refused before unlock, nothing sent")
+	require.NoError(t, d.Unlock())
+	require.NoError(t, d.Write(1023))
+	require.NoError(t, d.Write(0))
+	v, err := d.Read()
+	require.NoError(t, err)
+	assert.Equal(t, 0x20a, v)
+	require.NoError(t, d.Reset())
+	require.ErrorIs(t, d.Write(1), ErrLocked, "reset locks the wiper again")
+	require.NoError(t, d.Halt())
+	require.NoError(t, pb.Close())
+}
+
+func TestErrors(t *testing.T) {
+	pb := &conntest.Playback{Ops: []conntest.IO{{W: []byte{0x18, 0x03}}}, DontPanic: true}
+	d, err := New(pb, nil)
+	require.NoError(t, err)
+	err = d.Unlock()
+	require.Error(t, err, "a wrong byte fails")
+	assert.Contains(t, err.Error(), "command 0x6")
+	d.unlocked = true
+	var re *hal.RangeError
+	require.ErrorAs(t, d.Write(1024), &re)
+	require.ErrorIs(t, d.Write(-1), hal.ErrOutOfRange)
+	_, err = New(nil, nil)
+	require.ErrorIs(t, err, hal.ErrInvalid)
+}
