@@ -1,0 +1,117 @@
+// Package ad7606 drives an AD7606-style 8-channel, 16-bit, simultaneous-
+// sampling ADC: the node-voltage ADC of an SPU board on a host's SPI bus.
+//
+// # Conversion and frame format
+//
+// A rising edge on CONVST samples all eight channels at once and starts the
+// conversion; BUSY goes high and falls when the results are ready. They are
+// then read over SPI (DOUT A only) as eight 16-bit two's-complement words,
+// channel 1 first, MSB first — 16 bytes clocked in one transaction. The
+// RANGE pin selects ±5 V (low) or ±10 V (high); a code c stands for
+// c·range/32768 volts.
+package ad7606
+
+import (
+	"fmt"
+	"time"
+
+	"periph.io/x/conn/v3"
+	"periph.io/x/conn/v3/gpio"
+
+	"github.com/spukit/spukit/hal"
+)
+
+// Channels is the number of simultaneously sampled inputs.
+const Channels = 8
+
+// Opts configures the ADC.
+type Opts struct {
+	// Range10V selects ±10 V (RANGE high) instead of ±5 V.
+	Range10V bool
+	// Range is the RANGE pin; nil when it is strapped on the board (then
+	// Range10V must say how).
+	Range gpio.PinOut
+	// BusyTimeout bounds the wait for BUSY to fall; zero means 1 ms (a
+	// conversion takes about 4 µs).
+	BusyTimeout time.Duration
+}
+
+// Dev is one ADC.
+type Dev struct {
+	c       conn.Conn
+	convst  gpio.PinOut
+	busy    gpio.PinIn
+	fullV   float64
+	timeout time.Duration
+	buf     [2 * Channels]byte
+	zeros   [2 * Channels]byte
+}
+
+// New returns an ADC reading over c, started by convst and watched on
+// busy. It sets CONVST low, arms BUSY for falling edges and drives RANGE.
+func New(c conn.Conn, convst gpio.PinOut, busy gpio.PinIn, opts *Opts) (*Dev, error) {
+	if c == nil || convst == nil || busy == nil {
+		return nil, fmt.Errorf("ad7606: connection, CONVST and BUSY are required: %w", hal.ErrInvalid)
+	}
+	var o Opts
+	if opts != nil {
+		o = *opts
+	}
+	d := &Dev{c: c, convst: convst, busy: busy, fullV: 5, timeout: o.BusyTimeout}
+	if o.Range10V {
+		d.fullV = 10
+	}
+	if d.timeout == 0 {
+		d.timeout = time.Millisecond
+	}
+	if err := convst.Out(gpio.Low); err != nil {
+		return nil, fmt.Errorf("ad7606: CONVST: %w", err)
+	}
+	if err := busy.In(gpio.PullNoChange, gpio.FallingEdge); err != nil {
+		return nil, fmt.Errorf("ad7606: BUSY: %w", err)
+	}
+	if o.Range != nil {
+		if err := o.Range.Out(gpio.Level(o.Range10V)); err != nil {
+			return nil, fmt.Errorf("ad7606: RANGE: %w", err)
+		}
+	}
+	return d, nil
+}
+
+// String names the device.
+func (d *Dev) String() string { return fmt.Sprintf("AD7606{%s, ±%gV}", d.c, d.fullV) }
+
+// FullScale returns the input range in volts (5 or 10): codes span
+// [−FullScale, FullScale).
+func (d *Dev) FullScale() float64 { return d.fullV }
+
+// Convert samples all channels once into dst (length Channels, raw codes).
+// A BUSY that does not fall within the timeout is hal.ErrTimeout.
+func (d *Dev) Convert(dst []int16) error {
+	if len(dst) != Channels {
+		return fmt.Errorf("ad7606: dst has %d entries, want %d: %w", len(dst), Channels, hal.ErrDimension)
+	}
+	if err := d.convst.Out(gpio.High); err != nil {
+		return fmt.Errorf("ad7606: CONVST: %w", err)
+	}
+	done := d.busy.WaitForEdge(d.timeout)
+	if err := d.convst.Out(gpio.Low); err != nil {
+		return fmt.Errorf("ad7606: CONVST: %w", err)
+	}
+	if !done {
+		return fmt.Errorf("ad7606: BUSY did not fall within %v: %w", d.timeout, hal.ErrTimeout)
+	}
+	if err := d.c.Tx(d.zeros[:], d.buf[:]); err != nil {
+		return fmt.Errorf("ad7606: read: %w", err)
+	}
+	for i := range dst {
+		dst[i] = int16(uint16(d.buf[2*i])<<8 | uint16(d.buf[2*i+1]))
+	}
+	return nil
+}
+
+// Volts converts a code to volts.
+func (d *Dev) Volts(code int16) float64 { return float64(code) * d.fullV / 32768 }
+
+// Halt leaves CONVST low: no conversion starts.
+func (d *Dev) Halt() error { return d.convst.Out(gpio.Low) }
