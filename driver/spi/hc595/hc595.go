@@ -1,0 +1,78 @@
+// Package hc595 drives a chain of 74HC595-style 8-bit shift registers on
+// SPI: on an SPU board they hold the polarity bit of each coupling element
+// (1 = the element takes the neighbour's inverted output).
+//
+// # Frame format
+//
+// One transaction of n bytes for a chain of n registers, MSB first; the
+// chip select's rising edge drives RCLK and latches all outputs at once.
+// The first byte shifted ends in the last register of the chain, so output
+// k (register k/8, bit k%8 counted from Q0) is bit k%8 of byte n−1−k/8.
+package hc595
+
+import (
+	"fmt"
+
+	"periph.io/x/conn/v3"
+
+	"github.com/spukit/spukit/hal"
+)
+
+// Opts configures the chain.
+type Opts struct {
+	// Registers is the number of chained 8-bit registers (≥ 1).
+	Registers int
+}
+
+// Dev is a register chain.
+type Dev struct {
+	c     conn.Conn
+	n     int
+	state []byte // register i's outputs in state[i]
+	frame []byte
+}
+
+// New returns a chain of opts.Registers registers on c. It does not touch
+// the chip.
+func New(c conn.Conn, opts *Opts) (*Dev, error) {
+	if c == nil || opts == nil || opts.Registers < 1 || opts.Registers > 64 {
+		return nil, fmt.Errorf("hc595: need a connection and 1–64 registers: %w", hal.ErrInvalid)
+	}
+	return &Dev{c: c, n: opts.Registers, state: make([]byte, opts.Registers), frame: make([]byte, opts.Registers)}, nil
+}
+
+// String names the device.
+func (d *Dev) String() string { return fmt.Sprintf("74HC595×%d{%s}", d.n, d.c) }
+
+// Outputs returns the number of outputs, 8 per register.
+func (d *Dev) Outputs() int { return 8 * d.n }
+
+// Set changes output k in the shadow state; Flush latches all of them.
+func (d *Dev) Set(k int, on bool) error {
+	if k < 0 || k >= d.Outputs() {
+		return &hal.RangeError{What: "hc595 output", Row: -1, Col: -1, Value: float64(k), Min: 0, Max: float64(d.Outputs() - 1)}
+	}
+	if on {
+		d.state[k/8] |= 1 << (k % 8)
+	} else {
+		d.state[k/8] &^= 1 << (k % 8)
+	}
+	return nil
+}
+
+// Flush shifts the whole chain out and latches it.
+func (d *Dev) Flush() error {
+	for i := range d.n {
+		d.frame[i] = d.state[d.n-1-i]
+	}
+	if err := d.c.Tx(d.frame, nil); err != nil {
+		return fmt.Errorf("hc595: %w", err)
+	}
+	return nil
+}
+
+// Halt clears every output (all polarities non-inverting) and latches.
+func (d *Dev) Halt() error {
+	clear(d.state)
+	return d.Flush()
+}
