@@ -112,10 +112,7 @@ func checkDimensions(ctx context.Context, b hal.Board, _ config) error {
 			errs = append(errs, failf("Sample(dst of %d values) on a %d-cell board returned n = %d, want 0", l, k, n))
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	return smoke(ctx, b)
+	return joinThenSmoke(ctx, b, errs)
 }
 
 // identityPadded returns l entries of a k × k identity matrix, padded with
@@ -154,10 +151,7 @@ func checkNotFinite(ctx context.Context, b hal.Board, _ config) error {
 		errs = append(errs, wantIs(fmtOp("SetBias with b[%d] = %g", k-1, bad), b.SetBias(ctx, x), hal.ErrInvalid))
 		errs = append(errs, wantIs(fmtOp("SetState with x[%d] = %g", k-1, bad), b.SetState(ctx, x), hal.ErrInvalid))
 	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	return smoke(ctx, b)
+	return joinThenSmoke(ctx, b, errs)
 }
 
 // checkOutOfRange: out-of-range couplings, biases and states are
@@ -242,11 +236,8 @@ func unchangedAfterRejection(ctx context.Context, b hal.Board, cfg config) error
 	if err := program(ctx, b, identity(k, 1), constant(k, hi)); err != nil {
 		return err
 	}
-	if err := b.SetState(ctx, constant(k, hi)); err != nil {
-		return failf("SetState(valid vector): %w", err)
-	}
-	if err := b.Run(ctx, tauSpan(in, 20, 1)); err != nil {
-		return failf("Run(20τ): %w", err)
+	if err := forceAndRun(ctx, b, constant(k, hi), 20); err != nil {
+		return err
 	}
 
 	// A rejected SetState must not move any node: the readings right after it
@@ -361,10 +352,7 @@ func checkUnstable(ctx context.Context, b hal.Board, _ config) error {
 			}
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	return smoke(ctx, b)
+	return joinThenSmoke(ctx, b, errs)
 }
 
 // checkArguments: Run with d ≤ 0 is ErrInvalid; Sample with a period below
@@ -407,10 +395,7 @@ func checkArguments(ctx context.Context, b hal.Board, _ config) error {
 			errs = append(errs, failf("Sample(period %v, 2 samples) = %d, %v; want 2, nil", p, n, err))
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	return smoke(ctx, b)
+	return joinThenSmoke(ctx, b, errs)
 }
 
 // checkCancelSample: cancelling the context while Sample works through a
@@ -529,10 +514,7 @@ func checkPreCancelled(ctx context.Context, b hal.Board, cfg config) error {
 	if got < 0 || got >= n {
 		errs = append(errs, failf("Sample(%d samples) with a cancelled context returned n = %d, want 0 ≤ n < %d", n, got, n))
 	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	return smoke(ctx, b)
+	return joinThenSmoke(ctx, b, errs)
 }
 
 // checkClose: Close is idempotent and every other method then fails with

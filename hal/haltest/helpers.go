@@ -103,6 +103,27 @@ func program(ctx context.Context, b hal.Board, a, bias []float64) error {
 	return nil
 }
 
+// forceAndRun forces the state to x and lets the board run for taus τ
+// (at unit coupling).
+func forceAndRun(ctx context.Context, b hal.Board, x []float64, taus float64) error {
+	if err := b.SetState(ctx, x); err != nil {
+		return failf("SetState(valid vector): %w", err)
+	}
+	if err := b.Run(ctx, tauSpan(b.Info(), taus, 1)); err != nil {
+		return failf("Run(%gτ): %w", taus, err)
+	}
+	return nil
+}
+
+// joinThenSmoke returns the collected failures or, when there are none,
+// checks that the board still works after what the check did to it.
+func joinThenSmoke(ctx context.Context, b hal.Board, errs []error) error {
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return smoke(ctx, b)
+}
+
 // smoke programs identity couplings and a safe bias, runs and samples: the
 // board must work. Checks call it after rejected or cancelled calls.
 func smoke(ctx context.Context, b hal.Board) error {
@@ -115,11 +136,8 @@ func smoke(ctx context.Context, b hal.Board) error {
 	if err := program(ctx, b, identity(k, 1), constant(k, v)); err != nil {
 		return err
 	}
-	if err := b.SetState(ctx, constant(k, v)); err != nil {
-		return failf("SetState(valid vector): %w", err)
-	}
-	if err := b.Run(ctx, tauSpan(in, 5, 1)); err != nil {
-		return failf("Run(5τ): %w", err)
+	if err := forceAndRun(ctx, b, constant(k, v), 5); err != nil {
+		return err
 	}
 	const n = 10
 	dst := make([]float64, n*k)
