@@ -18,6 +18,16 @@
 // After power-up the wiper is write-protected: Unlock (control register
 // 0x002, the frame 0x1802) must be sent first. The driver refuses wiper
 // writes before it, rather than let the chip drop them silently.
+//
+// # Daisy chain
+//
+// A board with many elements chains them on one chip select, SDO of each
+// chip to SDI of the next (SDO is open-drain: it needs a pull-up). A
+// transaction then carries one frame per chip, 2n bytes; the first frame
+// shifted in ends in the last chip, so chip k's frame is frame n−1−k of the
+// transaction. All chips execute on the rising edge of the chip select. A
+// read command loads each chip's shift register, and the next transaction's
+// input bytes carry the values in the same order.
 package ad5293
 
 import (
@@ -49,25 +59,40 @@ const controlUnlock = 0x002
 // ErrLocked is returned for wiper writes before Unlock.
 var ErrLocked = errors.New("ad5293: wiper is write-protected until Unlock")
 
-// Opts configures the device. The zero value is fine.
+// Opts configures a single device. The zero value is fine.
 type Opts struct{}
 
-// Dev is one rheostat on an SPI connection (16-bit frames, SPI mode 1).
-type Dev struct {
+// Chain is n rheostats daisy-chained on one SPI connection (16-bit frames,
+// SPI mode 1); see the package doc for the frame order.
+type Chain struct {
 	c        conn.Conn
+	n        int
 	unlocked bool
+	w, r     []byte
 }
 
-// New returns a rheostat on c. It does not touch the chip.
-func New(c conn.Conn, _ *Opts) (*Dev, error) {
+// NewChain returns a chain of n ≥ 1 rheostats on c. It does not touch the
+// chips.
+func NewChain(c conn.Conn, n int) (*Chain, error) {
 	if c == nil {
 		return nil, fmt.Errorf("ad5293: nil connection: %w", hal.ErrInvalid)
 	}
-	return &Dev{c: c}, nil
+	if n < 1 || n > 4096 {
+		return nil, fmt.Errorf("ad5293: chain of %d chips, want 1..4096: %w", n, hal.ErrInvalid)
+	}
+	return &Chain{c: c, n: n, w: make([]byte, 2*n), r: make([]byte, 2*n)}, nil
 }
 
-// String names the device and its connection.
-func (d *Dev) String() string { return fmt.Sprintf("AD5293{%s}", d.c) }
+// String names the chain and its connection.
+func (ch *Chain) String() string {
+	if ch.n == 1 {
+		return fmt.Sprintf("AD5293{%s}", ch.c)
+	}
+	return fmt.Sprintf("AD5293×%d{%s}", ch.n, ch.c)
+}
+
+// Len is the number of chips.
+func (ch *Chain) Len() int { return ch.n }
 
 // Frame encodes one 16-bit frame.
 func Frame(cmd uint8, data uint16) [2]byte {
@@ -75,55 +100,129 @@ func Frame(cmd uint8, data uint16) [2]byte {
 	return [2]byte{byte(v >> 8), byte(v)}
 }
 
-func (d *Dev) tx(cmd uint8, data uint16, read []byte) error {
+// put places chip k's frame in the write buffer.
+func (ch *Chain) put(k int, cmd uint8, data uint16) {
 	f := Frame(cmd, data)
-	if err := d.c.Tx(f[:], read); err != nil {
+	j := 2 * (ch.n - 1 - k)
+	ch.w[j], ch.w[j+1] = f[0], f[1]
+}
+
+// all sends the same command to every chip; read, if not nil, receives
+// what the chips shift out.
+func (ch *Chain) all(cmd uint8, data uint16, read []byte) error {
+	for k := range ch.n {
+		ch.put(k, cmd, data)
+	}
+	if err := ch.c.Tx(ch.w, read); err != nil {
 		return fmt.Errorf("ad5293: command %#x: %w", cmd, err)
 	}
 	return nil
 }
 
-// Unlock allows wiper writes (needed once after power-up or Reset).
-func (d *Dev) Unlock() error {
-	if err := d.tx(CmdWriteControl, controlUnlock, nil); err != nil {
+// Unlock allows wiper writes on every chip (needed once after power-up or
+// Reset).
+func (ch *Chain) Unlock() error {
+	if err := ch.all(CmdWriteControl, controlUnlock, nil); err != nil {
 		return err
 	}
-	d.unlocked = true
+	ch.unlocked = true
 	return nil
 }
+
+// Write sets chip k's wiper to codes[k] (0…1023) for every chip, in one
+// transaction. Every code is checked before anything is sent.
+func (ch *Chain) Write(codes []int) error {
+	if len(codes) != ch.n {
+		return fmt.Errorf("ad5293: %d codes for %d chips: %w", len(codes), ch.n, hal.ErrDimension)
+	}
+	for k, c := range codes {
+		if c < 0 || c > Max {
+			return &hal.RangeError{What: fmt.Sprintf("ad5293 wiper code (chip %d)", k), Row: -1, Col: -1, Value: float64(c), Min: 0, Max: Max}
+		}
+	}
+	if !ch.unlocked {
+		return ErrLocked
+	}
+	for k, c := range codes {
+		ch.put(k, CmdWriteRDAC, uint16(c))
+	}
+	if err := ch.c.Tx(ch.w, nil); err != nil {
+		return fmt.Errorf("ad5293: write wipers: %w", err)
+	}
+	return nil
+}
+
+// Read returns every wiper code into dst (length Len): a read command to
+// all chips, then NOPs that clock the values out.
+func (ch *Chain) Read(dst []int) error {
+	if len(dst) != ch.n {
+		return fmt.Errorf("ad5293: %d codes for %d chips: %w", len(dst), ch.n, hal.ErrDimension)
+	}
+	if err := ch.all(CmdReadRDAC, 0, nil); err != nil {
+		return err
+	}
+	if err := ch.all(CmdNOP, 0, ch.r); err != nil {
+		return err
+	}
+	for k := range dst {
+		j := 2 * (ch.n - 1 - k)
+		dst[k] = int(uint16(ch.r[j])<<8|uint16(ch.r[j+1])) & 0x3ff
+	}
+	return nil
+}
+
+// Reset returns every wiper to midscale; the chips are write-protected
+// again.
+func (ch *Chain) Reset() error {
+	if err := ch.all(CmdReset, 0, nil); err != nil {
+		return err
+	}
+	ch.unlocked = false
+	return nil
+}
+
+// Halt shuts every rheostat down (terminal A open), opening the couplings.
+func (ch *Chain) Halt() error { return ch.all(CmdShutdown, 1, nil) }
+
+// Dev is one rheostat on its own chip select: a chain of one.
+type Dev struct {
+	ch  *Chain
+	one [1]int
+}
+
+// New returns a rheostat on c. It does not touch the chip.
+func New(c conn.Conn, _ *Opts) (*Dev, error) {
+	ch, err := NewChain(c, 1)
+	if err != nil {
+		return nil, err
+	}
+	return &Dev{ch: ch}, nil
+}
+
+// String names the device and its connection.
+func (d *Dev) String() string { return d.ch.String() }
+
+// Unlock allows wiper writes (needed once after power-up or Reset).
+func (d *Dev) Unlock() error { return d.ch.Unlock() }
 
 // Write sets the wiper to code (0…1023).
 func (d *Dev) Write(code int) error {
 	if code < 0 || code > Max {
 		return &hal.RangeError{What: "ad5293 wiper code", Row: -1, Col: -1, Value: float64(code), Min: 0, Max: Max}
 	}
-	if !d.unlocked {
-		return ErrLocked
-	}
-	return d.tx(CmdWriteRDAC, uint16(code), nil)
+	d.one[0] = code
+	return d.ch.Write(d.one[:])
 }
 
 // Read returns the wiper code: a read command, then a NOP that clocks the
 // value out.
 func (d *Dev) Read() (int, error) {
-	if err := d.tx(CmdReadRDAC, 0, nil); err != nil {
-		return 0, err
-	}
-	var r [2]byte
-	if err := d.tx(CmdNOP, 0, r[:]); err != nil {
-		return 0, err
-	}
-	return int(uint16(r[0])<<8|uint16(r[1])) & 0x3ff, nil
+	err := d.ch.Read(d.one[:])
+	return d.one[0], err
 }
 
 // Reset returns the wiper to midscale; the chip is write-protected again.
-func (d *Dev) Reset() error {
-	if err := d.tx(CmdReset, 0, nil); err != nil {
-		return err
-	}
-	d.unlocked = false
-	return nil
-}
+func (d *Dev) Reset() error { return d.ch.Reset() }
 
 // Halt shuts the rheostat down (terminal A open), opening the coupling.
-func (d *Dev) Halt() error { return d.tx(CmdShutdown, 1, nil) }
+func (d *Dev) Halt() error { return d.ch.Halt() }

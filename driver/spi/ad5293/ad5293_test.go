@@ -44,10 +44,36 @@ func TestErrors(t *testing.T) {
 	err = d.Unlock()
 	require.Error(t, err, "a wrong byte fails")
 	assert.Contains(t, err.Error(), "command 0x6")
-	d.unlocked = true
+	d.ch.unlocked = true
 	var re *hal.RangeError
 	require.ErrorAs(t, d.Write(1024), &re)
 	require.ErrorIs(t, d.Write(-1), hal.ErrOutOfRange)
 	_, err = New(nil, nil)
+	require.ErrorIs(t, err, hal.ErrInvalid)
+}
+
+// A chain of three: chip k's frame is frame 2−k of each transaction.
+func TestChainPlayback(t *testing.T) {
+	pb := &conntest.Playback{Ops: []conntest.IO{
+		{W: []byte{0x18, 0x02, 0x18, 0x02, 0x18, 0x02}}, // unlock all
+		{W: []byte{0x04, 0x03, 0x04, 0x02, 0x04, 0x01}}, // wipers 1, 2, 3 → chip 2's frame first
+		{W: []byte{0x08, 0x00, 0x08, 0x00, 0x08, 0x00}}, // read all
+		{W: make([]byte, 6), R: []byte{0x00, 0x03, 0x03, 0xff, 0x00, 0x01}},
+		{W: []byte{0x20, 0x01, 0x20, 0x01, 0x20, 0x01}}, // shutdown all
+	}, DontPanic: true}
+	ch, err := NewChain(pb, 3)
+	require.NoError(t, err)
+	assert.Equal(t, 3, ch.Len())
+	require.ErrorIs(t, ch.Write([]int{1, 2, 3}), ErrLocked)
+	require.NoError(t, ch.Unlock())
+	require.ErrorIs(t, ch.Write([]int{1, 2}), hal.ErrDimension)
+	require.ErrorIs(t, ch.Write([]int{1, 2000, 3}), hal.ErrOutOfRange, "checked before anything is sent")
+	require.NoError(t, ch.Write([]int{1, 2, 3}))
+	got := make([]int, 3)
+	require.NoError(t, ch.Read(got))
+	assert.Equal(t, []int{1, 1023, 3}, got)
+	require.NoError(t, ch.Halt())
+	require.NoError(t, pb.Close())
+	_, err = NewChain(pb, 0)
 	require.ErrorIs(t, err, hal.ErrInvalid)
 }
