@@ -15,9 +15,6 @@
 // 1 kΩ to ground), 0x6 software reset (data 0x1234), 0x9 readback enable
 // (the next frame, a NOP, clocks the channel's 16-bit register out on SDO in
 // its low 16 bits), 0x0 no operation.
-//
-// Status: the chip driver of issue 5's first step; the board driver and the
-// virtual chip come next.
 package ad5676
 
 import (

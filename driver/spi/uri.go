@@ -1,0 +1,118 @@
+package spi
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/gpio/gpioreg"
+	pspi "periph.io/x/conn/v3/spi"
+	"periph.io/x/conn/v3/spi/spireg"
+
+	"github.com/spukit/spukit/hal"
+)
+
+func init() { hal.Register("spi", openURI) }
+
+// openURI opens "spi:///dev/spidev0.0?wiring=FILE&serial=S". The path names
+// the board's bias-DAC port (a check that the wiring is the one meant);
+// without wiring= the default wiring (ref8) is used. The program must have
+// initialised periph's host drivers (host.Init) first; cmd/spu does.
+func openURI(ctx context.Context, u *url.URL) (hal.Board, error) {
+	q := u.Query()
+	for key := range q {
+		if key != "wiring" && key != "serial" {
+			return nil, fmt.Errorf("unknown parameter %q (known: wiring, serial): %w", key, hal.ErrInvalid)
+		}
+	}
+	w := DefaultWiring()
+	if f := q.Get("wiring"); f != "" {
+		var err error
+		if w, err = LoadWiring(f); err != nil {
+			return nil, err
+		}
+	}
+	if u.Path != "" && !slices.Contains(w.Ports(), u.Path) {
+		return nil, fmt.Errorf("port %s is not in wiring %s (its ports: %s): %w", u.Path, w.Model,
+			strings.Join(w.Ports(), ", "), hal.ErrInvalid)
+	}
+	return New(ctx, NewPeriphHost(), w, &Opts{Serial: q.Get("serial")})
+}
+
+// PeriphHost is the Host of real hardware: ports from spireg, pins from
+// gpioreg, the wall clock. periph's host drivers must be initialised
+// (periph.io/x/host/v3's host.Init) before use.
+type PeriphHost struct {
+	t0 time.Time
+}
+
+// NewPeriphHost returns a host whose clock starts now.
+func NewPeriphHost() *PeriphHost { return &PeriphHost{t0: time.Now()} }
+
+// OpenSPI implements Host. A port periph does not know is explained: the
+// device file is missing (SPI not enabled), or present but not usable.
+func (h *PeriphHost) OpenSPI(name string) (pspi.PortCloser, error) {
+	p, err := spireg.Open(name)
+	if err == nil {
+		return p, nil
+	}
+	known := []string{}
+	for _, r := range spireg.All() {
+		known = append(known, r.Name)
+	}
+	have := "none"
+	if len(known) > 0 {
+		have = strings.Join(known, ", ")
+	}
+	if strings.HasPrefix(name, "/dev/") {
+		if _, serr := os.Stat(name); serr != nil {
+			return nil, fmt.Errorf("SPI device %s does not exist on this %s/%s machine (SPI ports periph found: %s); "+
+				"enable SPI (Raspberry Pi: `sudo raspi-config nonint do_spi 0`, or dtparam=spi=on in config.txt, then reboot) "+
+				"and see docs/boards.md: %v: %w", name, runtime.GOOS, runtime.GOARCH, have, err, hal.ErrUnsupported)
+		}
+	}
+	return nil, fmt.Errorf("SPI port %s cannot be opened (SPI ports periph found: %s; is your user in group spi?): %v: %w",
+		name, have, err, hal.ErrUnsupported)
+}
+
+// Pin implements Host.
+func (h *PeriphHost) Pin(name string) (gpio.PinIO, error) {
+	p := gpioreg.ByName(name)
+	if p == nil {
+		return nil, fmt.Errorf("GPIO %s unknown to periph (%d pins registered; is this the right host?): %w",
+			name, len(gpioreg.All()), hal.ErrUnsupported)
+	}
+	return p, nil
+}
+
+// Now implements Host.
+func (h *PeriphHost) Now() time.Duration { return time.Since(h.t0) }
+
+// spin is the tail of a wait done by polling: timers on a general-purpose
+// OS overshoot by tens of µs.
+const spin = 200 * time.Microsecond
+
+// SleepUntil implements Host.
+func (h *PeriphHost) SleepUntil(ctx context.Context, t time.Duration) error {
+	if d := t - h.Now() - spin; d > 0 {
+		tm := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			tm.Stop()
+			return ctx.Err()
+		case <-tm.C:
+		}
+	}
+	for h.Now() < t {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,640 @@
+// Package virtual provides virtual chips for driver/spi: SPI ports and GPIO
+// pins that decode the chips' frames exactly as the datasheets define them
+// (the frame formats are in the chip packages' docs) and drive an analog
+// board — normally a simulator from package sim — so that the SPI driver
+// runs end to end without hardware.
+//
+// A Rig implements spi.Host on simulated time. Every SPI transaction takes
+// its bus time (bytes·8/clock), a conversion its conversion time, and
+// SleepUntil runs the analog board up to the requested time. A latch (the
+// chip select's rising edge, SYNC, FORCE's falling edge) first runs the
+// analog board up to the latch time and then applies the new setting, so
+// the cells evolve on the old couplings while new ones are shifted in, as
+// on hardware. One approximation: a coupling matrix latched in the middle of
+// an update (new polarities, old magnitudes) that the analog board refuses
+// as unstable is held back until the update completes; the board then
+// evolves on the old matrix for that bus time instead.
+//
+// The chips are strict where real ones would silently misbehave: a frame of
+// the wrong length, an unknown command, a wiper write while write-protected,
+// a read-out without a finished conversion or an MDAC frame with no (or two)
+// SYNC lines low is an error of the transaction, so a driver bug fails its
+// test instead of producing a plausible number.
+package virtual
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"time"
+
+	"periph.io/x/conn/v3"
+	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/gpio/gpiotest"
+	"periph.io/x/conn/v3/physic"
+	pspi "periph.io/x/conn/v3/spi"
+
+	"github.com/spukit/spukit/driver/spi"
+	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/sim"
+)
+
+func init() { hal.Register("spi+sim", openURI) }
+
+// openURI opens "spi+sim:PROFILE?seed=N&wiring=FILE&serial=S": the SPI
+// driver on virtual chips over sim's PROFILE (default proto8) with the
+// default wiring unless FILE is given.
+func openURI(ctx context.Context, u *url.URL) (hal.Board, error) {
+	q := u.Query()
+	for key := range q {
+		switch key {
+		case "seed", "wiring", "serial":
+		default:
+			return nil, fmt.Errorf("unknown parameter %q (known: seed, wiring, serial): %w", key, hal.ErrInvalid)
+		}
+	}
+	name := u.Opaque
+	if name == "" {
+		name = "proto8"
+	}
+	var seed uint64 = 1
+	if s := q.Get("seed"); s != "" {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("seed %q: want a non-negative integer: %w", s, hal.ErrInvalid)
+		}
+		seed = v
+	}
+	w := spi.DefaultWiring()
+	if f := q.Get("wiring"); f != "" {
+		var err error
+		if w, err = spi.LoadWiring(f); err != nil {
+			return nil, err
+		}
+	}
+	p, err := sim.Builtin(name)
+	if err != nil {
+		return nil, err
+	}
+	return Open(ctx, w, p, seed, &spi.Opts{Serial: q.Get("serial")})
+}
+
+// Open builds a simulator from p (its programming times set to zero: the
+// rig accounts the bus instead) and opens the SPI driver on virtual chips
+// over it. Closing the board closes the simulator.
+func Open(ctx context.Context, w spi.Wiring, p sim.Profile, seed uint64, opts *spi.Opts) (*spi.Board, error) {
+	p.Timing = sim.TimingProfile{}
+	a, err := sim.New(p, seed)
+	if err != nil {
+		return nil, err
+	}
+	r, err := New(w, a)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	b, err := spi.New(ctx, r, w, opts)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// Analog is the board the virtual chips drive; it must keep board time.
+type Analog interface {
+	hal.Board
+	hal.Clock
+}
+
+// Rig is a set of virtual chips wired as a spi.Wiring to an analog board.
+// It implements spi.Host. It is not safe for concurrent use.
+type Rig struct {
+	w      spi.Wiring
+	a      Analog
+	in     hal.Info
+	k      int
+	now    time.Duration
+	ctx    context.Context
+	ports  map[string]*port
+	pins   map[string]*pin
+	closed int
+
+	bias, state dac
+	rdac        []rheostat
+	mdac        []int
+	mdacBits    int
+	polarity    []byte
+	matrix      []float64 // the couplings the chips realise now
+	pending     bool      // matrix not yet accepted by the analog board
+	force       bool
+	conv        [8]int16
+	ready       bool // a conversion finished and was not read out yet
+	busyEdge    bool
+	rangeHigh   bool
+	buf         []float64
+}
+
+// dac is a virtual AD5676: input and DAC registers per channel.
+type dac struct {
+	input, out [8]uint16
+	readback   int // channel whose register the next frame shifts out, or -1
+}
+
+// rheostat is one virtual AD5293.
+type rheostat struct {
+	wiper    int
+	unlocked bool
+	shutdown bool
+	sr       uint16 // shift register: clocked out by the next transaction
+}
+
+// New wires virtual chips to a. The wiring must fit the analog board: the
+// same number of cells, and ranges no wider than a's (the rig passes
+// volts and couplings on unchanged; a quantises them with its own
+// converters).
+func New(w spi.Wiring, a Analog) (*Rig, error) {
+	if err := w.Validate(); err != nil {
+		return nil, err
+	}
+	in := a.Info()
+	if in.Cells != w.Cells {
+		return nil, fmt.Errorf("virtual rig: wiring has %d cells, analog board %d: %w", w.Cells, in.Cells, hal.ErrDimension)
+	}
+	if w.Coupling.Max > in.Coupling.Max || -w.Coupling.Max < in.Coupling.Min {
+		return nil, fmt.Errorf("virtual rig: wiring couplings ±%g exceed the analog board's [%g, %g]: %w",
+			w.Coupling.Max, in.Coupling.Min, in.Coupling.Max, hal.ErrOutOfRange)
+	}
+	k := w.Cells
+	r := &Rig{w: w, a: a, in: in, k: k, now: a.BoardTime(), ctx: context.Background(),
+		ports: map[string]*port{}, pins: map[string]*pin{},
+		rdac: make([]rheostat, len(w.Coupling.Elements)), mdac: make([]int, len(w.Coupling.Elements)),
+		mdacBits: w.Coupling.Bits, polarity: make([]byte, (len(w.Coupling.Elements)+7)/8),
+		matrix: make([]float64, k*k), buf: make([]float64, k)}
+	r.bias.readback, r.state.readback = -1, -1
+	for e := range r.rdac {
+		r.rdac[e].wiper = 512 // power-on midscale, write-protected
+	}
+	r.rangeHigh = w.ADC.RangeV == 10
+	for _, pc := range []struct{ name, chip string }{
+		{w.Bias.Port, "bias"}, {w.State.Port, "state"}, {w.Coupling.Port, "coupling"},
+		{w.Polarity.Port, "polarity"}, {w.ADC.Port, "adc"},
+	} {
+		r.ports[pc.name] = &port{r: r, name: pc.name, role: pc.chip}
+	}
+	add := func(name, role string, e int) {
+		r.pins[name] = &pin{Pin: gpiotest.Pin{N: name}, r: r, role: role, elem: e}
+	}
+	add(w.State.ForcePin, "force", -1)
+	add(w.ADC.ConvstPin, "convst", -1)
+	add(w.ADC.BusyPin, "busy", -1)
+	if w.ADC.RangePin != "" {
+		add(w.ADC.RangePin, "range", -1)
+	}
+	for e, name := range w.Coupling.SyncPins {
+		add(name, "sync", e)
+		r.pins[name].L = gpio.High
+	}
+	return r, nil
+}
+
+// OpenSPI implements spi.Host.
+func (r *Rig) OpenSPI(name string) (pspi.PortCloser, error) {
+	p := r.ports[name]
+	if p == nil {
+		return nil, fmt.Errorf("virtual rig: no chip on SPI port %q: %w", name, hal.ErrInvalid)
+	}
+	if p.open {
+		return nil, fmt.Errorf("virtual rig: SPI port %q is already open: %w", name, hal.ErrInvalid)
+	}
+	p.open = true
+	r.closed++
+	return p, nil
+}
+
+// Pin implements spi.Host.
+func (r *Rig) Pin(name string) (gpio.PinIO, error) {
+	p := r.pins[name]
+	if p == nil {
+		return nil, fmt.Errorf("virtual rig: nothing wired to GPIO %q: %w", name, hal.ErrInvalid)
+	}
+	return p, nil
+}
+
+// Now implements spi.Host: simulated time.
+func (r *Rig) Now() time.Duration { return r.now }
+
+// SleepUntil implements spi.Host: the analog board runs up to t.
+func (r *Rig) SleepUntil(ctx context.Context, t time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if t > r.now {
+		r.now = t
+	}
+	r.ctx = ctx
+	defer func() { r.ctx = context.Background() }()
+	return r.advance()
+}
+
+// advance runs the analog board up to now with the settings latched so
+// far; a matrix it still refuses is an error here.
+func (r *Rig) advance() error {
+	if r.pending {
+		if err := r.a.SetCouplings(r.ctx, r.matrix); err != nil {
+			return fmt.Errorf("virtual rig: the latched couplings: %w", err)
+		}
+		r.pending = false
+	}
+	if d := r.now - r.a.BoardTime(); d > 0 {
+		return r.a.Run(r.ctx, d)
+	}
+	return nil
+}
+
+// catchUp runs the analog board to now before a latch.
+func (r *Rig) catchUp() error {
+	if d := r.now - r.a.BoardTime(); d > 0 {
+		return r.a.Run(r.ctx, d)
+	}
+	return nil
+}
+
+// latchCouplings recomputes the realised matrix from wipers (or MDAC
+// codes) and polarities and hands it to the analog board.
+func (r *Rig) latchCouplings() error {
+	if err := r.catchUp(); err != nil {
+		return err
+	}
+	w := r.w.Coupling
+	step := w.Max / float64(int(1)<<w.Bits-1)
+	clear(r.matrix)
+	for e, rc := range w.Elements {
+		code := r.mdac[e]
+		if w.Chip == spi.ChipAD5293 {
+			code = r.rdac[e].wiper
+			if r.rdac[e].shutdown {
+				code = 0
+			}
+		}
+		v := float64(code) * step
+		if r.polarity[e/8]&(1<<(e%8)) != 0 {
+			v = -v
+		}
+		r.matrix[rc[0]*r.k+rc[1]] = v
+		if w.Symmetric {
+			r.matrix[rc[1]*r.k+rc[0]] = v
+		}
+	}
+	err := r.a.SetCouplings(r.ctx, r.matrix)
+	switch {
+	case err == nil:
+		r.pending = false
+	case errors.Is(err, hal.ErrUnstable):
+		r.pending = true // mid-update; see the package doc
+	default:
+		return err
+	}
+	return nil
+}
+
+func (r *Rig) latchBias() error {
+	if err := r.catchUp(); err != nil {
+		return err
+	}
+	return r.a.SetBias(r.ctx, r.volts(r.w.Bias, r.bias.out[:]))
+}
+
+// volts maps each cell's DAC register through the wiring's level shifter.
+func (r *Rig) volts(d spi.DACWiring, regs []uint16) []float64 {
+	lsb := (d.MaxV - d.MinV) / 65536
+	for i, ch := range d.Channels {
+		r.buf[i] = d.MinV + float64(regs[ch])*lsb
+	}
+	return r.buf
+}
+
+// forceState copies the state DAC onto the cells (FORCE falling edge).
+func (r *Rig) forceState() error {
+	if err := r.advance(); err != nil {
+		return err
+	}
+	return r.a.SetState(r.ctx, r.volts(r.w.State.DACWiring, r.state.out[:]))
+}
+
+// convert samples the analog board now (CONVST rising edge) into AD7606
+// codes; BUSY falls after the conversion time.
+func (r *Rig) convert() error {
+	if err := r.advance(); err != nil {
+		return err
+	}
+	d := r.now - r.a.BoardTime()
+	if d < r.in.MinSamplePeriod {
+		// The analog board samples at least its own period after its last
+		// reading; it runs ahead of the rig by the difference.
+		d = r.in.MinSamplePeriod
+	}
+	_, err := r.a.Sample(r.ctx, d, r.buf)
+	if err != nil && !errors.Is(err, hal.ErrSaturated) {
+		return err
+	}
+	full := 5.0
+	if r.rangeHigh {
+		full = 10
+	}
+	clear(r.conv[:])
+	for i, ch := range r.w.ADC.Channels {
+		c := math.Round(r.buf[i] * 32768 / full)
+		r.conv[ch] = int16(math.Min(math.Max(c, math.MinInt16), math.MaxInt16))
+	}
+	r.now += time.Duration(math.Round(r.w.ADC.ConversionS * 1e9))
+	r.ready, r.busyEdge = true, true
+	return nil
+}
+
+// port is a virtual SPI port with one chip (or chain) behind its chip select.
+type port struct {
+	r    *Rig
+	name string
+	role string
+	open bool
+	hz   float64
+	max  physic.Frequency
+}
+
+// String implements pspi.Port.
+func (p *port) String() string { return "virtual:" + p.name }
+
+// Close implements io.Closer.
+func (p *port) Close() error {
+	if p.open {
+		p.open = false
+		p.r.closed--
+		if p.r.closed == 0 {
+			return p.r.a.Close()
+		}
+	}
+	return nil
+}
+
+// LimitSpeed implements pspi.PortCloser.
+func (p *port) LimitSpeed(f physic.Frequency) error {
+	if f <= 0 {
+		return fmt.Errorf("virtual %s: speed %v: %w", p.name, f, hal.ErrInvalid)
+	}
+	p.max = f
+	return nil
+}
+
+// Connect implements pspi.Port. The clock is the lower of the port's
+// limit and the device's maximum, as periph specifies.
+func (p *port) Connect(f physic.Frequency, mode pspi.Mode, bits int) (pspi.Conn, error) {
+	if bits != 8 {
+		return nil, fmt.Errorf("virtual %s: %d bits per word, want 8: %w", p.name, bits, hal.ErrInvalid)
+	}
+	hz := f
+	if p.max > 0 && p.max < hz {
+		hz = p.max
+	}
+	p.hz = float64(hz) / float64(physic.Hertz)
+	return &vconn{p: p}, nil
+}
+
+// vconn is a connection on a port.
+type vconn struct{ p *port }
+
+func (c *vconn) String() string      { return c.p.String() }
+func (c *vconn) Duplex() conn.Duplex { return conn.Full }
+func (c *vconn) TxPackets(p []pspi.Packet) error {
+	for _, pk := range p {
+		if err := c.Tx(pk.W, pk.R); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Tx implements conn.Conn: the chip decodes w and answers in r; the bus
+// time passes first.
+func (c *vconn) Tx(w, rd []byte) error {
+	p := c.p
+	r := p.r
+	if !p.open {
+		return fmt.Errorf("virtual %s: port closed: %w", p.name, hal.ErrClosed)
+	}
+	if rd != nil && len(rd) != len(w) {
+		return fmt.Errorf("virtual %s: write %d bytes, read %d: full duplex needs equal lengths: %w", p.name, len(w), len(rd), hal.ErrInvalid)
+	}
+	r.now += spi.TransferTime(len(w), p.hz)
+	var err error
+	switch p.role {
+	case "bias":
+		err = r.dacFrame(&r.bias, w, rd, r.latchBias)
+	case "state":
+		err = r.dacFrame(&r.state, w, rd, func() error { return nil })
+	case "polarity":
+		err = r.shiftFrame(w)
+	case "coupling":
+		if r.w.Coupling.Chip == spi.ChipAD5293 {
+			err = r.rheostatFrame(w, rd)
+		} else {
+			err = r.mdacFrame(w)
+		}
+	case "adc":
+		err = r.adcFrame(w, rd)
+	}
+	if err != nil {
+		return fmt.Errorf("virtual %s (%s): %w", p.name, p.role, err)
+	}
+	return nil
+}
+
+// dacFrame decodes one AD5676 frame: command 23:20, address 19:16, data.
+func (r *Rig) dacFrame(d *dac, w, rd []byte, latch func() error) error {
+	if len(w) != 3 {
+		return fmt.Errorf("AD5676 frame of %d bytes, want 3", len(w))
+	}
+	cmd, addr, data := w[0]>>4, int(w[0]&0x0f), uint16(w[1])<<8|uint16(w[2])
+	if rd != nil {
+		clear(rd)
+		if d.readback >= 0 {
+			rd[1], rd[2] = byte(d.out[d.readback]>>8), byte(d.out[d.readback])
+		}
+	}
+	d.readback = -1
+	if cmd != 0x0 && cmd != 0x4 && cmd != 0x6 && addr >= 8 {
+		return fmt.Errorf("AD5676 address %d, want 0..7", addr)
+	}
+	switch cmd {
+	case 0x0: // NOP
+		return nil
+	case 0x1:
+		d.input[addr] = data
+		return nil
+	case 0x2:
+		d.out[addr] = d.input[addr]
+	case 0x3:
+		d.input[addr], d.out[addr] = data, data
+	case 0x4: // power-down bits: the virtual outputs just stay where they are
+		return nil
+	case 0x6:
+		if data != 0x1234 {
+			return fmt.Errorf("AD5676 software reset with key %#04x, want 0x1234", data)
+		}
+		*d = dac{readback: -1}
+	case 0x9:
+		d.readback = addr
+		return nil
+	default:
+		return fmt.Errorf("AD5676 command %#x not supported", cmd)
+	}
+	return latch()
+}
+
+// shiftFrame latches the 74HC595 chain: byte n−1−i lands in register i.
+func (r *Rig) shiftFrame(w []byte) error {
+	n := len(r.polarity)
+	if len(w) != n {
+		return fmt.Errorf("74HC595 chain of %d registers got %d bytes", n, len(w))
+	}
+	for i := range n {
+		r.polarity[i] = w[n-1-i]
+	}
+	return r.latchCouplings()
+}
+
+// rheostatFrame runs one transaction on the AD5293 daisy chain: chip k's
+// frame is frame n−1−k; each chip shifts out its previous shift register.
+func (r *Rig) rheostatFrame(w, rd []byte) error {
+	n := len(r.rdac)
+	if len(w) != 2*n {
+		return fmt.Errorf("AD5293 chain of %d chips got %d bytes, want %d", n, len(w), 2*n)
+	}
+	latch := false
+	for k := range n {
+		j := 2 * (n - 1 - k)
+		f := uint16(w[j])<<8 | uint16(w[j+1])
+		ch := &r.rdac[k]
+		if rd != nil {
+			rd[j], rd[j+1] = byte(ch.sr>>8), byte(ch.sr)
+		}
+		ch.sr = f
+		if f>>14 != 0 {
+			return fmt.Errorf("AD5293 chip %d: frame %#04x has its two top bits set", k, f)
+		}
+		cmd, data := f>>10&0xf, int(f&0x3ff)
+		switch cmd {
+		case 0x0:
+		case 0x1:
+			if !ch.unlocked {
+				return fmt.Errorf("AD5293 chip %d: wiper write %d while write-protected (the chip would ignore it)", k, data)
+			}
+			ch.wiper, latch = data, true
+		case 0x2:
+			ch.sr = uint16(ch.wiper)
+		case 0x4:
+			ch.wiper, ch.unlocked, latch = 512, false, true
+		case 0x6:
+			ch.unlocked = data&0x2 != 0
+		case 0x7:
+			if ch.unlocked {
+				ch.sr = 0x2
+			} else {
+				ch.sr = 0
+			}
+		case 0x8:
+			ch.shutdown, latch = data&1 != 0, true
+		default:
+			return fmt.Errorf("AD5293 chip %d: command %#x not supported", k, cmd)
+		}
+	}
+	if latch {
+		return r.latchCouplings()
+	}
+	return nil
+}
+
+// mdacFrame loads the AD545x whose SYNC is low.
+func (r *Rig) mdacFrame(w []byte) error {
+	if len(w) != 2 {
+		return fmt.Errorf("AD545x frame of %d bytes, want 2", len(w))
+	}
+	e := -1
+	for name, p := range r.pins {
+		if p.role == "sync" && p.L == gpio.Low {
+			if e >= 0 {
+				return fmt.Errorf("AD545x frame with two SYNC lines low (elements %d and %d, %s)", e, p.elem, name)
+			}
+			e = p.elem
+		}
+	}
+	if e < 0 {
+		return errors.New("AD545x frame with no SYNC line low")
+	}
+	f := uint16(w[0])<<8 | uint16(w[1])
+	if c := f >> 14; c != 0 {
+		return fmt.Errorf("AD545x element %d: control bits %02b (only 00, load and update, is usable)", e, c)
+	}
+	r.mdac[e] = int(f&0x3fff) >> (14 - r.mdacBits)
+	return nil // the DAC register loads on SYNC's rising edge
+}
+
+// adcFrame reads out the last conversion: 8 big-endian two's-complement words.
+func (r *Rig) adcFrame(w, rd []byte) error {
+	if len(w) != 16 || rd == nil {
+		return fmt.Errorf("AD7606 read-out of %d bytes (read %t), want 16 read", len(w), rd != nil)
+	}
+	if !r.ready {
+		return errors.New("AD7606 read-out without a finished conversion")
+	}
+	for i, c := range r.conv {
+		rd[2*i], rd[2*i+1] = byte(uint16(c)>>8), byte(uint16(c))
+	}
+	r.ready = false
+	return nil
+}
+
+// pin is a virtual GPIO.
+type pin struct {
+	gpiotest.Pin
+	r    *Rig
+	role string
+	elem int
+}
+
+// Out implements gpio.PinOut: edges on FORCE, CONVST and SYNC act.
+func (p *pin) Out(l gpio.Level) error {
+	prev := p.L
+	p.L = l
+	r := p.r
+	switch {
+	case p.role == "force" && prev == gpio.High && l == gpio.Low:
+		return r.forceState()
+	case p.role == "convst" && prev == gpio.Low && l == gpio.High:
+		return r.convert()
+	case p.role == "sync" && prev == gpio.Low && l == gpio.High:
+		return r.latchCouplings()
+	case p.role == "range":
+		r.rangeHigh = l == gpio.High
+	}
+	return nil
+}
+
+// In implements gpio.PinIn.
+func (p *pin) In(gpio.Pull, gpio.Edge) error { return nil }
+
+// WaitForEdge implements gpio.PinIn: BUSY's falling edge is there as soon
+// as a conversion was started (simulated time already moved past it).
+func (p *pin) WaitForEdge(time.Duration) bool {
+	if p.role == "busy" && p.r.busyEdge {
+		p.r.busyEdge = false
+		return true
+	}
+	return false
+}
+
+// Read implements gpio.PinIn.
+func (p *pin) Read() gpio.Level { return p.L }

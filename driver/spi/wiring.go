@@ -1,0 +1,354 @@
+package spi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+
+	"github.com/spukit/spukit/hal"
+)
+
+// Wiring describes how a board's chips sit on the host: which chip, on
+// which SPI port (chip select) and GPIO pins, serves which cell, bias
+// channel and coupling element. It is data: it loads from JSON (see
+// docs/boards.md for every field) and DefaultWiring is the reference
+// 8-cell board.
+type Wiring struct {
+	// Model names the board design, e.g. "ref8".
+	Model string `json:"model"`
+	// Serial identifies this board (calibration files are keyed to it);
+	// the URI's ?serial= overrides it.
+	Serial string `json:"serial"`
+	// Cells is K.
+	Cells int `json:"cells"`
+	// TauS is the nominal cell time constant RC in seconds.
+	TauS float64 `json:"tau_s"`
+	// NoiseV is the injected noise σ in volts (0: none).
+	NoiseV float64 `json:"noise_v"`
+	// SPIHz is the SPI clock in Hz used for every chip (capped by each
+	// chip's own maximum); programming and read-out times follow from it.
+	SPIHz float64 `json:"spi_hz"`
+
+	Bias     DACWiring      `json:"bias"`
+	State    StateWiring    `json:"state"`
+	Coupling CouplingWiring `json:"coupling"`
+	Polarity PolarityWiring `json:"polarity"`
+	ADC      ADCWiring      `json:"adc"`
+}
+
+// DACWiring places the bias DAC (AD5676-style, 16 bits, 8 channels).
+type DACWiring struct {
+	// Chip must be "ad5676".
+	Chip string `json:"chip"`
+	// Port is the SPI port, e.g. "/dev/spidev0.0".
+	Port string `json:"port"`
+	// Channels[i] is the DAC channel driving cell i.
+	Channels []int `json:"channels"`
+	// MinV and MaxV are the output range after the board's level shifter:
+	// code c gives MinV + c·(MaxV−MinV)/65536.
+	MinV float64 `json:"min_v"`
+	MaxV float64 `json:"max_v"`
+	// SettleS is how long the driver waits after an update.
+	SettleS float64 `json:"settle_s"`
+}
+
+// StateWiring places the circuit that forces node voltages: a second
+// AD5676-style DAC whose outputs are switched onto the cells while the
+// FORCE pin is high.
+type StateWiring struct {
+	DACWiring
+	// ForcePin is the GPIO that closes the forcing switches (high = force).
+	ForcePin string `json:"force_pin"`
+	// ForceS is how long FORCE stays high (≫ the switch RC).
+	ForceS float64 `json:"force_s"`
+}
+
+// CouplingWiring places the coupling elements.
+type CouplingWiring struct {
+	// Chip is "ad5293" (10-bit rheostats, daisy-chained on Port) or
+	// "ad5450" (AD545x multiplying DACs sharing Port, each with its own
+	// SYNC GPIO from SyncPins).
+	Chip string `json:"chip"`
+	// Port is the SPI port.
+	Port string `json:"port"`
+	// Bits is the MDAC resolution (8, 10, 12 or 14); ad5293 is always 10.
+	Bits int `json:"bits"`
+	// Max is the coupling at full-scale code in units of 1/τ: element
+	// codes realise A_ij = ±code·Max/(2^bits − 1).
+	Max float64 `json:"max"`
+	// Symmetric boards realise A_ij and A_ji with one element.
+	Symmetric bool `json:"symmetric"`
+	// Elements[k] is the [row, col] that element k (chain position k, or
+	// SyncPins[k]) realises; every entry (every i ≤ j when Symmetric)
+	// exactly once.
+	Elements [][2]int `json:"elements"`
+	// SyncPins are the MDACs' SYNC GPIOs, one per element (ad5450 only).
+	SyncPins []string `json:"sync_pins,omitempty"`
+	// SettleS is how long the driver waits after an update.
+	SettleS float64 `json:"settle_s"`
+}
+
+// PolarityWiring places the 74HC595-style chain holding each element's
+// sign: output k is element k's polarity (1 = negative coupling).
+type PolarityWiring struct {
+	// Chip must be "hc595".
+	Chip string `json:"chip"`
+	// Port is the SPI port; its chip select drives RCLK.
+	Port string `json:"port"`
+}
+
+// ADCWiring places the node-voltage ADC (AD7606-style).
+type ADCWiring struct {
+	// Chip must be "ad7606".
+	Chip string `json:"chip"`
+	// Port is the SPI port (DOUT A).
+	Port string `json:"port"`
+	// Channels[i] is the ADC channel reading cell i.
+	Channels []int `json:"channels"`
+	// RangeV is 5 or 10 (±RangeV).
+	RangeV float64 `json:"range_v"`
+	// ConvstPin and BusyPin are the handshake GPIOs; RangePin may be empty
+	// when RANGE is strapped.
+	ConvstPin string `json:"convst_pin"`
+	BusyPin   string `json:"busy_pin"`
+	RangePin  string `json:"range_pin,omitempty"`
+	// ConversionS is the conversion time (BUSY high), used for the
+	// sampling-time account and the minimum sample period.
+	ConversionS float64 `json:"conversion_s"`
+}
+
+// Chip names accepted in a wiring.
+const (
+	ChipAD5676 = "ad5676"
+	ChipAD5293 = "ad5293"
+	ChipAD5450 = "ad5450"
+	ChipHC595  = "hc595"
+	ChipAD7606 = "ad7606"
+)
+
+// DefaultWiring returns the reference 8-cell board ("ref8", docs/boards.md):
+// general topology with 64 daisy-chained AD5293 rheostats (row-major) and
+// 8 74HC595 polarity registers, an AD5676 bias DAC and an AD5676 state DAC
+// on SPI0, the rheostats, the polarity chain and an AD7606 on SPI1. Its
+// parts match the sim:proto8 profile, so the two can be compared.
+func DefaultWiring() Wiring {
+	k := 8
+	id := make([]int, k)
+	for i := range id {
+		id[i] = i
+	}
+	var el [][2]int
+	for i := range k {
+		for j := range k {
+			el = append(el, [2]int{i, j})
+		}
+	}
+	return Wiring{
+		Model: "ref8", Serial: "ref8-unset", Cells: k, TauS: 100e-6, NoiseV: 0.01, SPIHz: 10e6,
+		Bias: DACWiring{Chip: ChipAD5676, Port: "/dev/spidev0.0", Channels: id, MinV: -5, MaxV: 5, SettleS: 5e-6},
+		State: StateWiring{
+			DACWiring: DACWiring{Chip: ChipAD5676, Port: "/dev/spidev0.1", Channels: id, MinV: -5, MaxV: 5, SettleS: 5e-6},
+			ForcePin:  "GPIO22", ForceS: 50e-6,
+		},
+		Coupling: CouplingWiring{Chip: ChipAD5293, Port: "/dev/spidev1.0", Bits: 10, Max: 2, Elements: el, SettleS: 2e-6},
+		Polarity: PolarityWiring{Chip: ChipHC595, Port: "/dev/spidev1.1"},
+		ADC: ADCWiring{Chip: ChipAD7606, Port: "/dev/spidev1.2", Channels: id, RangeV: 5,
+			ConvstPin: "GPIO17", BusyPin: "GPIO27", ConversionS: 4e-6},
+	}
+}
+
+// LoadWiring reads a wiring from a JSON file. Unknown fields are errors;
+// errors name the file and the field.
+func LoadWiring(path string) (Wiring, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Wiring{}, fmt.Errorf("wiring: %w", err)
+	}
+	w, err := DecodeWiring(bytes.NewReader(data))
+	if err != nil {
+		return Wiring{}, fmt.Errorf("wiring %s: %w", path, err)
+	}
+	return w, nil
+}
+
+// DecodeWiring decodes and validates one JSON wiring. Fields left out take
+// DefaultWiring's values only where documented (none do): a wiring is
+// explicit, since a wrong default would drive the wrong pin.
+func DecodeWiring(r io.Reader) (Wiring, error) {
+	dec := json.NewDecoder(io.LimitReader(r, 1<<20))
+	dec.DisallowUnknownFields()
+	var w Wiring
+	if err := dec.Decode(&w); err != nil {
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &te):
+			return Wiring{}, fmt.Errorf("field %q: got JSON %s, want %s: %w", te.Field, te.Value, te.Type, hal.ErrInvalid)
+		case errors.Is(err, io.EOF):
+			return Wiring{}, fmt.Errorf("empty wiring: %w", hal.ErrInvalid)
+		}
+		return Wiring{}, fmt.Errorf("%v: %w", err, hal.ErrInvalid)
+	}
+	if err := w.Validate(); err != nil {
+		return Wiring{}, err
+	}
+	return w, nil
+}
+
+// Validate checks the wiring and names every bad field with what it
+// should be.
+func (w Wiring) Validate() error {
+	var errs []string
+	bad := func(f string, args ...any) { errs = append(errs, fmt.Sprintf(f, args...)) }
+	pos := func(field string, v float64) {
+		if !(v > 0) || math.IsInf(v, 0) {
+			bad("%s = %g, want a finite value > 0", field, v)
+		}
+	}
+	nonneg := func(field string, v float64) {
+		if !(v >= 0) || math.IsInf(v, 0) {
+			bad("%s = %g, want a finite value ≥ 0", field, v)
+		}
+	}
+	if w.Cells < 1 || w.Cells > 8 {
+		bad("cells = %d, want 1..8 (one AD5676 and one AD7606 serve at most 8 cells)", w.Cells)
+	}
+	k := max(w.Cells, 0)
+	pos("tau_s", w.TauS)
+	nonneg("noise_v", w.NoiseV)
+	if !(w.SPIHz >= 1e3 && w.SPIHz <= 50e6) {
+		bad("spi_hz = %g, want 1e3..50e6", w.SPIHz)
+	}
+	channels := func(field string, ch []int, n int) {
+		if len(ch) != k {
+			bad("%s has %d entries, want one per cell (%d)", field, len(ch), k)
+			return
+		}
+		seen := map[int]bool{}
+		for i, c := range ch {
+			if c < 0 || c >= n || seen[c] {
+				bad("%s[%d] = %d, want a distinct channel 0..%d", field, i, c, n-1)
+			}
+			seen[c] = true
+		}
+	}
+	dac := func(p string, d DACWiring) {
+		if d.Chip != ChipAD5676 {
+			bad("%s.chip = %q, want %q", p, d.Chip, ChipAD5676)
+		}
+		if d.Port == "" {
+			bad("%s.port is empty", p)
+		}
+		channels(p+".channels", d.Channels, 8)
+		if !(d.MinV < d.MaxV) || math.IsInf(d.MinV, 0) || math.IsInf(d.MaxV, 0) {
+			bad("%s range [%g, %g] V, want finite min_v < max_v", p, d.MinV, d.MaxV)
+		}
+		nonneg(p+".settle_s", d.SettleS)
+	}
+	dac("bias", w.Bias)
+	dac("state", w.State.DACWiring)
+	if w.State.ForcePin == "" {
+		bad("state.force_pin is empty")
+	}
+	pos("state.force_s", w.State.ForceS)
+
+	c := w.Coupling
+	switch c.Chip {
+	case ChipAD5293:
+		if c.Bits != 10 {
+			bad("coupling.bits = %d, want 10 for ad5293", c.Bits)
+		}
+		if len(c.SyncPins) != 0 {
+			bad("coupling.sync_pins given for a daisy-chained ad5293 (it uses the port's chip select)")
+		}
+	case ChipAD5450:
+		if c.Bits != 8 && c.Bits != 10 && c.Bits != 12 && c.Bits != 14 {
+			bad("coupling.bits = %d, want 8, 10, 12 or 14 for ad5450", c.Bits)
+		}
+		if len(c.SyncPins) != len(c.Elements) {
+			bad("coupling.sync_pins has %d entries, want one per element (%d)", len(c.SyncPins), len(c.Elements))
+		}
+	default:
+		bad("coupling.chip = %q, want %q or %q", c.Chip, ChipAD5293, ChipAD5450)
+	}
+	if c.Port == "" {
+		bad("coupling.port is empty")
+	}
+	if !(c.Max >= 1) || math.IsInf(c.Max, 0) {
+		bad("coupling.max = %g, want a finite value ≥ 1 (the identity must be programmable)", c.Max)
+	}
+	nonneg("coupling.settle_s", c.SettleS)
+	want := k * k
+	if c.Symmetric {
+		want = k * (k + 1) / 2
+	}
+	if len(c.Elements) != want {
+		bad("coupling.elements has %d entries, want %d (every entry of A%s exactly once)", len(c.Elements), want,
+			map[bool]string{true: " with i ≤ j", false: ""}[c.Symmetric])
+	} else {
+		seen := map[[2]int]int{}
+		for e, rc := range c.Elements {
+			i, j := rc[0], rc[1]
+			if i < 0 || j < 0 || i >= k || j >= k || (c.Symmetric && i > j) {
+				bad("coupling.elements[%d] = [%d, %d], want 0 ≤ row, col < %d%s", e, i, j, k,
+					map[bool]string{true: " and row ≤ col", false: ""}[c.Symmetric])
+				continue
+			}
+			if p, dup := seen[rc]; dup {
+				bad("coupling.elements[%d] = [%d, %d] repeats elements[%d]", e, i, j, p)
+			}
+			seen[rc] = e
+		}
+	}
+	if w.Polarity.Chip != ChipHC595 {
+		bad("polarity.chip = %q, want %q", w.Polarity.Chip, ChipHC595)
+	}
+	if w.Polarity.Port == "" {
+		bad("polarity.port is empty")
+	}
+	a := w.ADC
+	if a.Chip != ChipAD7606 {
+		bad("adc.chip = %q, want %q", a.Chip, ChipAD7606)
+	}
+	if a.Port == "" {
+		bad("adc.port is empty")
+	}
+	channels("adc.channels", a.Channels, 8)
+	if a.RangeV != 5 && a.RangeV != 10 {
+		bad("adc.range_v = %g, want 5 or 10", a.RangeV)
+	}
+	if a.ConvstPin == "" || a.BusyPin == "" {
+		bad("adc.convst_pin and adc.busy_pin are required")
+	}
+	pos("adc.conversion_s", a.ConversionS)
+
+	// One chip select serves one chip (or one chain).
+	ports := map[string]string{}
+	for _, p := range []struct{ name, port string }{
+		{"bias", w.Bias.Port}, {"state", w.State.Port}, {"coupling", c.Port}, {"polarity", w.Polarity.Port}, {"adc", a.Port},
+	} {
+		if p.port == "" {
+			continue
+		}
+		if other, dup := ports[p.port]; dup {
+			bad("%s.port %q is also %s.port: each chip (or chain) needs its own chip select", p.name, p.port, other)
+		}
+		ports[p.port] = p.name
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("wiring: %s: %w", strings.Join(errs, "; "), hal.ErrInvalid)
+	}
+	return nil
+}
+
+// Ports lists the SPI ports the wiring uses, bias first.
+func (w Wiring) Ports() []string {
+	return []string{w.Bias.Port, w.State.Port, w.Coupling.Port, w.Polarity.Port, w.ADC.Port}
+}
+
+// step is the coupling resolution in 1/τ.
+func (w Wiring) step() float64 { return w.Coupling.Max / float64(int(1)<<w.Coupling.Bits-1) }
