@@ -26,7 +26,11 @@ import (
 	"strings"
 	"syscall"
 
-	_ "github.com/spukit/spukit/driver/serial" // registers the serial: scheme
+	"periph.io/x/host/v3"
+
+	_ "github.com/spukit/spukit/driver/serial"      // registers the serial: scheme
+	_ "github.com/spukit/spukit/driver/spi"         // registers the spi: scheme
+	_ "github.com/spukit/spukit/driver/spi/virtual" // registers the spi+sim: scheme
 	"github.com/spukit/spukit/hal"
 	_ "github.com/spukit/spukit/sim" // registers the sim: scheme
 )
@@ -251,7 +255,13 @@ func (f *flags) printUsage(w io.Writer) {
 	}
 }
 
-// openBoard opens the board named by --board.
+// openBoard opens the board named by --board. periph's host drivers are
+// loaded only for spi: boards, the only ones that need them.
 func openBoard(ctx context.Context, uri string) (hal.Board, error) {
+	if strings.HasPrefix(uri, "spi:") {
+		if _, err := host.Init(); err != nil {
+			return nil, fmt.Errorf("open %s: initialise periph host drivers: %w", uri, err)
+		}
+	}
 	return hal.Open(ctx, uri)
 }

@@ -392,3 +392,18 @@ func TestRandomProblem(t *testing.T) {
 }
 
 func matFrom(p problem) *mat.Dense { return mat.NewDense(p.n, p.n, append([]float64(nil), p.a...)) }
+
+// On a machine without SPI (this one), opening the SPI board names the
+// missing device and how to enable SPI; the virtual SPI board works.
+func TestInfoSPI(t *testing.T) {
+	code, _, errOut := spu(t, "info", "--board", "spi:///dev/spidev0.0")
+	require.NotEqual(t, exitOK, code)
+	for _, s := range []string{"/dev/spidev0.0 does not exist", "enable SPI", "docs/boards.md"} {
+		assert.Contains(t, errOut, s)
+	}
+	code, out, errOut := spu(t, "info", "--board", "spi+sim:proto8?seed=3")
+	require.Equal(t, exitOK, code, errOut)
+	for _, s := range []string{"spi/ref8", "SIM-PROTO8-3", "17µs", "noise|clock|simulated"} {
+		assert.Contains(t, out, s)
+	}
+}

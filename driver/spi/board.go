@@ -77,6 +77,8 @@ type Stats struct {
 type Opts struct {
 	// Serial overrides the wiring's serial number.
 	Serial string
+	// Simulated marks a board on virtual chips (hal.CapSimulated).
+	Simulated bool
 }
 
 // Board is an SPU whose converters sit on the host's SPI bus, described by
@@ -141,7 +143,7 @@ func New(ctx context.Context, host Host, w Wiring, opts *Opts) (_ *Board, err er
 			b.closePorts()
 		}
 	}()
-	b.info = b.describe(o.Serial)
+	b.info = b.describe(o.Serial, o.Simulated)
 	if err := b.info.Validate(); err != nil {
 		return nil, err
 	}
@@ -247,7 +249,7 @@ func New(ctx context.Context, host Host, w Wiring, opts *Opts) (_ *Board, err er
 func seconds(s float64) time.Duration { return time.Duration(math.Round(s * 1e9)) }
 
 // describe derives the board's Info from its wiring.
-func (b *Board) describe(serial string) hal.Info {
+func (b *Board) describe(serial string, simulated bool) hal.Info {
 	w := b.w
 	if serial == "" {
 		serial = w.Serial
@@ -260,6 +262,9 @@ func (b *Board) describe(serial string) hal.Info {
 	caps := hal.CapClock
 	if w.NoiseV > 0 {
 		caps |= hal.CapNoise
+	}
+	if simulated {
+		caps |= hal.CapSimulated
 	}
 	return hal.Info{
 		Model: "spi/" + w.Model, Serial: serial, Firmware: "spukit-spi/1 wiring " + w.Model,

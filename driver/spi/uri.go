@@ -74,7 +74,7 @@ func (h *PeriphHost) OpenSPI(name string) (pspi.PortCloser, error) {
 		if _, serr := os.Stat(name); serr != nil {
 			return nil, fmt.Errorf("SPI device %s does not exist on this %s/%s machine (SPI ports periph found: %s); "+
 				"enable SPI (Raspberry Pi: `sudo raspi-config nonint do_spi 0`, or dtparam=spi=on in config.txt, then reboot) "+
-				"and see docs/boards.md: %v: %w", name, runtime.GOOS, runtime.GOARCH, have, err, hal.ErrUnsupported)
+				"and see docs/boards.md: %w", name, runtime.GOOS, runtime.GOARCH, have, hal.ErrUnsupported)
 		}
 	}
 	return nil, fmt.Errorf("SPI port %s cannot be opened (SPI ports periph found: %s; is your user in group spi?): %v: %w",

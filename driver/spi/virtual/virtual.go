@@ -84,7 +84,9 @@ func openURI(ctx context.Context, u *url.URL) (hal.Board, error) {
 
 // Open builds a simulator from p (its programming times set to zero: the
 // rig accounts the bus instead) and opens the SPI driver on virtual chips
-// over it. Closing the board closes the simulator.
+// over it. Closing the board closes the simulator. Without a serial in
+// opts the board takes the simulator's (SIM-PROTO8-3 for seed 3): its
+// hidden part tolerances are the simulator's.
 func Open(ctx context.Context, w spi.Wiring, p sim.Profile, seed uint64, opts *spi.Opts) (*spi.Board, error) {
 	p.Timing = sim.TimingProfile{}
 	a, err := sim.New(p, seed)
@@ -96,7 +98,15 @@ func Open(ctx context.Context, w spi.Wiring, p sim.Profile, seed uint64, opts *s
 		a.Close()
 		return nil, err
 	}
-	b, err := spi.New(ctx, r, w, opts)
+	var o spi.Opts
+	if opts != nil {
+		o = *opts
+	}
+	if o.Serial == "" {
+		o.Serial = a.Info().Serial
+	}
+	o.Simulated = true
+	b, err := spi.New(ctx, r, w, &o)
 	if err != nil {
 		a.Close()
 		return nil, err
