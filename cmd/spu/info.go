@@ -7,6 +7,7 @@ import (
 	"io"
 	"text/tabwriter"
 
+	"github.com/spukit/spukit/driver/spi"
 	"github.com/spukit/spukit/hal"
 )
 
@@ -37,7 +38,13 @@ type infoJSON struct {
 	NoiseV             float64       `json:"noise_v"`
 	MinSamplePeriodS   float64       `json:"min_sample_period_s"`
 	Capabilities       []string      `json:"capabilities"`
+	// BusTiming is present for boards on an SPI bus.
+	BusTiming *spi.Timing `json:"bus_timing,omitempty"`
 }
+
+// busTimed is implemented by boards that can say what an operation costs
+// on their bus (driver/spi).
+type busTimed interface{ Timing() spi.Timing }
 
 func toConverterJSON(c hal.Converter) converterJSON {
 	return converterJSON{MinV: c.Min, MaxV: c.Max, Bits: c.Bits, LSBV: c.LSB()}
@@ -70,8 +77,14 @@ func runInfo(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	}
 	defer b.Close()
 	in := b.Info()
+	bt, timed := b.(busTimed)
 	if f.json {
-		return writeJSON(stdout, toInfoJSON(f.board, in))
+		j := toInfoJSON(f.board, in)
+		if timed {
+			t := bt.Timing()
+			j.BusTiming = &t
+		}
+		return writeJSON(stdout, j)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	row := func(k, format string, args ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, args...)...) }
@@ -93,6 +106,14 @@ func runInfo(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	row("noise", "%g V rms", in.Noise)
 	row("min sample period", "%v", in.MinSamplePeriod)
 	row("capabilities", "%s", in.Caps)
+	if timed {
+		t := bt.Timing()
+		row("SPI clock", "%g MHz", t.SPIHz/1e6)
+		row("coupling update", "%v (all elements, settled)", t.Couplings)
+		row("bias channel", "%v (settled)", t.BiasChannel)
+		row("set state", "%v (all cells, forced)", t.State)
+		row("sample", "%v (conversion + read-out)", t.Sample)
+	}
 	return tw.Flush()
 }
 

@@ -403,7 +403,7 @@ func TestInfoSPI(t *testing.T) {
 	}
 	code, out, errOut := spu(t, "info", "--board", "spi+sim:proto8?seed=3")
 	require.Equal(t, exitOK, code, errOut)
-	for _, s := range []string{"spi/ref8", "SIM-PROTO8-3", "17µs", "noise|clock|simulated"} {
+	for _, s := range []string{"spi/ref8", "SIM-PROTO8-3", "17µs", "noise|clock|simulated", "coupling update    110.8µs"} {
 		assert.Contains(t, out, s)
 	}
 }

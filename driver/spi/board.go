@@ -627,3 +627,42 @@ func (b *Board) closePorts() error {
 	b.ports = nil
 	return errors.Join(errs...)
 }
+
+// Timing is what one operation costs on the bus at the wiring's clocks,
+// with the wiring's settling waits; it is what Stats accumulates.
+type Timing struct {
+	// SPIHz is the wiring's SPI clock (each chip runs at the lower of it
+	// and its own maximum).
+	SPIHz float64 `json:"spi_hz"`
+	// Couplings is a full coupling update: polarity registers, then every
+	// element, then settling.
+	Couplings time.Duration `json:"couplings_ns"`
+	// BiasChannel is one bias channel's frame and settling.
+	BiasChannel time.Duration `json:"bias_channel_ns"`
+	// State is SetState on every cell: state DAC frames, settling, FORCE.
+	State time.Duration `json:"state_ns"`
+	// Sample is one conversion and its read-out: the shortest sample period
+	// before rounding up to whole µs.
+	Sample time.Duration `json:"sample_ns"`
+}
+
+// Timing returns the per-operation bus times of the board's wiring.
+func (b *Board) Timing() Timing {
+	w := b.w
+	n := len(w.Coupling.Elements)
+	reg := TransferTime((n+7)/8, ClockHz(ChipHC595, w.SPIHz))
+	var mag time.Duration
+	if w.Coupling.Chip == ChipAD5293 {
+		mag = TransferTime(2*n, ClockHz(ChipAD5293, w.SPIHz))
+	} else {
+		mag = time.Duration(n) * TransferTime(2, ClockHz(ChipAD5450, w.SPIHz))
+	}
+	dacT := TransferTime(3, ClockHz(ChipAD5676, w.SPIHz))
+	return Timing{
+		SPIHz:       w.SPIHz,
+		Couplings:   reg + mag + seconds(w.Coupling.SettleS),
+		BiasChannel: dacT + seconds(w.Bias.SettleS),
+		State:       time.Duration(w.Cells)*dacT + seconds(w.State.SettleS) + seconds(w.State.ForceS),
+		Sample:      seconds(w.ADC.ConversionS) + TransferTime(2*ad7606.Channels, b.hzADC),
+	}
+}

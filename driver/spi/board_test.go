@@ -42,6 +42,10 @@ func TestTimeAccount(t *testing.T) {
 	assert.Equal(t, 17*time.Microsecond, in.MinSamplePeriod, "4 µs conversion + 16 bytes at 10 MHz, rounded up to 1 µs")
 	assert.Equal(t, 2.0/1023, in.CouplingStep)
 	byteT := 800 * time.Nanosecond
+	tm := b.Timing()
+	assert.Equal(t, 136*byteT+2*time.Microsecond, tm.Couplings, "8 polarity bytes + 64 two-byte frames + settling")
+	assert.Equal(t, 4*time.Microsecond+16*byteT, tm.Sample)
+	assert.Equal(t, 8*3*byteT+5*time.Microsecond+50*time.Microsecond, tm.State)
 
 	s0, t0 := b.Stats(), b.BoardTime()
 	a := identity(8, 1)
