@@ -82,3 +82,16 @@ func writeJSON(path string, v any) error {
 	}
 	return os.WriteFile(path, data, 0o600)
 }
+
+// docs/boards.md shows the reference wiring; it must be DefaultWiring.
+func TestDocsShowDefaultWiring(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/boards.md")
+	require.NoError(t, err)
+	_, rest, ok := strings.Cut(string(doc), "<!-- ref8-wiring -->\n```json\n")
+	require.True(t, ok, "marker and json block in docs/boards.md")
+	block, _, ok := strings.Cut(rest, "```")
+	require.True(t, ok)
+	w, err := spi.DecodeWiring(strings.NewReader(block))
+	require.NoError(t, err)
+	assert.Equal(t, spi.DefaultWiring(), w)
+}
