@@ -3,6 +3,7 @@ package hal
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -73,15 +74,39 @@ type SaturationError struct {
 	Samples int
 }
 
-// Error summarises which cells saturated and how often.
+// maxListed bounds the cells an error message names, so that a board of
+// 10⁵ cells does not produce a megabyte message.
+const maxListed = 8
+
+// Error summarises which cells saturated and how often: every cell up to
+// eight of them, else the eight with the most saturated readings (ties to
+// the lowest index) and how many more.
 func (e *SaturationError) Error() string {
-	var parts []string
-	total := 0
+	total, cells := 0, 0
+	for _, c := range e.Counts {
+		if c > 0 {
+			total += c
+			cells++
+		}
+	}
+	idx := make([]int, 0, cells)
 	for i, c := range e.Counts {
 		if c > 0 {
-			parts = append(parts, fmt.Sprintf("cell %d: %d", i, c))
-			total += c
+			idx = append(idx, i)
 		}
+	}
+	if len(idx) > maxListed {
+		// Stable by count, descending: the worst cells are named.
+		slices.SortStableFunc(idx, func(a, b int) int { return e.Counts[b] - e.Counts[a] })
+		idx = idx[:maxListed]
+		slices.Sort(idx)
+	}
+	parts := make([]string, 0, len(idx)+1)
+	for _, i := range idx {
+		parts = append(parts, fmt.Sprintf("cell %d: %d", i, e.Counts[i]))
+	}
+	if more := cells - len(idx); more > 0 {
+		parts = append(parts, fmt.Sprintf("and %d more cells", more))
 	}
 	return fmt.Sprintf("%d of %d readings saturated (%s): reduce the bias or the solution's scale",
 		total, e.Samples*len(e.Counts), strings.Join(parts, ", "))

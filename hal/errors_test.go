@@ -88,3 +88,20 @@ func TestSaturationError(t *testing.T) {
 	assert.Equal(t, []int{0, 3, 0, 2}, got.Counts)
 	assert.Equal(t, 10, got.Samples)
 }
+
+// A huge board names only its eight worst cells.
+func TestSaturationErrorSummarises(t *testing.T) {
+	counts := make([]int, 100000)
+	for i := range counts {
+		counts[i] = 1 // every cell once
+	}
+	for _, i := range []int{5, 17, 99999, 42, 7, 1000, 31337, 2, 60000} {
+		counts[i] = 10 // nine cells ten times: the lowest eight indices of them are named
+	}
+	msg := (&hal.SaturationError{Counts: counts, Samples: 10}).Error()
+	assert.Less(t, len(msg), 400)
+	// 99991 cells × 1 + 9 × 10 = 100081 of 10 × 100000 readings
+	assert.Contains(t, msg, "100081 of 1000000")
+	assert.Contains(t, msg, "cell 2: 10, cell 5: 10, cell 7: 10, cell 17: 10, cell 42: 10, cell 1000: 10, cell 31337: 10, cell 60000: 10, and 99992 more cells")
+	assert.NotContains(t, msg, "cell 99999")
+}
