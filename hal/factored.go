@@ -85,6 +85,17 @@ func (j *Jacobian) Validate() error {
 			return fmt.Errorf("jacobian block %d: input[%d] = %g: %w", k, i, b.Input[i], ErrInvalid)
 		}
 	}
+	// Gram and the products treat blocks as disjoint column ranges; an
+	// overlap would silently drop its cross terms.
+	for k, b := range j.Blocks {
+		for l := range k {
+			c := j.Blocks[l]
+			if b.Col < c.Col+c.Out*c.In && c.Col < b.Col+b.Out*b.In {
+				return fmt.Errorf("jacobian block %d: columns [%d, %d) overlap block %d's [%d, %d): %w",
+					k, b.Col, b.Col+b.Out*b.In, l, c.Col, c.Col+c.Out*c.In, ErrInvalid)
+			}
+		}
+	}
 	return nil
 }
 

@@ -112,3 +112,14 @@ func TestJacobianGram(t *testing.T) {
 		}
 	}
 }
+
+// Blocks must cover disjoint columns: Gram would drop an overlap's cross terms.
+func TestJacobianOverlapRejected(t *testing.T) {
+	j := randJacobian(rand.New(rand.NewPCG(3, 4)))
+	j.Blocks[1].Col = 15 // block 0 covers [0, 16): one shared column
+	err := j.Validate()
+	require.ErrorIs(t, err, hal.ErrInvalid)
+	assert.Contains(t, err.Error(), "block 1: columns [15, 25) overlap block 0's [0, 16)")
+	j.Blocks[1].Col = 16
+	require.NoError(t, j.Validate(), "adjacent blocks are fine")
+}
