@@ -111,9 +111,9 @@ func (c Chart) plot() *gplot.Plot {
 		if err != nil { // unreachable after Validate
 			continue
 		}
-		l.Color = plotutil.Color(i)
+		l.Color = seriesColor(i)
 		l.Width = vg.Points(1.5)
-		l.Dashes = plotutil.Dashes(i / len(plotutil.DefaultColors))
+		l.Dashes = plotutil.Dashes(i / len(palette))
 		p.Add(l)
 		if len(s.X) == 1 { // a single point would draw nothing
 			sc, err := plotter.NewScatter(xy)
@@ -269,3 +269,14 @@ func (logTicks) Ticks(lo, hi float64) []gplot.Tick {
 	}
 	return gplot.DefaultTicks{}.Ticks(lo, hi)
 }
+
+// palette is Tableau 10: ten hues told apart also in print and by most
+// colour-blind readers (gonum's default has seven). Series beyond ten
+// repeat the hues with dashes.
+var palette = []color.RGBA{
+	{0x4e, 0x79, 0xa7, 0xff}, {0xf2, 0x8e, 0x2b, 0xff}, {0xe1, 0x57, 0x59, 0xff}, {0x76, 0xb7, 0xb2, 0xff},
+	{0x59, 0xa1, 0x4f, 0xff}, {0xed, 0xc9, 0x48, 0xff}, {0xb0, 0x7a, 0xa1, 0xff}, {0xff, 0x9d, 0xa7, 0xff},
+	{0x9c, 0x75, 0x5f, 0xff}, {0xba, 0xb0, 0xac, 0xff},
+}
+
+func seriesColor(i int) color.Color { return palette[i%len(palette)] }
