@@ -1,9 +1,6 @@
 package sim
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -13,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/jsonfile"
 )
 
 // Profile describes a simulated board: its size, its nominal parts and the
@@ -202,41 +200,14 @@ func DecodeProfile(r io.Reader) (Profile, error) {
 	if err != nil {
 		return Profile{}, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var p Profile
-	if err := dec.Decode(&p); err != nil {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &se):
-			line, col := position(data, max(se.Offset-1, 0)) // Offset counts the bad byte
-			return Profile{}, fmt.Errorf("line %d column %d: %v: %w", line, col, se, hal.ErrInvalid)
-		case errors.As(err, &te):
-			return Profile{}, fmt.Errorf("field %q: got JSON %s, want %s: %w", te.Field, te.Value, te.Type, hal.ErrInvalid)
-		case errors.Is(err, io.EOF):
-			return Profile{}, fmt.Errorf("empty profile: %w", hal.ErrInvalid)
-		}
-		// Unknown fields come as plain errors naming the field.
-		return Profile{}, fmt.Errorf("%v: %w", err, hal.ErrInvalid)
+	if err := jsonfile.Decode(data, &p); err != nil {
+		return Profile{}, err
 	}
 	if err := p.Validate(); err != nil {
 		return Profile{}, err
 	}
 	return p, nil
-}
-
-func position(data []byte, off int64) (line, col int) {
-	line, col = 1, 1
-	for i := int64(0); i < off && i < int64(len(data)); i++ {
-		if data[i] == '\n' {
-			line++
-			col = 1
-		} else {
-			col++
-		}
-	}
-	return line, col
 }
 
 // Validate checks every field and names the first bad ones with their

@@ -16,6 +16,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/jsonfile"
 )
 
 // maxInputBytes bounds the size of a matrix or vector file.
@@ -85,43 +86,14 @@ func readCSV(path string, data []byte) (table, error) {
 
 // jsonValue decodes one JSON document with numbers kept as json.Number.
 func jsonValue(path string, data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
 	var v any
-	if err := dec.Decode(&v); err != nil {
-		var se *json.SyntaxError
-		switch {
-		case errors.As(err, &se):
-			// Offset counts the bytes read including the bad one.
-			line, col := position(data, se.Offset-1)
-			return nil, fmt.Errorf("%s line %d column %d: %v: %w", path, line, col, se, hal.ErrInvalid)
-		case errors.Is(err, io.EOF):
-			return nil, fmt.Errorf("%s: empty file: %w", path, hal.ErrInvalid)
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			line, col := position(data, int64(len(data)))
-			return nil, fmt.Errorf("%s line %d column %d: unexpected end of JSON: %w", path, line, col, hal.ErrInvalid)
+	if err := jsonfile.Decode(data, &v); err != nil {
+		if strings.HasPrefix(err.Error(), "line ") {
+			return nil, fmt.Errorf("%s %w", path, err) // "FILE line 2 column 3: ..."
 		}
-		return nil, fmt.Errorf("%s: %v: %w", path, err, hal.ErrInvalid)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		line, col := position(data, dec.InputOffset())
-		return nil, fmt.Errorf("%s line %d column %d: data after the JSON value: %w", path, line, col, hal.ErrInvalid)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return v, nil
-}
-
-// position converts a byte offset into a 1-based line and column.
-func position(data []byte, off int64) (line, col int) {
-	line, col = 1, 1
-	for i := int64(0); i < off && i < int64(len(data)); i++ {
-		if data[i] == '\n' {
-			line++
-			col = 1
-		} else {
-			col++
-		}
-	}
-	return line, col
 }
 
 func jsonKind(v any) string {

@@ -2,8 +2,6 @@ package spi
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -11,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/jsonfile"
 )
 
 // Wiring describes how a board's chips sit on the host: which chip, on
@@ -180,18 +179,13 @@ func LoadWiring(path string) (Wiring, error) {
 // DefaultWiring's values only where documented (none do): a wiring is
 // explicit, since a wrong default would drive the wrong pin.
 func DecodeWiring(r io.Reader) (Wiring, error) {
-	dec := json.NewDecoder(io.LimitReader(r, 1<<20))
-	dec.DisallowUnknownFields()
+	data, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	if err != nil {
+		return Wiring{}, err
+	}
 	var w Wiring
-	if err := dec.Decode(&w); err != nil {
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &te):
-			return Wiring{}, fmt.Errorf("field %q: got JSON %s, want %s: %w", te.Field, te.Value, te.Type, hal.ErrInvalid)
-		case errors.Is(err, io.EOF):
-			return Wiring{}, fmt.Errorf("empty wiring: %w", hal.ErrInvalid)
-		}
-		return Wiring{}, fmt.Errorf("%v: %w", err, hal.ErrInvalid)
+	if err := jsonfile.Decode(data, &w); err != nil {
+		return Wiring{}, err
 	}
 	if err := w.Validate(); err != nil {
 		return Wiring{}, err

@@ -1,0 +1,49 @@
+package jsonfile
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/spukit/spukit/hal"
+)
+
+type target struct {
+	Cells int     `json:"cells"`
+	Tau   float64 `json:"tau"`
+}
+
+func TestDecode(t *testing.T) {
+	var v target
+	require.NoError(t, Decode([]byte("{\"cells\": 8,\n \"tau\": 1e-4}\n"), &v))
+	assert.Equal(t, target{8, 1e-4}, v)
+	var a any
+	require.NoError(t, Decode([]byte(`[0.1, 2]`), &a))
+	assert.Equal(t, []any{json.Number("0.1"), json.Number("2")}, a, "numbers kept as written")
+}
+
+func TestDecodeErrors(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"{\"cells\": 8,\n  \"tau\": }", "line 2 column 10: invalid character '}'"},
+		{`{"cells": "eight"}`, `field "cells": got JSON string, want int`},
+		{`{"cells": 8, "celz": 9}`, `unknown field "celz"`},
+		{"", "empty file"},
+		{"{\"cells\": 8,\n", "line 2 column 1: unexpected end of JSON"},
+		{"{\"cells\": 8}\n{}", "line 2 column 1: data after the JSON value"},
+	} {
+		var v target
+		err := Decode([]byte(c.in), &v)
+		require.ErrorIs(t, err, hal.ErrInvalid, c.in)
+		assert.Contains(t, err.Error(), c.want, c.in)
+	}
+}
+
+func TestPosition(t *testing.T) {
+	data := []byte("ab\ncd\n")
+	for off, want := range map[int64][2]int{0: {1, 1}, 2: {1, 3}, 3: {2, 1}, 4: {2, 2}, 99: {3, 1}} {
+		l, c := Position(data, off)
+		assert.Equal(t, want, [2]int{l, c}, "offset %d", off)
+	}
+}
