@@ -1,0 +1,382 @@
+package calibration
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spukit/spukit/hal"
+)
+
+// FormatName and FormatVersion identify calibration files. A file with
+// another name or a newer version is refused.
+const (
+	FormatName    = "spukit-calibration"
+	FormatVersion = 1
+)
+
+// ErrWrongBoard is returned when a calibration is applied to a board it was
+// not measured on (another serial number or size).
+var ErrWrongBoard = errors.New("calibration belongs to another board")
+
+// BoardID names the board a calibration was measured on.
+type BoardID struct {
+	Model    string `json:"model"`
+	Serial   string `json:"serial"`
+	Firmware string `json:"firmware"`
+	Cells    int    `json:"cells"`
+	// TauS is the nominal τ (hal.Info.Tau) that the measured gains refer to.
+	TauS float64 `json:"tau_s"`
+	// CouplingStep and CouplingMax are the board's coupling resolution and
+	// range in 1/τ.
+	CouplingStep float64 `json:"coupling_step"`
+	CouplingMax  float64 `json:"coupling_max"`
+	// SamplePeriodS is the sample period of the identification.
+	SamplePeriodS float64 `json:"sample_period_s"`
+}
+
+// Affine is a per-channel straight line y = Gain·x + Offset, fitted with
+// standard errors; Residual is the rms residual of the fit in volts.
+type Affine struct {
+	Gain     []float64 `json:"gain"`
+	GainSE   []float64 `json:"gain_se"`
+	Offset   []float64 `json:"offset_v"`
+	OffsetSE []float64 `json:"offset_se_v"`
+	Residual []float64 `json:"residual_v"`
+}
+
+// BiasDAC is the measured bias transfer β_i(v) = Gain_i·v + Offset_i +
+// INL_i(v), in volts referred to the nominal τ (see the package doc).
+type BiasDAC struct {
+	Affine
+	// Levels are the programmed bias levels of the sweep, volts.
+	Levels []float64 `json:"levels_v"`
+	// Measured[i][l] is β_i at Levels[l] and MeasuredSE its standard error.
+	Measured   [][]float64 `json:"measured_v"`
+	MeasuredSE [][]float64 `json:"measured_se_v"`
+	// Chi2 per channel of the straight line over the levels (dof =
+	// len(Levels) − 2).
+	Chi2 []float64 `json:"chi2"`
+	// INL[i], when present, is channel i's deviation from the line at each
+	// level (volts), applied by linear interpolation. It is kept only for
+	// channels whose straight line is rejected (χ²/dof above 1 + 5·√(2/dof)).
+	INL [][]float64 `json:"inl_v,omitempty"`
+}
+
+// Couplings holds the probe-plus-offset model of every coupling element:
+// realised τ_ref·M_ij = Gain_ij·A_ij + Offset_ij (row-major, K²).
+type Couplings struct {
+	Gain     []float64 `json:"gain"`
+	GainSE   []float64 `json:"gain_se"`
+	Offset   []float64 `json:"offset"`
+	OffsetSE []float64 `json:"offset_se"`
+	// OffsetFitted[e] says whether element e's offset was significant
+	// (|offset| ≥ 3 standard errors) and kept; otherwise it is 0.
+	OffsetFitted []bool `json:"offset_fitted"`
+	// Chi2 of each element's fit over the probes, with Dof degrees of
+	// freedom (probes − parameters).
+	Chi2 []float64 `json:"chi2"`
+	Dof  []int     `json:"dof"`
+	// Probes are the programmed probe matrices and Realised the measured
+	// τ_ref·M for each, with standard errors.
+	Probes     [][]float64 `json:"probes"`
+	Realised   [][]float64 `json:"realised"`
+	RealisedSE [][]float64 `json:"realised_se"`
+}
+
+// Cells holds per-cell quantities.
+type Cells struct {
+	// TauS is each cell's time constant under the gauge "the element
+	// gains of a row average to one"; TauSE includes that gauge's
+	// uncertainty (the spread of the row's gains over √K).
+	TauS  []float64 `json:"tau_s"`
+	TauSE []float64 `json:"tau_se_s"`
+	// NoiseV is σ_i (the hal.Info.Noise convention) from the residual
+	// covariance, NoiseSE its spread over probes / √probes. EffectiveNoiseV
+	// is σ_i·√(τ_ref/τ_i), the noise a calibrated board shows.
+	NoiseV          []float64 `json:"noise_v"`
+	NoiseSE         []float64 `json:"noise_se_v"`
+	EffectiveNoiseV []float64 `json:"effective_noise_v"`
+	// NoiseCorrMax is the largest |correlation| between cells' injected
+	// noise (0 for independent sources).
+	NoiseCorrMax float64 `json:"noise_corr_max"`
+}
+
+// Cost is what a calibration took.
+type Cost struct {
+	// BoardTimeS is the board time used: from hal.Clock when the board
+	// has one (Clocked), else the sum of the requested durations.
+	BoardTimeS float64 `json:"board_time_s"`
+	Clocked    bool    `json:"clocked"`
+	WallS      float64 `json:"wall_s"`
+	Events     int     `json:"events"`
+	Samples    int     `json:"samples"`
+}
+
+// Calibration is everything measured on one board: the content of a
+// calibration file.
+type Calibration struct {
+	Format  string  `json:"format"`
+	Version int     `json:"version"`
+	Key     string  `json:"key"`
+	Board   BoardID `json:"board"`
+	// MeasuredAt is the wall-clock time of the measurement (UTC).
+	MeasuredAt time.Time `json:"measured_at"`
+	// TemperatureC is the board temperature, if the board reports one.
+	TemperatureC *float64 `json:"temperature_c"`
+	Options      Options  `json:"options"`
+	Cost         Cost     `json:"cost"`
+
+	ADC       Affine    `json:"adc"`
+	Bias      BiasDAC   `json:"bias_dac"`
+	Couplings Couplings `json:"couplings"`
+	Cells     Cells     `json:"cells"`
+
+	// Success[i] says whether every fit involving channel i converged to
+	// plausible values; BoundaryHits[i] counts readings of channel i that
+	// saturated (the events holding them were dropped).
+	Success      []bool   `json:"success"`
+	BoundaryHits []int    `json:"boundary_hits"`
+	Notes        []string `json:"notes"`
+}
+
+// ContentKey returns the cache key of a calibration of the board described
+// by info with options o: a hash of the serial, the firmware and the
+// procedure options (defaults filled in).
+func ContentKey(info hal.Info, o Options) string {
+	o = o.withDefaults()
+	opt, _ := json.Marshal(o)
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s", info.Serial, info.Firmware, opt)
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// Validate checks the file's format, version and internal sizes.
+func (c *Calibration) Validate() error {
+	if c.Format != FormatName {
+		return fmt.Errorf("calibration: format %q, want %q: %w", c.Format, FormatName, hal.ErrInvalid)
+	}
+	if c.Version < 1 || c.Version > FormatVersion {
+		return fmt.Errorf("calibration: version %d, this program reads 1..%d: %w", c.Version, FormatVersion, hal.ErrUnsupported)
+	}
+	k := c.Board.Cells
+	if k < 1 || c.Board.Serial == "" || !(c.Board.TauS > 0) {
+		return fmt.Errorf("calibration: board cells %d, serial %q, tau %g s: %w", k, c.Board.Serial, c.Board.TauS, hal.ErrInvalid)
+	}
+	vec := map[string][]float64{
+		"adc.gain": c.ADC.Gain, "adc.offset_v": c.ADC.Offset,
+		"bias_dac.gain": c.Bias.Gain, "bias_dac.offset_v": c.Bias.Offset,
+	}
+	for name, v := range vec {
+		if len(v) != k {
+			return fmt.Errorf("calibration: %s has %d entries, want %d: %w", name, len(v), k, hal.ErrDimension)
+		}
+	}
+	if len(c.Couplings.Gain) != k*k || len(c.Couplings.Offset) != k*k {
+		return fmt.Errorf("calibration: couplings have %d gains and %d offsets, want %d: %w",
+			len(c.Couplings.Gain), len(c.Couplings.Offset), k*k, hal.ErrDimension)
+	}
+	for name, v := range map[string][]float64{"adc.gain": c.ADC.Gain, "bias_dac.gain": c.Bias.Gain, "couplings.gain": c.Couplings.Gain} {
+		for i, g := range v {
+			if !(g > 0) || math.IsInf(g, 0) {
+				return fmt.Errorf("calibration: %s[%d] = %g, want a positive gain: %w", name, i, g, hal.ErrInvalid)
+			}
+		}
+	}
+	if c.Bias.INL != nil {
+		if len(c.Bias.INL) != k {
+			return fmt.Errorf("calibration: bias_dac.inl_v has %d channels, want %d: %w", len(c.Bias.INL), k, hal.ErrDimension)
+		}
+		for i, t := range c.Bias.INL {
+			if t != nil && len(t) != len(c.Bias.Levels) {
+				return fmt.Errorf("calibration: bias_dac.inl_v[%d] has %d entries for %d levels: %w", i, len(t), len(c.Bias.Levels), hal.ErrDimension)
+			}
+		}
+	}
+	return nil
+}
+
+// Matches returns nil when the calibration was measured on the board
+// described by info, and an error wrapping ErrWrongBoard otherwise.
+func (c *Calibration) Matches(info hal.Info) error {
+	if c.Board.Serial != info.Serial {
+		return fmt.Errorf("calibration of board %s cannot be applied to board %s (%s): calibrate this board with spu calibrate: %w",
+			c.Board.Serial, info.Serial, info.Model, ErrWrongBoard)
+	}
+	if c.Board.Cells != info.Cells {
+		return fmt.Errorf("calibration has %d cells, board %s has %d: %w", c.Board.Cells, info.Serial, info.Cells, ErrWrongBoard)
+	}
+	if c.Board.Firmware != info.Firmware {
+		// Same board, other firmware or transport: the analog parts are the
+		// same, so this is allowed (and noted by Staleness).
+		return nil
+	}
+	return nil
+}
+
+// Limits bound how far a calibration may be from the present before
+// Staleness warns.
+type Limits struct {
+	// MaxAge is the largest age; zero selects 24 h.
+	MaxAge time.Duration
+	// MaxTempDelta is the largest temperature change in °C; zero selects 2.
+	MaxTempDelta float64
+}
+
+// Staleness returns warnings (empty when none) for a calibration applied
+// at time now to the board described by info, whose temperature is tempC
+// (nil when unknown).
+func (c *Calibration) Staleness(now time.Time, info hal.Info, tempC *float64, l Limits) []string {
+	if l.MaxAge == 0 {
+		l.MaxAge = 24 * time.Hour
+	}
+	if l.MaxTempDelta == 0 {
+		l.MaxTempDelta = 2
+	}
+	var w []string
+	if age := now.Sub(c.MeasuredAt); age > l.MaxAge {
+		w = append(w, fmt.Sprintf("calibration is %s old (limit %s): recalibrate (spu calibrate) or check it (spu calibrate --check)",
+			age.Round(time.Minute), l.MaxAge))
+	}
+	if tempC != nil && c.TemperatureC != nil {
+		if d := *tempC - *c.TemperatureC; math.Abs(d) > l.MaxTempDelta {
+			w = append(w, fmt.Sprintf("board is at %.2f °C, calibrated at %.2f °C (difference %.2f °C, limit %.2g °C): recalibrate or check it",
+				*tempC, *c.TemperatureC, d, l.MaxTempDelta))
+		}
+	}
+	if info.Firmware != c.Board.Firmware {
+		w = append(w, fmt.Sprintf("calibrated with firmware %q, board now reports %q", c.Board.Firmware, info.Firmware))
+	}
+	return w
+}
+
+// Encode writes c as indented JSON.
+func (c *Calibration) Encode(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(c)
+}
+
+// Decode reads and validates a calibration from r.
+func Decode(r io.Reader) (*Calibration, error) {
+	dec := json.NewDecoder(io.LimitReader(r, 64<<20))
+	var c Calibration
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("calibration: %v: %w", err, hal.ErrInvalid)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Load reads a calibration file.
+func Load(path string) (*Calibration, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("calibration: %w", err)
+	}
+	defer f.Close()
+	c, err := Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Save writes c to path atomically: to a temporary file in the same
+// directory, synced, then renamed over path.
+func (c *Calibration) Save(path string) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("calibration: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".calibration-*.tmp")
+	if err != nil {
+		return fmt.Errorf("calibration: %w", err)
+	}
+	name := tmp.Name()
+	fail := func(err error) error {
+		tmp.Close()
+		os.Remove(name)
+		return fmt.Errorf("calibration: writing %s: %w", path, err)
+	}
+	if err := c.Encode(tmp); err != nil {
+		return fail(err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fail(err)
+	}
+	if err := os.Rename(name, path); err != nil {
+		os.Remove(name)
+		return fmt.Errorf("calibration: %w", err)
+	}
+	return nil
+}
+
+// CacheDir returns dir, or when dir is empty the user cache directory's
+// spukit/calibration (e.g. ~/.cache/spukit/calibration).
+func CacheDir(dir string) (string, error) {
+	if dir != "" {
+		return dir, nil
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("calibration cache: %w (pass a cache directory)", err)
+	}
+	return filepath.Join(base, "spukit", "calibration"), nil
+}
+
+// CachePath is where a calibration with the given serial and content key
+// lives in the cache directory dir.
+func CachePath(dir, serial, key string) string {
+	safe := strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r == ':' || r == os.PathSeparator || r < ' ' {
+			return '_'
+		}
+		return r
+	}, serial)
+	return filepath.Join(dir, safe+"-"+key+".json")
+}
+
+// FindCached returns the newest cached calibration for the board described
+// by info in dir: the one with options o when o is non-nil, else any.
+// It returns an error wrapping os.ErrNotExist when there is none.
+func FindCached(dir string, info hal.Info, o *Options) (*Calibration, string, error) {
+	var paths []string
+	if o != nil {
+		paths = []string{CachePath(dir, info.Serial, ContentKey(info, *o))}
+	} else {
+		pat := strings.TrimSuffix(CachePath(dir, info.Serial, "*"), "*.json") + "*.json"
+		paths, _ = filepath.Glob(pat)
+	}
+	type found struct {
+		c    *Calibration
+		path string
+	}
+	var all []found
+	for _, p := range paths {
+		c, err := Load(p)
+		if err != nil || c.Matches(info) != nil {
+			continue
+		}
+		all = append(all, found{c, p})
+	}
+	if len(all) == 0 {
+		return nil, "", fmt.Errorf("no cached calibration for board %s in %s: run spu calibrate: %w", info.Serial, dir, os.ErrNotExist)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].c.MeasuredAt.After(all[j].c.MeasuredAt) })
+	return all[0].c, all[0].path, nil
+}

@@ -1,0 +1,214 @@
+package calibration
+
+import (
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/spukit/spukit/hal"
+)
+
+// regression accumulates the sufficient statistics of the multivariate
+// linear regression y = Bᵀ z with z = (x, 1): y and x are K-vectors.
+type regression struct {
+	k   int
+	n   int
+	sxx []float64 // (K+1)², row-major
+	sxy []float64 // (K+1)×K
+	syy []float64 // K×K
+	z   []float64
+}
+
+func newRegression(k int) *regression {
+	return &regression{k: k, sxx: make([]float64, (k+1)*(k+1)), sxy: make([]float64, (k+1)*k),
+		syy: make([]float64, k*k), z: make([]float64, k+1)}
+}
+
+func (r *regression) add(x, y []float64) {
+	k := r.k
+	copy(r.z, x)
+	r.z[k] = 1
+	for a, za := range r.z {
+		row := r.sxx[a*(k+1) : (a+1)*(k+1)]
+		for b := a; b <= k; b++ {
+			row[b] += za * r.z[b]
+		}
+		ry := r.sxy[a*k : (a+1)*k]
+		for j, yj := range y {
+			ry[j] += za * yj
+		}
+	}
+	for i, yi := range y {
+		row := r.syy[i*k : (i+1)*k]
+		for j := i; j < k; j++ {
+			row[j] += yi * y[j]
+		}
+	}
+	r.n++
+}
+
+// fit is the outcome of a regression: y_{k+1} = Phi y_k + C + w.
+type fit struct {
+	Phi, PhiSE []float64 // K², row-major
+	C, CSE     []float64 // K
+	Resid      []float64 // K×K residual covariance per step
+	N          int
+}
+
+func (r *regression) solve() (*fit, error) {
+	k := r.k
+	if r.n <= 2*(k+1) {
+		return nil, fmt.Errorf("regression: %d transitions for %d unknowns per row: %w", r.n, k+1, hal.ErrInvalid)
+	}
+	sxx := mat.NewSymDense(k+1, nil)
+	for a := 0; a <= k; a++ {
+		for b := a; b <= k; b++ {
+			sxx.SetSym(a, b, r.sxx[a*(k+1)+b])
+		}
+	}
+	var ch mat.Cholesky
+	if !ch.Factorize(sxx) {
+		return nil, fmt.Errorf("regression: the excitation does not span every direction (singular normal equations): %w", hal.ErrInvalid)
+	}
+	var inv mat.SymDense
+	if err := ch.InverseTo(&inv); err != nil {
+		return nil, fmt.Errorf("regression: %v: %w", err, hal.ErrInvalid)
+	}
+	sxy := mat.NewDense(k+1, k, append([]float64(nil), r.sxy...))
+	var b mat.Dense
+	b.Mul(&inv, sxy) // (K+1)×K
+	// Residual covariance: (Syy − Bᵀ Sxy) / (n − K − 1).
+	var bs mat.Dense
+	bs.Mul(b.T(), sxy)
+	dof := float64(r.n - k - 1)
+	f := &fit{Phi: make([]float64, k*k), PhiSE: make([]float64, k*k), C: make([]float64, k), CSE: make([]float64, k),
+		Resid: make([]float64, k*k), N: r.n}
+	for i := range k {
+		for j := range k {
+			a, c := min(i, j), max(i, j)
+			f.Resid[i*k+j] = (r.syy[a*k+c] - bs.At(i, j)) / dof
+		}
+	}
+	for i := range k {
+		s2 := f.Resid[i*k+i]
+		for j := range k {
+			f.Phi[i*k+j] = b.At(j, i)
+			f.PhiSE[i*k+j] = math.Sqrt(s2 * inv.At(j, j))
+		}
+		f.C[i] = b.At(k, i)
+		f.CSE[i] = math.Sqrt(s2 * inv.At(k, k))
+	}
+	return f, nil
+}
+
+// logm returns −log(Φ) for Φ close to I by the series
+// −log(I − X) = Σ X^j/j, X = I − Φ. It needs ‖X‖_F < 1/2 (the sample
+// period must be short compared with the board's fastest time constant).
+func logm(phi []float64, k int) ([]float64, error) {
+	x := mat.NewDense(k, k, nil)
+	for i := range k {
+		for j := range k {
+			v := -phi[i*k+j]
+			if i == j {
+				v += 1
+			}
+			x.Set(i, j, v)
+		}
+	}
+	nx := mat.Norm(x, 2)
+	if !(nx < 0.5) {
+		return nil, fmt.Errorf("‖I − Φ‖ = %.3g ≥ 0.5: the sample period is too long for the board's dynamics to be identified: %w", nx, hal.ErrUnsupported)
+	}
+	sum := mat.DenseCopyOf(x)
+	p := mat.DenseCopyOf(x)
+	var t mat.Dense
+	for j := 2; j < 200; j++ {
+		t.Mul(p, x)
+		p.Copy(&t)
+		var term mat.Dense
+		term.Scale(1/float64(j), p)
+		sum.Add(sum, &term)
+		if mat.Norm(&term, 1) < 1e-17*mat.Norm(sum, 1) {
+			break
+		}
+	}
+	return append([]float64(nil), sum.RawMatrix().Data...), nil
+}
+
+// dlyap solves Σ = Φ Σ Φᵀ + Q by Smith's doubling iteration; Φ must be
+// stable (spectral radius < 1).
+func dlyap(phi, q []float64, k int) ([]float64, error) {
+	a := mat.NewDense(k, k, append([]float64(nil), phi...))
+	s := mat.NewDense(k, k, append([]float64(nil), q...))
+	var t, u mat.Dense
+	for range 64 {
+		t.Mul(a, s)
+		u.Mul(&t, a.T())
+		s.Add(s, &u)
+		t.Mul(a, a)
+		a.Copy(&t)
+		if mat.Norm(a, 1) < 1e-16 {
+			return append([]float64(nil), s.RawMatrix().Data...), nil
+		}
+	}
+	return nil, fmt.Errorf("discrete Lyapunov equation did not converge (the identified Φ is not stable): %w", hal.ErrUnstable)
+}
+
+// wls fits y ≈ g·a + o (or y ≈ g·a when withOffset is false) by weighted
+// least squares with weights 1/se², returning the estimates, their standard
+// errors and χ² of the fit.
+func wls(a, y, se []float64, withOffset bool) (g, o, gse, ose, chi2 float64, ok bool) {
+	var s, sa, saa, sy, say float64
+	for i := range a {
+		w := 1 / (se[i] * se[i])
+		s += w
+		sa += w * a[i]
+		saa += w * a[i] * a[i]
+		sy += w * y[i]
+		say += w * a[i] * y[i]
+	}
+	if withOffset {
+		det := s*saa - sa*sa
+		if !(det > 1e-12*s*saa) {
+			return 0, 0, 0, 0, 0, false
+		}
+		g = (s*say - sa*sy) / det
+		o = (saa*sy - sa*say) / det
+		gse = math.Sqrt(s / det)
+		ose = math.Sqrt(saa / det)
+	} else {
+		if !(saa > 0) {
+			return 0, 0, 0, 0, 0, false
+		}
+		g = say / saa
+		gse = math.Sqrt(1 / saa)
+	}
+	for i := range a {
+		r := (y[i] - g*a[i] - o) / se[i]
+		chi2 += r * r
+	}
+	return g, o, gse, ose, chi2, true
+}
+
+// matVec returns m v for a k×k row-major m.
+func matVec(m, v []float64, k int) []float64 {
+	out := make([]float64, k)
+	for i := range k {
+		acc := 0.0
+		for j := range k {
+			acc += m[i*k+j] * v[j]
+		}
+		out[i] = acc
+	}
+	return out
+}
+
+// solveVec solves m x = v for a k×k row-major m.
+func solveVec(m, v []float64, k int) ([]float64, error) {
+	var x mat.VecDense
+	if err := x.SolveVec(mat.NewDense(k, k, append([]float64(nil), m...)), mat.NewVecDense(k, append([]float64(nil), v...))); err != nil {
+		return nil, fmt.Errorf("singular system: %v: %w", err, hal.ErrUnstable)
+	}
+	return append([]float64(nil), x.RawVector().Data...), nil
+}

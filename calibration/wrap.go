@@ -1,0 +1,431 @@
+package calibration
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/spukit/spukit/hal"
+)
+
+// DefaultDitherRows is WrapOptions.DitherRows's default.
+const DefaultDitherRows = 1024
+
+// WrapOptions tune Wrap. The zero value rounds couplings to the nearest
+// code and does not dither.
+type WrapOptions struct {
+	// Dither re-programs the couplings every DitherRows samples with codes
+	// chosen by first-order sigma-delta modulation per element, so that the
+	// time average of every element's code approaches its unquantised
+	// target (the error of the average falls like 1/batches). It trades
+	// the quantisation bias for extra fluctuation and programming time.
+	Dither bool
+	// DitherRows is the number of samples per dither batch (default
+	// DefaultDitherRows).
+	DitherRows int
+}
+
+// Board is a calibrated board: a hal.Board that pre-distorts what is
+// programmed and corrects what is read, using a Calibration. It implements
+// hal.Clock when the wrapped board does.
+type Board interface {
+	hal.Board
+	// Calibration returns the calibration in use.
+	Calibration() *Calibration
+	// SetCalibration replaces the calibration (after a recalibration); the
+	// board must be reprogrammed afterwards.
+	SetCalibration(c *Calibration) error
+	// Unwrap returns the wrapped board.
+	Unwrap() hal.Board
+}
+
+// wrapped implements Board.
+type wrapped struct {
+	inner  hal.Board
+	cal    *Calibration
+	opts   WrapOptions
+	info   hal.Info
+	k      int
+	closed bool
+
+	programmed bool
+	target     []float64 // unquantised pre-distorted couplings in codes (or 1/τ when continuous)
+	codes      []float64 // codes programmed now
+	acc        []float64 // sigma-delta accumulators
+	bias       []float64 // last requested bias (calibrated volts)
+}
+
+// clocked adds hal.Clock for boards that keep board time.
+type clocked struct {
+	*wrapped
+	clk hal.Clock
+}
+
+// BoardTime implements hal.Clock.
+func (c *clocked) BoardTime() time.Duration { return c.clk.BoardTime() }
+
+var (
+	_ Board     = (*wrapped)(nil)
+	_ hal.Clock = (*clocked)(nil)
+)
+
+// Wrap returns board b seen through calibration cal. It refuses (with
+// ErrWrongBoard) a calibration measured on another board. A nil o selects
+// the zero WrapOptions.
+//
+// The wrapper's Info is the board's, with the coupling and bias ranges
+// narrowed to what every channel can realise after pre-distortion and the
+// noise replaced by the measured effective σ. Couplings A are realised as
+// the codes nearest to (A − offset)/gain element by element; the bias b as
+// the DAC value v with β(v) = b (gain, offset, INL); readings are corrected
+// with the ADC line. SetState passes through unchanged: the forcing circuit
+// is the reference the ADC was calibrated against.
+func Wrap(b hal.Board, cal *Calibration, o *WrapOptions) (Board, error) {
+	if b == nil || cal == nil {
+		return nil, fmt.Errorf("calibration: wrap: nil board or calibration: %w", hal.ErrInvalid)
+	}
+	w := &wrapped{inner: b}
+	if o != nil {
+		w.opts = *o
+	}
+	if w.opts.DitherRows < 0 {
+		return nil, fmt.Errorf("calibration: wrap: dither rows %d: %w", w.opts.DitherRows, hal.ErrInvalid)
+	}
+	if w.opts.DitherRows == 0 {
+		w.opts.DitherRows = DefaultDitherRows
+	}
+	if err := w.SetCalibration(cal); err != nil {
+		return nil, err
+	}
+	if c, ok := b.(hal.Clock); ok {
+		return &clocked{wrapped: w, clk: c}, nil
+	}
+	return w, nil
+}
+
+func (w *wrapped) Calibration() *Calibration { return w.cal }
+
+func (w *wrapped) Unwrap() hal.Board { return w.inner }
+
+// String names the wrapped board.
+func (w *wrapped) String() string {
+	return fmt.Sprintf("%v calibrated (%s)", w.inner, w.cal.MeasuredAt.Format(time.RFC3339))
+}
+
+func (w *wrapped) SetCalibration(c *Calibration) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	in := w.inner.Info()
+	if err := c.Matches(in); err != nil {
+		return err
+	}
+	k := in.Cells
+	info := in
+	// Coupling range: |A| ≤ m realisable on every element.
+	m := math.Inf(1)
+	for e, g := range c.Couplings.Gain {
+		m = math.Min(m, in.Coupling.Max*g-math.Abs(c.Couplings.Offset[e]))
+		if in.Coupling.Min < 0 {
+			m = math.Min(m, -in.Coupling.Min*g-math.Abs(c.Couplings.Offset[e]))
+		}
+	}
+	m *= 1 - 1e-9
+	if !(m >= 1) {
+		return fmt.Errorf("calibration: after pre-distortion the board cannot realise a coupling of 1 (largest %g): %w", m, hal.ErrUnsupported)
+	}
+	info.Coupling = hal.Range{Min: math.Max(in.Coupling.Min, -m), Max: m}
+	if in.Coupling.Min >= 0 {
+		info.Coupling.Min = in.Coupling.Min
+	}
+	// Bias range: β_i(v) over the DAC's codes (one LSB below the top),
+	// narrowed by the largest INL correction.
+	lo, hi := math.Inf(-1), math.Inf(1)
+	top := in.Bias.Max - in.Bias.LSB()
+	for i := range k {
+		g, off := c.Bias.Gain[i], c.Bias.Offset[i]
+		inl := 0.0
+		if c.Bias.INL != nil {
+			for _, v := range c.Bias.INL[i] {
+				inl = math.Max(inl, math.Abs(v))
+			}
+		}
+		lo = math.Max(lo, g*in.Bias.Min+off+inl)
+		hi = math.Min(hi, g*top+off-inl)
+	}
+	if !(lo < hi) {
+		return fmt.Errorf("calibration: no bias range is realisable on every channel: %w", hal.ErrUnsupported)
+	}
+	info.Bias.Range = hal.Range{Min: lo, Max: hi}
+	var s2 float64
+	for _, s := range c.Cells.EffectiveNoiseV {
+		s2 += s * s
+	}
+	if len(c.Cells.EffectiveNoiseV) == k && s2 > 0 && in.Noise > 0 {
+		info.Noise = math.Sqrt(s2 / float64(k))
+	}
+	if err := info.Validate(); err != nil {
+		return fmt.Errorf("calibration: calibrated board description: %w", err)
+	}
+	w.cal, w.info, w.k = c, info, k
+	w.programmed = false
+	w.target, w.codes, w.acc = make([]float64, k*k), make([]float64, k*k), make([]float64, k*k)
+	return nil
+}
+
+func (w *wrapped) Info() hal.Info { return w.info }
+
+func (w *wrapped) check(ctx context.Context, op string) error {
+	if w.closed {
+		return fmt.Errorf("%s: %w", op, hal.ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return nil
+}
+
+// step returns the coupling step (0: continuous).
+func (w *wrapped) step() float64 { return w.inner.Info().CouplingStep }
+
+// program sends codes to the board.
+func (w *wrapped) program(ctx context.Context, codes []float64) error {
+	step := w.step()
+	a := make([]float64, len(codes))
+	in := w.inner.Info().Coupling
+	for e, c := range codes {
+		v := c
+		if step > 0 {
+			v = c * step
+		}
+		a[e] = math.Min(math.Max(v, in.Min), in.Max)
+	}
+	return w.inner.SetCouplings(ctx, a)
+}
+
+// SetCouplings implements hal.Board: a is checked against the calibrated
+// range, pre-distorted element by element and rounded to the nearest code.
+func (w *wrapped) SetCouplings(ctx context.Context, a []float64) error {
+	if err := w.check(ctx, "set couplings"); err != nil {
+		return err
+	}
+	if err := hal.CheckCouplings(w.info, a); err != nil {
+		return fmt.Errorf("set couplings: %w", err)
+	}
+	k, step := w.k, w.step()
+	g, off := w.cal.Couplings.Gain, w.cal.Couplings.Offset
+	t := make([]float64, k*k)
+	for e, v := range a {
+		x := v
+		if v != 0 || off[e] != 0 {
+			x = (v - off[e]) / g[e]
+		}
+		if step > 0 {
+			x /= step
+		}
+		t[e] = x
+	}
+	if w.info.Topology == hal.Symmetric {
+		for i := range k {
+			for j := range i {
+				m := (t[i*k+j] + t[j*k+i]) / 2
+				t[i*k+j], t[j*k+i] = m, m
+			}
+		}
+	}
+	codes := make([]float64, k*k)
+	for e, x := range t {
+		codes[e] = x
+		if step > 0 {
+			codes[e] = math.Round(x)
+		}
+	}
+	if err := w.program(ctx, codes); err != nil {
+		return fmt.Errorf("set couplings (pre-distorted by the calibration): %w", err)
+	}
+	w.target, w.codes, w.programmed = t, codes, true
+	for e := range w.acc {
+		w.acc[e] = t[e] - codes[e]
+	}
+	return nil
+}
+
+// SetBias implements hal.Board: each b_i is mapped through the inverse of
+// the measured bias transfer.
+func (w *wrapped) SetBias(ctx context.Context, b []float64) error {
+	if err := w.check(ctx, "set bias"); err != nil {
+		return err
+	}
+	if err := hal.CheckVector("bias", b, w.k, w.info.Bias.Range); err != nil {
+		return fmt.Errorf("set bias: %w", err)
+	}
+	in := w.inner.Info().Bias
+	v := make([]float64, w.k)
+	for i, x := range b {
+		v[i] = math.Min(math.Max(w.cal.dacValue(i, x), in.Min), in.Max)
+	}
+	if err := w.inner.SetBias(ctx, v); err != nil {
+		return fmt.Errorf("set bias (pre-distorted by the calibration): %w", err)
+	}
+	w.bias = append(w.bias[:0], b...)
+	return nil
+}
+
+// dacValue inverts β_i(v) = G v + O + INL(v) by two fixed-point steps.
+func (c *Calibration) dacValue(i int, b float64) float64 {
+	g, off := c.Bias.Gain[i], c.Bias.Offset[i]
+	v := (b - off) / g
+	if c.Bias.INL == nil || c.Bias.INL[i] == nil {
+		return v
+	}
+	for range 2 {
+		v = (b - off - interp(c.Bias.Levels, c.Bias.INL[i], v)) / g
+	}
+	return v
+}
+
+// interp evaluates the piecewise-linear table (xs, ys) at x, holding the
+// end values outside.
+func interp(xs, ys []float64, x float64) float64 {
+	n := len(xs)
+	if n == 0 {
+		return 0
+	}
+	if x <= xs[0] {
+		return ys[0]
+	}
+	if x >= xs[n-1] {
+		return ys[n-1]
+	}
+	for j := 1; j < n; j++ {
+		if x <= xs[j] {
+			f := (x - xs[j-1]) / (xs[j] - xs[j-1])
+			return ys[j-1] + f*(ys[j]-ys[j-1])
+		}
+	}
+	return ys[n-1]
+}
+
+// SetState implements hal.Board; it passes through (the reference).
+func (w *wrapped) SetState(ctx context.Context, x []float64) error {
+	if err := w.check(ctx, "set state"); err != nil {
+		return err
+	}
+	return w.inner.SetState(ctx, x)
+}
+
+// Run implements hal.Board.
+func (w *wrapped) Run(ctx context.Context, d time.Duration) error {
+	if err := w.check(ctx, "run"); err != nil {
+		return err
+	}
+	return w.inner.Run(ctx, d)
+}
+
+// dither programs the next sigma-delta codes. A code set the board refuses
+// as unstable is skipped (the accumulators keep their values).
+func (w *wrapped) dither(ctx context.Context) error {
+	next := make([]float64, len(w.target))
+	changed := false
+	for e, t := range w.target {
+		next[e] = math.Round(t + w.acc[e])
+		if next[e] != w.codes[e] {
+			changed = true
+		}
+	}
+	if changed {
+		if err := w.program(ctx, next); err != nil {
+			if errors.Is(err, hal.ErrUnstable) {
+				next = w.codes
+			} else {
+				return fmt.Errorf("dithering couplings: %w", err)
+			}
+		}
+	}
+	for e, t := range w.target {
+		w.acc[e] += t - next[e]
+	}
+	w.codes = next
+	return nil
+}
+
+// Sample implements hal.Board: readings are corrected with the ADC line and
+// kept inside the ADC range; with dithering, the couplings are
+// re-programmed between batches of DitherRows samples.
+func (w *wrapped) Sample(ctx context.Context, period time.Duration, dst []float64) (int, error) {
+	if err := w.check(ctx, "sample"); err != nil {
+		return 0, err
+	}
+	k := w.k
+	if len(dst) == 0 || len(dst)%k != 0 {
+		return 0, fmt.Errorf("sample: dst has %d values, want a positive multiple of %d cells: %w", len(dst), k, hal.ErrDimension)
+	}
+	rows := len(dst) / k
+	dithering := w.opts.Dither && w.programmed && w.step() > 0
+	batch := rows
+	if dithering {
+		batch = w.opts.DitherRows
+	}
+	var sat []int
+	done := 0
+	var err error
+	for done < rows {
+		if done > 0 && dithering {
+			if err = w.dither(ctx); err != nil {
+				break
+			}
+		}
+		n := min(batch, rows-done)
+		got, e := w.inner.Sample(ctx, period, dst[done*k:(done+n)*k])
+		got = max(0, min(got, n))
+		w.correct(dst[done*k : (done+got)*k])
+		done += got
+		var se *hal.SaturationError
+		if errors.As(e, &se) {
+			if sat == nil {
+				sat = make([]int, k)
+			}
+			for i, c := range se.Counts {
+				if i < k {
+					sat[i] += c
+				}
+			}
+			e = nil
+		}
+		if e != nil {
+			err = e
+			break
+		}
+		if got < n {
+			break
+		}
+	}
+	if err != nil {
+		return done, fmt.Errorf("sample: %w", err)
+	}
+	if sat != nil {
+		return done, fmt.Errorf("sample: %w", &hal.SaturationError{Counts: sat, Samples: done})
+	}
+	return done, nil
+}
+
+// correct maps raw readings to calibrated volts, inside the ADC range.
+func (w *wrapped) correct(r []float64) {
+	k := w.k
+	adc := w.info.ADC.Range
+	for s := 0; s+k <= len(r); s += k {
+		row := r[s : s+k]
+		w.cal.correctADC(row)
+		for i, v := range row {
+			row[i] = math.Min(math.Max(v, adc.Min), adc.Max)
+		}
+	}
+}
+
+// Close implements hal.Board; it closes the wrapped board.
+func (w *wrapped) Close() error {
+	w.closed = true
+	return w.inner.Close()
+}
