@@ -130,27 +130,26 @@ func (f *FrontEnd) Run(ns uint64) error {
 
 // Acquire implements firmware.FrontEnd: one sample after periodNs, as ADC
 // codes (the simulator's own quantisation, inverted exactly).
-func (f *FrontEnd) Acquire(periodNs uint64, dst []uint16) (uint32, error) {
+func (f *FrontEnd) Acquire(periodNs uint64, dst []uint16, sat []byte) error {
 	_, err := f.b.Sample(f.ctx, time.Duration(periodNs), f.buf)
-	var sat uint32
 	var se *hal.SaturationError
 	if errors.As(err, &se) {
 		for i, c := range se.Counts {
-			if c > 0 && i < 32 {
-				sat |= 1 << i
+			if c > 0 {
+				sat[i/8] |= 1 << (i % 8)
 			}
 		}
 		err = nil
 	}
 	if err != nil {
-		return 0, err
+		return err
 	}
 	l := lsb(f.info.ADC)
 	top := math.Exp2(float64(bits(f.info.ADC))) - 1
 	for i, v := range f.buf {
 		dst[i] = uint16(math.Min(math.Max(math.Round((v-f.info.ADC.Min)/l), 0), top))
 	}
-	return sat, nil
+	return nil
 }
 
 // Reset implements firmware.FrontEnd: identity couplings, zero bias and state.

@@ -30,8 +30,9 @@ type FrontEnd interface {
 	// Run lets the network evolve for ns nanoseconds.
 	Run(ns uint64) error
 	// Acquire waits one sample period of periodNs, converts every channel
-	// into dst and reports a bitmap of saturated channels (the first 32).
-	Acquire(periodNs uint64, dst []uint16) (saturated uint32, err error)
+	// into dst and sets bit i%8 of saturated[i/8] for every saturated
+	// channel i (it never clears bits; the caller does).
+	Acquire(periodNs uint64, dst []uint16, saturated []byte) error
 	// Reset returns the analog side to power-up.
 	Reset() error
 	// Temperature returns the board temperature in centi-°C.
@@ -82,7 +83,7 @@ type sampling struct {
 	perChunk   uint32 // samples per chunk
 	converted  uint32 // samples converted so far
 	acked      uint32 // samples the host has acknowledged
-	saturated  uint32 // bitmap over all chunks
+	saturated  []byte // bitmap over all chunks, cell i in byte i/8
 	chunkLen   [MaxWindow]int
 	chunkFirst [MaxWindow]uint32
 	chunks     [MaxWindow][proto.MaxPayload]byte
@@ -115,11 +116,16 @@ type Board struct {
 	status uint8
 	smp    sampling
 	conv   []uint16
+	satNow []byte // one reading's saturation bitmap
 }
 
 // New returns a board program for the given front end and link.
 func New(info Info, fe FrontEnd, tr Transport) *Board {
-	return &Board{info: info, fe: fe, tr: tr, codes: make([]uint16, info.Cells), conv: make([]uint16, info.Cells)}
+	nb := (info.Cells + 7) / 8
+	b := &Board{info: info, fe: fe, tr: tr, codes: make([]uint16, info.Cells), conv: make([]uint16, info.Cells),
+		satNow: make([]byte, nb)}
+	b.smp.saturated = make([]byte, nb)
+	return b
 }
 
 // Errors counts frames dropped or refused since power-up.
@@ -161,8 +167,10 @@ func (b *Board) startSample(seq uint16, pl []byte) (proto.Code, uint8) {
 		return proto.CodeOutOfRange, 0
 	}
 	s := &b.smp
+	sat := s.saturated
+	clear(sat)
 	*s = sampling{active: true, seq: seq, count: count, period: period, window: min(window, MaxWindow),
-		perChunk: uint32((proto.MaxPayload - 5) / (2 * b.info.Cells))}
+		perChunk: uint32((proto.MaxPayload - 5) / (2 * b.info.Cells)), saturated: sat}
 	b.status |= 1
 	return proto.CodeOK, 0
 }
@@ -238,13 +246,15 @@ func (b *Board) pump() {
 		var flags byte
 		off := 5
 		for range n {
-			sat, err := b.fe.Acquire(s.period, b.conv)
-			if err != nil {
+			clear(b.satNow)
+			if err := b.fe.Acquire(s.period, b.conv, b.satNow); err != nil {
 				b.errs++
 			}
-			if sat != 0 {
-				flags |= 1
-				s.saturated |= sat
+			for i, m := range b.satNow {
+				if m != 0 {
+					flags |= 1
+					s.saturated[i] |= m
+				}
 			}
 			for _, c := range b.conv {
 				binary.LittleEndian.PutUint16(buf[off:], c)
@@ -264,11 +274,11 @@ func (b *Board) finishSample() {
 	r := b.resp[:0]
 	r = binary.LittleEndian.AppendUint32(r, s.count)
 	r = append(r, 0)
-	for i := 0; i < b.info.Cells; i += 8 {
-		r = append(r, byte(s.saturated>>i))
-	}
-	if s.saturated != 0 {
-		b.status |= 2
+	r = append(r, s.saturated...)
+	for _, m := range s.saturated {
+		if m != 0 {
+			b.status |= 2
+		}
 	}
 	b.status &^= 1
 	s.active = false

@@ -36,17 +36,16 @@ func (f *fakeFE) LatchCouplings() error       { return nil }
 func (f *fakeFE) SetBias(c []uint16) error    { f.calls++; copy(f.bias, c); return nil }
 func (f *fakeFE) ForceState(c []uint16) error { f.calls++; copy(f.state, c); return nil }
 func (f *fakeFE) Run(ns uint64) error         { f.calls++; f.ran += ns; return nil }
-func (f *fakeFE) Acquire(ns uint64, dst []uint16) (uint32, error) {
+func (f *fakeFE) Acquire(ns uint64, dst []uint16, sat []byte) error {
 	f.ran += ns
-	var sat uint32
 	for i := range dst {
 		f.conv++
 		dst[i] = uint16(f.conv)
 		if f.conv == 42 {
-			sat |= 1 << i // one saturated reading, to see it reported
+			sat[i/8] |= 1 << (i % 8) // one saturated reading, to see it reported
 		}
 	}
-	return sat, nil
+	return nil
 }
 func (f *fakeFE) Reset() error       { f.resets++; return nil }
 func (f *fakeFE) Temperature() int16 { return 2512 }
@@ -371,4 +370,26 @@ func FuzzFirmware(f *testing.F) {
 		}
 		t.Fatalf("no INFO after the stream (%d bytes out)", len(p.out))
 	})
+}
+
+// A 40-cell board reports saturation of cell 37 in the fifth bitmap byte
+// (the bitmap was once a uint32 and lost cells beyond 31).
+func TestSaturationBeyond32Cells(t *testing.T) {
+	info := testInfo
+	info.Cells = 40
+	fe := &fakeFE{couplings: map[[2]int]int16{}, bias: make([]uint16, 40), state: make([]uint16, 40)}
+	fe.conv = 42 - 38 // reading 42 is cell 37 of the first sample
+	p := &pipe{}
+	b := New(info, fe, p)
+	exchange(t, b, p, proto.TypeHello, 1, []byte{proto.Version})
+	req := binary.LittleEndian.AppendUint32(nil, 1)
+	req = binary.LittleEndian.AppendUint32(req, 5000)
+	req = binary.LittleEndian.AppendUint16(req, 1)
+	r := exchange(t, b, p, proto.TypeSample, 2, req)
+	require.Len(t, r, 1)
+	assert.Equal(t, byte(1), r[0].Payload[4], "the chunk is flagged")
+	r = exchange(t, b, p, proto.TypeSampleAck, 2, binary.LittleEndian.AppendUint32(nil, 1))
+	require.Len(t, r, 1)
+	// count (4 bytes), code (1), then ⌈40/8⌉ = 5 bitmap bytes.
+	assert.Equal(t, []byte{0, 0, 0, 0, 1 << 5}, r[0].Payload[5:10], "cell 37 = byte 4, bit 5")
 }
