@@ -15,7 +15,12 @@ const (
 	DefaultCheckEvents = 6000
 	// DefaultMinEffect is the rms coupling deviation (1/τ) below which a
 	// statistically significant drift is still accepted as harmless.
-	DefaultMinEffect = 2e-4
+	DefaultMinEffect = 5e-4
+	// seFactor allows for the first-order standard errors of the
+	// identified couplings being optimistic: on sim:proto8 a fresh
+	// calibration checks with χ²/dof ≈ 1.3–1.5 whatever the number of
+	// events (docs/calibration.md), so the threshold is scaled by 1.5.
+	seFactor = 1.5
 )
 
 // CheckOptions tune Check. The zero value selects the defaults.
@@ -36,7 +41,9 @@ type CheckOptions struct {
 type CheckReport struct {
 	// Holds is true when the board still behaves as the calibration says:
 	// the reference measurement agrees with the calibration's prediction
-	// within its statistics (χ²/dof ≤ 1 + 5·√(2/dof)), or the deviation is
+	// within its statistics (χ²/dof ≤ 1.5·(1 + 5·√(2/dof)), where 1.5
+	// allows for the optimism of first-order standard errors), or the
+	// deviation is
 	// too small to matter (rms coupling deviation ≤ MinEffect).
 	Holds bool `json:"holds"`
 	// Chi2PerDof compares the measured realised couplings and the ADC line
@@ -154,7 +161,7 @@ func Check(ctx context.Context, b hal.Board, cal *Calibration, o *CheckOptions) 
 	}
 	rep.Dof = dof
 	rep.Chi2PerDof = chi2 / float64(dof)
-	rep.Threshold = 1 + 5*math.Sqrt(2/float64(dof))
+	rep.Threshold = seFactor * (1 + 5*math.Sqrt(2/float64(dof)))
 	rep.Holds = rep.Chi2PerDof <= rep.Threshold || rep.RMSCoupling <= opt.MinEffect
 	var temp *float64
 	if tc, ok := Temperature(b); ok {

@@ -88,6 +88,14 @@ type Options struct {
 	OnEval func(Eval) error
 	// OnStep is called after every step.
 	OnStep func(Step)
+
+	// Maintain, when set with MaintainEvery > 0, is called before step k
+	// whenever k > 0 is a multiple of MaintainEvery — for example to check
+	// a board's calibration for drift and recalibrate (spu train
+	// --check-every). Its board time is not counted in the steps'. An error
+	// stops the run.
+	Maintain      func(ctx context.Context, iteration int) error
+	MaintainEvery int
 }
 
 // Eval is one evaluation: the JSON line of `spu train --metrics`.
@@ -313,6 +321,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		for j, idx := range order[pos*o.Batch : (pos+1)*o.Batch] {
 			copy(bt.X[j*in:(j+1)*in], o.Train.X[idx*in:(idx+1)*in])
 			bt.Y[j] = o.Train.Y[idx]
+		}
+		if o.Maintain != nil && o.MaintainEvery > 0 && k > 0 && k%o.MaintainEvery == 0 {
+			if err := o.Maintain(ctx, k); err != nil {
+				return fail(fmt.Errorf("iteration %d: maintenance: %w", k, err))
+			}
 		}
 		t0 := time.Now()
 		it, err := trainer.NewIteration(k, o.Model, bt, o.Damping)

@@ -74,6 +74,7 @@ func commands() []command {
 		{"train", "train an MLP on MNIST with TNGD (or SGD, Adam, NGD) on a board", runTrain},
 		{"report", "summarise training metrics as a Markdown table and PNG plots", runReport},
 		{"emu", "run the board firmware on a simulated board behind a pseudo-terminal", runEmu},
+		{"calibrate", "measure the board's analog errors, write a calibration file; --check checks one", runCalibrate},
 	}
 }
 

@@ -101,7 +101,7 @@ be positive, except --burn 0, which skips the burn-in, and --batches, which
 must be at least 2.
 `
 
-func runSolve(ctx context.Context, args []string, stdout, _ io.Writer) error {
+func runSolve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newFlags("solve",
 		"spu solve [--board URI] (--a FILE [--b FILE] | --random N [--cond K] [--seed S]) [--json] [--burn D] [--duration D] [--period D] [--batches N] [--tol T]",
 		solveHelp)
@@ -116,6 +116,8 @@ func runSolve(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	f.Var(&period, "period", "sample period `D` (default: solver's)")
 	batches := f.Int("batches", 0, "number of batches `N` for the error bars (default: solver's)")
 	tol := f.Float64("tol", 0, "keep sampling (doubling the time) until max std err ≤ `T`·max|x| (default: off)")
+	calFile := f.String("calibration", "", "apply the calibration in `FILE` (or \"cache\": the newest cached one for the board; see spu calibrate)")
+	dither := f.Bool("dither", true, "with --calibration: dither the coupling codes across sample batches")
 	if err := f.parse(args, stdout); err != nil {
 		return err
 	}
@@ -178,6 +180,11 @@ func runSolve(ctx context.Context, args []string, stdout, _ io.Writer) error {
 		return err
 	}
 	defer b.Close()
+	if *calFile != "" {
+		if b, err = calibratedBoard(b, *calFile, *dither, stderr, "solve"); err != nil {
+			return err
+		}
+	}
 	info := b.Info()
 	if p.n > info.Cells {
 		return fmt.Errorf("problem is %d×%d but board %s has %d cells: use a board with at least %d cells (problems larger than the board are not supported yet): %w",

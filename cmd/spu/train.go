@@ -16,6 +16,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/spukit/spukit/calibration"
 	"github.com/spukit/spukit/checkpoint"
 	"github.com/spukit/spukit/hal"
 	"github.com/spukit/spukit/mnist"
@@ -187,6 +188,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ckDir := f.String("checkpoint", "", "save checkpoints in `DIR`")
 	resume := f.Bool("resume", false, "continue the run checkpointed in --checkpoint DIR")
 	quiet := f.Bool("quiet", false, "no progress bar or progress lines; only the final line on stderr")
+	calFile := f.String("calibration", "", "apply the calibration in `FILE` (or \"cache\") to the board (tngd, tngd-adam)")
+	checkEvery := f.Int("check-every", 0, "with --calibration: check it for drift every `N` iterations (spu calibrate --check)")
+	recalibrate := f.Bool("recalibrate", false, "with --check-every: recalibrate when the check fails")
 	if err := f.parse(args, stdout); err != nil {
 		return err
 	}
@@ -195,6 +199,14 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	if err := c.validate(set); err != nil {
 		return err
+	}
+	switch {
+	case *calFile != "" && !training.UsesBoard(c.Optimizer):
+		return usagef("--calibration applies to tngd and tngd-adam (board-backed), not %s", c.Optimizer)
+	case *checkEvery < 0 || (*checkEvery > 0 && *calFile == ""):
+		return usagef("--check-every %d: want N ≥ 1 together with --calibration", *checkEvery)
+	case *recalibrate && *checkEvery == 0:
+		return usagef("--recalibrate goes with --check-every N")
 	}
 	if *resume && *ckDir == "" {
 		return usagef("--resume needs --checkpoint DIR (the directory of the run to continue)")
@@ -258,6 +270,17 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		defer board.Close()
+	}
+	var maintain func(context.Context, int) error
+	if *calFile != "" {
+		wb, err := calibratedBoard(board, *calFile, true, stderr, "train")
+		if err != nil {
+			return err
+		}
+		board = wb
+		if *checkEvery > 0 {
+			maintain = driftCheck(wb.(calibration.Board), *recalibrate, stderr)
+		}
 	}
 	mp, _ := trainer.ParseMapping(c.Mapping)
 	opt, err := training.NewOptimizer(training.OptimizerSpec{Name: c.Optimizer, LR: c.LR, T: c.T, Delay: c.Delay,
@@ -353,6 +376,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if bar != nil {
 		opts.OnStep = func(s training.Step) { bar.Set(s.Iteration) }
 	}
+	opts.Maintain, opts.MaintainEvery = maintain, *checkEvery
 	res, runErr := training.Run(ctx, opts)
 	if bar != nil {
 		bar.Clear() // the final line takes its place
