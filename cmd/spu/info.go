@@ -110,6 +110,7 @@ func runInfo(ctx context.Context, args []string, stdout, _ io.Writer) error {
 		t := bt.Timing()
 		row("SPI clock", "%g MHz", t.SPIHz/1e6)
 		row("coupling update", "%v (all elements, settled)", t.Couplings)
+		row("  with sign flips", "%v (through zero)", t.CouplingsSignFlip)
 		row("bias channel", "%v (settled)", t.BiasChannel)
 		row("set state", "%v (all cells, forced)", t.State)
 		row("sample", "%v (conversion + read-out)", t.Sample)

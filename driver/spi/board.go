@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
@@ -71,6 +72,12 @@ type Stats struct {
 	// conversions.
 	SampleBus   time.Duration
 	Conversions int
+	// Late counts conversions that started more than a tenth of the sample
+	// period after their slot because the host fell behind; MaxLate is the
+	// worst delay. Late samples are not period apart: raise the wiring's
+	// adc.min_period_s until this stays zero.
+	Late    int
+	MaxLate time.Duration
 }
 
 // Opts configures a board. The zero value is fine.
@@ -109,7 +116,6 @@ type Board struct {
 	stats    Stats
 	closed   bool
 	progBus  *time.Duration
-	tmpCodes []int
 }
 
 var (
@@ -134,7 +140,7 @@ func New(ctx context.Context, host Host, w Wiring, opts *Opts) (_ *Board, err er
 	b := &Board{host: host, w: w, k: k, t0: host.Now(),
 		codes: make([]int, len(w.Coupling.Elements)), neg: make([]bool, len(w.Coupling.Elements)),
 		biasCode: make([]int, k), stCode: make([]int, k), conv: make([]int16, ad7606.Channels),
-		elemOf: w.Coupling.Elements, tmpCodes: make([]int, len(w.Coupling.Elements))}
+		elemOf: w.Coupling.Elements}
 	for i := range k {
 		b.biasCode[i], b.stCode[i] = -1, -1
 	}
@@ -274,8 +280,9 @@ func (b *Board) describe(serial string, simulated bool) hal.Info {
 		Bias:         hal.Converter{Range: hal.Range{Min: w.Bias.MinV, Max: w.Bias.MaxV}, Bits: 16},
 		ADC:          hal.Converter{Range: hal.Range{Min: -w.ADC.RangeV, Max: w.ADC.RangeV}, Bits: 16},
 		Tau:          seconds(w.TauS), Noise: w.NoiseV,
-		// A conversion and its read-out, rounded up to whole µs.
-		MinSamplePeriod: (conv + time.Microsecond - 1).Truncate(time.Microsecond),
+		// A conversion and its read-out, rounded up to whole µs, or the
+		// wiring's floor for a slow host.
+		MinSamplePeriod: max((conv + time.Microsecond - 1).Truncate(time.Microsecond), seconds(w.ADC.MinPeriodS)),
 		Caps:            caps,
 	}
 }
@@ -314,13 +321,38 @@ func (b *Board) wait(ctx context.Context, d time.Duration) error {
 	return b.host.SleepUntil(ctx, b.host.Now()+d)
 }
 
-// reset brings the chips to a known state: rheostats unlocked, A = I,
-// b = 0, x = 0.
+// reset brings the chips to a known state whatever a previous session
+// left: DACs powered up, rheostats awake and unlocked (and the chain's
+// length checked by reading the control registers back), then A = I,
+// b = 0, x = 0. The chain's SDO stays driven: in a daisy chain each SDO
+// feeds the next chip (docs/boards.md: a tri-state buffer keeps the last
+// one off a shared MISO).
 func (b *Board) reset(ctx context.Context) error {
 	if err := b.program(func() error {
-		if b.chain != nil {
-			if err := b.chain.Unlock(); err != nil {
-				return err
+		if err := b.bias.PowerUp(); err != nil {
+			return fmt.Errorf("bias DAC: %w", err)
+		}
+		if err := b.state.PowerUp(); err != nil {
+			return fmt.Errorf("state DAC: %w", err)
+		}
+		if b.chain == nil {
+			return nil
+		}
+		if err := b.chain.Wake(); err != nil {
+			return err
+		}
+		if err := b.chain.Unlock(); err != nil {
+			return err
+		}
+		ctl := make([]int, b.chain.Len())
+		if err := b.chain.ReadControl(ctl); err != nil {
+			return err
+		}
+		for k, c := range ctl {
+			if c != 0x002 {
+				return fmt.Errorf("rheostat chain on %s: chip %d reads control %#03x after unlock, want 0x002: "+
+					"check the chain length (wiring says %d chips) and the SDO daisy chain back to MISO: %w",
+					b.w.Coupling.Port, k, c, b.chain.Len(), hal.ErrDisconnected)
 			}
 		}
 		return nil
@@ -374,8 +406,11 @@ func (b *Board) check(ctx context.Context, op string) error {
 }
 
 // SetCouplings implements hal.Board. Entries are rounded to the nearest
-// code; polarities are latched first, then all magnitudes in one
-// transaction (or one frame per changed MDAC).
+// code. Magnitudes are written in one transaction (one frame per changed
+// MDAC). When a sign flips on an element that is not zero, the update goes
+// in two passes — those elements to zero, settle, latch the polarities,
+// then the final magnitudes — so the network never runs on new signs with
+// old magnitudes (an intermediate matrix that may be unstable).
 func (b *Board) SetCouplings(ctx context.Context, a []float64) error {
 	if err := b.check(ctx, "set couplings"); err != nil {
 		return err
@@ -391,22 +426,40 @@ func (b *Board) SetCouplings(ctx context.Context, a []float64) error {
 	if err := hal.Stable(q, b.k); err != nil {
 		return fmt.Errorf("set couplings: after rounding to step %g: %w", step, err)
 	}
-	codes, neg := b.tmpCodes, make([]bool, len(b.neg))
-	signChange, changed := false, false
+	n := len(b.elemOf)
+	codes, neg := make([]int, n), make([]bool, n)
+	signChange, changed, flipLive := false, false, false
 	for e, rc := range b.elemOf {
 		v := a[rc[0]*b.k+rc[1]]
 		codes[e] = int(math.Round(math.Abs(v) / step))
 		neg[e] = v < 0 && codes[e] > 0
-		signChange = signChange || neg[e] != b.neg[e] || b.codes[e] < 0
+		flip := neg[e] != b.neg[e] || b.codes[e] < 0
+		signChange = signChange || flip
+		flipLive = flipLive || flip && b.codes[e] > 0
 		changed = changed || codes[e] != b.codes[e]
 	}
 	if !signChange && !changed {
 		return nil
 	}
+	settle := seconds(b.w.Coupling.SettleS)
+	if flipLive {
+		zero := slices.Clone(b.codes)
+		for e := range zero {
+			if neg[e] != b.neg[e] && zero[e] > 0 {
+				zero[e] = 0
+			}
+		}
+		if err := b.program(func() error { return b.writeMagnitudes(zero) }); err != nil {
+			return fmt.Errorf("set couplings: zero the elements whose sign flips: %w", err)
+		}
+		if err := b.wait(ctx, settle); err != nil {
+			return fmt.Errorf("set couplings: settle: %w", err)
+		}
+	}
 	err := b.program(func() error {
 		if signChange {
-			for e, n := range neg {
-				if err := b.polarity.Set(e, n); err != nil {
+			for e, v := range neg {
+				if err := b.polarity.Set(e, v); err != nil {
 					return err
 				}
 			}
@@ -415,29 +468,40 @@ func (b *Board) SetCouplings(ctx context.Context, a []float64) error {
 			}
 			copy(b.neg, neg)
 		}
-		if b.chain != nil {
-			if err := b.chain.Write(codes); err != nil {
-				return err
-			}
-			copy(b.codes, codes)
-			return nil
-		}
-		for e, d := range b.mdacs {
-			if codes[e] == b.codes[e] {
-				continue
-			}
-			if err := d.Write(codes[e]); err != nil {
-				return fmt.Errorf("element %d (A[%d][%d]): %w", e, b.elemOf[e][0], b.elemOf[e][1], err)
-			}
-			b.codes[e] = codes[e]
-		}
-		return nil
+		return b.writeMagnitudes(codes)
 	})
 	if err != nil {
 		return fmt.Errorf("set couplings: %w", err)
 	}
-	if err := b.wait(ctx, seconds(b.w.Coupling.SettleS)); err != nil {
+	if err := b.wait(ctx, settle); err != nil {
 		return fmt.Errorf("set couplings: settle: %w", err)
+	}
+	return nil
+}
+
+// writeMagnitudes writes every element's code: one chain transaction, or
+// one frame per MDAC whose code differs. A failed MDAC write leaves its
+// code unknown (a partial frame may have latched).
+func (b *Board) writeMagnitudes(codes []int) error {
+	if b.chain != nil {
+		if err := b.chain.Write(codes); err != nil {
+			for e := range b.codes {
+				b.codes[e] = -1
+			}
+			return err
+		}
+		copy(b.codes, codes)
+		return nil
+	}
+	for e, d := range b.mdacs {
+		if codes[e] == b.codes[e] {
+			continue
+		}
+		if err := d.Write(codes[e]); err != nil {
+			b.codes[e] = -1
+			return fmt.Errorf("element %d (A[%d][%d]): %w", e, b.elemOf[e][0], b.elemOf[e][1], err)
+		}
+		b.codes[e] = codes[e]
 	}
 	return nil
 }
@@ -565,8 +629,13 @@ func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64)
 		if err := ctx.Err(); err != nil {
 			return n, fmt.Errorf("sample %d of %d: %w", n, rows, err)
 		}
-		if err := b.host.SleepUntil(ctx, start+time.Duration(n+1)*period-lead); err != nil {
+		slot := start + time.Duration(n+1)*period - lead
+		if err := b.host.SleepUntil(ctx, slot); err != nil {
 			return n, fmt.Errorf("sample %d of %d: %w", n, rows, err)
+		}
+		if late := b.host.Now() - slot; late > period/10 {
+			b.stats.Late++
+			b.stats.MaxLate = max(b.stats.MaxLate, late)
 		}
 		if err := b.adc.Convert(b.conv); err != nil {
 			return n, fmt.Errorf("sample %d of %d: %w", n, rows, err)
@@ -595,27 +664,28 @@ func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64)
 	return rows, nil
 }
 
-// halt opens every coupling, powers the DACs down and leaves FORCE and
-// CONVST low: the state a board is left in by Close.
+// halt leaves the board in a safe, stable state: A = I, b = 0, FORCE and
+// CONVST low. Shutting the rheostats down or powering the DACs down would
+// not be safe: with every element open (A = 0) the cells integrate, and a
+// grounded DAC is the bottom of the level-shifted range, not 0 V.
 func (b *Board) halt() error {
-	var errs []error
-	if b.chain != nil {
-		errs = append(errs, b.chain.Halt())
+	ctx := context.Background()
+	id := make([]float64, b.k*b.k)
+	for i := range b.k {
+		id[i*b.k+i] = 1
 	}
-	for _, d := range b.mdacs {
-		errs = append(errs, d.Halt())
-	}
-	return errors.Join(append(errs, b.bias.Halt(), b.state.Halt(), b.force.Out(gpio.Low), b.adc.Halt())...)
+	return errors.Join(b.SetCouplings(ctx, id), b.SetBias(ctx, make([]float64, b.k)),
+		b.force.Out(gpio.Low), b.adc.Halt())
 }
 
-// Close halts the chips (couplings open, DACs powered down) and releases
-// the ports. It is idempotent.
+// Close leaves the board safe (A = I, b = 0, no conversion running) and
+// releases the ports. It is idempotent.
 func (b *Board) Close() error {
 	if b.closed {
 		return nil
 	}
-	b.closed = true
 	err := b.halt()
+	b.closed = true
 	return errors.Join(err, b.closePorts())
 }
 
@@ -634,9 +704,13 @@ type Timing struct {
 	// SPIHz is the wiring's SPI clock (each chip runs at the lower of it
 	// and its own maximum).
 	SPIHz float64 `json:"spi_hz"`
-	// Couplings is a full coupling update: polarity registers, then every
-	// element, then settling.
+	// Couplings is a coupling update without sign changes: every element,
+	// then settling.
 	Couplings time.Duration `json:"couplings_ns"`
+	// CouplingsSignFlip is an update that flips signs on live elements:
+	// those elements to zero, settle, polarity registers, every element,
+	// settle.
+	CouplingsSignFlip time.Duration `json:"couplings_sign_flip_ns"`
 	// BiasChannel is one bias channel's frame and settling.
 	BiasChannel time.Duration `json:"bias_channel_ns"`
 	// State is SetState on every cell: state DAC frames, settling, FORCE.
@@ -658,11 +732,13 @@ func (b *Board) Timing() Timing {
 		mag = time.Duration(n) * TransferTime(2, ClockHz(ChipAD5450, w.SPIHz))
 	}
 	dacT := TransferTime(3, ClockHz(ChipAD5676, w.SPIHz))
+	settle := seconds(w.Coupling.SettleS)
 	return Timing{
-		SPIHz:       w.SPIHz,
-		Couplings:   reg + mag + seconds(w.Coupling.SettleS),
-		BiasChannel: dacT + seconds(w.Bias.SettleS),
-		State:       time.Duration(w.Cells)*dacT + seconds(w.State.SettleS) + seconds(w.State.ForceS),
-		Sample:      seconds(w.ADC.ConversionS) + TransferTime(2*ad7606.Channels, b.hzADC),
+		SPIHz:             w.SPIHz,
+		Couplings:         mag + settle,
+		CouplingsSignFlip: 2*(mag+settle) + reg,
+		BiasChannel:       dacT + seconds(w.Bias.SettleS),
+		State:             time.Duration(w.Cells)*dacT + seconds(w.State.SettleS) + seconds(w.State.ForceS),
+		Sample:            seconds(w.ADC.ConversionS) + TransferTime(2*ad7606.Channels, b.hzADC),
 	}
 }

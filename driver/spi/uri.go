@@ -20,8 +20,8 @@ import (
 
 func init() { hal.Register("spi", openURI) }
 
-// openURI opens "spi:///dev/spidev0.0?wiring=FILE&serial=S". The path names
-// the board's bias-DAC port (a check that the wiring is the one meant);
+// openURI opens "spi:///dev/spidev0.0?wiring=FILE&serial=S". The path must
+// be one of the wiring's ports (a check that the wiring is the one meant);
 // without wiring= the default wiring (ref8) is used. The program must have
 // initialised periph's host drivers (host.Init) first; cmd/spu does.
 func openURI(ctx context.Context, u *url.URL) (hal.Board, error) {

@@ -119,6 +119,9 @@ type ADCWiring struct {
 	// ConversionS is the conversion time (BUSY high), used for the
 	// sampling-time account and the minimum sample period.
 	ConversionS float64 `json:"conversion_s"`
+	// MinPeriodS raises the minimum sample period above conversion +
+	// read-out (0: no floor), for hosts whose SPI system calls take longer.
+	MinPeriodS float64 `json:"min_period_s,omitempty"`
 }
 
 // Chip names accepted in a wiring.
@@ -154,7 +157,8 @@ func DefaultWiring() Wiring {
 			DACWiring: DACWiring{Chip: ChipAD5676, Port: "/dev/spidev0.1", Channels: id, MinV: -5, MaxV: 5, SettleS: 5e-6},
 			ForcePin:  "GPIO22", ForceS: 50e-6,
 		},
-		Coupling: CouplingWiring{Chip: ChipAD5293, Port: "/dev/spidev1.0", Bits: 10, Max: 2, Elements: el, SettleS: 2e-6},
+		// 5 µs: AD5293 settling at half scale in resistor-performance mode.
+		Coupling: CouplingWiring{Chip: ChipAD5293, Port: "/dev/spidev1.0", Bits: 10, Max: 2, Elements: el, SettleS: 5e-6},
 		Polarity: PolarityWiring{Chip: ChipHC595, Port: "/dev/spidev1.1"},
 		ADC: ADCWiring{Chip: ChipAD7606, Port: "/dev/spidev1.2", Channels: id, RangeV: 5,
 			ConvstPin: "GPIO17", BusyPin: "GPIO27", ConversionS: 4e-6},
@@ -319,6 +323,26 @@ func (w Wiring) Validate() error {
 		bad("adc.convst_pin and adc.busy_pin are required")
 	}
 	pos("adc.conversion_s", a.ConversionS)
+	nonneg("adc.min_period_s", a.MinPeriodS)
+
+	// One GPIO drives one signal.
+	pins := map[string]string{}
+	pin := func(what, name string) {
+		if name == "" {
+			return
+		}
+		if other, dup := pins[name]; dup {
+			bad("%s %q is also %s: each signal needs its own GPIO", what, name, other)
+		}
+		pins[name] = what
+	}
+	pin("state.force_pin", w.State.ForcePin)
+	pin("adc.convst_pin", a.ConvstPin)
+	pin("adc.busy_pin", a.BusyPin)
+	pin("adc.range_pin", a.RangePin)
+	for e, name := range c.SyncPins {
+		pin(fmt.Sprintf("coupling.sync_pins[%d]", e), name)
+	}
 
 	// One chip select serves one chip (or one chain).
 	ports := map[string]string{}

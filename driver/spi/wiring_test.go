@@ -50,6 +50,8 @@ func TestWiringErrors(t *testing.T) {
 		{"coupling max", func(w *spi.Wiring) { w.Coupling.Max = 0.5 }, "coupling.max = 0.5, want a finite value ≥ 1"},
 		{"adc range", func(w *spi.Wiring) { w.ADC.RangeV = 2.5 }, "adc.range_v = 2.5, want 5 or 10"},
 		{"shared port", func(w *spi.Wiring) { w.ADC.Port = w.Bias.Port }, `adc.port "/dev/spidev0.0" is also bias.port`},
+		{"shared pin", func(w *spi.Wiring) { w.ADC.BusyPin = w.ADC.ConvstPin }, `adc.busy_pin "GPIO17" is also adc.convst_pin`},
+		{"min period", func(w *spi.Wiring) { w.ADC.MinPeriodS = -1 }, "adc.min_period_s = -1"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -15,6 +15,9 @@
 //	0x7  read control register
 //	0x8  software shutdown: data bit 0 = 1 shut down, 0 normal
 //
+// The frame 0x8001 (top bits 10) followed by a NOP puts SDO in high
+// impedance, so a chain can share MISO with other chips.
+//
 // After power-up the wiper is write-protected: Unlock (control register
 // 0x002, the frame 0x1802) must be sent first. The driver refuses wiper
 // writes before it, rather than let the chip drop them silently.
@@ -53,8 +56,14 @@ const (
 // Max is the largest wiper code.
 const Max = 1023
 
-// controlUnlock allows RDAC writes (control bit C1).
+// controlUnlock allows RDAC writes (control bit C1); C2 = 0 keeps the
+// chip in resistor-performance mode (tighter tolerance, settling up to
+// 5 µs at half scale).
 const controlUnlock = 0x002
+
+// sdoFloat is the special frame that, followed by a NOP, puts SDO in high
+// impedance.
+const sdoFloat = 0x8001
 
 // ErrLocked is returned for wiper writes before Unlock.
 var ErrLocked = errors.New("ad5293: wiper is write-protected until Unlock")
@@ -183,6 +192,43 @@ func (ch *Chain) Reset() error {
 
 // Halt shuts every rheostat down (terminal A open), opening the couplings.
 func (ch *Chain) Halt() error { return ch.all(CmdShutdown, 1, nil) }
+
+// Wake ends a shutdown (Halt) on every chip: writing a wiper does not.
+func (ch *Chain) Wake() error { return ch.all(CmdShutdown, 0, nil) }
+
+// ReadControl returns every chip's control register into dst (length
+// Len): 0x002 after Unlock. Reading back what was written checks that the
+// chain has the expected length and that SDO reaches the host.
+func (ch *Chain) ReadControl(dst []int) error {
+	if len(dst) != ch.n {
+		return fmt.Errorf("ad5293: %d values for %d chips: %w", len(dst), ch.n, hal.ErrDimension)
+	}
+	if err := ch.all(CmdReadControl, 0, nil); err != nil {
+		return err
+	}
+	if err := ch.all(CmdNOP, 0, ch.r); err != nil {
+		return err
+	}
+	for k := range dst {
+		j := 2 * (ch.n - 1 - k)
+		dst[k] = int(uint16(ch.r[j])<<8|uint16(ch.r[j+1])) & 0x3ff
+	}
+	return nil
+}
+
+// FloatSDO puts every chip's SDO in high impedance (the frame 0x8001, then
+// a NOP), so the chain does not load a MISO line it shares with other
+// chips. Any read command drives SDO again.
+func (ch *Chain) FloatSDO() error {
+	for k := range ch.n {
+		j := 2 * (ch.n - 1 - k)
+		ch.w[j], ch.w[j+1] = sdoFloat>>8, sdoFloat&0xff
+	}
+	if err := ch.c.Tx(ch.w, nil); err != nil {
+		return fmt.Errorf("ad5293: float SDO: %w", err)
+	}
+	return ch.all(CmdNOP, 0, nil)
+}
 
 // Dev is one rheostat on its own chip select: a chain of one.
 type Dev struct {

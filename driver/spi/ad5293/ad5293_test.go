@@ -60,6 +60,11 @@ func TestChainPlayback(t *testing.T) {
 		{W: []byte{0x08, 0x00, 0x08, 0x00, 0x08, 0x00}}, // read all
 		{W: make([]byte, 6), R: []byte{0x00, 0x03, 0x03, 0xff, 0x00, 0x01}},
 		{W: []byte{0x20, 0x01, 0x20, 0x01, 0x20, 0x01}}, // shutdown all
+		{W: []byte{0x20, 0x00, 0x20, 0x00, 0x20, 0x00}}, // wake all
+		{W: []byte{0x1c, 0x00, 0x1c, 0x00, 0x1c, 0x00}}, // read control: 0x7<<10
+		{W: make([]byte, 6), R: []byte{0x00, 0x02, 0x00, 0x02, 0x00, 0x00}},
+		{W: []byte{0x80, 0x01, 0x80, 0x01, 0x80, 0x01}}, // SDO to high impedance …
+		{W: make([]byte, 6)}, // … takes effect with a NOP
 	}, DontPanic: true}
 	ch, err := NewChain(pb, 3)
 	require.NoError(t, err)
@@ -73,6 +78,10 @@ func TestChainPlayback(t *testing.T) {
 	require.NoError(t, ch.Read(got))
 	assert.Equal(t, []int{1, 1023, 3}, got)
 	require.NoError(t, ch.Halt())
+	require.NoError(t, ch.Wake())
+	require.NoError(t, ch.ReadControl(got))
+	assert.Equal(t, []int{0, 2, 2}, got, "chip 0 answers last (here: still locked)")
+	require.NoError(t, ch.FloatSDO())
 	require.NoError(t, pb.Close())
 	_, err = NewChain(pb, 0)
 	require.ErrorIs(t, err, hal.ErrInvalid)

@@ -114,20 +114,22 @@ func (d *Dev) Write(code int) error {
 	}
 	err := d.c.Tx(f[:], nil)
 	if d.sync != nil {
-		// SYNC goes high even after a failed transfer: the rising edge
-		// latches, so a half-written frame must not be left pending.
+		// SYNC must go high to end the frame; the chip latches whatever
+		// it shifted in, complete or not.
 		if err2 := d.sync.Out(gpio.High); err == nil && err2 != nil {
 			err = fmt.Errorf("SYNC: %w", err2)
 		}
 	}
 	if err != nil {
+		d.code = -1 // a partial frame may have been latched
 		return fmt.Errorf("ad5450: write %d: %w", code, err)
 	}
 	d.code = code
 	return nil
 }
 
-// Code returns the last code written (0 after power-on).
+// Code returns the last code written (0 after power-on), or −1 when a
+// failed write may have latched a partial frame.
 func (d *Dev) Code() int { return d.code }
 
 // Halt writes code 0: the element no longer couples.

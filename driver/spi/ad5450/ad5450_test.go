@@ -63,7 +63,7 @@ func TestErrors(t *testing.T) {
 	require.Error(t, err, "a wrong byte fails")
 	assert.Contains(t, err.Error(), "write 1")
 	assert.Equal(t, gpio.High, sync.L, "SYNC released after a failed transfer")
-	assert.Equal(t, 0, d.Code(), "a failed write is not remembered")
+	assert.Equal(t, -1, d.Code(), "after a failed write the code is unknown")
 	var re *hal.RangeError
 	require.ErrorAs(t, d.Write(1024), &re)
 	assert.Equal(t, 1023.0, re.Max)

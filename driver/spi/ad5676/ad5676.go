@@ -127,6 +127,11 @@ func (d *Dev) Readback(ch int) (uint16, error) {
 	return uint16(r[1])<<8 | uint16(r[2]), nil
 }
 
+// PowerUp returns every channel to normal operation (power-down bits 00).
+// Writing a code does not: a channel powered down by Halt stays grounded
+// until this (or Reset) is sent.
+func (d *Dev) PowerUp() error { return d.tx(CmdPower, 0, 0x0000, nil) }
+
 // Reset performs the software (power-on) reset: every output to zero scale.
 func (d *Dev) Reset() error { return d.tx(CmdReset, 0, resetKey, nil) }
 

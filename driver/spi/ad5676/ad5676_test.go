@@ -22,6 +22,7 @@ func TestPlayback(t *testing.T) {
 		{W: []byte{0x00, 0x00, 0x00}, R: []byte{0x00, 0xbe, 0xef}}, // NOP clocks it out
 		{W: []byte{0x60, 0x12, 0x34}},                              // software reset with its key
 		{W: []byte{0x40, 0x55, 0x55}},                              // halt: all channels 1 kΩ to ground
+		{W: []byte{0x40, 0x00, 0x00}},                              // power up: all channels normal
 	}, DontPanic: true}
 	d, err := New(pb, nil)
 	require.NoError(t, err)
@@ -34,6 +35,7 @@ func TestPlayback(t *testing.T) {
 	assert.Equal(t, uint16(0xbeef), v)
 	require.NoError(t, d.Reset())
 	require.NoError(t, d.Halt())
+	require.NoError(t, d.PowerUp())
 	require.NoError(t, pb.Close(), "every expected frame was sent")
 	assert.Contains(t, d.String(), "AD5676")
 }

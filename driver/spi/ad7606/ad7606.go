@@ -91,6 +91,13 @@ func (d *Dev) Convert(dst []int16) error {
 	if len(dst) != Channels {
 		return fmt.Errorf("ad7606: dst has %d entries, want %d: %w", len(dst), Channels, hal.ErrDimension)
 	}
+	// A BUSY edge that arrived after an earlier timeout would end this
+	// wait at once, before the conversion: drain it first.
+	for range 4 {
+		if !d.busy.WaitForEdge(0) {
+			break
+		}
+	}
 	if err := d.convst.Out(gpio.High); err != nil {
 		return fmt.Errorf("ad7606: CONVST: %w", err)
 	}

@@ -28,13 +28,14 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
 	"periph.io/x/conn/v3"
 	"periph.io/x/conn/v3/gpio"
-	"periph.io/x/conn/v3/gpio/gpiotest"
 	"periph.io/x/conn/v3/physic"
+	"periph.io/x/conn/v3/pin"
 	pspi "periph.io/x/conn/v3/spi"
 
 	"github.com/spukit/spukit/driver/spi"
@@ -83,12 +84,16 @@ func openURI(ctx context.Context, u *url.URL) (hal.Board, error) {
 }
 
 // Open builds a simulator from p (its programming times set to zero: the
-// rig accounts the bus instead) and opens the SPI driver on virtual chips
+// rig accounts the bus instead; its ADC's minimum period set to 1 ns: the
+// virtual ADC reads at the CONVST edge) and opens the SPI driver on virtual chips
 // over it. Closing the board closes the simulator. Without a serial in
 // opts the board takes the simulator's (SIM-PROTO8-3 for seed 3): its
 // hidden part tolerances are the simulator's.
 func Open(ctx context.Context, w spi.Wiring, p sim.Profile, seed uint64, opts *spi.Opts) (*spi.Board, error) {
 	p.Timing = sim.TimingProfile{}
+	// The AD7606 converts at the CONVST edge: the simulator must be able to
+	// read "now", not one of its own sample periods later.
+	p.ADC.MinPeriodS = analogPeriod.Seconds()
 	a, err := sim.New(p, seed)
 	if err != nil {
 		return nil, err
@@ -130,7 +135,7 @@ type Rig struct {
 	now    time.Duration
 	ctx    context.Context
 	ports  map[string]*port
-	pins   map[string]*pin
+	pins   map[string]*vpin
 	closed int
 
 	bias, state dac
@@ -140,6 +145,7 @@ type Rig struct {
 	polarity    []byte
 	matrix      []float64 // the couplings the chips realise now
 	pending     bool      // matrix not yet accepted by the analog board
+	heldBack    int       // latched matrices the analog board refused as unstable
 	force       bool
 	conv        [8]int16
 	ready       bool // a conversion finished and was not read out yet
@@ -151,7 +157,8 @@ type Rig struct {
 // dac is a virtual AD5676: input and DAC registers per channel.
 type dac struct {
 	input, out [8]uint16
-	readback   int // channel whose register the next frame shifts out, or -1
+	down       [8]bool // powered down: the output is grounded
+	readback   int     // channel whose register the next frame shifts out, or -1
 }
 
 // rheostat is one virtual AD5293.
@@ -159,8 +166,14 @@ type rheostat struct {
 	wiper    int
 	unlocked bool
 	shutdown bool
+	hiZ      bool   // SDO in high impedance (0x8001 then a NOP)
+	floatReq bool   // 0x8001 received; the next NOP floats SDO
 	sr       uint16 // shift register: clocked out by the next transaction
 }
+
+// analogPeriod is the sample period the analog board must accept: the
+// virtual ADC reads it this long after the CONVST edge.
+const analogPeriod = time.Nanosecond
 
 // New wires virtual chips to a. The wiring must fit the analog board: the
 // same number of cells, and ranges no wider than a's (the rig passes
@@ -178,9 +191,14 @@ func New(w spi.Wiring, a Analog) (*Rig, error) {
 		return nil, fmt.Errorf("virtual rig: wiring couplings ±%g exceed the analog board's [%g, %g]: %w",
 			w.Coupling.Max, in.Coupling.Min, in.Coupling.Max, hal.ErrOutOfRange)
 	}
+	if in.MinSamplePeriod > 100*analogPeriod {
+		return nil, fmt.Errorf("virtual rig: the analog board's minimum sample period %v would delay every conversion "+
+			"(the AD7606 samples at the CONVST edge); give it one ≤ %v, as Open does: %w",
+			in.MinSamplePeriod, 100*analogPeriod, hal.ErrUnsupported)
+	}
 	k := w.Cells
 	r := &Rig{w: w, a: a, in: in, k: k, now: a.BoardTime(), ctx: context.Background(),
-		ports: map[string]*port{}, pins: map[string]*pin{},
+		ports: map[string]*port{}, pins: map[string]*vpin{},
 		rdac: make([]rheostat, len(w.Coupling.Elements)), mdac: make([]int, len(w.Coupling.Elements)),
 		mdacBits: w.Coupling.Bits, polarity: make([]byte, (len(w.Coupling.Elements)+7)/8),
 		matrix: make([]float64, k*k), buf: make([]float64, k)}
@@ -195,9 +213,7 @@ func New(w spi.Wiring, a Analog) (*Rig, error) {
 	} {
 		r.ports[pc.name] = &port{r: r, name: pc.name, role: pc.chip}
 	}
-	add := func(name, role string, e int) {
-		r.pins[name] = &pin{Pin: gpiotest.Pin{N: name}, r: r, role: role, elem: e}
-	}
+	add := func(name, role string, e int) { r.pins[name] = &vpin{name: name, r: r, role: role, elem: e} }
 	add(w.State.ForcePin, "force", -1)
 	add(w.ADC.ConvstPin, "convst", -1)
 	add(w.ADC.BusyPin, "busy", -1)
@@ -206,7 +222,7 @@ func New(w spi.Wiring, a Analog) (*Rig, error) {
 	}
 	for e, name := range w.Coupling.SyncPins {
 		add(name, "sync", e)
-		r.pins[name].L = gpio.High
+		r.pins[name].l = gpio.High
 	}
 	return r, nil
 }
@@ -242,13 +258,26 @@ func (r *Rig) SleepUntil(ctx context.Context, t time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	before := r.now
 	if t > r.now {
 		r.now = t
 	}
 	r.ctx = ctx
 	defer func() { r.ctx = context.Background() }()
-	return r.advance()
+	if err := r.advance(); err != nil {
+		if ctx.Err() != nil {
+			// A cancelled wait ends where the analog board stopped.
+			r.now = max(before, r.a.BoardTime())
+		}
+		return err
+	}
+	return nil
 }
+
+// HeldBack counts coupling matrices latched mid-update that the analog
+// board refused as unstable and that were held back (see the package
+// doc); a driver that orders its writes well keeps it at zero.
+func (r *Rig) HeldBack() int { return r.heldBack }
 
 // advance runs the analog board up to now with the settings latched so
 // far; a matrix it still refuses is an error here.
@@ -305,6 +334,7 @@ func (r *Rig) latchCouplings() error {
 		r.pending = false
 	case errors.Is(err, hal.ErrUnstable):
 		r.pending = true // mid-update; see the package doc
+		r.heldBack++
 	default:
 		return err
 	}
@@ -315,14 +345,18 @@ func (r *Rig) latchBias() error {
 	if err := r.catchUp(); err != nil {
 		return err
 	}
-	return r.a.SetBias(r.ctx, r.volts(r.w.Bias, r.bias.out[:]))
+	return r.a.SetBias(r.ctx, r.volts(r.w.Bias, &r.bias))
 }
 
-// volts maps each cell's DAC register through the wiring's level shifter.
-func (r *Rig) volts(d spi.DACWiring, regs []uint16) []float64 {
+// volts maps each cell's DAC output through the wiring's level shifter; a
+// powered-down (grounded) channel is the bottom of the range.
+func (r *Rig) volts(d spi.DACWiring, c *dac) []float64 {
 	lsb := (d.MaxV - d.MinV) / 65536
 	for i, ch := range d.Channels {
-		r.buf[i] = d.MinV + float64(regs[ch])*lsb
+		r.buf[i] = d.MinV
+		if !c.down[ch] {
+			r.buf[i] += float64(c.out[ch]) * lsb
+		}
 	}
 	return r.buf
 }
@@ -332,7 +366,7 @@ func (r *Rig) forceState() error {
 	if err := r.advance(); err != nil {
 		return err
 	}
-	return r.a.SetState(r.ctx, r.volts(r.w.State.DACWiring, r.state.out[:]))
+	return r.a.SetState(r.ctx, r.volts(r.w.State.DACWiring, &r.state))
 }
 
 // convert samples the analog board now (CONVST rising edge) into AD7606
@@ -399,11 +433,52 @@ func (p *port) LimitSpeed(f physic.Frequency) error {
 	return nil
 }
 
-// Connect implements pspi.Port. The clock is the lower of the port's
-// limit and the device's maximum, as periph specifies.
+// busSpec is what a chip accepts on its SPI port, from its datasheet:
+// clock phase/polarity (mode & 3), whether its select is a GPIO instead of
+// the port's CS, and its fastest clock. The driver keeps its own table;
+// this one is the chips' side of the contract.
+type busSpec struct {
+	modes []pspi.Mode
+	noCS  bool
+	max   physic.Frequency
+}
+
+func (r *Rig) spec(role string) busSpec {
+	switch role {
+	case "bias", "state": // AD5676: SDIN sampled on falling SCLK edges
+		return busSpec{modes: []pspi.Mode{pspi.Mode1, pspi.Mode2}, max: 50 * physic.MegaHertz}
+	case "coupling":
+		if r.w.Coupling.Chip == spi.ChipAD5450 { // SYNC from GPIOs, falling-edge clocking
+			return busSpec{modes: []pspi.Mode{pspi.Mode1, pspi.Mode2}, noCS: true, max: 50 * physic.MegaHertz}
+		}
+		return busSpec{modes: []pspi.Mode{pspi.Mode1}, max: 50 * physic.MegaHertz} // AD5293
+	case "polarity": // 74HC595: shifts on rising SRCLK edges
+		return busSpec{modes: []pspi.Mode{pspi.Mode0, pspi.Mode3}, max: 20 * physic.MegaHertz}
+	default: // AD7606
+		return busSpec{modes: []pspi.Mode{pspi.Mode2, pspi.Mode3}, max: 23500 * physic.KiloHertz}
+	}
+}
+
+// Connect implements pspi.Port. A mode, select or speed the chip does not
+// accept is an error here, where a real chip would garble the data. The
+// clock is the lower of the port's limit and the device's maximum, as
+// periph specifies.
 func (p *port) Connect(f physic.Frequency, mode pspi.Mode, bits int) (pspi.Conn, error) {
 	if bits != 8 {
 		return nil, fmt.Errorf("virtual %s: %d bits per word, want 8: %w", p.name, bits, hal.ErrInvalid)
+	}
+	sp := p.r.spec(p.role)
+	if !slices.Contains(sp.modes, mode&3) {
+		return nil, fmt.Errorf("virtual %s (%s): SPI mode %d, the chip needs one of %v: %w", p.name, p.role, mode&3, sp.modes, hal.ErrInvalid)
+	}
+	if (mode&pspi.NoCS != 0) != sp.noCS {
+		return nil, fmt.Errorf("virtual %s (%s): NoCS = %t, want %t: %w", p.name, p.role, mode&pspi.NoCS != 0, sp.noCS, hal.ErrInvalid)
+	}
+	if mode&(pspi.LSBFirst|pspi.HalfDuplex) != 0 {
+		return nil, fmt.Errorf("virtual %s (%s): mode %#x: LSB-first and half duplex are not supported: %w", p.name, p.role, mode, hal.ErrInvalid)
+	}
+	if f <= 0 || f > sp.max {
+		return nil, fmt.Errorf("virtual %s (%s): device speed %v, the chip accepts up to %v: %w", p.name, p.role, f, sp.max, hal.ErrInvalid)
 	}
 	hz := f
 	if p.max > 0 && p.max < hz {
@@ -488,8 +563,10 @@ func (r *Rig) dacFrame(d *dac, w, rd []byte, latch func() error) error {
 		d.out[addr] = d.input[addr]
 	case 0x3:
 		d.input[addr], d.out[addr] = data, data
-	case 0x4: // power-down bits: the virtual outputs just stay where they are
-		return nil
+	case 0x4: // two power-down bits per channel, channel 0 in bits 1:0; 00 = normal
+		for ch := range d.down {
+			d.down[ch] = data>>(2*ch)&3 != 0
+		}
 	case 0x6:
 		if data != 0x1234 {
 			return fmt.Errorf("AD5676 software reset with key %#04x, want 0x1234", data)
@@ -523,19 +600,39 @@ func (r *Rig) rheostatFrame(w, rd []byte) error {
 	if len(w) != 2*n {
 		return fmt.Errorf("AD5293 chain of %d chips got %d bytes, want %d", n, len(w), 2*n)
 	}
+	for k := range n - 1 {
+		if r.rdac[k].hiZ {
+			return fmt.Errorf("AD5293 chip %d's SDO is in high impedance (0x8001): chip %d behind it in the daisy chain receives pull-up ones", k, k+1)
+		}
+	}
 	latch := false
 	for k := range n {
 		j := 2 * (n - 1 - k)
 		f := uint16(w[j])<<8 | uint16(w[j+1])
 		ch := &r.rdac[k]
 		if rd != nil {
-			rd[j], rd[j+1] = byte(ch.sr>>8), byte(ch.sr)
+			out := ch.sr
+			if r.rdac[n-1].hiZ {
+				out = 0xffff // MISO floats to the pull-up
+			}
+			rd[j], rd[j+1] = byte(out>>8), byte(out)
 		}
 		ch.sr = f
+		if f == 0x8001 {
+			ch.floatReq = true
+			continue
+		}
 		if f>>14 != 0 {
 			return fmt.Errorf("AD5293 chip %d: frame %#04x has its two top bits set", k, f)
 		}
 		cmd, data := f>>10&0xf, int(f&0x3ff)
+		if ch.floatReq {
+			ch.floatReq = false
+			if cmd == 0x0 {
+				ch.hiZ = true
+				continue
+			}
+		}
 		switch cmd {
 		case 0x0:
 		case 0x1:
@@ -544,16 +641,15 @@ func (r *Rig) rheostatFrame(w, rd []byte) error {
 			}
 			ch.wiper, latch = data, true
 		case 0x2:
-			ch.sr = uint16(ch.wiper)
+			ch.sr, ch.hiZ = uint16(ch.wiper), false
 		case 0x4:
 			ch.wiper, ch.unlocked, latch = 512, false, true
 		case 0x6:
 			ch.unlocked = data&0x2 != 0
 		case 0x7:
+			ch.sr, ch.hiZ = 0, false
 			if ch.unlocked {
 				ch.sr = 0x2
-			} else {
-				ch.sr = 0
 			}
 		case 0x8:
 			ch.shutdown, latch = data&1 != 0, true
@@ -574,7 +670,7 @@ func (r *Rig) mdacFrame(w []byte) error {
 	}
 	e := -1
 	for name, p := range r.pins {
-		if p.role == "sync" && p.L == gpio.Low {
+		if p.role == "sync" && p.l == gpio.Low {
 			if e >= 0 {
 				return fmt.Errorf("AD545x frame with two SYNC lines low (elements %d and %d, %s)", e, p.elem, name)
 			}
@@ -607,18 +703,24 @@ func (r *Rig) adcFrame(w, rd []byte) error {
 	return nil
 }
 
-// pin is a virtual GPIO.
-type pin struct {
-	gpiotest.Pin
+// vpin is a virtual GPIO.
+type vpin struct {
+	name string
+	l    gpio.Level
 	r    *Rig
 	role string
 	elem int
 }
 
+var _ gpio.PinIO = (*vpin)(nil)
+
 // Out implements gpio.PinOut: edges on FORCE, CONVST and SYNC act.
-func (p *pin) Out(l gpio.Level) error {
-	prev := p.L
-	p.L = l
+func (p *vpin) Out(l gpio.Level) error {
+	if p.role == "busy" {
+		return fmt.Errorf("virtual %s: BUSY is an input", p.name)
+	}
+	prev := p.l
+	p.l = l
 	r := p.r
 	switch {
 	case p.role == "force" && prev == gpio.High && l == gpio.Low:
@@ -633,12 +735,17 @@ func (p *pin) Out(l gpio.Level) error {
 	return nil
 }
 
-// In implements gpio.PinIn.
-func (p *pin) In(gpio.Pull, gpio.Edge) error { return nil }
+// In implements gpio.PinIn; only BUSY is an input.
+func (p *vpin) In(gpio.Pull, gpio.Edge) error {
+	if p.role != "busy" {
+		return fmt.Errorf("virtual %s: %s is an output", p.name, p.role)
+	}
+	return nil
+}
 
 // WaitForEdge implements gpio.PinIn: BUSY's falling edge is there as soon
 // as a conversion was started (simulated time already moved past it).
-func (p *pin) WaitForEdge(time.Duration) bool {
+func (p *vpin) WaitForEdge(time.Duration) bool {
 	if p.role == "busy" && p.r.busyEdge {
 		p.r.busyEdge = false
 		return true
@@ -647,4 +754,17 @@ func (p *pin) WaitForEdge(time.Duration) bool {
 }
 
 // Read implements gpio.PinIn.
-func (p *pin) Read() gpio.Level { return p.L }
+func (p *vpin) Read() gpio.Level { return p.l }
+
+// String, Name, Number, Function, Halt, Pull, DefaultPull and PWM complete
+// gpio.PinIO.
+func (p *vpin) String() string                        { return "virtual:" + p.name }
+func (p *vpin) Name() string                          { return p.name }
+func (p *vpin) Number() int                           { return -1 }
+func (p *vpin) Function() string                      { return p.role }
+func (p *vpin) Halt() error                           { return nil }
+func (p *vpin) Pull() gpio.Pull                       { return gpio.PullNoChange }
+func (p *vpin) DefaultPull() gpio.Pull                { return gpio.PullNoChange }
+func (p *vpin) PWM(gpio.Duty, physic.Frequency) error { return errors.New("virtual pin: no PWM") }
+
+var _ pin.Pin = (*vpin)(nil)
