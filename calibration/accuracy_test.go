@@ -68,9 +68,18 @@ func relErr(x, ref []float64) float64 {
 func solveErr(t *testing.T, b hal.Board, p uint64, d time.Duration) float64 {
 	t.Helper()
 	a, rhs, x := spdProblem(8, 100, p)
-	r, err := solver.Solve(context.Background(), b, a, rhs, &solver.Options{Duration: d})
+	got, err := solveOn(b, a, rhs, d)
 	require.NoError(t, err)
-	return relErr(r.X, x)
+	return relErr(got, x)
+}
+
+// solveOn solves with the solver's defaults except the sampling time d.
+func solveOn(b hal.Board, a *mat.Dense, rhs []float64, d time.Duration) ([]float64, error) {
+	r, err := solver.Solve(context.Background(), b, a, rhs, &solver.Options{Duration: d})
+	if err != nil {
+		return nil, err
+	}
+	return r.X, nil
 }
 
 // The acceptance test, small: on sim:proto8 the relative error of
