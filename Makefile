@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test test-long lint cross bench bench-sim demo reproduce reproduce-quick clean
+.PHONY: all build test test-long lint cross bench bench-sim bench-calibration demo reproduce reproduce-quick clean
 
 all: lint build test
 
@@ -26,6 +26,10 @@ lint:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 $(PKGS) | tee bench.txt
+
+# The calibration accuracy table of docs/calibration.md (about 80 s).
+bench-calibration:
+	$(GO) test -run '^$$' -bench BenchmarkCalibratedSolve -benchtime 1x -timeout 20m ./calibration/
 
 demo:
 	$(GO) run ./cmd/spu info
