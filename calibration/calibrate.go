@@ -17,7 +17,7 @@ import (
 const (
 	DefaultProbes     = 8
 	DefaultEvents     = 120000
-	DefaultWindow     = 50
+	DefaultWindowTaus = 2.5 // samples read after each forcing span 2.5 τ
 	DefaultBiasLevels = 9
 	DefaultBiasTaus   = 3000 // board time per bias level, in τ
 )
@@ -32,7 +32,9 @@ type Options struct {
 	// Events is the total number of forced-state transients, spread over
 	// the probes; each costs the forcing time plus Window samples.
 	Events int `json:"events"`
-	// Window is the number of samples read after each forcing (≥ 3).
+	// Window is the number of samples read after each forcing (≥ 3); zero
+	// means as many as span DefaultWindowTaus time constants at the
+	// board's minimum sample period (50 on a 5 µs, τ = 100 µs board).
 	Window int `json:"window"`
 	// BiasLevels is the number of levels of the bias sweep (≥ 3).
 	BiasLevels int `json:"bias_levels"`
@@ -49,14 +51,21 @@ func (o Options) withDefaults() Options {
 	if o.Events == 0 {
 		o.Events = DefaultEvents
 	}
-	if o.Window == 0 {
-		o.Window = DefaultWindow
-	}
 	if o.BiasLevels == 0 {
 		o.BiasLevels = DefaultBiasLevels
 	}
 	if o.BiasTaus == 0 {
 		o.BiasTaus = DefaultBiasTaus
+	}
+	return o
+}
+
+// forBoard fills in every default, including the window, which depends on
+// the board's τ and minimum sample period.
+func (o Options) forBoard(info hal.Info) Options {
+	o = o.withDefaults()
+	if o.Window == 0 && info.MinSamplePeriod > 0 {
+		o.Window = max(3, int(math.Round(DefaultWindowTaus*float64(info.Tau)/float64(info.MinSamplePeriod))))
 	}
 	return o
 }
@@ -353,18 +362,32 @@ func toVolts(f *fit, g, o []float64, k int) *fit {
 	return out
 }
 
-// drift returns τ_ref·M = −(τ_ref/h)·log Φ and first-order standard errors.
+// drift returns τ_ref·M = −(τ_ref/h)·log Φ and first-order standard
+// errors. To first order d log Φ ≈ dΦ·Φ⁻¹ (exact when dΦ commutes with Φ,
+// and dΦ itself when Φ ≈ I), so with independent entry errors
+// SE(L_ij)² = Σ_m SE(Φ_im)²·(Φ⁻¹)_mj².
 func drift(f *fit, k int, tauRef, h time.Duration) (a, se []float64, err error) {
 	l, err := logm(f.Phi, k)
 	if err != nil {
 		return nil, nil, err
 	}
+	var inv mat.Dense
+	if err := inv.Inverse(mat.NewDense(k, k, append([]float64(nil), f.Phi...))); err != nil {
+		return nil, nil, fmt.Errorf("Φ⁻¹ for the error propagation: %v: %w", err, hal.ErrUnsupported)
+	}
 	s := float64(tauRef) / float64(h)
 	a = make([]float64, k*k)
 	se = make([]float64, k*k)
-	for e := range a {
-		a[e] = s * l[e]
-		se[e] = s * f.PhiSE[e]
+	for i := range k {
+		for j := range k {
+			e := i*k + j
+			a[e] = s * l[e]
+			v := 0.0
+			for m := range k {
+				v += f.PhiSE[i*k+m] * f.PhiSE[i*k+m] * inv.At(m, j) * inv.At(m, j)
+			}
+			se[e] = s * math.Sqrt(v)
+		}
 	}
 	return a, se, nil
 }
@@ -393,12 +416,12 @@ func Calibrate(ctx context.Context, b hal.Board, opts *Options) (*Calibration, e
 	if opts != nil {
 		o = *opts
 	}
-	o = o.withDefaults()
-	if err := o.check(); err != nil {
-		return nil, err
-	}
 	if b == nil {
 		return nil, fmt.Errorf("calibration: nil board: %w", hal.ErrInvalid)
+	}
+	o = o.forBoard(b.Info())
+	if err := o.check(); err != nil {
+		return nil, err
 	}
 	s, err := newSession(b)
 	if err != nil {

@@ -113,7 +113,7 @@ func Check(ctx context.Context, b hal.Board, cal *Calibration, o *CheckOptions) 
 		return nil, fmt.Errorf("calibration check: programming the reference: %w", err)
 	}
 	rng := rand.New(rand.NewPCG(opt.Seed, streamStates^0xc4ec4))
-	t, err := s.record(ctx, rng, opt.Events, cal.Options.withDefaults().Window, cal.correctADC, nil)
+	t, err := s.record(ctx, rng, opt.Events, cal.Options.forBoard(s.info).Window, cal.correctADC, nil)
 	if err != nil {
 		return nil, fmt.Errorf("calibration check: %w", err)
 	}

@@ -151,9 +151,9 @@ type Calibration struct {
 
 // ContentKey returns the cache key of a calibration of the board described
 // by info with options o: a hash of the serial, the firmware and the
-// procedure options (defaults filled in).
+// procedure options (defaults filled in for this board).
 func ContentKey(info hal.Info, o Options) string {
-	o = o.withDefaults()
+	o = o.forBoard(info)
 	opt, _ := json.Marshal(o)
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%s", info.Serial, info.Firmware, opt)

@@ -102,29 +102,40 @@ func (r *regression) solve() (*fit, error) {
 	return f, nil
 }
 
-// logm returns −log(Φ) for Φ close to I by the series
-// −log(I − X) = Σ X^j/j, X = I − Φ. It needs ‖X‖_F < 1/2 (the sample
-// period must be short compared with the board's fastest time constant).
+// logm returns −log(Φ), the principal logarithm, by inverse scaling and
+// squaring: square roots (Denman–Beavers iteration) until ‖I − Φ^{1/2^s}‖₂
+// < 1/4, the series −log(I − X) = Σ X^j/j there, times 2^s. Φ = e^{−Mh} of
+// a stable M has no eigenvalue on the closed negative real axis as long as
+// h·|Im λ| < π for every eigenvalue λ of M, which any sample period that
+// resolves the dynamics satisfies; otherwise the roots do not converge and
+// that is the error.
 func logm(phi []float64, k int) ([]float64, error) {
-	x := mat.NewDense(k, k, nil)
-	for i := range k {
-		for j := range k {
-			v := -phi[i*k+j]
-			if i == j {
-				v += 1
-			}
-			x.Set(i, j, v)
+	y := mat.NewDense(k, k, append([]float64(nil), phi...))
+	id := identityDense(k)
+	s := 0
+	for {
+		var x mat.Dense
+		x.Sub(id, y)
+		if mat.Norm(&x, 2) < 0.25 {
+			break
 		}
+		if s == 30 {
+			return nil, fmt.Errorf("log Φ: no convergence after %d square roots (Φ has an eigenvalue on or near the negative real axis: the sample period is too long for the board's dynamics): %w", s, hal.ErrUnsupported)
+		}
+		r, err := sqrtm(y, k)
+		if err != nil {
+			return nil, err
+		}
+		y = r
+		s++
 	}
-	nx := mat.Norm(x, 2)
-	if !(nx < 0.5) {
-		return nil, fmt.Errorf("‖I − Φ‖ = %.3g ≥ 0.5: the sample period is too long for the board's dynamics to be identified: %w", nx, hal.ErrUnsupported)
-	}
-	sum := mat.DenseCopyOf(x)
-	p := mat.DenseCopyOf(x)
+	var x mat.Dense
+	x.Sub(id, y)
+	sum := mat.DenseCopyOf(&x)
+	p := mat.DenseCopyOf(&x)
 	var t mat.Dense
 	for j := 2; j < 200; j++ {
-		t.Mul(p, x)
+		t.Mul(p, &x)
 		p.Copy(&t)
 		var term mat.Dense
 		term.Scale(1/float64(j), p)
@@ -133,7 +144,43 @@ func logm(phi []float64, k int) ([]float64, error) {
 			break
 		}
 	}
+	sum.Scale(math.Ldexp(1, s), sum)
 	return append([]float64(nil), sum.RawMatrix().Data...), nil
+}
+
+func identityDense(k int) *mat.Dense {
+	id := mat.NewDense(k, k, nil)
+	for i := range k {
+		id.Set(i, i, 1)
+	}
+	return id
+}
+
+// sqrtm returns the principal square root of a by the Denman–Beavers
+// iteration Y ← (Y + Z⁻¹)/2, Z ← (Z + Y⁻¹)/2 from Y = a, Z = I.
+func sqrtm(a *mat.Dense, k int) (*mat.Dense, error) {
+	y := mat.DenseCopyOf(a)
+	z := identityDense(k)
+	for range 100 {
+		var yi, zi mat.Dense
+		if err := yi.Inverse(y); err != nil {
+			return nil, fmt.Errorf("square root of Φ: singular iterate: %w", hal.ErrUnsupported)
+		}
+		if err := zi.Inverse(z); err != nil {
+			return nil, fmt.Errorf("square root of Φ: singular iterate: %w", hal.ErrUnsupported)
+		}
+		var yn, zn, d mat.Dense
+		yn.Add(y, &zi)
+		yn.Scale(0.5, &yn)
+		zn.Add(z, &yi)
+		zn.Scale(0.5, &zn)
+		d.Sub(&yn, y)
+		y, z = &yn, &zn
+		if mat.Norm(&d, 1) <= 1e-15*mat.Norm(y, 1) {
+			return y, nil
+		}
+	}
+	return nil, fmt.Errorf("square root of Φ: Denman–Beavers did not converge (an eigenvalue on the negative real axis?): %w", hal.ErrUnsupported)
 }
 
 // dlyap solves Σ = Φ Σ Φᵀ + Q by Smith's doubling iteration; Φ must be

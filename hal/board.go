@@ -44,7 +44,10 @@ type Board interface {
 
 	// Sample reads len(dst)/K successive samples of all K node voltages,
 	// one every period of board time (period 0 means Info().MinSamplePeriod),
-	// into dst row-major: dst[k*K+i] is cell i in sample k. len(dst) must be
+	// into dst row-major: dst[k*K+i] is cell i in sample k. Sample k is
+	// taken (k+1)·period after the call starts (the board evolves one
+	// period before the first reading); conversion and read-out may add
+	// time after the last one. len(dst) must be
 	// a positive multiple of K (ErrDimension) and period must not be below
 	// Info().MinSamplePeriod (*RangeError).
 	//

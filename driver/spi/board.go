@@ -606,9 +606,10 @@ func (b *Board) Run(ctx context.Context, d time.Duration) error {
 	return nil
 }
 
-// Sample implements hal.Board. Conversion k starts at start + (k+1)·period
-// − (conversion + read-out), so samples are period apart and the call
-// takes n·period. A reading at either end of the ADC's codes is saturated.
+// Sample implements hal.Board. Conversion k starts (k+1)·period after the
+// call, as hal.Board specifies, and its read-out follows, so the call takes
+// n·period plus one conversion and read-out. A reading at either end of
+// the ADC's codes is saturated.
 func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64) (int, error) {
 	if err := b.check(ctx, "sample"); err != nil {
 		return 0, err
@@ -629,7 +630,7 @@ func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64)
 		if err := ctx.Err(); err != nil {
 			return n, fmt.Errorf("sample %d of %d: %w", n, rows, err)
 		}
-		slot := start + time.Duration(n+1)*period - lead
+		slot := start + time.Duration(n+1)*period
 		if err := b.host.SleepUntil(ctx, slot); err != nil {
 			return n, fmt.Errorf("sample %d of %d: %w", n, rows, err)
 		}
@@ -655,7 +656,7 @@ func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64)
 		}
 	}
 	// The last read-out ends lead after its conversion started.
-	if err := b.host.SleepUntil(ctx, start+time.Duration(rows)*period); err != nil {
+	if err := b.host.SleepUntil(ctx, start+time.Duration(rows)*period+lead); err != nil {
 		return rows, fmt.Errorf("sample: %w", err)
 	}
 	if sat != nil {

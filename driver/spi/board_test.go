@@ -101,7 +101,7 @@ func TestTimeAccount(t *testing.T) {
 	s4 := b.Stats()
 	assert.Equal(t, n, s4.Conversions-s3.Conversions)
 	assert.Equal(t, n*16*byteT, s4.SampleBus-s3.SampleBus)
-	assert.Equal(t, n*20*time.Microsecond, b.BoardTime()-t3, "n samples take n periods")
+	assert.Equal(t, n*20*time.Microsecond+16800*time.Nanosecond, b.BoardTime()-t3, "n periods, then the last conversion and read-out")
 }
 
 // The MDAC option on a symmetric 2-cell board (3 elements, one SYNC GPIO
@@ -228,7 +228,8 @@ func TestReopenAfterShutdown(t *testing.T) {
 
 // The virtual ADC reads the cells at the CONVST edge: after forcing x₀ on
 // a noiseless, ideal-part board with A = a·I and b = 0, a sample with
-// period P converts at t = P − 16.8 µs after FORCE was released and must
+// period P converts at t = P after FORCE was released (hal.Board: sample k
+// is taken (k+1)·period after the call) and must
 // read x₀·e^{−a·t/τ} to within one ADC step, with x₀ = 4 V and a = 1 as
 // the 16-bit state DAC and the 10-bit rheostat realise them (a read one
 // simulator period late would be 5 % of τ off: 0.09 V here).
@@ -248,7 +249,7 @@ func TestConversionAtTheEdge(t *testing.T) {
 	got := make([]float64, 8)
 	_, err = b.Sample(ctx, period, got)
 	require.NoError(t, err)
-	tconv := (period - 16800*time.Nanosecond).Seconds()
+	tconv := period.Seconds()
 	lsb := 10.0 / 65536
 	x0q := -5 + math.Round(9/lsb)*lsb // code of 4 V on the ±5 V state DAC
 	a := 512 * 2.0 / 1023             // 1/τ on the 2/1023 grid
