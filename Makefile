@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test test-long lint cross bench bench-sim bench-calibration demo reproduce reproduce-quick clean
+.PHONY: all build test test-long lint cross bench bench-sim bench-calibration demo reproduce reproduce-quick lr-sweep clean
 
 all: lint build test
 
@@ -44,6 +44,11 @@ reproduce:
 # The same comparison for 2 epochs.
 reproduce-quick:
 	EPOCHS=2 bash scripts/reproduce.sh
+
+# Learning rates around the defaults for Adam, NGD-Woodbury and TNGD t = 50τ
+# (docs/lr-sweep.md; about 4 min on 2 cores).
+lr-sweep:
+	bash scripts/lr-sweep.sh
 
 clean:
 	rm -rf bin bench.txt out
