@@ -284,3 +284,27 @@ func TestCheckpointDirUnwritable(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "checkpoint")
 }
+
+// Maintain runs before every MaintainEvery-th step (not before the first),
+// and its error stops the run.
+func TestMaintain(t *testing.T) {
+	o := opts(t, trainer.NewAdam(0.05))
+	var at []int
+	o.Maintain = func(_ context.Context, k int) error { at = append(at, k); return nil }
+	o.MaintainEvery = 10
+	_, err := Run(context.Background(), o)
+	require.NoError(t, err)
+	assert.Equal(t, []int{10, 20, 30}, at, "36 iterations")
+
+	o = opts(t, trainer.NewAdam(0.05))
+	o.Maintain = func(_ context.Context, k int) error {
+		if k == 20 {
+			return assert.AnError
+		}
+		return nil
+	}
+	o.MaintainEvery = 10
+	_, err = Run(context.Background(), o)
+	require.ErrorIs(t, err, assert.AnError)
+	assert.Contains(t, err.Error(), "iteration 20: maintenance")
+}

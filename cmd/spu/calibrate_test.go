@@ -1,15 +1,19 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/spukit/spukit/calibration"
+	"github.com/spukit/spukit/hal"
 )
 
 func TestCalibrateCLI(t *testing.T) {
@@ -66,4 +70,39 @@ func TestCalibrateCLI(t *testing.T) {
 		code, _, stderr := spu(t, args...)
 		assert.Equal(t, exitUsage, code, "%v: %s", args, stderr)
 	}
+}
+
+// The drift check spu train runs every --check-every iterations: silent
+// while the calibration holds; after three simulated hours on a drifting
+// board it warns (without --recalibrate) or recalibrates, caches the new
+// file and keeps training on it.
+func TestDriftCheckDuringTraining(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	ctx := context.Background()
+	b, err := hal.Open(ctx, "sim:../../calibration/testdata/drifty.json?seed=7")
+	require.NoError(t, err)
+	defer b.Close()
+	cal, err := calibration.Calibrate(ctx, b, &calibration.Options{Events: 30000})
+	require.NoError(t, err)
+	wb, err := calibration.Wrap(b, cal, nil)
+	require.NoError(t, err)
+
+	var msgs strings.Builder
+	warnOnly, recal := driftCheck(wb, false, &msgs), driftCheck(wb, true, &msgs)
+	require.NoError(t, recal(ctx, 10))
+	assert.Empty(t, msgs.String(), "fresh calibration: nothing to say")
+
+	require.NoError(t, b.Run(ctx, 3*time.Hour))
+	require.NoError(t, warnOnly(ctx, 20))
+	assert.Contains(t, msgs.String(), "iteration 20: the calibration no longer holds")
+	assert.Same(t, cal, wb.Calibration(), "a warning changes nothing")
+
+	msgs.Reset()
+	require.NoError(t, recal(ctx, 30))
+	assert.Contains(t, msgs.String(), "iteration 30: the calibration had drifted")
+	assert.Contains(t, msgs.String(), "cached")
+	require.NotSame(t, cal, wb.Calibration())
+	rep, err := calibration.Check(ctx, b, wb.Calibration(), nil)
+	require.NoError(t, err)
+	assert.True(t, rep.Holds, "after recalibrating: %+v", rep)
 }
