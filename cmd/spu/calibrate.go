@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"math"
 	"text/tabwriter"
 	"time"
@@ -319,6 +320,9 @@ func writeCalibrationPlot(path string, c *calibration.Calibration) error {
 func calibratedBoard(b hal.Board, path string, dither bool, stderr io.Writer, cmd string) (hal.Board, error) {
 	cal, _, err := loadCalibration(path, "", b, stderr, cmd)
 	if err != nil {
+		if strings.HasPrefix(err.Error(), "--calibration ") {
+			return nil, err // already names the flag and the file
+		}
 		return nil, fmt.Errorf("--calibration: %w", err)
 	}
 	return calibration.Wrap(b, cal, &calibration.WrapOptions{Dither: dither})

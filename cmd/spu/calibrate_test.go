@@ -106,3 +106,65 @@ func TestDriftCheckDuringTraining(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, rep.Holds, "after recalibrating: %+v", rep)
 }
+
+// TestBadInputCalibrationAndSPI has one case per row of the "Calibration
+// and SPI boards" table of docs/errors.md, in the same order; the row
+// names are read from the doc so the two cannot drift apart.
+func TestBadInputCalibrationAndSPI(t *testing.T) {
+	if _, err := os.Stat("/dev/spidev0.0"); err == nil {
+		t.Skip("this machine has /dev/spidev0.0: the SPI rows would drive real pins")
+	}
+	dir := t.TempDir()
+	cal1 := filepath.Join(dir, "cal1.json")
+	code, _, stderr := spu(t, "calibrate", "--board", "sim:proto8?seed=1", "--events", "2000", "--out", cal1, "--no-cache", "--quiet")
+	require.Equal(t, exitOK, code, stderr)
+	wiring := filepath.Join(dir, "w.json")
+	require.NoError(t, os.WriteFile(wiring, []byte(`{"model": "x", "cells": 9}`), 0o600))
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"Calibration of another board", []string{"solve", "--board", "sim:proto8?seed=2", "--calibration", cal1, "--random", "4"}, exitError,
+			[]string{"--calibration " + cal1, "board SIM-PROTO8-1 cannot be applied to board SIM-PROTO8-2", "calibration belongs to another board"}},
+		{"Too few calibration events", []string{"calibrate", "--events", "5", "--no-cache"}, exitError,
+			[]string{"events = 5, want ≥ 10 per probe", "invalid argument"}},
+		{"Drift check without a calibration", []string{"train", "--check-every", "5"}, exitUsage,
+			[]string{"--check-every 5: want N ≥ 1 together with --calibration"}},
+		{"Recalibrate without a drift check", []string{"train", "--calibration", cal1, "--recalibrate"}, exitUsage,
+			[]string{"--recalibrate goes with --check-every N"}},
+		{"No SPI on this machine", []string{"info", "--board", "spi:///dev/spidev0.0"}, exitError,
+			[]string{"SPI device /dev/spidev0.0 does not exist", "enable SPI", "unsupported"}},
+		{"Port not in the wiring", []string{"info", "--board", "spi:///dev/spidev0.5"}, exitError,
+			[]string{"port /dev/spidev0.5 is not in wiring ref8", "invalid argument"}},
+		{"Bad wiring file", []string{"info", "--board", "spi:///dev/spidev0.0?wiring=" + wiring}, exitError,
+			[]string{"wiring " + wiring, "cells = 9, want 1..8", "invalid argument"}},
+		{"Unknown virtual SPI option", []string{"info", "--board", "spi+sim:proto8?speed=3"}, exitError,
+			[]string{`unknown parameter "speed" (known: seed, wiring, serial)`, "invalid argument"}},
+	}
+	doc, err := os.ReadFile("../../docs/errors.md")
+	require.NoError(t, err)
+	_, table, ok := strings.Cut(string(doc), "## Calibration and SPI boards")
+	require.True(t, ok)
+	var rows []string
+	for _, line := range strings.Split(table, "\n") {
+		if f := strings.Split(line, "|"); len(f) > 2 && !strings.HasPrefix(line, "|---") && strings.TrimSpace(f[1]) != "Case" {
+			rows = append(rows, strings.TrimSpace(f[1]))
+		}
+	}
+	names := make([]string, len(cases))
+	for i, c := range cases {
+		names[i] = c.name
+	}
+	require.Equal(t, rows, names, "one case per docs/errors.md row, in order")
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, stderr := spu(t, c.args...)
+			assert.Equal(t, c.code, code, stderr)
+			for _, w := range c.want {
+				assert.Contains(t, stderr, w)
+			}
+		})
+	}
+}
