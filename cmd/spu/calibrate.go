@@ -6,8 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 	"math"
+	"strings"
 	"text/tabwriter"
 	"time"
 
