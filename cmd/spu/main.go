@@ -4,6 +4,12 @@
 //	spu sample [--board URI] [--n N] [--period D] [--burn D] [--couplings FILE] [--bias FILE|LIST] [--out FILE.csv] [--json]
 //	spu solve  [--board URI] (--a FILE [--b FILE] | --random N --cond K --seed S) [--json] [solver flags]
 //	spu train  [--board URI] [--optimizer NAME] [--epochs N] [--metrics FILE.jsonl] [--plot FILE.png] [--checkpoint DIR [--resume]] [--json]
+//	spu calibrate [--board URI] [--out FILE] [--plot FILE.png] [--json] | --check [--calibration FILE]
+//	spu report --run NAME=FILE.jsonl ... --out FILE.md --img DIR
+//	spu emu    [--profile NAME|FILE.json] [--seed N] [--link PATH] [--faults drop=P,flip=P,dup=P,delay=D]
+//
+// Boards are named by URI: sim:proto8?seed=3, serial:///dev/ttyACM0,
+// spi:///dev/spidev0.0?wiring=FILE, spi+sim:proto8?seed=3.
 //
 // Run "spu help" for the full usage and docs/errors.md for what each error
 // means and what to do about it.
