@@ -3,7 +3,6 @@ package calibration
 import (
 	"context"
 	"math"
-	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -15,44 +14,15 @@ import (
 	"github.com/spukit/spukit/solver"
 )
 
-// spdProblem returns a random SPD n×n matrix Q diag(λ) Qᵀ with λ
-// log-spaced from 1 to cond, a Gaussian right-hand side and the digital
-// solution (the construction of spu solve --random).
+// spdProblem is solver.RandomSPD (the problems of spu solve --random) with
+// its digital solution.
 func spdProblem(n int, cond float64, seed uint64) (*mat.Dense, []float64, []float64) {
-	rng := rand.New(rand.NewPCG(seed, 0))
-	g := mat.NewDense(n, n, nil)
-	for i := range n {
-		for j := range n {
-			g.Set(i, j, rng.NormFloat64())
-		}
-	}
-	b := make([]float64, n)
-	for i := range b {
-		b[i] = rng.NormFloat64()
-	}
-	var qr mat.QR
-	qr.Factorize(g)
-	var q mat.Dense
-	qr.QTo(&q)
-	lam := make([]float64, n)
-	for i := range lam {
-		lam[i] = math.Pow(cond, float64(i)/float64(n-1))
-	}
-	var qd, a mat.Dense
-	qd.Mul(&q, mat.NewDiagDense(n, lam))
-	a.Mul(&qd, q.T())
-	for i := range n {
-		for j := range i {
-			m := (a.At(i, j) + a.At(j, i)) / 2
-			a.Set(i, j, m)
-			a.Set(j, i, m)
-		}
-	}
+	a, b := solver.RandomSPD(n, cond, seed)
 	var x mat.VecDense
-	if err := x.SolveVec(&a, mat.NewVecDense(n, b)); err != nil {
+	if err := x.SolveVec(a, mat.NewVecDense(n, b)); err != nil {
 		panic(err)
 	}
-	return &a, b, x.RawVector().Data
+	return a, b, x.RawVector().Data
 }
 
 // relErr is ‖x − ref‖₂/‖ref‖₂.

@@ -8,15 +8,13 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
 
-	"gonum.org/v1/gonum/mat"
-
 	"github.com/spukit/spukit/hal"
 	"github.com/spukit/spukit/internal/jsonfile"
+	"github.com/spukit/spukit/solver"
 )
 
 // maxInputBytes bounds the size of a matrix or vector file.
@@ -410,45 +408,9 @@ func loadProblem(aPath, bPath string) (problem, error) {
 	return problem{n: n, a: a, b: b, source: src, aName: aPath}, nil
 }
 
-// randomProblem builds the seeded SPD test problem A = Q diag(λ) Qᵀ with Q
-// the orthogonal factor of the QR decomposition of a Gaussian n × n matrix,
-// λ log-spaced from 1 to cond, and b a Gaussian vector. The generator is
-// math/rand/v2's PCG seeded with (seed, 0); the Gaussian matrix is drawn
-// row by row, then b.
+// randomProblem is solver.RandomSPD as a problem.
 func randomProblem(n int, cond float64, seed uint64) problem {
-	rng := rand.New(rand.NewPCG(seed, 0))
-	g := mat.NewDense(n, n, nil)
-	for i := range n {
-		for j := range n {
-			g.Set(i, j, rng.NormFloat64())
-		}
-	}
-	b := make([]float64, n)
-	for i := range b {
-		b[i] = rng.NormFloat64()
-	}
-	var qr mat.QR
-	qr.Factorize(g)
-	var q mat.Dense
-	qr.QTo(&q)
-	lam := make([]float64, n)
-	for i := range lam {
-		if n == 1 {
-			lam[i] = 1
-		} else {
-			lam[i] = math.Pow(cond, float64(i)/float64(n-1))
-		}
-	}
-	var qd, a mat.Dense
-	qd.Mul(&q, mat.NewDiagDense(n, lam))
-	a.Mul(&qd, q.T())
-	flat := make([]float64, n*n)
-	for i := range n {
-		for j := range n {
-			// Exactly symmetric, so symmetric boards accept it.
-			flat[i*n+j] = (a.At(i, j) + a.At(j, i)) / 2
-		}
-	}
+	a, b := solver.RandomSPD(n, cond, seed)
 	src := fmt.Sprintf("random n=%d cond=%g seed=%d", n, cond, seed)
-	return problem{n: n, a: flat, b: b, source: src, aName: src}
+	return problem{n: n, a: a.RawMatrix().Data, b: b, source: src, aName: src}
 }
