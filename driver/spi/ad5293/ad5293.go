@@ -163,11 +163,15 @@ func (ch *Chain) Write(codes []int) error {
 
 // Read returns every wiper code into dst (length Len): a read command to
 // all chips, then NOPs that clock the values out.
-func (ch *Chain) Read(dst []int) error {
+func (ch *Chain) Read(dst []int) error { return ch.readAll(CmdReadRDAC, dst) }
+
+// readAll sends cmd to every chip and returns what the following NOPs
+// clock out, the 10 data bits of each chip's frame.
+func (ch *Chain) readAll(cmd uint8, dst []int) error {
 	if len(dst) != ch.n {
-		return fmt.Errorf("ad5293: %d codes for %d chips: %w", len(dst), ch.n, hal.ErrDimension)
+		return fmt.Errorf("ad5293: %d values for %d chips: %w", len(dst), ch.n, hal.ErrDimension)
 	}
-	if err := ch.all(CmdReadRDAC, 0, nil); err != nil {
+	if err := ch.all(cmd, 0, nil); err != nil {
 		return err
 	}
 	if err := ch.all(CmdNOP, 0, ch.r); err != nil {
@@ -199,22 +203,7 @@ func (ch *Chain) Wake() error { return ch.all(CmdShutdown, 0, nil) }
 // ReadControl returns every chip's control register into dst (length
 // Len): 0x002 after Unlock. Reading back what was written checks that the
 // chain has the expected length and that SDO reaches the host.
-func (ch *Chain) ReadControl(dst []int) error {
-	if len(dst) != ch.n {
-		return fmt.Errorf("ad5293: %d values for %d chips: %w", len(dst), ch.n, hal.ErrDimension)
-	}
-	if err := ch.all(CmdReadControl, 0, nil); err != nil {
-		return err
-	}
-	if err := ch.all(CmdNOP, 0, ch.r); err != nil {
-		return err
-	}
-	for k := range dst {
-		j := 2 * (ch.n - 1 - k)
-		dst[k] = int(uint16(ch.r[j])<<8|uint16(ch.r[j+1])) & 0x3ff
-	}
-	return nil
-}
+func (ch *Chain) ReadControl(dst []int) error { return ch.readAll(CmdReadControl, dst) }
 
 // FloatSDO puts every chip's SDO in high impedance (the frame 0x8001, then
 // a NOP), so the chain does not load a MISO line it shares with other
