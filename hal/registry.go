@@ -74,3 +74,21 @@ func Open(ctx context.Context, uri string) (Board, error) {
 	}
 	return b, nil
 }
+
+// CheckQuery reports the first query parameter of a board URI, in sorted
+// order, that is not one of known, naming the scheme and the known ones:
+// "sim: unknown option "speed" (known: seed): invalid argument". Drivers
+// call it before reading their parameters.
+func CheckQuery(scheme string, q url.Values, known ...string) error {
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if !slices.Contains(known, k) {
+			return fmt.Errorf("%s: unknown option %q (known: %s): %w", scheme, k, strings.Join(known, ", "), ErrInvalid)
+		}
+	}
+	return nil
+}

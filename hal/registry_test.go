@@ -176,3 +176,16 @@ func TestErrorsWrapThroughOpen(t *testing.T) {
 	assert.Equal(t, 7.0, re.Value)
 	assert.ErrorIs(t, err, hal.ErrOutOfRange)
 }
+
+// Unknown URI options are reported in sorted order, so the message does
+// not depend on map iteration.
+func TestCheckQuery(t *testing.T) {
+	q := url.Values{"zeta": {"1"}, "seed": {"2"}, "alpha": {"3"}}
+	for range 20 {
+		err := hal.CheckQuery("sim", q, "seed")
+		require.ErrorIs(t, err, hal.ErrInvalid)
+		assert.Equal(t, `sim: unknown option "alpha" (known: seed): invalid argument`, err.Error())
+	}
+	require.NoError(t, hal.CheckQuery("sim", url.Values{"seed": {"2"}}, "seed"))
+	require.NoError(t, hal.CheckQuery("sim", nil, "seed"))
+}

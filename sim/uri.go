@@ -27,17 +27,17 @@ func openURI(_ context.Context, u *url.URL) (hal.Board, error) {
 		return openTNGD(u.Query())
 	}
 	seed := uint64(1)
-	for key, vals := range u.Query() {
-		switch key {
-		case "seed":
-			s, err := strconv.ParseUint(vals[len(vals)-1], 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("sim: seed %q: want a non-negative integer: %w", vals[len(vals)-1], hal.ErrInvalid)
-			}
-			seed = s
-		default:
-			return nil, fmt.Errorf("sim: unknown option %q (known: seed): %w", key, hal.ErrInvalid)
+	q := u.Query()
+	if err := hal.CheckQuery("sim", q, "seed"); err != nil {
+		return nil, err
+	}
+	if q.Has("seed") {
+		v := q.Get("seed")
+		s, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("sim: seed %q: want a non-negative integer: %w", v, hal.ErrInvalid)
 		}
+		seed = s
 	}
 	var p Profile
 	var err error

@@ -141,7 +141,7 @@ func TestBadInputCalibrationAndSPI(t *testing.T) {
 		{"Bad wiring file", []string{"info", "--board", "spi:///dev/spidev0.0?wiring=" + wiring}, exitError,
 			[]string{"wiring " + wiring, "cells = 9, want 1..8", "invalid argument"}},
 		{"Unknown virtual SPI option", []string{"info", "--board", "spi+sim:proto8?speed=3"}, exitError,
-			[]string{`unknown parameter "speed" (known: seed, wiring, serial)`, "invalid argument"}},
+			[]string{`spi+sim: unknown option "speed" (known: seed, wiring, serial)`, "invalid argument"}},
 	}
 	doc, err := os.ReadFile("../../docs/errors.md")
 	require.NoError(t, err)

@@ -25,6 +25,9 @@ func openURI(ctx context.Context, u *url.URL) (hal.Board, error) {
 	}
 	baud := 921600
 	var opts Opts
+	if err := hal.CheckQuery("serial", u.Query(), "baud", "timeout"); err != nil {
+		return nil, err
+	}
 	for key, vals := range u.Query() {
 		v := vals[len(vals)-1]
 		switch key {
@@ -40,8 +43,6 @@ func openURI(ctx context.Context, u *url.URL) (hal.Board, error) {
 				return nil, fmt.Errorf("serial: timeout %q: want a positive duration like 100ms: %w", v, hal.ErrInvalid)
 			}
 			opts.Timeout = d
-		default:
-			return nil, fmt.Errorf("serial: unknown option %q (known: baud, timeout): %w", key, hal.ErrInvalid)
 		}
 	}
 	p, err := bug.Open(path, &bug.Mode{BaudRate: baud})

@@ -26,10 +26,8 @@ func init() { hal.Register("spi", openURI) }
 // initialised periph's host drivers (host.Init) first; cmd/spu does.
 func openURI(ctx context.Context, u *url.URL) (hal.Board, error) {
 	q := u.Query()
-	for key := range q {
-		if key != "wiring" && key != "serial" {
-			return nil, fmt.Errorf("unknown parameter %q (known: wiring, serial): %w", key, hal.ErrInvalid)
-		}
+	if err := hal.CheckQuery("spi", q, "wiring", "serial"); err != nil {
+		return nil, err
 	}
 	w := DefaultWiring()
 	if f := q.Get("wiring"); f != "" {

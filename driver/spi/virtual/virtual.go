@@ -50,12 +50,8 @@ func init() { hal.Register("spi+sim", openURI) }
 // default wiring unless FILE is given.
 func openURI(ctx context.Context, u *url.URL) (hal.Board, error) {
 	q := u.Query()
-	for key := range q {
-		switch key {
-		case "seed", "wiring", "serial":
-		default:
-			return nil, fmt.Errorf("unknown parameter %q (known: seed, wiring, serial): %w", key, hal.ErrInvalid)
-		}
+	if err := hal.CheckQuery("spi+sim", q, "seed", "wiring", "serial"); err != nil {
+		return nil, err
 	}
 	name := u.Opaque
 	if name == "" {
@@ -65,7 +61,7 @@ func openURI(ctx context.Context, u *url.URL) (hal.Board, error) {
 	if s := q.Get("seed"); s != "" {
 		v, err := strconv.ParseUint(s, 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("seed %q: want a non-negative integer: %w", s, hal.ErrInvalid)
+			return nil, fmt.Errorf("spi+sim: seed %q: want a non-negative integer: %w", s, hal.ErrInvalid)
 		}
 		seed = v
 	}
