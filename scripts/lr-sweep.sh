@@ -22,18 +22,9 @@ runs=(
   "tngd-t50-lr3e-2|--optimizer tngd --t 50 --lr 3e-2"
   "tngd-t50-lr1e-1|--optimizer tngd --t 50 --lr 0.1"
 )
-start=$(date +%s)
-printf '%s\n' "${runs[@]}" | xargs -P "$JOBS" -I{} bash -c '
-  name=${1%%|*}; flags=${1#*|}
-  echo "start $name: $flags"
-  ./bin/spu train $flags --epochs '"$EPOCHS"' --eval-every 20 --quiet \
-    --metrics '"$OUT"'/$name.jsonl --json > '"$OUT"'/$name.json
-  echo "done  $name"
-' _ {}
-end=$(date +%s)
-args=()
-for r in "${runs[@]}"; do name=${r%%|*}; args+=(--run "$name=$OUT/$name.jsonl"); done
-./bin/spu report "${args[@]}" --epochs "$EPOCHS" --elapsed "$((end - start))s" --jobs "$JOBS" \
+. scripts/train-runs.sh
+train_runs "$OUT" "$EPOCHS" "$JOBS" "${runs[@]}"
+./bin/spu report "${report_args[@]}" --epochs "$EPOCHS" --elapsed "${elapsed}s" --jobs "$JOBS" \
   --out docs/lr-sweep.md --img docs/img/lr-sweep \
   --title "Learning-rate sensitivity of the MNIST comparison" --by '`make lr-sweep` (scripts/lr-sweep.sh → `spu report`)'
-echo "wrote docs/lr-sweep.md in $((end - start)) s"
+echo "wrote docs/lr-sweep.md in $elapsed s"

@@ -23,17 +23,8 @@ runs=(
   "tngd-t5-d1|--optimizer tngd --t 5 --delay 1"
   "tngd-adam|--optimizer tngd-adam --t 50 --lr 1e-3"
 )
-start=$(date +%s)
-printf '%s\n' "${runs[@]}" | xargs -P "$JOBS" -I{} bash -c '
-  name=${1%%|*}; flags=${1#*|}
-  echo "start $name: $flags"
-  ./bin/spu train $flags --epochs '"$EPOCHS"' --eval-every 20 --quiet \
-    --metrics '"$OUT"'/$name.jsonl --json > '"$OUT"'/$name.json
-  echo "done  $name"
-' _ {}
-end=$(date +%s)
-args=()
-for r in "${runs[@]}"; do name=${r%%|*}; args+=(--run "$name=$OUT/$name.jsonl"); done
-./bin/spu report "${args[@]}" --epochs "$EPOCHS" --elapsed "$((end - start))s" --jobs "$JOBS" \
+. scripts/train-runs.sh
+train_runs "$OUT" "$EPOCHS" "$JOBS" "${runs[@]}"
+./bin/spu report "${report_args[@]}" --epochs "$EPOCHS" --elapsed "${elapsed}s" --jobs "$JOBS" \
   --out docs/results.md --img docs/img
-echo "wrote docs/results.md in $((end - start)) s"
+echo "wrote docs/results.md in $elapsed s"
