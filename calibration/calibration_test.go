@@ -3,6 +3,7 @@ package calibration
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -210,4 +211,69 @@ func TestCheckHoldsAfterCalibration(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, rep.Holds, "%+v", rep)
 	assert.Empty(t, rep.Warnings)
+}
+
+// A short or hand-edited file is refused when loaded, naming the field,
+// instead of making Check or Wrap index out of range later.
+func TestDamagedFileRefused(t *testing.T) {
+	c := calibrate(t, "sim:proto8?seed=1", Options{Events: 800, Probes: 4, BiasTaus: 100})
+	var buf bytes.Buffer
+	require.NoError(t, c.Encode(&buf))
+	for _, tc := range []struct {
+		edit func(m map[string]any)
+		want string
+		err  error
+	}{
+		{func(m map[string]any) { delete(m["couplings"].(map[string]any), "gain_se") }, "couplings.gain_se has 0 entries, want 64", hal.ErrDimension},
+		{func(m map[string]any) { m["adc"].(map[string]any)["gain_se"] = []any{} }, "adc.gain_se has 0 entries, want 8", hal.ErrDimension},
+		{func(m map[string]any) { m["couplings"].(map[string]any)["offset"].([]any)[3] = 1e308 }, "couplings.offset[3] = 1e+308", hal.ErrInvalid},
+		{func(m map[string]any) { m["cells"].(map[string]any)["tau_s"].([]any)[1] = -1 }, "cells.tau_s[1] = -1, want a positive value", hal.ErrInvalid},
+		{func(m map[string]any) { m["success"] = []any{true} }, "success has 1 entries", hal.ErrDimension},
+	} {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(buf.Bytes(), &m))
+		tc.edit(m)
+		data, err := json.Marshal(m)
+		require.NoError(t, err)
+		path := filepath.Join(t.TempDir(), "bad.json")
+		require.NoError(t, os.WriteFile(path, data, 0o600))
+		_, err = Load(path)
+		require.ErrorIs(t, err, tc.err, tc.want)
+		assert.Contains(t, err.Error(), tc.want)
+	}
+}
+
+// Info never changes: a recalibration keeps the ranges fixed at Wrap (with
+// their margin), one that cannot reach them is refused, and a calibrated
+// board cannot be calibrated twice over.
+func TestWrapInfoFixed(t *testing.T) {
+	b := open(t, "sim:proto8?seed=1")
+	c := calibrate(t, "sim:proto8?seed=1", Options{Events: 800, Probes: 4, BiasTaus: 100})
+	w, err := Wrap(b, c, nil)
+	require.NoError(t, err)
+	in := w.Info()
+	// Every element's reach m_e = 2·gain_e − |offset_e| ≥ Info's maximum
+	// divided by (1 − margin).
+	for e, g := range c.Couplings.Gain {
+		assert.GreaterOrEqual(t, 2*g-math.Abs(c.Couplings.Offset[e]), in.Coupling.Max/(1-DefaultRangeMargin)*(1-1e-9), "element %d", e)
+	}
+	c2 := calibrate(t, "sim:proto8?seed=1", Options{Events: 800, Probes: 4, BiasTaus: 100, Seed: 9})
+	require.NoError(t, w.SetCalibration(c2))
+	assert.Equal(t, in, w.Info(), "a recalibration leaves Info as it was")
+
+	var shrunk Calibration
+	var buf bytes.Buffer
+	require.NoError(t, c2.Encode(&buf))
+	require.NoError(t, json.Unmarshal(buf.Bytes(), &shrunk))
+	for e := range shrunk.Couplings.Gain {
+		shrunk.Couplings.Gain[e] *= 0.9 // the elements reach 10 % less
+	}
+	err = w.SetCalibration(&shrunk)
+	require.ErrorIs(t, err, hal.ErrUnsupported)
+	assert.Contains(t, err.Error(), "wrap the board anew")
+	assert.Same(t, c2, w.Calibration(), "a refused calibration changes nothing")
+
+	_, err = Wrap(w, c, nil)
+	require.ErrorIs(t, err, hal.ErrInvalid)
+	assert.Contains(t, err.Error(), "already calibrated")
 }

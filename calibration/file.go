@@ -149,14 +149,19 @@ type Calibration struct {
 	Notes        []string `json:"notes"`
 }
 
+// ProcedureVersion changes whenever the procedure's estimates change for
+// the same options, so that cached files measured by older code are not
+// found under the same key.
+const ProcedureVersion = 2
+
 // ContentKey returns the cache key of a calibration of the board described
-// by info with options o: a hash of the serial, the firmware and the
-// procedure options (defaults filled in for this board).
+// by info with options o: a hash of the procedure version, the serial, the
+// firmware and the procedure options (defaults filled in for this board).
 func ContentKey(info hal.Info, o Options) string {
 	o = o.forBoard(info)
 	opt, _ := json.Marshal(o)
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%s", info.Serial, info.Firmware, opt)
+	fmt.Fprintf(h, "%d\x00%s\x00%s\x00%s", ProcedureVersion, info.Serial, info.Firmware, opt)
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
@@ -172,23 +177,62 @@ func (c *Calibration) Validate() error {
 	if k < 1 || c.Board.Serial == "" || !(c.Board.TauS > 0) {
 		return fmt.Errorf("calibration: board cells %d, serial %q, tau %g s: %w", k, c.Board.Serial, c.Board.TauS, hal.ErrInvalid)
 	}
-	vec := map[string][]float64{
-		"adc.gain": c.ADC.Gain, "adc.offset_v": c.ADC.Offset,
-		"bias_dac.gain": c.Bias.Gain, "bias_dac.offset_v": c.Bias.Offset,
+	// Every per-channel and per-element field, in a fixed order so that
+	// the first bad one is named the same way every time.
+	type field struct {
+		name string
+		v    []float64
+		n    int
 	}
-	for name, v := range vec {
-		if len(v) != k {
-			return fmt.Errorf("calibration: %s has %d entries, want %d: %w", name, len(v), k, hal.ErrDimension)
+	fields := []field{
+		{"adc.gain", c.ADC.Gain, k}, {"adc.gain_se", c.ADC.GainSE, k},
+		{"adc.offset_v", c.ADC.Offset, k}, {"adc.offset_se_v", c.ADC.OffsetSE, k}, {"adc.residual_v", c.ADC.Residual, k},
+		{"bias_dac.gain", c.Bias.Gain, k}, {"bias_dac.gain_se", c.Bias.GainSE, k},
+		{"bias_dac.offset_v", c.Bias.Offset, k}, {"bias_dac.offset_se_v", c.Bias.OffsetSE, k},
+		{"bias_dac.residual_v", c.Bias.Residual, k}, {"bias_dac.chi2", c.Bias.Chi2, k},
+		{"couplings.gain", c.Couplings.Gain, k * k}, {"couplings.gain_se", c.Couplings.GainSE, k * k},
+		{"couplings.offset", c.Couplings.Offset, k * k}, {"couplings.offset_se", c.Couplings.OffsetSE, k * k},
+		{"couplings.chi2", c.Couplings.Chi2, k * k},
+		{"cells.tau_s", c.Cells.TauS, k}, {"cells.tau_se_s", c.Cells.TauSE, k},
+		{"cells.noise_v", c.Cells.NoiseV, k}, {"cells.noise_se_v", c.Cells.NoiseSE, k},
+		{"cells.effective_noise_v", c.Cells.EffectiveNoiseV, k},
+	}
+	for _, f := range fields {
+		if len(f.v) != f.n {
+			return fmt.Errorf("calibration: %s has %d entries, want %d: %w", f.name, len(f.v), f.n, hal.ErrDimension)
+		}
+		for i, x := range f.v {
+			// A hand-edited 1e308 would only fail much later, as nonsense.
+			if math.IsNaN(x) || math.Abs(x) > 1e6 {
+				return fmt.Errorf("calibration: %s[%d] = %g, want a finite value of plausible size: %w", f.name, i, x, hal.ErrInvalid)
+			}
 		}
 	}
-	if len(c.Couplings.Gain) != k*k || len(c.Couplings.Offset) != k*k {
-		return fmt.Errorf("calibration: couplings have %d gains and %d offsets, want %d: %w",
-			len(c.Couplings.Gain), len(c.Couplings.Offset), k*k, hal.ErrDimension)
+	if len(c.Couplings.OffsetFitted) != k*k || len(c.Couplings.Dof) != k*k {
+		return fmt.Errorf("calibration: couplings.offset_fitted has %d entries and couplings.dof %d, want %d: %w",
+			len(c.Couplings.OffsetFitted), len(c.Couplings.Dof), k*k, hal.ErrDimension)
 	}
-	for name, v := range map[string][]float64{"adc.gain": c.ADC.Gain, "bias_dac.gain": c.Bias.Gain, "couplings.gain": c.Couplings.Gain} {
+	if len(c.Success) != k || len(c.BoundaryHits) != k {
+		return fmt.Errorf("calibration: success has %d entries and boundary_hits %d, want %d: %w",
+			len(c.Success), len(c.BoundaryHits), k, hal.ErrDimension)
+	}
+	for name, v := range map[string][]float64{"adc.gain": c.ADC.Gain, "bias_dac.gain": c.Bias.Gain, "couplings.gain": c.Couplings.Gain, "cells.tau_s": c.Cells.TauS} {
 		for i, g := range v {
-			if !(g > 0) || math.IsInf(g, 0) {
-				return fmt.Errorf("calibration: %s[%d] = %g, want a positive gain: %w", name, i, g, hal.ErrInvalid)
+			if !(g > 0) {
+				return fmt.Errorf("calibration: %s[%d] = %g, want a positive value: %w", name, i, g, hal.ErrInvalid)
+			}
+		}
+	}
+	for _, m := range [][][]float64{c.Bias.Measured, c.Bias.MeasuredSE} {
+		if m == nil {
+			continue
+		}
+		if len(m) != k {
+			return fmt.Errorf("calibration: bias_dac.measured has %d channels, want %d: %w", len(m), k, hal.ErrDimension)
+		}
+		for i, row := range m {
+			if len(row) != len(c.Bias.Levels) {
+				return fmt.Errorf("calibration: bias_dac.measured[%d] has %d entries for %d levels: %w", i, len(row), len(c.Bias.Levels), hal.ErrDimension)
 			}
 		}
 	}
@@ -215,11 +259,8 @@ func (c *Calibration) Matches(info hal.Info) error {
 	if c.Board.Cells != info.Cells {
 		return fmt.Errorf("calibration has %d cells, board %s has %d: %w", c.Board.Cells, info.Serial, info.Cells, ErrWrongBoard)
 	}
-	if c.Board.Firmware != info.Firmware {
-		// Same board, other firmware or transport: the analog parts are the
-		// same, so this is allowed (and noted by Staleness).
-		return nil
-	}
+	// Another firmware or transport on the same board is allowed (the
+	// analog parts are the same); Staleness notes it.
 	return nil
 }
 

@@ -23,9 +23,20 @@ type WrapOptions struct {
 	// the quantisation bias for extra fluctuation and programming time.
 	Dither bool
 	// DitherRows is the number of samples per dither batch (default
-	// DefaultDitherRows).
+	// DefaultDitherRows). Re-programming between batches takes board time,
+	// so with dithering Sample's readings are not exactly one period apart
+	// across batch boundaries (hal.Board's timing holds within a batch).
 	DitherRows int
+	// RangeMargin is the fraction of the coupling and bias ranges held back
+	// when the board is wrapped (default DefaultRangeMargin), so that a
+	// later recalibration (SetCalibration) that narrows what the channels
+	// can reach still covers the ranges Info reported.
+	RangeMargin float64
 }
+
+// DefaultRangeMargin holds back 0.5 % of each range: drift that moves a
+// channel's reach by more than that needs a new wrapper.
+const DefaultRangeMargin = 0.005
 
 // Board is a calibrated board: a hal.Board that pre-distorts what is
 // programmed and corrects what is read, using a Calibration. It implements
@@ -76,8 +87,10 @@ var (
 // the zero WrapOptions.
 //
 // The wrapper's Info is the board's, with the coupling and bias ranges
-// narrowed to what every channel can realise after pre-distortion and the
-// noise replaced by the measured effective σ. Couplings A are realised as
+// narrowed to what every channel can realise after pre-distortion, less
+// WrapOptions.RangeMargin, and the noise replaced by the measured effective
+// σ. It is fixed at Wrap (see SetCalibration). Wrapping a Board that is
+// already calibrated is refused. Couplings A are realised as
 // the codes nearest to (A − offset)/gain element by element; the bias b as
 // the DAC value v with β(v) = b (gain, offset, INL); readings are corrected
 // with the ADC line. SetState passes through unchanged: the forcing circuit
@@ -96,9 +109,33 @@ func Wrap(b hal.Board, cal *Calibration, o *WrapOptions) (Board, error) {
 	if w.opts.DitherRows == 0 {
 		w.opts.DitherRows = DefaultDitherRows
 	}
-	if err := w.SetCalibration(cal); err != nil {
+	if !(w.opts.RangeMargin >= 0 && w.opts.RangeMargin < 0.5) {
+		return nil, fmt.Errorf("calibration: wrap: range margin %g, want 0 ≤ margin < 0.5: %w", w.opts.RangeMargin, hal.ErrInvalid)
+	}
+	if w.opts.RangeMargin == 0 {
+		w.opts.RangeMargin = DefaultRangeMargin
+	}
+	if _, ok := b.(Board); ok {
+		return nil, fmt.Errorf("calibration: wrap: %v is already calibrated (corrections would apply twice): wrap its Unwrap(): %w", b, hal.ErrInvalid)
+	}
+	info, err := w.reach(cal)
+	if err != nil {
 		return nil, err
 	}
+	// Info never changes afterwards (hal.Board): freeze it with a margin.
+	mg := w.opts.RangeMargin
+	info.Coupling.Max *= 1 - mg
+	if info.Coupling.Min < 0 {
+		info.Coupling.Min *= 1 - mg
+	}
+	span := info.Bias.Max - info.Bias.Min
+	info.Bias.Min += mg * span
+	info.Bias.Max -= mg * span
+	if err := info.Validate(); err != nil {
+		return nil, fmt.Errorf("calibration: calibrated board description: %w", err)
+	}
+	w.info = info
+	w.use(cal)
 	if c, ok := b.(hal.Clock); ok {
 		return &clocked{wrapped: w, clk: c}, nil
 	}
@@ -114,13 +151,46 @@ func (w *wrapped) String() string {
 	return fmt.Sprintf("%v calibrated (%s)", w.inner, w.cal.MeasuredAt.Format(time.RFC3339))
 }
 
+// SetCalibration switches to a new calibration of the same board, such as
+// a recalibration after drift. Info stays as it was (it never changes): a
+// calibration under which some channel can no longer reach the ranges Info
+// reports is refused with ErrUnsupported, and the board must be wrapped
+// anew.
 func (w *wrapped) SetCalibration(c *Calibration) error {
-	if err := c.Validate(); err != nil {
+	in, err := w.reach(c)
+	if err != nil {
 		return err
+	}
+	if in.Coupling.Max < w.info.Coupling.Max || in.Coupling.Min > w.info.Coupling.Min ||
+		in.Bias.Min > w.info.Bias.Min || in.Bias.Max < w.info.Bias.Max {
+		return fmt.Errorf("calibration: the new calibration reaches couplings [%g, %g] and bias [%g, %g] V, "+
+			"short of the wrapped board's [%g, %g] and [%g, %g] V: wrap the board anew: %w",
+			in.Coupling.Min, in.Coupling.Max, in.Bias.Min, in.Bias.Max,
+			w.info.Coupling.Min, w.info.Coupling.Max, w.info.Bias.Min, w.info.Bias.Max, hal.ErrUnsupported)
+	}
+	w.use(c)
+	return nil
+}
+
+// use makes c the calibration in use; the couplings must be reprogrammed.
+func (w *wrapped) use(c *Calibration) {
+	k := c.Board.Cells
+	w.cal, w.k = c, k
+	w.programmed = false
+	w.target, w.codes, w.acc = make([]float64, k*k), make([]float64, k*k), make([]float64, k*k)
+}
+
+// reach returns the description of the inner board under calibration c:
+// its Info with the coupling and bias ranges narrowed to what every channel
+// can realise after pre-distortion and the noise replaced by the measured
+// effective σ.
+func (w *wrapped) reach(c *Calibration) (hal.Info, error) {
+	if err := c.Validate(); err != nil {
+		return hal.Info{}, err
 	}
 	in := w.inner.Info()
 	if err := c.Matches(in); err != nil {
-		return err
+		return hal.Info{}, err
 	}
 	k := in.Cells
 	info := in
@@ -134,7 +204,7 @@ func (w *wrapped) SetCalibration(c *Calibration) error {
 	}
 	m *= 1 - 1e-9
 	if !(m >= 1) {
-		return fmt.Errorf("calibration: after pre-distortion the board cannot realise a coupling of 1 (largest %g): %w", m, hal.ErrUnsupported)
+		return hal.Info{}, fmt.Errorf("calibration: after pre-distortion the board cannot realise a coupling of 1 (largest %g): %w", m, hal.ErrUnsupported)
 	}
 	info.Coupling = hal.Range{Min: math.Max(in.Coupling.Min, -m), Max: m}
 	if in.Coupling.Min >= 0 {
@@ -156,7 +226,7 @@ func (w *wrapped) SetCalibration(c *Calibration) error {
 		hi = math.Min(hi, g*top+off-inl)
 	}
 	if !(lo < hi) {
-		return fmt.Errorf("calibration: no bias range is realisable on every channel: %w", hal.ErrUnsupported)
+		return hal.Info{}, fmt.Errorf("calibration: no bias range is realisable on every channel: %w", hal.ErrUnsupported)
 	}
 	info.Bias.Range = hal.Range{Min: lo, Max: hi}
 	var s2 float64
@@ -166,13 +236,7 @@ func (w *wrapped) SetCalibration(c *Calibration) error {
 	if len(c.Cells.EffectiveNoiseV) == k && s2 > 0 && in.Noise > 0 {
 		info.Noise = math.Sqrt(s2 / float64(k))
 	}
-	if err := info.Validate(); err != nil {
-		return fmt.Errorf("calibration: calibrated board description: %w", err)
-	}
-	w.cal, w.info, w.k = c, info, k
-	w.programmed = false
-	w.target, w.codes, w.acc = make([]float64, k*k), make([]float64, k*k), make([]float64, k*k)
-	return nil
+	return info, nil
 }
 
 func (w *wrapped) Info() hal.Info { return w.info }
