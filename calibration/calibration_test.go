@@ -139,6 +139,9 @@ func TestFileRoundTripAndRefusals(t *testing.T) {
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	require.Len(t, entries, 1, "no temporary file is left behind")
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o644), fi.Mode().Perm(), "readable by the lab, not only its writer")
 	back, err := Load(path)
 	require.NoError(t, err)
 	var x, y bytes.Buffer

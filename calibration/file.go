@@ -351,6 +351,10 @@ func (c *Calibration) Save(path string) error {
 		os.Remove(name)
 		return fmt.Errorf("calibration: writing %s: %w", path, err)
 	}
+	// CreateTemp makes the file 0600; a calibration is shared lab data.
+	if err := tmp.Chmod(0o644); err != nil {
+		return fail(err)
+	}
 	if err := c.Encode(tmp); err != nil {
 		return fail(err)
 	}
@@ -363,6 +367,11 @@ func (c *Calibration) Save(path string) error {
 	if err := os.Rename(name, path); err != nil {
 		os.Remove(name)
 		return fmt.Errorf("calibration: %w", err)
+	}
+	// The rename is durable once the directory is synced.
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
 	}
 	return nil
 }

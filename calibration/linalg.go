@@ -103,8 +103,9 @@ func (r *regression) solve() (*fit, error) {
 }
 
 // logm returns −log(Φ), the principal logarithm, by inverse scaling and
-// squaring: square roots (Denman–Beavers iteration) until ‖I − Φ^{1/2^s}‖₂
-// < 1/4, the series −log(I − X) = Σ X^j/j there, times 2^s. Φ = e^{−Mh} of
+// squaring: square roots (Denman–Beavers iteration) until ‖I − Φ^{1/2^s}‖_F
+// < 1/4 (the Frobenius norm bounds the spectral one, so the series
+// converges), the series −log(I − X) = Σ X^j/j there, times 2^s. Φ = e^{−Mh} of
 // a stable M has no eigenvalue on the closed negative real axis as long as
 // h·|Im λ| < π for every eigenvalue λ of M, which any sample period that
 // resolves the dynamics satisfies; otherwise the roots do not converge and
