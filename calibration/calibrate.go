@@ -687,6 +687,12 @@ func biasSweep(ctx context.Context, s *session, cal *Calibration, o Options, suc
 	settle := time.Duration(math.Ceil(20 / d * float64(info.Tau)))
 	v := make([]float64, k)
 	x0 := make([]float64, k)
+	// sat[i][l]: channel i saturated at level l; that level is left out of
+	// the channel's fit (a clipped mean is biased).
+	sat := make([][]bool, k)
+	for i := range sat {
+		sat[i] = make([]bool, L)
+	}
 	for l := range L {
 		lv := snap(lo+(hi-lo)*float64(l)/float64(L-1), bias)
 		bd.Levels[l] = lv
@@ -715,8 +721,9 @@ func biasSweep(ctx context.Context, s *session, cal *Calibration, o Options, suc
 				var se *hal.SaturationError
 				if errors.As(err, &se) {
 					for i, c := range se.Counts {
-						if i < k {
+						if i < k && c > 0 {
 							s.hits[i] += c
+							sat[i][l] = true
 						}
 					}
 					err = nil
@@ -754,10 +761,20 @@ func biasSweep(ctx context.Context, s *session, cal *Calibration, o Options, suc
 		progress(float64(l+1) / float64(L))
 	}
 	bd.Chi2 = make([]float64, k)
-	dof := float64(L - 2)
 	var inl [][]float64
 	for i := range k {
-		g, off, gse, ose, chi2, ok := wls(bd.Levels, bd.Measured[i], bd.MeasuredSE[i], true)
+		var lv, ms, mse []float64
+		for l := range L {
+			if !sat[i][l] {
+				lv, ms, mse = append(lv, bd.Levels[l]), append(ms, bd.Measured[i][l]), append(mse, bd.MeasuredSE[i][l])
+			} else {
+				cal.Notes = append(cal.Notes, fmt.Sprintf("channel %d: bias level %g V saturated and was left out of the bias fit", i, bd.Levels[l]))
+			}
+		}
+		g, off, gse, ose, chi2, ok := 1.0, 0.0, 0.0, 0.0, 0.0, false
+		if len(lv) >= 3 {
+			g, off, gse, ose, chi2, ok = wls(lv, ms, mse, true)
+		}
 		if !ok || !(g > 0) {
 			success[i] = false
 			g = 1
@@ -768,12 +785,15 @@ func biasSweep(ctx context.Context, s *session, cal *Calibration, o Options, suc
 		var ss float64
 		res := make([]float64, L)
 		for l, lv := range bd.Levels {
+			if sat[i][l] {
+				continue // its residual stays 0: no INL correction there
+			}
 			res[l] = bd.Measured[i][l] - g*lv - off
 			ss += res[l] * res[l]
 		}
 		bd.Gain[i], bd.Offset[i], bd.GainSE[i], bd.OffsetSE[i] = g, off, gse, ose
-		bd.Residual[i], bd.Chi2[i] = math.Sqrt(ss/float64(L)), chi2
-		if dof > 0 && chi2/dof > 1+5*math.Sqrt(2/dof) {
+		bd.Residual[i], bd.Chi2[i] = math.Sqrt(ss/float64(max(len(lv), 1))), chi2
+		if dof := float64(len(lv) - 2); dof > 0 && chi2/dof > 1+5*math.Sqrt(2/dof) {
 			if inl == nil {
 				inl = make([][]float64, k)
 			}
