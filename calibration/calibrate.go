@@ -760,6 +760,19 @@ func biasSweep(ctx context.Context, s *session, cal *Calibration, o Options, suc
 		}
 		progress(float64(l+1) / float64(L))
 	}
+	// The fluctuation does not depend on the level: pool each channel's
+	// batch variance over the levels (9 × 9 degrees of freedom instead of
+	// 9), so the weights 1/se² are not biased by noisy small variances.
+	for i := range k {
+		var v float64
+		for l := range L {
+			v += bd.MeasuredSE[i][l] * bd.MeasuredSE[i][l]
+		}
+		pooled := math.Sqrt(v / float64(L))
+		for l := range L {
+			bd.MeasuredSE[i][l] = pooled
+		}
+	}
 	bd.Chi2 = make([]float64, k)
 	var inl [][]float64
 	for i := range k {
@@ -791,6 +804,16 @@ func biasSweep(ctx context.Context, s *session, cal *Calibration, o Options, suc
 			res[l] = bd.Measured[i][l] - g*lv - off
 			ss += res[l] * res[l]
 		}
+		// β = τ_ref·M̂_ii·x̄ with x̄ = (r̄ − O_adc)/G_adc: the errors of the
+		// fitted diagonal gain E_ii and of the ADC line are shared by every
+		// level, so they scale the whole line: var(g) gains
+		// g²·(se(E_ii)²/E_ii² + se(G)²/G²), var(off) gains (β'·se(O)/G)²
+		// with β' = τ_ref·M̂_ii.
+		e := i*k + i
+		relE := cal.Couplings.GainSE[e] / cal.Couplings.Gain[e]
+		relG := cal.ADC.GainSE[i] / cal.ADC.Gain[i]
+		gse = math.Sqrt(gse*gse + g*g*(relE*relE+relG*relG))
+		ose = math.Sqrt(ose*ose + math.Pow(am[e]*cal.ADC.OffsetSE[i]/cal.ADC.Gain[i], 2))
 		bd.Gain[i], bd.Offset[i], bd.GainSE[i], bd.OffsetSE[i] = g, off, gse, ose
 		bd.Residual[i], bd.Chi2[i] = math.Sqrt(ss/float64(max(len(lv), 1))), chi2
 		if dof := float64(len(lv) - 2); dof > 0 && chi2/dof > 1+5*math.Sqrt(2/dof) {

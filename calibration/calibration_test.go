@@ -322,9 +322,7 @@ func TestBiasSweepDropsSaturatedLevels(t *testing.T) {
 	assert.NotContains(t, notes, "channel 3: bias level")
 	// With the clipped levels left out, channel 2's line is still the
 	// board's: its gain within 5 combined standard errors of channel 2's on
-	// the same board without the fault (the bias standard errors run about
-	// 1.7× small, see docs/calibration.md, so that is ≈ 3 true ones; the
-	// seeds are fixed).
+	// the same board without the fault (the seeds are fixed).
 	ref := calibrate(t, "sim:proto8?seed=1", Options{Events: 800, Probes: 4, BiasTaus: 100})
 	assert.InDelta(t, ref.Bias.Gain[2], c.Bias.Gain[2], 5*math.Hypot(ref.Bias.GainSE[2], c.Bias.GainSE[2]))
 }
