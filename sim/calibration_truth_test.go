@@ -1,0 +1,66 @@
+package sim
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/spukit/spukit/calibration"
+)
+
+// Calibration measures a board only through hal.Board; this test, inside
+// package sim, compares what it measured with the hidden truth it must not
+// read. A bias common to every calibration would pass tests that compare
+// calibrations with each other; it cannot pass this one.
+//
+// For N estimates with honest standard errors, z = (estimate − truth)/se is
+// standard normal and mean z² has mean 1 and standard deviation √(2/N); the
+// bound is 1 + 5√(2/N) (and mean z² must not be far below 1 either:
+// standard errors inflated by 2× would give 0.25). Temperature drift,
+// ageing and INL are off here, since the calibration does not model them
+// as part of the line it fits.
+func TestCalibrationAgainstTruth(t *testing.T) {
+	p, err := Builtin("proto8")
+	require.NoError(t, err)
+	p.Thermal.StdC, p.Coupling.AgeingPerHour, p.Bias.INLLSB = 0, 0, 0
+	type acc struct{ n, s2 float64 }
+	z := map[string]*acc{}
+	add := func(name string, est, se, truth float64) {
+		if z[name] == nil {
+			z[name] = &acc{}
+		}
+		d := (est - truth) / se
+		z[name].n++
+		z[name].s2 += d * d
+	}
+	for seed := uint64(1); seed <= 3; seed++ {
+		b, err := New(p, seed)
+		require.NoError(t, err)
+		c, err := calibration.Calibrate(context.Background(), b, &calibration.Options{Events: 16000, BiasTaus: 1000})
+		require.NoError(t, err)
+		k, tr, tref := b.k, b.tr, p.TauS
+		for i := range k {
+			add("adc gain", c.ADC.Gain[i], c.ADC.GainSE[i], tr.adcGain[i])
+			add("adc offset", c.ADC.Offset[i], c.ADC.OffsetSE[i], tr.adcOffset[i])
+			// β is the bias as it drives the cell, referred to the nominal τ.
+			add("bias gain", c.Bias.Gain[i], c.Bias.GainSE[i], tr.biasGain[i]*tref/tr.tau[i])
+			add("bias offset", c.Bias.Offset[i], c.Bias.OffsetSE[i], tr.biasOffset[i]*tref/tr.tau[i])
+			for j := range k {
+				e := i*k + j
+				// τ_ref·M_ij = E_ij·A_ij with M = diag(1/τ)·(gain ∘ A).
+				add("coupling gain", c.Couplings.Gain[e], c.Couplings.GainSE[e], tr.coupGain[e]*tref/tr.tau[i])
+			}
+		}
+		b.Close()
+	}
+	for _, name := range []string{"adc gain", "adc offset", "bias gain", "bias offset", "coupling gain"} {
+		a := z[name]
+		m := a.s2 / a.n
+		t.Logf("%-14s N = %3.0f  mean z² = %.2f", name, a.n, m)
+		assert.Less(t, m, 1+5*math.Sqrt(2/a.n), "%s: standard errors too small or a bias", name)
+		assert.Greater(t, m, 0.25, "%s: standard errors inflated", name)
+	}
+}
