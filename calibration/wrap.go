@@ -89,8 +89,9 @@ var (
 // The wrapper's Info is the board's, with the coupling and bias ranges
 // narrowed to what every channel can realise after pre-distortion, less
 // WrapOptions.RangeMargin, and the noise replaced by the measured effective
-// σ. It is fixed at Wrap (see SetCalibration). Wrapping a Board that is
-// already calibrated is refused. Couplings A are realised as
+// σ; with dithering its CouplingStep is 0 (continuous on average). It is
+// fixed at Wrap (see SetCalibration). Wrapping a Board that is already
+// calibrated is refused. Couplings A are realised as
 // the codes nearest to (A − offset)/gain element by element; the bias b as
 // the DAC value v with β(v) = b (gain, offset, INL); readings are corrected
 // with the ADC line. SetState passes through unchanged: the forcing circuit
@@ -131,6 +132,12 @@ func Wrap(b hal.Board, cal *Calibration, o *WrapOptions) (Board, error) {
 	span := info.Bias.Max - info.Bias.Min
 	info.Bias.Min += mg * span
 	info.Bias.Max -= mg * span
+	if w.opts.Dither {
+		// Averaged over dither batches the couplings are continuous: the
+		// solver's quantisation note would describe a bias that dithering
+		// removes.
+		info.CouplingStep = 0
+	}
 	if err := info.Validate(); err != nil {
 		return nil, fmt.Errorf("calibration: calibrated board description: %w", err)
 	}
