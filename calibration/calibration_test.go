@@ -326,3 +326,26 @@ func TestBiasSweepDropsSaturatedLevels(t *testing.T) {
 	ref := calibrate(t, "sim:proto8?seed=1", Options{Events: 800, Probes: 4, BiasTaus: 100})
 	assert.InDelta(t, ref.Bias.Gain[2], c.Bias.Gain[2], 5*math.Hypot(ref.Bias.GainSE[2], c.Bias.GainSE[2]))
 }
+
+// Serials with glob metacharacters still find their cache entries, and a
+// board that describes itself differently under the same serial is
+// flagged as stale.
+func TestCacheGlobAndDescriptionStaleness(t *testing.T) {
+	p := CachePath("/c", "LAB[7]*?", "abc")
+	assert.Equal(t, filepath.Join("/c", "LAB_7___-abc.json"), p)
+
+	c := calibrate(t, "sim:proto8?seed=1", Options{Events: 800, Probes: 4, BiasTaus: 100})
+	dir := t.TempDir()
+	info := open(t, "sim:proto8?seed=1").Info()
+	c.Board.Serial, info.Serial = "LAB[7]", "LAB[7]"
+	require.NoError(t, c.Save(CachePath(dir, c.Board.Serial, c.Key)))
+	found, _, err := FindCached(dir, info, nil)
+	require.NoError(t, err)
+	assert.Equal(t, c.Key, found.Key)
+
+	assert.Empty(t, c.Staleness(c.MeasuredAt, info, nil, Limits{}))
+	info.Tau *= 2
+	w := c.Staleness(c.MeasuredAt, info, nil, Limits{})
+	require.Len(t, w, 1)
+	assert.Contains(t, w[0], "nominal τ")
+}

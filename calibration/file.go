@@ -297,6 +297,15 @@ func (c *Calibration) Staleness(now time.Time, info hal.Info, tempC *float64, l 
 	if info.Firmware != c.Board.Firmware {
 		w = append(w, fmt.Sprintf("calibrated with firmware %q, board now reports %q", c.Board.Firmware, info.Firmware))
 	}
+	// The same serial describing itself differently (another profile or
+	// wiring file) is most likely another board under an old name.
+	if tau := info.Tau.Seconds(); math.Abs(tau-c.Board.TauS) > 1e-9*tau {
+		w = append(w, fmt.Sprintf("calibrated with nominal τ %g s, board now reports %g s", c.Board.TauS, tau))
+	}
+	if info.CouplingStep != c.Board.CouplingStep || info.Coupling.Max != c.Board.CouplingMax {
+		w = append(w, fmt.Sprintf("calibrated with coupling step %g and maximum %g, board now reports %g and %g",
+			c.Board.CouplingStep, c.Board.CouplingMax, info.CouplingStep, info.Coupling.Max))
+	}
 	return w
 }
 
@@ -393,7 +402,9 @@ func CacheDir(dir string) (string, error) {
 // lives in the cache directory dir.
 func CachePath(dir, serial, key string) string {
 	safe := strings.Map(func(r rune) rune {
-		if r == '/' || r == '\\' || r == ':' || r == os.PathSeparator || r < ' ' {
+		// Path separators and glob metacharacters (FindCached globs the
+		// names) become '_'.
+		if strings.ContainsRune(`/\\:*?[]`, r) || r == os.PathSeparator || r < ' ' {
 			return '_'
 		}
 		return r
@@ -417,15 +428,26 @@ func FindCached(dir string, info hal.Info, o *Options) (*Calibration, string, er
 		path string
 	}
 	var all []found
+	var skipped []string
 	for _, p := range paths {
 		c, err := Load(p)
-		if err != nil || c.Matches(info) != nil {
+		if err == nil {
+			err = c.Matches(info)
+		}
+		if err != nil {
+			if !errors.Is(err, os.ErrNotExist) {
+				skipped = append(skipped, fmt.Sprintf("%s: %v", filepath.Base(p), err))
+			}
 			continue
 		}
 		all = append(all, found{c, p})
 	}
 	if len(all) == 0 {
-		return nil, "", fmt.Errorf("no cached calibration for board %s in %s: run spu calibrate: %w", info.Serial, dir, os.ErrNotExist)
+		msg := ""
+		if len(skipped) > 0 {
+			msg = " (unusable: " + strings.Join(skipped, "; ") + ")"
+		}
+		return nil, "", fmt.Errorf("no cached calibration for board %s in %s%s: run spu calibrate: %w", info.Serial, dir, msg, os.ErrNotExist)
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].c.MeasuredAt.After(all[j].c.MeasuredAt) })
 	return all[0].c, all[0].path, nil
