@@ -277,6 +277,9 @@ func (s *session) record(ctx context.Context, r *rand.Rand, n, window int, corre
 		}
 		for w := 0; w+1 < window; w++ {
 			t.reg.add(buf[w*k:(w+1)*k], buf[(w+1)*k:(w+2)*k])
+			if w+2 < window {
+				t.reg.addLag(buf[w*k:(w+1)*k], buf[(w+1)*k:(w+2)*k], buf[(w+2)*k:(w+3)*k])
+			}
 		}
 		t.forced = append(t.forced, append([]float64(nil), v...))
 		t.first = append(t.first, append([]float64(nil), buf[:k]...))
@@ -347,6 +350,9 @@ func line(x, y []float64) (g, o, gse, ose, rms float64, ok bool) {
 func toVolts(f *fit, g, o []float64, k int) *fit {
 	out := &fit{Phi: make([]float64, k*k), PhiSE: make([]float64, k*k), C: make([]float64, k), CSE: make([]float64, k),
 		Resid: make([]float64, k*k), N: f.N}
+	if f.Lag1 != nil {
+		out.Lag1 = make([]float64, k*k)
+	}
 	for i := range k {
 		acc := f.C[i] - o[i]
 		for j := range k {
@@ -354,6 +360,9 @@ func toVolts(f *fit, g, o []float64, k int) *fit {
 			out.Phi[e] = f.Phi[e] * g[j] / g[i]
 			out.PhiSE[e] = f.PhiSE[e] * g[j] / g[i]
 			out.Resid[e] = f.Resid[e] / (g[i] * g[j])
+			if f.Lag1 != nil {
+				out.Lag1[e] = f.Lag1[e] / (g[i] * g[j])
+			}
 			acc += f.Phi[e] * o[j]
 		}
 		out.C[i] = acc / g[i]
@@ -565,7 +574,25 @@ func Calibrate(ctx context.Context, b hal.Board, opts *Options) (*Calibration, e
 	}
 	sig := make([][]float64, k)
 	for c, f := range fits {
-		sd, err := dlyap(f.Phi, f.Resid, k)
+		// Read noise (white, diagonal N) adds N + ΦNΦᵀ to the residual
+		// covariance; its lag-1 signature −NΦᵀ measures it, so it is
+		// taken out before the diffusion is solved for.
+		rn, err := readNoise(f, k)
+		if err != nil {
+			return nil, fmt.Errorf("calibration: probe %d noise: %w", c+1, err)
+		}
+		qd := append([]float64(nil), f.Resid...)
+		for i := range k {
+			for j := range k {
+				v := 0.0
+				for l := range k {
+					v += f.Phi[i*k+l] * rn[l] * f.Phi[j*k+l]
+				}
+				qd[i*k+j] -= v
+			}
+			qd[i*k+i] -= rn[i]
+		}
+		sd, err := dlyap(f.Phi, qd, k)
 		if err != nil {
 			return nil, fmt.Errorf("calibration: probe %d noise: %w", c+1, err)
 		}
@@ -595,7 +622,10 @@ func Calibrate(ctx context.Context, b hal.Board, opts *Options) (*Calibration, e
 	}
 	for i := range k {
 		mu, sd := meanSD(sig[i])
-		cl.NoiseV[i], cl.NoiseSE[i] = mu, sd/math.Sqrt(float64(len(sig[i])))
+		// σ_i² = Q_ii·τ_i/2 carries τ_i's gauge uncertainty, common to
+		// every probe: relative ½·se(τ_i)/τ_i, added in quadrature.
+		gauge := 0.5 * mu * cl.TauSE[i] / cl.TauS[i]
+		cl.NoiseV[i], cl.NoiseSE[i] = mu, math.Hypot(sd/math.Sqrt(float64(len(sig[i]))), gauge)
 		cl.EffectiveNoiseV[i] = mu * math.Sqrt(info.Tau.Seconds()/cl.TauS[i])
 	}
 	progress(0.85)

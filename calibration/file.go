@@ -152,7 +152,7 @@ type Calibration struct {
 // ProcedureVersion changes whenever the procedure's estimates change for
 // the same options, so that cached files measured by older code are not
 // found under the same key.
-const ProcedureVersion = 2
+const ProcedureVersion = 3
 
 // ContentKey returns the cache key of a calibration of the board described
 // by info with options o: a hash of the procedure version, the serial, the

@@ -18,11 +18,46 @@ type regression struct {
 	sxy []float64 // (K+1)×K
 	syy []float64 // K×K
 	z   []float64
+	// Lag-1 cross moments of consecutive transitions (z₀, y₀), (z₁, y₁)
+	// in the same transient, for the residuals' lag-1 covariance (the
+	// signature of read noise): Σ y₀y₁ᵀ, Σ y₀z₁ᵀ, Σ z₀y₁ᵀ, Σ z₀z₁ᵀ.
+	n1                 int
+	lyy, lyz, lzy, lzz []float64
+	z1                 []float64
 }
 
 func newRegression(k int) *regression {
 	return &regression{k: k, sxx: make([]float64, (k+1)*(k+1)), sxy: make([]float64, (k+1)*k),
-		syy: make([]float64, k*k), z: make([]float64, k+1)}
+		syy: make([]float64, k*k), z: make([]float64, k+1),
+		lyy: make([]float64, k*k), lyz: make([]float64, k*(k+1)), lzy: make([]float64, (k+1)*k),
+		lzz: make([]float64, (k+1)*(k+1)), z1: make([]float64, k+1)}
+}
+
+// addLag accumulates the lag-1 moments of three consecutive readings
+// r0, r1, r2 of one transient: (z₀, y₀) = ((r0, 1), r1), (z₁, y₁) = ((r1, 1), r2).
+func (r *regression) addLag(r0, r1, r2 []float64) {
+	k := r.k
+	copy(r.z, r0)
+	r.z[k] = 1
+	copy(r.z1, r1)
+	r.z1[k] = 1
+	for a, za := range r.z {
+		for b, zb := range r.z1 {
+			r.lzz[a*(k+1)+b] += za * zb
+		}
+		for j, y1 := range r2 {
+			r.lzy[a*k+j] += za * y1
+		}
+	}
+	for i, y0 := range r1 {
+		for b, zb := range r.z1 {
+			r.lyz[i*(k+1)+b] += y0 * zb
+		}
+		for j, y1 := range r2 {
+			r.lyy[i*k+j] += y0 * y1
+		}
+	}
+	r.n1++
 }
 
 func (r *regression) add(x, y []float64) {
@@ -53,7 +88,10 @@ type fit struct {
 	Phi, PhiSE []float64 // K², row-major
 	C, CSE     []float64 // K
 	Resid      []float64 // K×K residual covariance per step
-	N          int
+	// Lag1 is the residuals' lag-1 covariance E[e_k e_{k+1}ᵀ] (K×K): zero
+	// for a white process, −NΦᵀ for white read noise of covariance N.
+	Lag1 []float64
+	N    int
 }
 
 func (r *regression) solve() (*fit, error) {
@@ -99,7 +137,45 @@ func (r *regression) solve() (*fit, error) {
 		f.C[i] = b.At(k, i)
 		f.CSE[i] = math.Sqrt(s2 * inv.At(k, k))
 	}
+	if r.n1 > 0 {
+		// E[e₀e₁ᵀ] = Lyy − Lyz B − Bᵀ Lzy + Bᵀ Lzz B, per pair.
+		lyy := mat.NewDense(k, k, r.lyy)
+		lyz := mat.NewDense(k, k+1, r.lyz)
+		lzy := mat.NewDense(k+1, k, r.lzy)
+		lzz := mat.NewDense(k+1, k+1, r.lzz)
+		var t1, t2, t3, t4 mat.Dense
+		t1.Mul(lyz, &b)
+		t2.Mul(b.T(), lzy)
+		t3.Mul(b.T(), lzz)
+		t4.Mul(&t3, &b)
+		var c1 mat.Dense
+		c1.Sub(lyy, &t1)
+		c1.Sub(&c1, &t2)
+		c1.Add(&c1, &t4)
+		c1.Scale(1/float64(r.n1), &c1)
+		f.Lag1 = append([]float64(nil), c1.RawMatrix().Data...)
+	}
 	return f, nil
+}
+
+// readNoise returns the diagonal read-noise covariance N implied by a fit
+// in which the readings carry white noise, from E[e_k e_{k+1}ᵀ] = −NΦᵀ:
+// N = −Lag1·Φ^{−T}, diagonal kept and clamped at zero.
+func readNoise(f *fit, k int) ([]float64, error) {
+	if f.Lag1 == nil {
+		return make([]float64, k), nil
+	}
+	var pinv mat.Dense
+	if err := pinv.Inverse(mat.NewDense(k, k, append([]float64(nil), f.Phi...)).T()); err != nil {
+		return nil, fmt.Errorf("read noise: Φ is singular: %w", hal.ErrUnsupported)
+	}
+	var n mat.Dense
+	n.Mul(mat.NewDense(k, k, append([]float64(nil), f.Lag1...)), &pinv)
+	out := make([]float64, k)
+	for i := range k {
+		out[i] = math.Max(-n.At(i, i), 0)
+	}
+	return out, nil
 }
 
 // logm returns −log(Φ), the principal logarithm, by inverse scaling and

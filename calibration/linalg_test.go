@@ -1,6 +1,7 @@
 package calibration
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -47,4 +48,42 @@ func TestLogmInvertsExp(t *testing.T) {
 func TestLogmRefusesNegativeEigenvalue(t *testing.T) {
 	_, err := logm([]float64{-0.5, 0, 0, 0.5}, 2)
 	require.Error(t, err)
+}
+
+// White read noise of variance N on top of an AR(1) process leaves the
+// signature E[e_k e_{k+1}ᵀ] = −NΦᵀ in the regression residuals; readNoise
+// recovers N. Per channel the lag-1 covariance estimate has standard error
+// ≈ var(e)/√n₁ with var(e) = q + n(1 + φ²), so N's is that over φ; the
+// test allows 5 of them.
+func TestReadNoiseFromLag1(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	phi := []float64{0.9, 0.05, 0, 0.8}
+	q := []float64{1e-2, 1e-2}
+	nn := []float64{4e-4, 1e-4}
+	reg := newRegression(2)
+	const transients, window = 20000, 50
+	rd := make([][]float64, window)
+	for range transients {
+		x := []float64{r.NormFloat64(), r.NormFloat64()}
+		for w := range window {
+			rd[w] = []float64{x[0] + math.Sqrt(nn[0])*r.NormFloat64(), x[1] + math.Sqrt(nn[1])*r.NormFloat64()}
+			x = []float64{phi[0]*x[0] + phi[1]*x[1] + math.Sqrt(q[0])*r.NormFloat64(), phi[3]*x[1] + math.Sqrt(q[1])*r.NormFloat64()}
+		}
+		for w := 0; w+1 < window; w++ {
+			reg.add(rd[w], rd[w+1])
+			if w+2 < window {
+				reg.addLag(rd[w], rd[w+1], rd[w+2])
+			}
+		}
+	}
+	f, err := reg.solve()
+	require.NoError(t, err)
+	got, err := readNoise(f, 2)
+	require.NoError(t, err)
+	n1 := float64(transients * (window - 2))
+	for i, want := range nn {
+		ph := phi[i*2+i]
+		se := (q[i] + want*(1+ph*ph)) / math.Sqrt(n1) / ph
+		assert.InDelta(t, want, got[i], 5*se, "channel %d", i)
+	}
 }

@@ -12,8 +12,9 @@ import (
 )
 
 // Calibration measures a board only through hal.Board; this test, inside
-// package sim, compares what it measured with the hidden truth it must not
-// read. A bias common to every calibration would pass tests that compare
+// package sim, compares what it measured (ADC, bias and coupling lines, and
+// the injected noise with the ADC read noise taken out) with the hidden
+// truth it must not read. A bias common to every calibration would pass tests that compare
 // calibrations with each other; it cannot pass this one.
 //
 // For N estimates with honest standard errors, z = (estimate − truth)/se is
@@ -48,6 +49,8 @@ func TestCalibrationAgainstTruth(t *testing.T) {
 			// β is the bias as it drives the cell, referred to the nominal τ.
 			add("bias gain", c.Bias.Gain[i], c.Bias.GainSE[i], tr.biasGain[i]*tref/tr.tau[i])
 			add("bias offset", c.Bias.Offset[i], c.Bias.OffsetSE[i], tr.biasOffset[i]*tref/tr.tau[i])
+			// The injected noise is the profile's σ on every cell.
+			add("noise", c.Cells.NoiseV[i], c.Cells.NoiseSE[i], p.NoiseV)
 			for j := range k {
 				e := i*k + j
 				// τ_ref·M_ij = E_ij·A_ij with M = diag(1/τ)·(gain ∘ A).
@@ -56,7 +59,7 @@ func TestCalibrationAgainstTruth(t *testing.T) {
 		}
 		b.Close()
 	}
-	for _, name := range []string{"adc gain", "adc offset", "bias gain", "bias offset", "coupling gain"} {
+	for _, name := range []string{"adc gain", "adc offset", "bias gain", "bias offset", "coupling gain", "noise"} {
 		a := z[name]
 		m := a.s2 / a.n
 		t.Logf("%-14s N = %3.0f  mean z² = %.2f", name, a.n, m)
