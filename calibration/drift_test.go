@@ -60,7 +60,7 @@ func TestDriftDetectedAndRecalibrated(t *testing.T) {
 // calibrating the simulator directly with the same seed measures: the
 // forced states, biases and couplings are chosen on the converters' code
 // grids, so the wire's integer codes lose nothing. Only the description
-// (firmware string, no temperature, no board clock) and the cost differ.
+// (firmware string, no temperature) and the cost differ.
 func TestSerialGivesTheSameCalibration(t *testing.T) {
 	ctx := context.Background()
 	sb := open(t, "sim:proto8?seed=4")

@@ -95,6 +95,41 @@ func New(ctx context.Context, port Port, opts *Opts) (*Dev, error) {
 	return d, nil
 }
 
+// ClockedDev is a Dev whose firmware keeps a board clock (INFO capability
+// "clock"): it implements hal.Clock by asking the board for its time
+// (STATUS). Open returns one for such boards.
+type ClockedDev struct {
+	*Dev
+	last time.Duration
+}
+
+var _ hal.Clock = (*ClockedDev)(nil)
+
+// Clocked returns d as a hal.Clock when its firmware reports a board
+// clock, and d itself otherwise.
+func (d *Dev) Clocked() hal.Board {
+	if d.info.Caps.Has(hal.CapClock) {
+		return &ClockedDev{Dev: d}
+	}
+	return d
+}
+
+// BoardTime implements hal.Clock: the board's time since power-up, from a
+// STATUS round trip. When the board does not answer (or is closed), the
+// last time read is returned: board time never goes back.
+func (c *ClockedDev) BoardTime() time.Duration {
+	if c.closed {
+		return c.last
+	}
+	p, err := c.request(context.Background(), proto.TypeStatus, nil, 0)
+	if err != nil || len(p.Payload) < 9 {
+		return c.last
+	}
+	t := time.Duration(binary.LittleEndian.Uint64(p.Payload[1:9]))
+	c.last = max(c.last, t)
+	return c.last
+}
+
 // String describes the board.
 func (d *Dev) String() string {
 	return fmt.Sprintf("serial board %s (%d cells)", d.info.Serial, d.info.Cells)
@@ -140,6 +175,9 @@ func (d *Dev) parseInfo(p []byte) error {
 	var hc hal.Capability
 	if caps&1 != 0 {
 		hc |= hal.CapNoise
+	}
+	if caps&2 != 0 {
+		hc |= hal.CapClock
 	}
 	if caps&4 != 0 {
 		hc |= hal.CapSimulated

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gonum.org/v1/gonum/mat"
 
@@ -102,7 +103,7 @@ func emulatePTY(t *testing.T, uri string, f emu.Faults) *Dev {
 	b, err := hal.Open(ctx, "serial://"+e.Path+"?timeout=20ms")
 	require.NoError(t, err)
 	t.Cleanup(func() { b.Close(); e.Close() })
-	return b.(*Dev)
+	return b.(*ClockedDev).Dev // the emulator keeps a clock
 }
 
 func emulateWith(t *testing.T, uri string, f emu.Faults, opts *Opts) (*Dev, hal.Board) {
@@ -127,8 +128,24 @@ func emulateWith(t *testing.T, uri string, f emu.Faults, opts *Opts) (*Dev, hal.
 func TestConformanceOverSerial(t *testing.T) {
 	haltest.Run(t, func(t *testing.T) hal.Board {
 		d, _ := emulate(t, "sim:proto8?seed=3")
-		return d
+		return d.Clocked()
 	})
+}
+
+// A board whose firmware keeps a clock reports it through STATUS: over the
+// emulator that is the simulator's own board time, exactly.
+func TestBoardTimeOverSerial(t *testing.T) {
+	ctx := context.Background()
+	d, sb := emulate(t, "sim:proto8?seed=3")
+	clk, ok := d.Clocked().(hal.Clock)
+	require.True(t, ok, "the emulator reports the clock capability")
+	require.NoError(t, d.Run(ctx, 3*time.Millisecond))
+	_, err := d.Sample(ctx, 0, make([]float64, 10*8))
+	require.NoError(t, err)
+	assert.Equal(t, sb.(hal.Clock).BoardTime(), clk.BoardTime())
+	assert.True(t, d.Info().Caps.Has(hal.CapClock))
+	require.NoError(t, d.Close())
+	assert.Equal(t, sb.(hal.Clock).BoardTime(), clk.BoardTime(), "after Close the last time read is kept")
 }
 
 // Samples through driver, wire and firmware are bit-identical to the

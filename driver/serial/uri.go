@@ -54,5 +54,5 @@ func openURI(ctx context.Context, u *url.URL) (hal.Board, error) {
 		p.Close()
 		return nil, err
 	}
-	return d, nil
+	return d.Clocked(), nil
 }
