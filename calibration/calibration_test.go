@@ -215,6 +215,11 @@ func TestCheckHoldsAfterCalibration(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, rep.Holds, "%+v", rep)
 	assert.Empty(t, rep.Warnings)
+	// With the full covariance, χ²/dof of a fresh calibration is a
+	// χ²_80/80 draw: mean 1, standard deviation √(2/80) = 0.16. Without
+	// the bias reset the check's transients railed (0 transitions).
+	assert.InDelta(t, 1, rep.Chi2PerDof, 5*math.Sqrt(2.0/80), "%+v", rep)
+	assert.Equal(t, 80, rep.Dof)
 }
 
 // A short or hand-edited file is refused when loaded, naming the field,

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"gonum.org/v1/gonum/mat"
+
 	"github.com/spukit/spukit/hal"
 )
 
@@ -16,11 +18,6 @@ const (
 	// DefaultMinEffect is the rms coupling deviation (1/τ) below which a
 	// statistically significant drift is still accepted as harmless.
 	DefaultMinEffect = 5e-4
-	// seFactor widens the χ²/dof threshold, which treats the 64
-	// deviations as independent although they are correlated (shared row
-	// residuals): measured, not derived — fresh calibrations check at
-	// χ²/dof 0.8–1.75 on sim:proto8 (docs/calibration.md, Drift check).
-	seFactor = 1.5
 )
 
 // CheckOptions tune Check. The zero value selects the defaults.
@@ -41,10 +38,10 @@ type CheckOptions struct {
 type CheckReport struct {
 	// Holds is true when the board still behaves as the calibration says:
 	// the reference measurement agrees with the calibration's prediction
-	// within its statistics (χ²/dof ≤ 1.5·(1 + 5·√(2/dof)), where 1.5
-	// allows for the optimism of first-order standard errors), or the
-	// deviation is
-	// too small to matter (rms coupling deviation ≤ MinEffect).
+	// within its statistics (χ²/dof ≤ 1 + 5·√(2/dof): five standard
+	// deviations of χ²/dof above its mean, the couplings compared by their
+	// full covariance), or the deviation is too small to matter (rms
+	// coupling deviation ≤ MinEffect).
 	Holds bool `json:"holds"`
 	// Chi2PerDof compares the measured realised couplings and the ADC line
 	// with the calibration's prediction, in units of the combined
@@ -112,6 +109,15 @@ func Check(ctx context.Context, b hal.Board, cal *Calibration, o *CheckOptions) 
 	if err := b.SetCouplings(ctx, ref); err != nil {
 		return nil, fmt.Errorf("calibration check: programming the reference: %w", err)
 	}
+	// The transients relax toward the bias: zero it, as calibration does
+	// (a board left at the last bias level would rail).
+	zero := make([]float64, k)
+	for i := range zero {
+		zero[i] = snap(math.Min(math.Max(0, s.info.Bias.Min), s.info.Bias.Max), s.info.Bias)
+	}
+	if err := b.SetBias(ctx, zero); err != nil {
+		return nil, fmt.Errorf("calibration check: programming zero bias: %w", err)
+	}
 	rng := rand.New(rand.NewPCG(opt.Seed, streamStates^0xc4ec4))
 	t, err := s.record(ctx, rng, opt.Events, cal.Options.forBoard(s.info).Window, cal.correctADC, nil)
 	if err != nil {
@@ -127,14 +133,21 @@ func Check(ctx context.Context, b hal.Board, cal *Calibration, o *CheckOptions) 
 	}
 	want := cal.realised(ref)
 	rep := &CheckReport{MinEffect: opt.MinEffect}
-	var chi2, ss, sse float64
+	var ss, sse float64
+	d := make([]float64, len(a))
+	pred := make([]float64, len(a))
 	for e := range a {
-		d := a[e] - want[e]
-		v := se[e]*se[e] + math.Pow(cal.Couplings.GainSE[e]*ref[e], 2) + math.Pow(cal.Couplings.OffsetSE[e], 2)
-		chi2 += d * d / v
-		ss += d * d
-		sse += v
-		rep.MaxCoupling = math.Max(rep.MaxCoupling, math.Abs(d))
+		d[e] = a[e] - want[e]
+		pred[e] = math.Pow(cal.Couplings.GainSE[e]*ref[e], 2) + math.Pow(cal.Couplings.OffsetSE[e], 2)
+		ss += d[e] * d[e]
+		sse += se[e]*se[e] + pred[e]
+		rep.MaxCoupling = math.Max(rep.MaxCoupling, math.Abs(d[e]))
+	}
+	// The 64 deviations share their regression's row residuals: compare
+	// them by their full covariance (Mahalanobis), not one by one.
+	chi2, err := mahalanobis(f, k, float64(s.info.Tau)/float64(s.period), d, pred)
+	if err != nil {
+		return nil, fmt.Errorf("calibration check: %w", err)
 	}
 	n := float64(len(a))
 	rep.RMSCoupling, rep.RMSCouplingSE = math.Sqrt(ss/n), math.Sqrt(sse/n)
@@ -161,7 +174,7 @@ func Check(ctx context.Context, b hal.Board, cal *Calibration, o *CheckOptions) 
 	}
 	rep.Dof = dof
 	rep.Chi2PerDof = chi2 / float64(dof)
-	rep.Threshold = seFactor * (1 + 5*math.Sqrt(2/float64(dof)))
+	rep.Threshold = 1 + 5*math.Sqrt(2/float64(dof))
 	rep.Holds = rep.Chi2PerDof <= rep.Threshold || rep.RMSCoupling <= opt.MinEffect
 	var temp *float64
 	if tc, ok := Temperature(b); ok {
@@ -174,4 +187,48 @@ func Check(ctx context.Context, b hal.Board, cal *Calibration, o *CheckOptions) 
 	c := s.cost()
 	rep.BoardTimeS, rep.WallS = c.BoardTimeS, c.WallS
 	return rep, nil
+}
+
+// mahalanobis returns dᵀC⁻¹d for the deviations d of the realised τ_ref·M
+// (K², row-major) from the calibration's prediction, with
+// C = s²·(R ⊗ W) + diag(pred): the check's own estimate, L = −log Φ with
+// dL ≈ dΦ·Φ⁻¹, has Cov(L_ij, L_lp) = R_il·W_jp with W = Φ⁻ᵀ·XXInv·Φ⁻¹
+// (R the residual covariance, XXInv from the regression), scaled by
+// s = τ_ref/h; pred are the prediction's independent variances.
+func mahalanobis(f *fit, k int, s float64, d, pred []float64) (float64, error) {
+	var pinv mat.Dense
+	if err := pinv.Inverse(mat.NewDense(k, k, append([]float64(nil), f.Phi...))); err != nil {
+		return 0, fmt.Errorf("Φ is singular: %w", hal.ErrUnsupported)
+	}
+	var t, w mat.Dense
+	t.Mul(pinv.T(), mat.NewDense(k, k, f.XXInv))
+	w.Mul(&t, &pinv)
+	n := k * k
+	c := mat.NewSymDense(n, nil)
+	for i := range k {
+		for j := range k {
+			for l := range k {
+				for p := range k {
+					a, b := i*k+j, l*k+p
+					if b < a {
+						continue
+					}
+					v := s * s * f.Resid[i*k+l] * (w.At(j, p) + w.At(p, j)) / 2
+					if a == b {
+						v += pred[a]
+					}
+					c.SetSym(a, b, v)
+				}
+			}
+		}
+	}
+	var ch mat.Cholesky
+	if !ch.Factorize(c) {
+		return 0, fmt.Errorf("the deviations' covariance is not positive definite: %w", hal.ErrUnsupported)
+	}
+	x := mat.NewVecDense(n, nil)
+	if err := ch.SolveVecTo(x, mat.NewVecDense(n, append([]float64(nil), d...))); err != nil {
+		return 0, err
+	}
+	return mat.Dot(x, mat.NewVecDense(n, d)), nil
 }

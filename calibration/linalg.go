@@ -91,7 +91,10 @@ type fit struct {
 	// Lag1 is the residuals' lag-1 covariance E[e_k e_{k+1}ᵀ] (K×K): zero
 	// for a white process, −NΦᵀ for white read noise of covariance N.
 	Lag1 []float64
-	N    int
+	// XXInv is the top-left K×K block of (Σ z zᵀ)⁻¹: with the residual
+	// covariance R it gives Cov(Φ_ij, Φ_lm) = R_il·XXInv_jm.
+	XXInv []float64
+	N     int
 }
 
 func (r *regression) solve() (*fit, error) {
@@ -126,6 +129,12 @@ func (r *regression) solve() (*fit, error) {
 		for j := range k {
 			a, c := min(i, j), max(i, j)
 			f.Resid[i*k+j] = (r.syy[a*k+c] - bs.At(i, j)) / dof
+		}
+	}
+	f.XXInv = make([]float64, k*k)
+	for i := range k {
+		for j := range k {
+			f.XXInv[i*k+j] = inv.At(i, j)
 		}
 	}
 	for i := range k {
