@@ -358,7 +358,7 @@ func (b *Board) execute(p proto.Packet) (int, proto.Code, uint8) {
 			return 0, proto.CodeBadVersion, proto.Version
 		}
 		return b.encodeInfo(), proto.CodeOK, 0
-	case proto.TypeSetCouplings:
+	case proto.TypeSetCouplings, proto.TypeSetCouplingsHold:
 		if len(pl) < 4 {
 			return 0, proto.CodeBadLength, 0
 		}
@@ -381,6 +381,9 @@ func (b *Board) execute(p proto.Packet) (int, proto.Code, uint8) {
 			if err := b.fe.SetCoupling(r0+i/cols, c0+i%cols, v); err != nil {
 				return 0, proto.CodeInternal, 0
 			}
+		}
+		if p.Type == proto.TypeSetCouplingsHold {
+			return 0, proto.CodeOK, 0 // latched by the final SET_COUPLINGS
 		}
 		if b.fe.LatchCouplings() != nil {
 			// The analog side refused the matrix (e.g. unstable).

@@ -18,6 +18,7 @@ import (
 
 // fakeFE records what the firmware asks of the analog side.
 type fakeFE struct {
+	latches   int
 	couplings map[[2]int]int16
 	bias      []uint16
 	state     []uint16
@@ -32,7 +33,7 @@ func (f *fakeFE) SetCoupling(r, c int, v int16) error {
 	f.couplings[[2]int{r, c}] = v
 	return nil
 }
-func (f *fakeFE) LatchCouplings() error       { return nil }
+func (f *fakeFE) LatchCouplings() error       { f.latches++; return nil }
 func (f *fakeFE) SetBias(c []uint16) error    { f.calls++; copy(f.bias, c); return nil }
 func (f *fakeFE) ForceState(c []uint16) error { f.calls++; copy(f.state, c); return nil }
 func (f *fakeFE) Run(ns uint64) error         { f.calls++; f.ran += ns; return nil }
@@ -392,4 +393,27 @@ func TestSaturationBeyond32Cells(t *testing.T) {
 	require.Len(t, r, 1)
 	// count (4 bytes), code (1), then ⌈40/8⌉ = 5 bitmap bytes.
 	assert.Equal(t, []byte{0, 0, 0, 0, 1 << 5}, r[0].Payload[5:10], "cell 37 = byte 4, bit 5")
+}
+
+// A HOLD block is stored but not latched; the SET_COUPLINGS that follows
+// latches both at once.
+func TestSetCouplingsHold(t *testing.T) {
+	b, fe, p := newBoard()
+	exchange(t, b, p, proto.TypeHello, 1, []byte{proto.Version})
+	block := func(r0 byte, v int16) []byte {
+		pl := []byte{r0, 0, 1, 4} // one row of 4
+		for range 4 {
+			pl = binary.LittleEndian.AppendUint16(pl, uint16(v))
+		}
+		return pl
+	}
+	r := exchange(t, b, p, proto.TypeSetCouplingsHold, 2, block(0, 7))
+	require.Len(t, r, 1)
+	assert.Equal(t, proto.TypeSetCouplingsHold|proto.Response, r[0].Type)
+	assert.Equal(t, 0, fe.latches, "held, not latched")
+	assert.Equal(t, int16(7), fe.couplings[[2]int{0, 3}])
+	r = exchange(t, b, p, proto.TypeSetCouplings, 3, block(1, -5))
+	require.Len(t, r, 1)
+	assert.Equal(t, 1, fe.latches, "one latch for both blocks")
+	assert.Equal(t, int16(-5), fe.couplings[[2]int{1, 0}])
 }

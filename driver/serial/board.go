@@ -18,7 +18,8 @@ func codeOf(v float64, c hal.Converter) uint16 {
 }
 
 // SetCouplings implements hal.Board: checked like every board, quantised
-// to the board's step, sent in row blocks that fit a packet.
+// to the board's step, sent in row blocks that fit a packet, all but the
+// last held and latched together by the last.
 func (d *Dev) SetCouplings(ctx context.Context, a []float64) error {
 	if err := d.check(ctx, "set couplings"); err != nil {
 		return err
@@ -34,7 +35,13 @@ func (d *Dev) SetCouplings(ctx context.Context, a []float64) error {
 		for _, v := range a[r0*k : (r0+r)*k] {
 			p = binary.LittleEndian.AppendUint16(p, uint16(int16(math.Round(v/d.info.CouplingStep))))
 		}
-		if _, err := d.request(ctx, proto.TypeSetCouplings, p, 0); err != nil {
+		// Every block but the last is held: the board latches (or
+		// refuses) the whole matrix once, so a refusal changes nothing.
+		typ := proto.TypeSetCouplingsHold
+		if r0+r >= k {
+			typ = proto.TypeSetCouplings
+		}
+		if _, err := d.request(ctx, typ, p, 0); err != nil {
 			return fmt.Errorf("set couplings rows %d–%d: %w", r0, r0+r-1, err)
 		}
 	}

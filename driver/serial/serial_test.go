@@ -2,9 +2,12 @@ package serial
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -18,7 +21,7 @@ import (
 	"github.com/spukit/spukit/firmware/proto"
 	"github.com/spukit/spukit/hal"
 	"github.com/spukit/spukit/hal/haltest"
-	_ "github.com/spukit/spukit/sim"
+	"github.com/spukit/spukit/sim"
 	"github.com/spukit/spukit/solver"
 	"github.com/spukit/spukit/trainer"
 )
@@ -325,4 +328,41 @@ func TestHandshakeTimeout(t *testing.T) {
 	require.ErrorIs(t, err, hal.ErrTimeout)
 	require.Contains(t, err.Error(), "4 tries")
 	require.Less(t, time.Since(start), time.Second)
+}
+
+// A 24-cell matrix needs two SET_COUPLINGS blocks (21 rows fit a packet).
+// Going from A₀ (A_ii = 2, A[23][0] = 2) to A₁ (A_ii = 2, A[0][23] = 2),
+// both triangular and stable, passes through rows 0–20 of A₁ with rows
+// 21–23 of A₀ — [[2, 2], [2, 2]] on cells 0 and 23, eigenvalue 0 — if the
+// first block is latched on its own. Held blocks latch once: it succeeds,
+// and a refused matrix changes nothing.
+func TestMultiBlockCouplingsLatchOnce(t *testing.T) {
+	ctx := context.Background()
+	p, err := sim.Builtin("proto8")
+	require.NoError(t, err)
+	p.Name, p.Cells = "proto24", 24
+	data, err := json.Marshal(p)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "proto24.json")
+	require.NoError(t, os.WriteFile(path, data, 0o600))
+	d, sb := emulate(t, "sim:"+path+"?seed=2")
+	const k = 24
+	a := func(i, j int) []float64 {
+		m := make([]float64, k*k)
+		for c := range k {
+			m[c*k+c] = 2
+		}
+		m[i*k+j] = 2
+		return m
+	}
+	require.NoError(t, d.SetCouplings(ctx, a(23, 0)))
+	require.NoError(t, d.SetCouplings(ctx, a(0, 23)), "no unstable intermediate latch")
+	// A refused matrix (unstable as a whole) leaves the board as it was:
+	// the simulator still runs A₁ (x relaxes to A₁⁻¹b, finite).
+	bad := a(0, 23)
+	bad[23*k+0] = 2
+	require.Error(t, d.SetCouplings(ctx, bad))
+	require.NoError(t, d.Run(ctx, time.Millisecond))
+	_, err = sb.Sample(ctx, 0, make([]float64, k))
+	require.NoError(t, err)
 }

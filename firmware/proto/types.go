@@ -16,8 +16,13 @@ const (
 	TypeReset        Type = 0x16 // → nothing; board returns to power-up
 	TypeStatus       Type = 0x17 // ← status flags, board time
 	TypeSampleAck    Type = 0x18 // → next sample index wanted; no response
-	TypeSampleData   Type = 0x20 // ← one chunk of samples (board → host)
-	TypeError        Type = 0x7f // ← error code for the request with this seq
+	// TypeSetCouplingsHold writes a block like TypeSetCouplings but does
+	// not latch it: a matrix larger than one packet is sent as HOLD
+	// blocks and a final SET_COUPLINGS, so the analog side switches (or
+	// refuses) once, for the whole matrix.
+	TypeSetCouplingsHold Type = 0x19
+	TypeSampleData       Type = 0x20 // ← one chunk of samples (board → host)
+	TypeError            Type = 0x7f // ← error code for the request with this seq
 
 	// Response marks a response to the request type it is or-ed with.
 	Response Type = 0x80
