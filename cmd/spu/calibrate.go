@@ -331,15 +331,18 @@ func calibratedBoard(b hal.Board, path string, dither bool, stderr io.Writer, cm
 // driftCheck returns the training maintenance hook of --check-every: check
 // the calibration; when it fails, warn, or recalibrate (and cache the new
 // calibration) with --recalibrate.
-func driftCheck(wb calibration.Board, recalibrate bool, stderr io.Writer) func(context.Context, int) error {
+func driftCheck(wb calibration.Board, recalibrate bool, stderr io.Writer, m *maintenance) func(context.Context, int) error {
 	return func(ctx context.Context, k int) error {
 		rep, err := calibration.Check(ctx, wb, wb.Calibration(), nil)
 		if err != nil {
 			return err
 		}
+		m.Checks++
+		m.BoardTimeS += rep.BoardTimeS
 		if rep.Holds {
 			return nil
 		}
+		m.Failed++
 		if !recalibrate {
 			fmt.Fprintf(stderr, "spu train: warning: iteration %d: the calibration no longer holds (χ²/dof %.3g, coupling deviation rms %.3g/τ); pass --recalibrate to recalibrate during training\n",
 				k, rep.Chi2PerDof, rep.RMSCoupling)
@@ -350,6 +353,8 @@ func driftCheck(wb calibration.Board, recalibrate bool, stderr io.Writer) func(c
 		if err != nil {
 			return fmt.Errorf("recalibrating: %w", err)
 		}
+		m.Recalibrations++
+		m.BoardTimeS += cal.Cost.BoardTimeS
 		if err := wb.SetCalibration(cal); err != nil {
 			return err
 		}

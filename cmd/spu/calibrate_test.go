@@ -88,7 +88,8 @@ func TestDriftCheckDuringTraining(t *testing.T) {
 	require.NoError(t, err)
 
 	var msgs strings.Builder
-	warnOnly, recal := driftCheck(wb, false, &msgs), driftCheck(wb, true, &msgs)
+	var m maintenance
+	warnOnly, recal := driftCheck(wb, false, &msgs, &m), driftCheck(wb, true, &msgs, &m)
 	require.NoError(t, recal(ctx, 10))
 	assert.Empty(t, msgs.String(), "fresh calibration: nothing to say")
 
@@ -105,6 +106,10 @@ func TestDriftCheckDuringTraining(t *testing.T) {
 	rep, err := calibration.Check(ctx, b, wb.Calibration(), nil)
 	require.NoError(t, err)
 	assert.True(t, rep.Holds, "after recalibrating: %+v", rep)
+	// Three checks (1.8 s of board time each) and one recalibration
+	// (30 000 transients) are accounted.
+	assert.Equal(t, maintenance{Checks: 3, Failed: 2, Recalibrations: 1, BoardTimeS: m.BoardTimeS}, m)
+	assert.Greater(t, m.BoardTimeS, 3*1.8)
 }
 
 // TestBadInputCalibrationAndSPI has one case per row of the "Calibration

@@ -121,6 +121,17 @@ type trainSummary struct {
 	Plot           string  `json:"plot,omitempty"`
 	// Stopped is "interrupted" or "diverged" when the run did not finish.
 	Stopped string `json:"stopped,omitempty"`
+	// Maintenance is what the --check-every drift checks did, outside the
+	// iterations' board time; absent without them.
+	Maintenance *maintenance `json:"maintenance,omitempty"`
+}
+
+// maintenance accounts the drift checks and recalibrations of a run.
+type maintenance struct {
+	Checks         int     `json:"checks"`
+	Failed         int     `json:"failed"`
+	Recalibrations int     `json:"recalibrations"`
+	BoardTimeS     float64 `json:"board_time_s"`
 }
 
 const trainHelp = `With no flags: the paper's MNIST run of TNGD on the virtual SPU (sim:tngd):
@@ -272,6 +283,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer board.Close()
 	}
 	var maintain func(context.Context, int) error
+	var maint *maintenance
 	if *calFile != "" {
 		wb, err := calibratedBoard(board, *calFile, true, stderr, "train")
 		if err != nil {
@@ -279,7 +291,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		board = wb
 		if *checkEvery > 0 {
-			maintain = driftCheck(wb.(calibration.Board), *recalibrate, stderr)
+			maint = &maintenance{}
+			maintain = driftCheck(wb.(calibration.Board), *recalibrate, stderr, maint)
 		}
 	}
 	mp, _ := trainer.ParseMapping(c.Mapping)
@@ -297,7 +310,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	sum := &trainSummary{Config: c, Optimizer: opt.Name(), Mapping: "none", Params: model.NumParams(),
-		Metrics: *metrics, Plot: *plotPath}
+		Metrics: *metrics, Plot: *plotPath, Maintenance: maint}
 	if board != nil {
 		sum.Board = &c.Board
 		sum.Mapping = training.MappingOf(opt)
@@ -459,6 +472,10 @@ func (s *trainSummary) finalLine() string {
 	line += ")"
 	if s.Board != nil || s.BoardTimeS > 0 {
 		line += fmt.Sprintf(", board time %.3f s", s.BoardTimeS)
+	}
+	if m := s.Maintenance; m != nil {
+		line += fmt.Sprintf("; %d drift checks (%d failed, %d recalibrations) took %.1f s more board time",
+			m.Checks, m.Failed, m.Recalibrations, m.BoardTimeS)
 	}
 	return line
 }
