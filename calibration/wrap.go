@@ -430,10 +430,10 @@ func (w *wrapped) Sample(ctx context.Context, period time.Duration, dst []float6
 		return 0, err
 	}
 	k := w.k
-	if len(dst) == 0 || len(dst)%k != 0 {
-		return 0, fmt.Errorf("sample: dst has %d values, want a positive multiple of %d cells: %w", len(dst), k, hal.ErrDimension)
+	rows, err := hal.SampleRows(dst, k)
+	if err != nil {
+		return 0, fmt.Errorf("sample: %w", err)
 	}
-	rows := len(dst) / k
 	dithering := w.opts.Dither && w.programmed && w.step() > 0
 	batch := rows
 	if dithering {
@@ -441,7 +441,6 @@ func (w *wrapped) Sample(ctx context.Context, period time.Duration, dst []float6
 	}
 	var sat []int
 	done := 0
-	var err error
 	for done < rows {
 		if done > 0 && dithering {
 			if err = w.dither(ctx); err != nil {

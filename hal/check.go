@@ -99,6 +99,16 @@ func SamplePeriod(info Info, period time.Duration) (time.Duration, error) {
 	return period, nil
 }
 
+// SampleRows returns the number of samples dst holds for a board of k
+// cells, len(dst)/k, and ErrDimension unless len(dst) is a positive
+// multiple of k (Board.Sample's contract).
+func SampleRows(dst []float64, k int) (int, error) {
+	if len(dst) == 0 || len(dst)%k != 0 {
+		return 0, fmt.Errorf("dst has %d values, want a positive multiple of %d cells: %w", len(dst), k, ErrDimension)
+	}
+	return len(dst) / k, nil
+}
+
 // CheckDuration returns ErrInvalid unless d > 0.
 func CheckDuration(d time.Duration) error {
 	if d <= 0 {

@@ -291,3 +291,14 @@ func TestCheckDuration(t *testing.T) {
 		assert.NoError(t, hal.CheckDuration(ok), "%v", ok)
 	}
 }
+
+func TestSampleRows(t *testing.T) {
+	n, err := hal.SampleRows(make([]float64, 24), 8)
+	require.NoError(t, err)
+	assert.Equal(t, 3, n)
+	for _, l := range []int{0, 7, 25} {
+		_, err := hal.SampleRows(make([]float64, l), 8)
+		require.ErrorIs(t, err, hal.ErrDimension, "len %d", l)
+		assert.Contains(t, err.Error(), "want a positive multiple of 8 cells")
+	}
+}

@@ -724,10 +724,10 @@ func (b *TNGD) Sample(ctx context.Context, period time.Duration, dst []float64) 
 		return 0, fmt.Errorf("sample: %w", err)
 	}
 	k := b.p.Cells
-	if len(dst) == 0 || len(dst)%k != 0 {
-		return 0, fmt.Errorf("sample: dst has %d values, want a positive multiple of %d cells: %w", len(dst), k, hal.ErrDimension)
+	rows, err := hal.SampleRows(dst, k)
+	if err != nil {
+		return 0, fmt.Errorf("sample: %w", err)
 	}
-	rows := len(dst) / k
 	var sat []int
 	readout := seconds(b.p.ADCConvS) + b.linkTime(float64(k))
 	for r := range rows {

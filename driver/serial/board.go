@@ -101,10 +101,10 @@ func (d *Dev) Sample(ctx context.Context, period time.Duration, dst []float64) (
 		return 0, fmt.Errorf("sample: %w", err)
 	}
 	k := d.info.Cells
-	if len(dst) == 0 || len(dst)%k != 0 {
-		return 0, fmt.Errorf("sample: dst has %d values, want a positive multiple of %d cells: %w", len(dst), k, hal.ErrDimension)
+	rows, err := hal.SampleRows(dst, k)
+	if err != nil {
+		return 0, fmt.Errorf("sample: %w", err)
 	}
-	rows := len(dst) / k
 	req := binary.LittleEndian.AppendUint32(nil, uint32(rows))
 	req = binary.LittleEndian.AppendUint32(req, uint32(period.Nanoseconds()))
 	req = binary.LittleEndian.AppendUint16(req, uint16(d.opts.Window))

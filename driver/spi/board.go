@@ -619,10 +619,10 @@ func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64)
 		return 0, fmt.Errorf("sample: %w", err)
 	}
 	k := b.k
-	if len(dst) == 0 || len(dst)%k != 0 {
-		return 0, fmt.Errorf("sample: dst has %d values, want a positive multiple of %d cells: %w", len(dst), k, hal.ErrDimension)
+	rows, err := hal.SampleRows(dst, k)
+	if err != nil {
+		return 0, fmt.Errorf("sample: %w", err)
 	}
-	rows := len(dst) / k
 	lead := seconds(b.w.ADC.ConversionS) + TransferTime(2*ad7606.Channels, b.hzADC)
 	start := b.host.Now()
 	var sat []int
