@@ -106,16 +106,16 @@ type Board struct {
 	adc      *ad7606.Dev
 
 	k        int
-	hzADC    float64
-	codes    []int    // coupling element codes
-	neg      []bool   // coupling element polarities
-	biasCode []int    // -1: unknown (forces the first write)
-	stCode   []int    // state DAC codes
-	conv     []int16  // one conversion
-	elemOf   [][2]int // coupling element → (row, col)
+	codes    []int   // coupling element codes
+	neg      []bool  // coupling element polarities
+	biasCode []int   // -1: unknown (forces the first write)
+	stCode   []int   // state DAC codes
+	conv     []int16 // one conversion
 	stats    Stats
 	closed   bool
-	progBus  *time.Duration
+	// programming: the transactions under way are accounted as
+	// programming (ProgramBus) rather than sampling.
+	programming bool
 }
 
 var (
@@ -140,7 +140,7 @@ func New(ctx context.Context, host Host, w Wiring, opts *Opts) (_ *Board, err er
 	b := &Board{host: host, w: w, k: k, t0: host.Now(),
 		codes: make([]int, len(w.Coupling.Elements)), neg: make([]bool, len(w.Coupling.Elements)),
 		biasCode: make([]int, k), stCode: make([]int, k), conv: make([]int16, ad7606.Channels),
-		elemOf: w.Coupling.Elements}
+	}
 	for i := range k {
 		b.biasCode[i], b.stCode[i] = -1, -1
 	}
@@ -228,7 +228,6 @@ func New(ctx context.Context, host Host, w Wiring, opts *Opts) (_ *Board, err er
 	if c, err = conn(ChipAD7606, w.ADC.Port); err != nil {
 		return nil, fmt.Errorf("ADC: %w", err)
 	}
-	b.hzADC = ClockHz(ChipAD7606, w.SPIHz)
 	convst, err := pin("ADC CONVST", w.ADC.ConvstPin)
 	if err != nil {
 		return nil, err
@@ -260,7 +259,7 @@ func (b *Board) describe(serial string, simulated bool) hal.Info {
 	if serial == "" {
 		serial = w.Serial
 	}
-	conv := seconds(w.ADC.ConversionS) + TransferTime(2*ad7606.Channels, ClockHz(ChipAD7606, w.SPIHz))
+	conv := w.sampleTime()
 	topo := hal.General
 	if w.Coupling.Symmetric {
 		topo = hal.Symmetric
@@ -298,16 +297,16 @@ func (c *timedConn) Tx(w, r []byte) error {
 	n := max(len(w), len(r))
 	c.b.stats.Transactions++
 	c.b.stats.Bytes += n
-	if c.b.progBus != nil {
-		*c.b.progBus += TransferTime(n, c.hz)
+	if c.b.programming {
+		c.b.stats.ProgramBus += TransferTime(n, c.hz)
 	}
 	return c.Conn.Tx(w, r)
 }
 
 // program runs f with its bus time accounted as programming.
 func (b *Board) program(f func() error) error {
-	b.progBus = &b.stats.ProgramBus
-	defer func() { b.progBus = nil }()
+	b.programming = true
+	defer func() { b.programming = false }()
 	return f()
 }
 
@@ -426,10 +425,10 @@ func (b *Board) SetCouplings(ctx context.Context, a []float64) error {
 	if err := hal.Stable(q, b.k); err != nil {
 		return fmt.Errorf("set couplings: after rounding to step %g: %w", step, err)
 	}
-	n := len(b.elemOf)
+	n := len(b.w.Coupling.Elements)
 	codes, neg := make([]int, n), make([]bool, n)
 	signChange, changed, flipLive := false, false, false
-	for e, rc := range b.elemOf {
+	for e, rc := range b.w.Coupling.Elements {
 		v := a[rc[0]*b.k+rc[1]]
 		codes[e] = int(math.Round(math.Abs(v) / step))
 		neg[e] = v < 0 && codes[e] > 0
@@ -499,7 +498,7 @@ func (b *Board) writeMagnitudes(codes []int) error {
 		}
 		if err := d.Write(codes[e]); err != nil {
 			b.codes[e] = -1
-			return fmt.Errorf("element %d (A[%d][%d]): %w", e, b.elemOf[e][0], b.elemOf[e][1], err)
+			return fmt.Errorf("element %d (A[%d][%d]): %w", e, b.w.Coupling.Elements[e][0], b.w.Coupling.Elements[e][1], err)
 		}
 		b.codes[e] = codes[e]
 	}
@@ -623,7 +622,7 @@ func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64)
 	if err != nil {
 		return 0, fmt.Errorf("sample: %w", err)
 	}
-	lead := seconds(b.w.ADC.ConversionS) + TransferTime(2*ad7606.Channels, b.hzADC)
+	lead := b.w.sampleTime()
 	start := b.host.Now()
 	var sat []int
 	for n := range rows {
@@ -642,7 +641,7 @@ func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64)
 			return n, fmt.Errorf("sample %d of %d: %w", n, rows, err)
 		}
 		b.stats.Conversions++
-		b.stats.SampleBus += TransferTime(2*ad7606.Channels, b.hzADC)
+		b.stats.SampleBus += b.w.readout()
 		row := dst[n*k : n*k+k]
 		for i, ch := range b.w.ADC.Channels {
 			c := b.conv[ch]
@@ -740,6 +739,15 @@ func (b *Board) Timing() Timing {
 		CouplingsSignFlip: 2*(mag+settle) + reg,
 		BiasChannel:       dacT + seconds(w.Bias.SettleS),
 		State:             time.Duration(w.Cells)*dacT + seconds(w.State.SettleS) + seconds(w.State.ForceS),
-		Sample:            seconds(w.ADC.ConversionS) + TransferTime(2*ad7606.Channels, b.hzADC),
+		Sample:            w.sampleTime(),
 	}
 }
+
+// readout is the bus time of one ADC read-out: 16 bytes at the AD7606's
+// clock.
+func (w Wiring) readout() time.Duration {
+	return TransferTime(2*ad7606.Channels, ClockHz(ChipAD7606, w.SPIHz))
+}
+
+// sampleTime is one conversion and its read-out.
+func (w Wiring) sampleTime() time.Duration { return seconds(w.ADC.ConversionS) + w.readout() }
