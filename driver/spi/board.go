@@ -275,7 +275,7 @@ func (b *Board) describe(serial string, simulated bool) hal.Info {
 		Model: "spi/" + w.Model, Serial: serial, Firmware: "spukit-spi/1 wiring " + w.Model,
 		Cells: w.Cells, Topology: topo,
 		Coupling:     hal.Range{Min: -w.Coupling.Max, Max: w.Coupling.Max},
-		CouplingStep: w.step(),
+		CouplingStep: w.CouplingStep(),
 		Bias:         hal.Converter{Range: hal.Range{Min: w.Bias.MinV, Max: w.Bias.MaxV}, Bits: 16},
 		ADC:          hal.Converter{Range: hal.Range{Min: -w.ADC.RangeV, Max: w.ADC.RangeV}, Bits: 16},
 		Tau:          seconds(w.TauS), Noise: w.NoiseV,

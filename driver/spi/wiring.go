@@ -368,5 +368,6 @@ func (w Wiring) Ports() []string {
 	return []string{w.Bias.Port, w.State.Port, w.Coupling.Port, w.Polarity.Port, w.ADC.Port}
 }
 
-// step is the coupling resolution in 1/τ.
-func (w Wiring) step() float64 { return w.Coupling.Max / float64(int(1)<<w.Coupling.Bits-1) }
+// CouplingStep is the coupling resolution in 1/τ: element codes realise
+// ±code·step with step = max/(2^bits − 1).
+func (w Wiring) CouplingStep() float64 { return w.Coupling.Max / float64(int(1)<<w.Coupling.Bits-1) }

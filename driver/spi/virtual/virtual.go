@@ -124,15 +124,15 @@ type Analog interface {
 // Rig is a set of virtual chips wired as a spi.Wiring to an analog board.
 // It implements spi.Host. It is not safe for concurrent use.
 type Rig struct {
-	w      spi.Wiring
-	a      Analog
-	in     hal.Info
-	k      int
-	now    time.Duration
-	ctx    context.Context
-	ports  map[string]*port
-	pins   map[string]*vpin
-	closed int
+	w         spi.Wiring
+	a         Analog
+	in        hal.Info
+	k         int
+	now       time.Duration
+	ctx       context.Context
+	ports     map[string]*port
+	pins      map[string]*vpin
+	openPorts int // the analog board closes with the last port
 
 	bias, state dac
 	rdac        []rheostat
@@ -233,7 +233,7 @@ func (r *Rig) OpenSPI(name string) (pspi.PortCloser, error) {
 		return nil, fmt.Errorf("virtual rig: SPI port %q is already open: %w", name, hal.ErrInvalid)
 	}
 	p.open = true
-	r.closed++
+	r.openPorts++
 	return p, nil
 }
 
@@ -284,13 +284,10 @@ func (r *Rig) advance() error {
 		}
 		r.pending = false
 	}
-	if d := r.now - r.a.BoardTime(); d > 0 {
-		return r.a.Run(r.ctx, d)
-	}
-	return nil
+	return r.catchUp()
 }
 
-// catchUp runs the analog board to now before a latch.
+// catchUp runs the analog board to now (before a latch).
 func (r *Rig) catchUp() error {
 	if d := r.now - r.a.BoardTime(); d > 0 {
 		return r.a.Run(r.ctx, d)
@@ -305,7 +302,7 @@ func (r *Rig) latchCouplings() error {
 		return err
 	}
 	w := r.w.Coupling
-	step := w.Max / float64(int(1)<<w.Bits-1)
+	step := r.w.CouplingStep()
 	clear(r.matrix)
 	for e, rc := range w.Elements {
 		code := r.mdac[e]
@@ -412,8 +409,8 @@ func (p *port) String() string { return "virtual:" + p.name }
 func (p *port) Close() error {
 	if p.open {
 		p.open = false
-		p.r.closed--
-		if p.r.closed == 0 {
+		p.r.openPorts--
+		if p.r.openPorts == 0 {
 			return p.r.a.Close()
 		}
 	}
