@@ -120,6 +120,20 @@ func newSession(b hal.Board) (*session, error) {
 	return s, nil
 }
 
+// zeroBias programs the bias nearest 0 V on every cell (on the DAC's code
+// grid): the transients then relax toward the origin.
+func (s *session) zeroBias(ctx context.Context) error {
+	v := snap(math.Min(math.Max(0, s.info.Bias.Min), s.info.Bias.Max), s.info.Bias)
+	zero := make([]float64, s.k)
+	for i := range zero {
+		zero[i] = v
+	}
+	if err := s.b.SetBias(ctx, zero); err != nil {
+		return fmt.Errorf("programming zero bias: %w", err)
+	}
+	return nil
+}
+
 func (s *session) cost() Cost {
 	c := Cost{WallS: time.Since(s.w0).Seconds(), Events: s.events, Samples: s.rows}
 	if s.clock != nil {
@@ -455,12 +469,8 @@ func Calibrate(ctx context.Context, b hal.Board, opts *Options) (*Calibration, e
 	if err != nil {
 		return nil, err
 	}
-	zero := make([]float64, k)
-	for i := range zero {
-		zero[i] = snap(math.Min(math.Max(0, info.Bias.Min), info.Bias.Max), info.Bias)
-	}
-	if err := b.SetBias(ctx, zero); err != nil {
-		return nil, fmt.Errorf("calibration: programming zero bias: %w", err)
+	if err := s.zeroBias(ctx); err != nil {
+		return nil, fmt.Errorf("calibration: %w", err)
 	}
 	rs := rand.New(rand.NewPCG(o.Seed, streamStates))
 	per := o.Events / o.Probes

@@ -111,12 +111,8 @@ func Check(ctx context.Context, b hal.Board, cal *Calibration, o *CheckOptions) 
 	}
 	// The transients relax toward the bias: zero it, as calibration does
 	// (a board left at the last bias level would rail).
-	zero := make([]float64, k)
-	for i := range zero {
-		zero[i] = snap(math.Min(math.Max(0, s.info.Bias.Min), s.info.Bias.Max), s.info.Bias)
-	}
-	if err := b.SetBias(ctx, zero); err != nil {
-		return nil, fmt.Errorf("calibration check: programming zero bias: %w", err)
+	if err := s.zeroBias(ctx); err != nil {
+		return nil, fmt.Errorf("calibration check: %w", err)
 	}
 	rng := rand.New(rand.NewPCG(opt.Seed, streamStates^0xc4ec4))
 	t, err := s.record(ctx, rng, opt.Events, cal.Options.forBoard(s.info).Window, cal.correctADC, nil)
