@@ -289,12 +289,7 @@ func (s *session) record(ctx context.Context, r *rand.Rand, n, window int, corre
 				correct(buf[w*k : (w+1)*k])
 			}
 		}
-		for w := 0; w+1 < window; w++ {
-			t.reg.add(buf[w*k:(w+1)*k], buf[(w+1)*k:(w+2)*k])
-			if w+2 < window {
-				t.reg.addLag(buf[w*k:(w+1)*k], buf[(w+1)*k:(w+2)*k], buf[(w+2)*k:(w+3)*k])
-			}
-		}
+		t.reg.addTransient(buf, window)
 		t.forced = append(t.forced, append([]float64(nil), v...))
 		t.first = append(t.first, append([]float64(nil), buf[:k]...))
 		s.events++

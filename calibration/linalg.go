@@ -18,46 +18,63 @@ type regression struct {
 	sxy []float64 // (K+1)×K
 	syy []float64 // K×K
 	z   []float64
-	// Lag-1 cross moments of consecutive transitions (z₀, y₀), (z₁, y₁)
-	// in the same transient, for the residuals' lag-1 covariance (the
-	// signature of read noise): Σ y₀y₁ᵀ, Σ y₀z₁ᵀ, Σ z₀y₁ᵀ, Σ z₀z₁ᵀ.
-	n1                 int
-	lyy, lyz, lzy, lzz []float64
-	z1                 []float64
+	// Lag-1 moments of consecutive transitions (z₀, y₀), (z₁, y₁) in one
+	// transient, for the residuals' lag-1 covariance (the signature of
+	// read noise): Σ z₀z₁ᵀ and Σ z₀y₁ᵀ. Σ y₀z₁ᵀ and Σ y₀y₁ᵀ are sxx's and
+	// sxy's top K rows less each transient's first transition, kept in
+	// b0z = Σ r₀z₀ᵀ and b01 = Σ r₀r₁ᵀ.
+	n1       int
+	lzz, lzy []float64
+	b0z, b01 []float64
+	z1       []float64
 }
 
 func newRegression(k int) *regression {
 	return &regression{k: k, sxx: make([]float64, (k+1)*(k+1)), sxy: make([]float64, (k+1)*k),
 		syy: make([]float64, k*k), z: make([]float64, k+1),
-		lyy: make([]float64, k*k), lyz: make([]float64, k*(k+1)), lzy: make([]float64, (k+1)*k),
-		lzz: make([]float64, (k+1)*(k+1)), z1: make([]float64, k+1)}
+		lzz: make([]float64, (k+1)*(k+1)), lzy: make([]float64, (k+1)*k),
+		b0z: make([]float64, k*(k+1)), b01: make([]float64, k*k), z1: make([]float64, k+1)}
 }
 
-// addLag accumulates the lag-1 moments of three consecutive readings
-// r0, r1, r2 of one transient: (z₀, y₀) = ((r0, 1), r1), (z₁, y₁) = ((r1, 1), r2).
-func (r *regression) addLag(r0, r1, r2 []float64) {
+// addTransient adds the readings of one transient (window rows of K,
+// row-major): every transition (r_w, r_{w+1}) to the regression and the
+// lag-1 moments of consecutive transitions. All data must come this way
+// for the lag-1 moments to match the regression's.
+func (r *regression) addTransient(buf []float64, window int) {
 	k := r.k
-	copy(r.z, r0)
-	r.z[k] = 1
-	copy(r.z1, r1)
-	r.z1[k] = 1
-	for a, za := range r.z {
-		for b, zb := range r.z1 {
-			r.lzz[a*(k+1)+b] += za * zb
-		}
-		for j, y1 := range r2 {
-			r.lzy[a*k+j] += za * y1
-		}
+	row := func(w int) []float64 { return buf[w*k : (w+1)*k] }
+	for w := 0; w+1 < window; w++ {
+		r.add(row(w), row(w+1))
 	}
-	for i, y0 := range r1 {
-		for b, zb := range r.z1 {
-			r.lyz[i*(k+1)+b] += y0 * zb
-		}
-		for j, y1 := range r2 {
-			r.lyy[i*k+j] += y0 * y1
-		}
+	if window < 3 {
+		return
 	}
-	r.n1++
+	r0, r1 := row(0), row(1)
+	for i, x := range r0 {
+		for j, y := range r1 {
+			r.b01[i*k+j] += x * y
+		}
+		for j, y := range r0 {
+			r.b0z[i*(k+1)+j] += x * y
+		}
+		r.b0z[i*(k+1)+k] += x
+	}
+	for w := 0; w+2 < window; w++ {
+		copy(r.z, row(w))
+		r.z[k] = 1
+		copy(r.z1, row(w+1))
+		r.z1[k] = 1
+		y1 := row(w + 2)
+		for a, za := range r.z {
+			for b, zb := range r.z1 {
+				r.lzz[a*(k+1)+b] += za * zb
+			}
+			for j, y := range y1 {
+				r.lzy[a*k+j] += za * y
+			}
+		}
+		r.n1++
+	}
 }
 
 func (r *regression) add(x, y []float64) {
@@ -147,9 +164,19 @@ func (r *regression) solve() (*fit, error) {
 		f.CSE[i] = math.Sqrt(s2 * inv.At(k, k))
 	}
 	if r.n1 > 0 {
-		// E[e₀e₁ᵀ] = Lyy − Lyz B − Bᵀ Lzy + Bᵀ Lzz B, per pair.
-		lyy := mat.NewDense(k, k, r.lyy)
-		lyz := mat.NewDense(k, k+1, r.lyz)
+		// E[e₀e₁ᵀ] = Lyy − Lyz B − Bᵀ Lzy + Bᵀ Lzz B, per pair, with
+		// Lyz and Lyy from the regression's own sums (see the fields).
+		lyy := mat.NewDense(k, k, nil)
+		lyz := mat.NewDense(k, k+1, nil)
+		for i := range k {
+			for j := range k {
+				lyy.Set(i, j, r.sxy[i*k+j]-r.b01[i*k+j])
+			}
+			for j := range k + 1 {
+				a, c := min(i, j), max(i, j) // sxx holds its upper triangle
+				lyz.Set(i, j, r.sxx[a*(k+1)+c]-r.b0z[i*(k+1)+j])
+			}
+		}
 		lzy := mat.NewDense(k+1, k, r.lzy)
 		lzz := mat.NewDense(k+1, k+1, r.lzz)
 		var t1, t2, t3, t4 mat.Dense

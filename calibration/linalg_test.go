@@ -62,19 +62,14 @@ func TestReadNoiseFromLag1(t *testing.T) {
 	nn := []float64{4e-4, 1e-4}
 	reg := newRegression(2)
 	const transients, window = 20000, 50
-	rd := make([][]float64, window)
+	rd := make([]float64, 2*window)
 	for range transients {
 		x := []float64{r.NormFloat64(), r.NormFloat64()}
 		for w := range window {
-			rd[w] = []float64{x[0] + math.Sqrt(nn[0])*r.NormFloat64(), x[1] + math.Sqrt(nn[1])*r.NormFloat64()}
+			rd[2*w], rd[2*w+1] = x[0]+math.Sqrt(nn[0])*r.NormFloat64(), x[1]+math.Sqrt(nn[1])*r.NormFloat64()
 			x = []float64{phi[0]*x[0] + phi[1]*x[1] + math.Sqrt(q[0])*r.NormFloat64(), phi[3]*x[1] + math.Sqrt(q[1])*r.NormFloat64()}
 		}
-		for w := 0; w+1 < window; w++ {
-			reg.add(rd[w], rd[w+1])
-			if w+2 < window {
-				reg.addLag(rd[w], rd[w+1], rd[w+2])
-			}
-		}
+		reg.addTransient(rd, window)
 	}
 	f, err := reg.solve()
 	require.NoError(t, err)
