@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test test-long lint cross bench bench-sim bench-calibration demo reproduce reproduce-quick lr-sweep clean
+.PHONY: all build test test-long lint cross bench bench-sim bench-calibration bench-calibration-budget demo reproduce reproduce-quick lr-sweep clean
 
 all: lint build test
 
@@ -30,6 +30,11 @@ bench:
 # The calibration accuracy table of docs/calibration.md (about 80 s).
 bench-calibration:
 	$(GO) test -run '^$$' -bench BenchmarkCalibratedSolve -benchtime 1x -timeout 20m ./calibration/
+
+# The calibration budget diagnosis and the drift check's null distribution
+# (docs/calibration.md; about 6 min on 2 cores).
+bench-calibration-budget:
+	$(GO) test -run '^$$' -bench BenchmarkCalibrationBudget -benchtime 1x -timeout 30m ./calibration/
 
 demo:
 	$(GO) run ./cmd/spu info
