@@ -40,7 +40,9 @@ func Serve(ctx context.Context, b hal.Board, link string, f Faults, seed uint64)
 		slave.Close()
 		return nil, fmt.Errorf("emu: raw mode: %w", err)
 	}
-	e := &Emulator{Path: slave.Name(), master: master, slave: slave, done: make(chan struct{})}
+	// done stays nil until the firmware loop runs, so that Close on the
+	// error paths below does not wait for a loop that never started.
+	e := &Emulator{Path: slave.Name(), master: master, slave: slave}
 	if link != "" {
 		if fi, err := os.Lstat(link); err == nil {
 			if fi.Mode()&os.ModeSymlink == 0 {
@@ -51,11 +53,12 @@ func Serve(ctx context.Context, b hal.Board, link string, f Faults, seed uint64)
 		}
 		if err := os.Symlink(e.Path, link); err != nil {
 			e.Close()
-			return nil, fmt.Errorf("emu: link: %w", err)
+			return nil, fmt.Errorf("emu: --link %s: cannot make the symlink to %s: %w", link, e.Path, err)
 		}
 		e.Link = link
 	}
 	fw := firmware.New(Info(b.Info()), NewFrontEnd(ctx, b), WithFaults(master, f, seed))
+	e.done = make(chan struct{})
 	go func() {
 		defer close(e.done)
 		for {
@@ -93,6 +96,9 @@ func (e *Emulator) Close() error {
 
 // Wait blocks until the emulator stops and returns why, if not by Close.
 func (e *Emulator) Wait() error {
+	if e.done == nil {
+		return nil
+	}
 	<-e.done
 	return e.err
 }
