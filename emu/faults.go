@@ -40,8 +40,9 @@ func ParseFaults(s string) (Faults, error) {
 			continue
 		}
 		p, err := strconv.ParseFloat(v, 64)
-		if err != nil || p < 0 || p > 1 {
-			return f, fmt.Errorf("faults %s=%q: want a probability in [0, 1]: %w", k, v, hal.ErrInvalid)
+		// Written so that NaN fails too: every comparison with NaN is false.
+		if err != nil || !(p >= 0 && p <= 1) {
+			return f, fmt.Errorf("faults %s=%q: want a finite probability in [0, 1]: %w", k, v, hal.ErrInvalid)
 		}
 		switch k {
 		case "drop":

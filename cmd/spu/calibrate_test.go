@@ -125,12 +125,7 @@ func TestBadInputCalibrationAndSPI(t *testing.T) {
 	require.Equal(t, exitOK, code, stderr)
 	wiring := filepath.Join(dir, "w.json")
 	require.NoError(t, os.WriteFile(wiring, []byte(`{"model": "x", "cells": 9}`), 0o600))
-	cases := []struct {
-		name string
-		args []string
-		code int
-		want []string
-	}{
+	cases := []docCase{
 		{"Calibration of another board", []string{"solve", "--board", "sim:proto8?seed=2", "--calibration", cal1, "--random", "4"}, exitError,
 			[]string{"--calibration " + cal1, "board SIM-PROTO8-1 cannot be applied to board SIM-PROTO8-2", "calibration belongs to another board"}},
 		{"Too few calibration events", []string{"calibrate", "--events", "5", "--no-cache"}, exitError,
@@ -148,10 +143,30 @@ func TestBadInputCalibrationAndSPI(t *testing.T) {
 		{"Unknown virtual SPI option", []string{"info", "--board", "spi+sim:proto8?speed=3"}, exitError,
 			[]string{`spi+sim: unknown option "speed" (known: seed, wiring, serial)`, "invalid argument"}},
 	}
+	runDocTable(t, "## Calibration and SPI boards", cases)
+}
+
+// docCase is one row of a docs/errors.md table: the command, its exit
+// code and what its message must contain.
+type docCase struct {
+	name string
+	args []string
+	code int
+	want []string
+}
+
+// runDocTable checks that cases has one case per row of the docs/errors.md
+// table under heading (up to the next heading), in order — the row names
+// are read from the doc so the two cannot drift apart — and runs them.
+func runDocTable(t *testing.T, heading string, cases []docCase) {
+	t.Helper()
 	doc, err := os.ReadFile("../../docs/errors.md")
 	require.NoError(t, err)
-	_, table, ok := strings.Cut(string(doc), "## Calibration and SPI boards")
-	require.True(t, ok)
+	_, table, ok := strings.Cut(string(doc), "\n"+heading+"\n")
+	require.True(t, ok, "docs/errors.md has no %q", heading)
+	if i := strings.Index(table, "\n## "); i >= 0 {
+		table = table[:i]
+	}
 	var rows []string
 	for _, line := range strings.Split(table, "\n") {
 		if f := strings.Split(line, "|"); len(f) > 2 && !strings.HasPrefix(line, "|---") && strings.TrimSpace(f[1]) != "Case" {
