@@ -6,8 +6,11 @@ PKGS := ./...
 
 all: lint build test
 
+# -buildvcs=true: spu version names the commit even where GOFLAGS turns
+# the stamp off (it is still absent in a git worktree, which go build does
+# not recognise as a checkout).
 build:
-	$(GO) build -o bin/spu ./cmd/spu
+	$(GO) build -buildvcs=true -o bin/spu ./cmd/spu
 
 # The tests CI runs: unit, statistical and conformance tests, with the race
 # detector off (the statistical tests are CPU-heavy) but vet on.

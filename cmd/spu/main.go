@@ -5,8 +5,9 @@
 //	spu solve  [--board URI] (--a FILE [--b FILE] | --random N --cond K --seed S) [--json] [solver flags]
 //	spu train  [--board URI] [--optimizer NAME] [--epochs N] [--metrics FILE.jsonl] [--plot FILE.png] [--checkpoint DIR [--resume]] [--json]
 //	spu calibrate [--board URI] [--out FILE] [--plot FILE.png] [--json] | --check [--calibration FILE]
-//	spu report --run NAME=FILE.jsonl ... --out FILE.md --img DIR
+//	spu report --run NAME=FILE.jsonl ... --out FILE.md --img DIR [--json]
 //	spu emu    [--profile NAME|FILE.json] [--seed N] [--link PATH] [--faults drop=P,flip=P,dup=P,delay=D]
+//	spu version [--json]
 //
 // Boards are named by URI: sim:proto8?seed=3, serial:///dev/ttyACM0,
 // spi:///dev/spidev0.0?wiring=FILE, spi+sim:proto8?seed=3.
@@ -27,8 +28,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime"
-	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -81,6 +80,7 @@ func commands() []command {
 		{"report", "summarise training metrics as a Markdown table and PNG plots", runReport},
 		{"emu", "run the board firmware on a simulated board behind a pseudo-terminal", runEmu},
 		{"calibrate", "measure the board's analog errors, write a calibration file; --check checks one", runCalibrate},
+		{"version", "print the version and the commit it was built from (also spu --version)", runVersion},
 	}
 }
 
@@ -106,9 +106,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		usage(stdout)
 		return exitOK
-	case "version", "-version", "--version":
-		fmt.Fprintf(stdout, "spu %s (%s %s/%s)\n", versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
-		return exitOK
+	case "-version", "--version":
+		name = "version"
 	}
 	for _, c := range commands() {
 		if c.name != name {
@@ -146,7 +145,7 @@ func commandNames() string {
 	for _, c := range commands() {
 		names = append(names, c.name)
 	}
-	return strings.Join(append(names, "help", "version"), ", ")
+	return strings.Join(append(names, "help"), ", ")
 }
 
 func usage(w io.Writer) {
@@ -161,9 +160,9 @@ commands:
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, `  %-8s show this help, or a command's flags: spu help <command>
-  %-8s print the version (also spu --version)
 
-Every command takes --board URI (default %s; spu train: %s) and --json.
+Every command takes --json, and every one but version and report --board URI
+(default %s; spu train: %s).
 Board URIs: sim:NAME[?seed=N] (built-in profiles ideal, proto8) or
 sim:FILE.json[?seed=N]; sim:tngd[?cells=N] is the large virtual SPU that
 takes factored couplings; registered schemes: %s.
@@ -172,27 +171,7 @@ time constant τ (20tau).
 
 exit codes: 0 ok, 1 error, 2 usage error, 3 output written but readings
 saturated (sample, solve). docs/errors.md explains every error.
-`, "help", "version", defaultBoard, defaultTrainBoard, strings.Join(hal.Schemes(), ", "))
-}
-
-func versionString() string {
-	if version != "" {
-		return version
-	}
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "(unknown)"
-	}
-	v := bi.Main.Version
-	if v == "" {
-		v = "(devel)"
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += " " + s.Value[:12]
-		}
-	}
-	return v
+`, "help", defaultBoard, defaultTrainBoard, strings.Join(hal.Schemes(), ", "))
 }
 
 // oneLine keeps an error message on one line.
@@ -250,6 +229,13 @@ func (f *flags) parse(args []string, stdout io.Writer) error {
 		return usagef("unexpected argument %q (flags only; see '%s -h')", f.Arg(0), f.Name())
 	}
 	return nil
+}
+
+// isSet reports whether the flag name was given on the command line.
+func (f *flags) isSet(name string) bool {
+	set := false
+	f.Visit(func(fl *flag.Flag) { set = set || fl.Name == name })
+	return set
 }
 
 func (f *flags) printUsage(w io.Writer) {

@@ -21,7 +21,7 @@ type reportRun struct {
 }
 
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f := newFlags("report", "spu report --run NAME=FILE.jsonl [--run ...] --out FILE.md --img DIR",
+	f := newFlags("report", "spu report --run NAME=FILE.jsonl [--run ...] --out FILE.md --img DIR [--json]",
 		"Summarises spu train --metrics files: a Markdown table (iterations to 90 % test\naccuracy, final accuracy, times) and PNG curves. make reproduce uses it.\n")
 	var runs []reportRun
 	f.Func("run", "a run as `NAME=FILE.jsonl` (repeatable)", func(s string) error {
@@ -49,6 +49,9 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(runs) == 0 || *out == "" || *img == "" {
 		return usagef("need at least one --run, --out and --img")
 	}
+	if f.isSet("board") {
+		return usagef("--board %s: spu report reads metrics files and opens no board", f.board)
+	}
 	if err := os.MkdirAll(*img, 0o755); err != nil {
 		return err
 	}
@@ -72,10 +75,11 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		acc.Series, loss.Series, accT.Series = append(acc.Series, s1), append(loss.Series, s2), append(accT.Series, s3)
 	}
-	if err := plot.WriteFile(filepath.Join(*img, "results-iterations.png"), 900, 900, acc, loss); err != nil {
+	plots := []string{filepath.Join(*img, "results-iterations.png"), filepath.Join(*img, "results-time.png")}
+	if err := plot.WriteFile(plots[0], 900, 900, acc, loss); err != nil {
 		return err
 	}
-	if err := plot.WriteFile(filepath.Join(*img, "results-time.png"), 900, 450, accT); err != nil {
+	if err := plot.WriteFile(plots[1], 900, 450, accT); err != nil {
 		return err
 	}
 	var b strings.Builder
@@ -89,17 +93,14 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(&b, ".\n\n")
 	fmt.Fprintf(&b, "| run | iterations to 90 %% test accuracy | final test accuracy | final test loss | iterations | wall s | digital s | board time s |\n|---|---|---|---|---|---|---|---|\n")
-	for _, r := range runs {
+	rows := reportRows(runs)
+	for _, r := range rows {
 		to90 := "not reached"
-		for _, e := range r.recs {
-			if e.TestAccuracy >= 0.9 {
-				to90 = fmt.Sprintf("%d (eval every %d)", e.Iteration, evalStride(r.recs))
-				break
-			}
+		if r.IterationsTo90 != nil {
+			to90 = fmt.Sprintf("%d (eval every %d)", *r.IterationsTo90, r.EvalEvery)
 		}
-		last := r.recs[len(r.recs)-1]
 		fmt.Fprintf(&b, "| %s | %s | %.4f | %.4f | %d | %.1f | %.2f | %.3f |\n",
-			r.name, to90, last.TestAccuracy, last.TestLoss, last.Iteration, last.WallS, last.DigitalS, last.BoardTimeS)
+			r.Name, to90, r.TestAccuracy, r.TestLoss, r.Iterations, r.WallS, r.DigitalS, r.BoardTimeS)
 	}
 	fmt.Fprintf(&b, "\n![test accuracy and loss vs iteration](%s)\n\n![test accuracy vs time](%s)\n",
 		filepath.ToSlash(filepath.Join(rel, "results-iterations.png")), filepath.ToSlash(filepath.Join(rel, "results-time.png")))
@@ -113,8 +114,51 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
 		return err
 	}
+	if f.json {
+		return writeJSON(stdout, reportJSON{Out: *out, Plots: plots, Runs: rows})
+	}
 	fmt.Fprintf(stdout, "wrote %s and plots in %s\n", *out, *img)
 	return nil
+}
+
+// reportJSON is the output of spu report --json: what was written and the
+// table's numbers.
+type reportJSON struct {
+	Out   string      `json:"out"`
+	Plots []string    `json:"plots"`
+	Runs  []reportRow `json:"runs"`
+}
+
+// reportRow is one run's row of the report: its last evaluation and the
+// first evaluated iteration with test accuracy ≥ 0.9 (null if none).
+type reportRow struct {
+	Name           string  `json:"name"`
+	IterationsTo90 *int    `json:"iterations_to_90"`
+	EvalEvery      int     `json:"eval_every"`
+	TestAccuracy   float64 `json:"test_accuracy"`
+	TestLoss       float64 `json:"test_loss"`
+	Iterations     int     `json:"iterations"`
+	WallS          float64 `json:"wall_s"`
+	DigitalS       float64 `json:"digital_s"`
+	BoardTimeS     float64 `json:"board_time_s"`
+}
+
+func reportRows(runs []reportRun) []reportRow {
+	rows := make([]reportRow, 0, len(runs))
+	for _, r := range runs {
+		last := r.recs[len(r.recs)-1]
+		row := reportRow{Name: r.name, EvalEvery: evalStride(r.recs), TestAccuracy: last.TestAccuracy, TestLoss: last.TestLoss,
+			Iterations: last.Iteration, WallS: last.WallS, DigitalS: last.DigitalS, BoardTimeS: last.BoardTimeS}
+		for _, e := range r.recs {
+			if e.TestAccuracy >= 0.9 {
+				k := e.Iteration
+				row.IterationsTo90 = &k
+				break
+			}
+		}
+		rows = append(rows, row)
+	}
+	return rows
 }
 
 // claimsMarker separates the generated part of a report from the text

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,4 +53,28 @@ func TestReport(t *testing.T) {
 	code, _, errs = runArgs(t, "report", "--run", "x="+filepath.Join(dir, "missing.jsonl"), "--out", md, "--img", dir)
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, errs, "missing.jsonl")
+}
+
+// spu report --json prints what it wrote and the table's numbers instead of
+// the one human line.
+func TestReportJSON(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.jsonl")
+	require.NoError(t, os.WriteFile(a, []byte(`{"iteration":0,"epoch":0,"train_loss":2.4,"test_loss":2.3,"test_accuracy":0.1,"wall_s":0,"digital_s":0,"board_time_s":0}
+{"iteration":10,"epoch":0.1,"train_loss":0.4,"test_loss":0.35,"test_accuracy":0.91,"wall_s":2,"digital_s":1,"board_time_s":0.2}
+`), 0o600))
+	md, img := filepath.Join(dir, "r.md"), filepath.Join(dir, "img")
+	code, out, errs := spu(t, "report", "--run", "fast="+a, "--out", md, "--img", img, "--json")
+	require.Equal(t, exitOK, code, errs)
+	var got reportJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &got), out)
+	assert.Equal(t, md, got.Out)
+	assert.Equal(t, []string{filepath.Join(img, "results-iterations.png"), filepath.Join(img, "results-time.png")}, got.Plots)
+	require.Len(t, got.Runs, 1)
+	r := got.Runs[0]
+	assert.Equal(t, "fast", r.Name)
+	require.NotNil(t, r.IterationsTo90)
+	assert.Equal(t, 10, *r.IterationsTo90)
+	assert.Equal(t, 10, r.Iterations)
+	assert.InDelta(t, 0.91, r.TestAccuracy, 1e-12)
 }
