@@ -78,6 +78,24 @@ func fits(info hal.Info, n int) error {
 	return nil
 }
 
+// dense checks that the solver can program board b with a dense K × K
+// coupling matrix (K = info.Cells), which it pads every problem to: a
+// hal.Factored board stores its couplings only in factored form (such a
+// board never needs an N × N matrix), and a board of more than
+// MaxDenseCells cells would need too much memory.
+func dense(b hal.Board, info hal.Info) error {
+	if _, ok := b.(hal.Factored); ok {
+		return fmt.Errorf("board %s takes couplings only in factored form A = λI + s·JᵀHJ (hal.Factored), but the solver programs a dense %d×%d matrix: "+
+			"use a board with dense couplings (e.g. sim:proto8, or a sim profile with enough cells): %w",
+			info.Model, info.Cells, info.Cells, hal.ErrUnsupported)
+	}
+	if info.Cells > MaxDenseCells {
+		return fmt.Errorf("board %s has %d cells: its dense %d×%d coupling matrix would take %.3g GB per copy; the solver drives boards of at most %d cells: %w",
+			info.Model, info.Cells, info.Cells, info.Cells, 8*float64(info.Cells)*float64(info.Cells)/1e9, MaxDenseCells, hal.ErrUnsupported)
+	}
+	return nil
+}
+
 // maxAbs returns max_i |v_i|.
 func maxAbs(v []float64) float64 {
 	m := 0.0

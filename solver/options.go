@@ -27,6 +27,13 @@ const (
 	// DefaultMaxSamples caps the number of samples a default Period yields
 	// over the sampling time: longer runs sample less often.
 	DefaultMaxSamples = 1 << 22
+	// MaxDenseCells is the largest board the solver drives. It pads every
+	// problem to the board's K × K coupling matrix and keeps a few copies
+	// of it (scaled, padded, and the eigendecompositions of the stability
+	// and relaxation checks): 128 MiB per copy at K = 4096, the largest
+	// dense board the simulator's profiles allow. Larger boards store
+	// their couplings in factored form (hal.Factored).
+	MaxDenseCells = 4096
 )
 
 // Tuning constants of the scaling and the defaults; see the package doc.

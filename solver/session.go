@@ -72,6 +72,11 @@ func open(ctx context.Context, b hal.Board, a mat.Matrix, opts *Options, require
 	if err := fits(s.info, n); err != nil {
 		return nil, nil, err
 	}
+	// Before anything K × K is allocated: the board may not take a dense
+	// matrix at all, or one of its size would not fit in memory.
+	if err := dense(b, s.info); err != nil {
+		return nil, nil, err
+	}
 	if requireSym || s.info.Topology == hal.Symmetric {
 		if ok, i, j := symmetrise(s.a, n); !ok {
 			why := fmt.Sprintf("board %s is symmetric", s.info.Model)

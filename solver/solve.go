@@ -28,7 +28,11 @@ import (
 //   - hal.ErrInvalid for a nil board, context or matrix, a NaN or Inf entry
 //     in A, rhs or opts.Warm (the message names it), or a bad option;
 //   - hal.ErrUnstable if A has an eigenvalue with non-positive real part;
-//   - hal.ErrUnsupported for an asymmetric A on a hal.Symmetric board;
+//   - hal.ErrUnsupported for an asymmetric A on a hal.Symmetric board, or
+//     a board the solver cannot program with a dense K × K matrix (one
+//     that takes only factored couplings, hal.Factored, or has more than
+//     MaxDenseCells cells), checked before anything of the board's size
+//     is allocated;
 //   - hal.ErrOutOfRange for a Period below the board minimum, a fixed
 //     opts.Beta whose bias does not fit, or signs the board's ranges cannot
 //     represent.

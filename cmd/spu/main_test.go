@@ -244,6 +244,8 @@ func TestBadInput(t *testing.T) {
 			exitError, []string{"--out", "nodir", "no such file"}},
 		{"problem larger than the board", []string{"solve", "--random", "9"},
 			exitError, []string{"9×9", "sim:proto8", "8 cells", "dimension mismatch"}},
+		{"board without dense couplings", []string{"solve", "--random", "8", "--board", "sim:tngd"},
+			exitError, []string{"sim/tngd", "factored form", "dense 100000×100000", "unsupported"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, errOut := spu(t, tc.args...)

@@ -1,0 +1,78 @@
+package solver_test
+
+import (
+	"context"
+	"runtime"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/solver"
+)
+
+// wide reports more cells than the board it wraps has.
+type wide struct {
+	hal.Board
+	cells int
+}
+
+func (w wide) Info() hal.Info {
+	in := w.Board.Info()
+	in.Cells = w.cells
+	return in
+}
+
+// factoredSpy is a spy that keeps the hal.Factored capability.
+type factoredSpy struct{ *spy }
+
+func (f factoredSpy) SetFactoredCouplings(ctx context.Context, fz *hal.Factorization) error {
+	f.calls++
+	return f.Board.(hal.Factored).SetFactoredCouplings(ctx, fz)
+}
+
+// allocated returns the bytes f allocates.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// A board that takes only factored couplings (sim:tngd, 100 000 cells by
+// default) or one too large for a dense K × K matrix is refused before
+// anything of the board's size is allocated (issue 10 item 1: a 100 000 ×
+// 100 000 matrix, 80 GB, used to be allocated first).
+func TestSolveBoardWithoutDenseCouplings(t *testing.T) {
+	a, rhs := problem8(1)
+	const budget = 16 << 20 // bytes: the 8×8 problem needs a few kB
+
+	tngd := open(t, "sim:tngd")
+	var err error
+	n := allocated(func() { _, err = solver.Solve(t.Context(), tngd, a, rhs, nil) })
+	assert.ErrorIs(t, err, hal.ErrUnsupported)
+	assert.ErrorContains(t, err, "factored form")
+	assert.ErrorContains(t, err, "100000×100000")
+	assert.Less(t, n, uint64(budget))
+	t.Log(err)
+
+	small := &spy{Board: open(t, "sim:tngd?cells=8")}
+	_, err = solver.Solve(t.Context(), factoredSpy{small}, a, rhs, nil)
+	assert.ErrorIs(t, err, hal.ErrUnsupported)
+	assert.Zero(t, small.calls, "refused before touching the board")
+	_, err = solver.Inverse(t.Context(), factoredSpy{small}, a, nil)
+	assert.ErrorIs(t, err, hal.ErrUnsupported)
+	assert.Zero(t, small.calls)
+
+	// A dense board one cell over the limit: K² values would be 200 MB.
+	big := &spy{Board: wide{open(t, "sim:ideal"), solver.MaxDenseCells + 1}}
+	n = allocated(func() { _, err = solver.Solve(t.Context(), big, a, rhs, nil) })
+	assert.ErrorIs(t, err, hal.ErrUnsupported)
+	assert.ErrorContains(t, err, "at most 4096 cells")
+	assert.Less(t, n, uint64(budget))
+	assert.Zero(t, big.calls)
+	t.Log(err)
+	require.Equal(t, 4096, solver.MaxDenseCells, "the message above names it")
+}
