@@ -3,6 +3,7 @@ package solver
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"gonum.org/v1/gonum/mat"
@@ -44,7 +45,9 @@ type InverseResult struct {
 // hal.ErrInvalid and hal.ErrUnstable as for Solve (a symmetric A that is not
 // positive definite is unstable); hal.ErrUnsupported when A is not
 // symmetric (solve column by column with Solve instead) or the board does
-// not inject calibrated noise (no hal.CapNoise or Info.Noise = 0). Board
+// not inject calibrated noise (no hal.CapNoise or Info.Noise = 0);
+// hal.ErrOutOfRange when A is so small that A⁻¹ overflows float64 (checked
+// again after sampling: a result that is not finite is never returned). Board
 // and context errors are returned wrapped with a nil result. If sampling
 // saturated, Inverse returns the result and an error wrapping a
 // *hal.SaturationError: the covariance is then underestimated.
@@ -66,6 +69,10 @@ func inverse(ctx context.Context, b hal.Board, a mat.Matrix, opts *Options) (*In
 	if !s.info.Caps.Has(hal.CapNoise) || !(sigma > 0) {
 		return nil, fmt.Errorf("board %s does not inject calibrated noise (caps %v, noise %g V), so its covariance carries no inverse: %w",
 			s.info.Model, s.info.Caps, sigma, hal.ErrUnsupported)
+	}
+	if a := s.sA / s.mA; math.IsInf(a, 0) {
+		return nil, fmt.Errorf("A⁻¹ overflows float64: max|A_ij| = %g is too small (the scale into the board's range, %g/τ per problem unit, is not finite); multiply A by a common factor: %w",
+			s.mA, a, hal.ErrOutOfRange)
 	}
 	if err := s.timing(o, DefaultInverseTaus, batchCorrInv); err != nil {
 		return nil, err
@@ -90,6 +97,12 @@ func inverse(ctx context.Context, b hal.Board, a mat.Matrix, opts *Options) (*In
 	for i := range cov {
 		cov[i] = cov[i] / (sigma * sigma) * s.sA / s.mA
 		se[i] = se[i] / (sigma * sigma) * s.sA / s.mA
+	}
+	for i := range cov {
+		if math.IsInf(cov[i], 0) || math.IsNaN(cov[i]) || math.IsInf(se[i], 0) || math.IsNaN(se[i]) {
+			return nil, fmt.Errorf("A⁻¹[%d][%d] = %g ± %g overflows float64 (max|A_ij| = %g); multiply A by a common factor: %w",
+				i/n, i%n, cov[i], se[i], s.mA, hal.ErrOutOfRange)
+		}
 	}
 	res := &InverseResult{
 		Inv: mat.NewDense(n, n, cov), StdErr: mat.NewDense(n, n, se),

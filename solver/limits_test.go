@@ -4,9 +4,11 @@ import (
 	"context"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gonum.org/v1/gonum/mat"
 
 	"github.com/spukit/spukit/hal"
 	"github.com/spukit/spukit/solver"
@@ -75,4 +77,43 @@ func TestSolveBoardWithoutDenseCouplings(t *testing.T) {
 	assert.Zero(t, big.calls)
 	t.Log(err)
 	require.Equal(t, 4096, solver.MaxDenseCells, "the message above names it")
+}
+
+// A finite, positive-definite but subnormal A = 1e-320·I has x = b·1e320,
+// beyond float64: Solve used to return x = +Inf without an error (issue 10
+// item 7). It is refused before the board runs, and so is its inverse. An A
+// that is merely small still solves.
+func TestSolveOverflowingSolution(t *testing.T) {
+	tiny := mat.NewDense(2, 2, []float64{1e-320, 0, 0, 1e-320})
+	s := &spy{Board: open(t, "sim:ideal")}
+	res, err := solver.Solve(t.Context(), s, tiny, []float64{1, 2}, nil)
+	assert.ErrorIs(t, err, hal.ErrOutOfRange)
+	assert.ErrorContains(t, err, "overflows float64")
+	assert.ErrorContains(t, err, "max|A_ij| = 1e-320")
+	assert.Nil(t, res)
+	assert.Zero(t, s.calls, "refused before running the board")
+	t.Log(err)
+
+	inv, err := solver.Inverse(t.Context(), s, tiny, nil)
+	assert.ErrorIs(t, err, hal.ErrOutOfRange)
+	assert.ErrorContains(t, err, "A⁻¹ overflows float64")
+	assert.Nil(t, inv)
+	assert.Zero(t, s.calls)
+
+	// x = b/1e-300 = 1e300·b is representable.
+	small := mat.NewDense(2, 2, []float64{1e-300, 0, 0, 1e-300})
+	res, err = solver.Solve(t.Context(), s, small, []float64{1, 2}, &solver.Options{Duration: 20 * time.Millisecond})
+	require.NoError(t, err)
+	assert.InDeltaSlice(t, []float64{1e300, 2e300}, res.X, 0.05e300)
+}
+
+// finite results only: the check after sampling, for an x whose scale
+// factor is finite but whose estimate overflows (max|b| near the top of
+// float64 divided by an A just below 1).
+func TestSolveOverflowAfterSampling(t *testing.T) {
+	a := mat.NewDense(1, 1, []float64{0.5})
+	res, err := solver.Solve(t.Context(), open(t, "sim:ideal"), a, []float64{1.5e308}, &solver.Options{Duration: 20 * time.Millisecond})
+	assert.ErrorIs(t, err, hal.ErrOutOfRange)
+	assert.ErrorContains(t, err, "x[0] = +Inf")
+	assert.Nil(t, res)
 }

@@ -34,8 +34,9 @@ import (
 //     MaxDenseCells cells), checked before anything of the board's size
 //     is allocated;
 //   - hal.ErrOutOfRange for a Period below the board minimum, a fixed
-//     opts.Beta whose bias does not fit, or signs the board's ranges cannot
-//     represent.
+//     opts.Beta whose bias does not fit, signs the board's ranges cannot
+//     represent, or an x beyond the float64 range (A so small relative to
+//     b that x overflows: a result that is not finite is never returned).
 //
 // Errors from the board (hal.ErrClosed, hal.ErrDisconnected, …) and from ctx
 // (context.Canceled, context.DeadlineExceeded) are returned wrapped with a
@@ -130,6 +131,11 @@ func solve(ctx context.Context, b hal.Board, a mat.Matrix, rhs []float64, opts *
 	// x' = (β/α)·x = toBoard·x; x = x'/toBoard.
 	toBoard := func() float64 { return (sb / s.sA) * (s.mA / mb) }
 
+	// A volt on the board stands for 1/toBoard() problem units; when
+	// that overflows, no reading can be converted back into a finite x.
+	if f := 1 / toBoard(); math.IsInf(f, 0) {
+		return nil, overflow("one board volt stands for more than the largest float64 in problem units", s.mA, mb)
+	}
 	state := make([]float64, k)
 	if o.Warm != nil {
 		f := toBoard()
@@ -241,6 +247,9 @@ func solve(ctx context.Context, b hal.Board, a mat.Matrix, rhs []float64, opts *
 		res.X[i] = mean[i] * f
 		res.StdErr[i] = se[i] * f
 	}
+	if err := finiteResult(res.X, res.StdErr, s.mA, mb); err != nil {
+		return nil, err
+	}
 	res.Scale.Beta = sb / mb
 	res.Samples = acc.samples()
 	res.Duration = s.period * timeMul(res.Samples)
@@ -250,6 +259,24 @@ func solve(ctx context.Context, b hal.Board, a mat.Matrix, rhs []float64, opts *
 		return res, fmt.Errorf("final sampling: %w", saturation(rd, res.Samples))
 	}
 	return res, nil
+}
+
+// overflow is the error for a solution beyond the float64 range; what
+// says how it showed.
+func overflow(what string, maxA, maxB float64) error {
+	return fmt.Errorf("x overflows float64 (%s): A is too small for b (max|A_ij| = %g, max|b_i| = %g, and |x| can reach max|b_i|/λ_min(A)); "+
+		"divide b, or multiply A, by a common factor: %w", what, maxA, maxB, hal.ErrOutOfRange)
+}
+
+// finiteResult refuses an estimate or error bar that is not finite: a
+// result that overflowed is an error, never a number.
+func finiteResult(x, se []float64, maxA, maxB float64) error {
+	for i := range x {
+		if math.IsInf(x[i], 0) || math.IsNaN(x[i]) || math.IsInf(se[i], 0) || math.IsNaN(se[i]) {
+			return overflow(fmt.Sprintf("x[%d] = %g ± %g", i, x[i], se[i]), maxA, maxB)
+		}
+	}
+	return nil
 }
 
 // timeMul converts a count for multiplying a Duration.

@@ -244,6 +244,8 @@ func TestBadInput(t *testing.T) {
 			exitError, []string{"--out", "nodir", "no such file"}},
 		{"problem larger than the board", []string{"solve", "--random", "9"},
 			exitError, []string{"9×9", "sim:proto8", "8 cells", "dimension mismatch"}},
+		{"solution overflows", []string{"solve", "--a", f("tiny.csv", "1e-320,0\n0,1e-320\n"), "--b", b2},
+			exitError, []string{"x overflows float64", "max|A_ij| = 1e-320", "max|b_i| = 2", "common factor", "out of range"}},
 		{"board without dense couplings", []string{"solve", "--random", "8", "--board", "sim:tngd"},
 			exitError, []string{"sim/tngd", "factored form", "dense 100000×100000", "unsupported"}},
 	} {
