@@ -196,7 +196,7 @@ func LoadProfile(path string) (Profile, error) {
 
 // DecodeProfile decodes and validates one JSON profile from r.
 func DecodeProfile(r io.Reader) (Profile, error) {
-	data, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	data, err := jsonfile.Read(r, jsonfile.MaxBytes)
 	if err != nil {
 		return Profile{}, err
 	}

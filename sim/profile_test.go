@@ -111,3 +111,18 @@ func TestOpenURI(t *testing.T) {
 		assert.Contains(t, err.Error(), want, uri)
 	}
 }
+
+// A profile over the 1 MiB limit is refused naming the limit (issue 10
+// item 12: it was cut at 1 MiB and reported as "unexpected end of JSON").
+func TestLoadProfileTooLarge(t *testing.T) {
+	p := builtins["proto8"]
+	p.Name = strings.Repeat("x", 1<<20)
+	data, err := json.Marshal(p)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "big.json")
+	require.NoError(t, os.WriteFile(path, data, 0o644))
+	_, err = LoadProfile(path)
+	require.ErrorIs(t, err, hal.ErrInvalid)
+	assert.ErrorContains(t, err, "big.json")
+	assert.ErrorContains(t, err, "larger than the limit of 1 MiB")
+}

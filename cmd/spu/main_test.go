@@ -199,6 +199,8 @@ func TestBadInput(t *testing.T) {
 			exitError, []string{"badfield.json", `unknown field "celz"`}},
 		{"profile value out of range", []string{"info", "--board", "sim:" + f("badval.json", `{"name": "x", "cells": 0}`)},
 			exitError, []string{"cells = 0", "want 1..4096", "invalid argument"}},
+		{"profile too large", []string{"info", "--board", "sim:" + f("huge.json", `{"name": "`+strings.Repeat("x", 1<<20)+`"}`)},
+			exitError, []string{"huge.json", "larger than the limit of 1 MiB", "invalid argument"}},
 		{"unknown URI scheme", []string{"info", "--board", "usb:foo"},
 			exitError, []string{`unknown scheme "usb"`, "known: serial, sim", "unsupported"}},
 		{"URI without scheme", []string{"info", "--board", "proto8"},

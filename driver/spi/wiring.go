@@ -183,7 +183,7 @@ func LoadWiring(path string) (Wiring, error) {
 // DefaultWiring's values only where documented (none do): a wiring is
 // explicit, since a wrong default would drive the wrong pin.
 func DecodeWiring(r io.Reader) (Wiring, error) {
-	data, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	data, err := jsonfile.Read(r, jsonfile.MaxBytes)
 	if err != nil {
 		return Wiring{}, err
 	}

@@ -14,6 +14,36 @@ import (
 	"github.com/spukit/spukit/hal"
 )
 
+// MaxBytes bounds the hand-written JSON files read with Read: profiles
+// and wirings are a few kB, so a larger file is a mistake (the wrong file,
+// or generated data), and reading it whole would let a file exhaust memory.
+const MaxBytes = 1 << 20
+
+// Read reads all of r, which must hold at most limit bytes. A longer input
+// is an error (wrapping hal.ErrInvalid) that names the limit: cutting it
+// there silently would report "unexpected end of JSON" far from the cause.
+func Read(r io.Reader, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("the file is larger than the limit of %s for this kind of file: %w", byteSize(limit), hal.ErrInvalid)
+	}
+	return data, nil
+}
+
+// byteSize writes n bytes as "1 MiB", "64 KiB" or "1000 bytes".
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
 // Decode decodes the single JSON value in data into v. Unknown object
 // fields are errors (for struct targets); numbers decoded into interface
 // values are json.Number, so nothing is rounded before it is checked.

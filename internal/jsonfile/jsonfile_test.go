@@ -2,6 +2,7 @@ package jsonfile
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -46,4 +47,22 @@ func TestPosition(t *testing.T) {
 		l, c := Position(data, off)
 		assert.Equal(t, want, [2]int{l, c}, "offset %d", off)
 	}
+}
+
+// A file over the limit is refused naming the limit; one at the limit is
+// read whole (issue 10 item 12: a profile over 1 MiB used to be cut
+// silently and reported as "unexpected end of JSON").
+func TestRead(t *testing.T) {
+	at := strings.Repeat(" ", MaxBytes-2) + "{}"
+	data, err := Read(strings.NewReader(at), MaxBytes)
+	require.NoError(t, err)
+	assert.Len(t, data, MaxBytes)
+
+	_, err = Read(strings.NewReader(at+" "), MaxBytes)
+	require.ErrorIs(t, err, hal.ErrInvalid)
+	assert.ErrorContains(t, err, "larger than the limit of 1 MiB")
+	_, err = Read(strings.NewReader("12345"), 4)
+	assert.ErrorContains(t, err, "limit of 4 bytes")
+	_, err = Read(strings.NewReader(strings.Repeat("x", 3<<10)), 2<<10)
+	assert.ErrorContains(t, err, "limit of 2 KiB")
 }
