@@ -75,11 +75,24 @@ func Open(ctx context.Context, uri string) (Board, error) {
 	return b, nil
 }
 
-// CheckQuery reports the first query parameter of a board URI, in sorted
-// order, that is not one of known, naming the scheme and the known ones:
-// "sim: unknown option "speed" (known: seed): invalid argument". Drivers
-// call it before reading their parameters.
-func CheckQuery(scheme string, q url.Values, known ...string) error {
+// CheckQuery parses the query of board URI u strictly and returns its
+// options, one value per key. It is the one place where board URIs' options
+// are read, so every scheme refuses the same things, naming the scheme:
+//
+//   - a malformed query — a ';' separator or a bad %-escape, which
+//     url.URL.Query would silently drop: "sim: malformed options "seed=%zz":
+//     invalid URL escape "%zz" (write key=value pairs joined by &)";
+//   - a key given more than once (which value wins would be a guess);
+//   - a key that is not one of known, the first in sorted order:
+//     "sim: unknown option "speed" (known: seed)".
+//
+// Every error wraps ErrInvalid. Drivers call it before reading any option.
+func CheckQuery(scheme string, u *url.URL, known ...string) (url.Values, error) {
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return nil, fmt.Errorf("%s: malformed options %q: %v (write key=value pairs joined by &): %w",
+			scheme, u.RawQuery, err, ErrInvalid)
+	}
 	keys := make([]string, 0, len(q))
 	for k := range q {
 		keys = append(keys, k)
@@ -87,8 +100,14 @@ func CheckQuery(scheme string, q url.Values, known ...string) error {
 	slices.Sort(keys)
 	for _, k := range keys {
 		if !slices.Contains(known, k) {
-			return fmt.Errorf("%s: unknown option %q (known: %s): %w", scheme, k, strings.Join(known, ", "), ErrInvalid)
+			return nil, fmt.Errorf("%s: unknown option %q (known: %s): %w", scheme, k, strings.Join(known, ", "), ErrInvalid)
 		}
 	}
-	return nil
+	for _, k := range keys {
+		if v := q[k]; len(v) > 1 {
+			return nil, fmt.Errorf("%s: option %q given %d times (%s=%s): give each option once: %w",
+				scheme, k, len(v), k, strings.Join(v, ", "+k+"="), ErrInvalid)
+		}
+	}
+	return q, nil
 }

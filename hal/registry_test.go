@@ -180,12 +180,36 @@ func TestErrorsWrapThroughOpen(t *testing.T) {
 // Unknown URI options are reported in sorted order, so the message does
 // not depend on map iteration.
 func TestCheckQuery(t *testing.T) {
-	q := url.Values{"zeta": {"1"}, "seed": {"2"}, "alpha": {"3"}}
+	check := func(uri string, known ...string) (url.Values, error) {
+		u, err := url.Parse(uri)
+		require.NoError(t, err)
+		return hal.CheckQuery("sim", u, known...)
+	}
 	for range 20 {
-		err := hal.CheckQuery("sim", q, "seed")
+		_, err := check("sim:x?zeta=1&seed=2&alpha=3", "seed")
 		require.ErrorIs(t, err, hal.ErrInvalid)
 		assert.Equal(t, `sim: unknown option "alpha" (known: seed): invalid argument`, err.Error())
 	}
-	require.NoError(t, hal.CheckQuery("sim", url.Values{"seed": {"2"}}, "seed"))
-	require.NoError(t, hal.CheckQuery("sim", nil, "seed"))
+	q, err := check("sim:x?seed=2", "seed")
+	require.NoError(t, err)
+	assert.Equal(t, url.Values{"seed": {"2"}}, q)
+	q, err = check("sim:x", "seed")
+	require.NoError(t, err)
+	assert.Empty(t, q)
+}
+
+// A malformed query (url.URL.Query drops such pairs silently) and a key
+// given twice are refused, naming what is wrong.
+func TestCheckQueryMalformed(t *testing.T) {
+	for _, tc := range []struct{ uri, want string }{
+		{"sim:proto8?seed=5;x=1", `sim: malformed options "seed=5;x=1": invalid semicolon separator in query`},
+		{"sim:proto8?seed=%zz", `sim: malformed options "seed=%zz": invalid URL escape "%zz"`},
+		{"sim:proto8?seed=1&seed=2", `sim: option "seed" given 2 times (seed=1, seed=2): give each option once`},
+	} {
+		u, err := url.Parse(tc.uri)
+		require.NoError(t, err)
+		_, err = hal.CheckQuery("sim", u, "seed", "x")
+		require.ErrorIs(t, err, hal.ErrInvalid, tc.uri)
+		assert.Contains(t, err.Error(), tc.want)
+	}
 }

@@ -24,11 +24,15 @@ func openURI(_ context.Context, u *url.URL) (hal.Board, error) {
 			strings.Join(BuiltinNames(), ", "), hal.ErrInvalid)
 	}
 	if name == "tngd" {
-		return openTNGD(u.Query())
+		q, err := hal.CheckQuery("sim:tngd", u, tngdOptions...)
+		if err != nil {
+			return nil, err
+		}
+		return openTNGD(q)
 	}
 	seed := uint64(1)
-	q := u.Query()
-	if err := hal.CheckQuery("sim", q, "seed"); err != nil {
+	q, err := hal.CheckQuery("sim", u, "seed")
+	if err != nil {
 		return nil, err
 	}
 	if q.Has("seed") {
@@ -40,7 +44,6 @@ func openURI(_ context.Context, u *url.URL) (hal.Board, error) {
 		seed = s
 	}
 	var p Profile
-	var err error
 	if strings.HasSuffix(name, ".json") {
 		p, err = LoadProfile(name)
 	} else {

@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
 
 // TestBadInputBoards has one case per row of the "Board URIs, the emulator
 // and calibration files" table of docs/errors.md, in the same order.
@@ -8,5 +12,31 @@ func TestBadInputBoards(t *testing.T) {
 	runDocTable(t, "## Board URIs, the emulator and calibration files", []docCase{
 		{"Emulator fault probability not in [0, 1]", []string{"emu", "--faults", "drop=NaN"}, exitUsage,
 			[]string{`spu emu: faults drop="NaN": want a finite probability in [0, 1]`, "invalid argument"}},
+		{"Malformed board URI options", []string{"info", "--board", "sim:proto8?seed=5;x=1"}, exitError,
+			[]string{`sim: malformed options "seed=5;x=1": invalid semicolon separator`, "joined by &", "invalid argument"}},
+		{"Board URI option given twice", []string{"info", "--board", "sim:proto8?seed=1&seed=2"}, exitError,
+			[]string{`sim: option "seed" given 2 times (seed=1, seed=2): give each option once`, "invalid argument"}},
 	})
+}
+
+// Every scheme reads its options through hal.CheckQuery: a malformed query
+// or a repeated key is refused before anything is opened.
+func TestURIOptionsEveryScheme(t *testing.T) {
+	for _, tc := range []struct{ uri, want string }{
+		{"sim:proto8?seed=%zz", `sim: malformed options "seed=%zz": invalid URL escape`},
+		{"sim:proto8?seed=5;x=1", `sim: malformed options`},
+		{"sim:tngd?cells=8;seed=2", `sim:tngd: malformed options`},
+		{"sim:tngd?cells=8&cells=16", `sim:tngd: option "cells" given 2 times (cells=8, cells=16)`},
+		{"serial:///dev/null?baud=9600;timeout=1s", `serial: malformed options`},
+		{"serial:///dev/null?baud=9600&baud=115200", `serial: option "baud" given 2 times`},
+		{"spi:///dev/spidev0.0?serial=%zz", `spi: malformed options`},
+		{"spi:///dev/spidev0.0?serial=a&serial=b", `spi: option "serial" given 2 times`},
+		{"spi+sim:proto8?seed=1;x", `spi+sim: malformed options`},
+		{"spi+sim:proto8?seed=1&seed=1", `spi+sim: option "seed" given 2 times`},
+	} {
+		code, _, errOut := spu(t, "info", "--board", tc.uri)
+		assert.Equal(t, exitError, code, tc.uri)
+		assert.Contains(t, errOut, tc.want, tc.uri)
+		assert.Contains(t, errOut, "invalid argument", tc.uri)
+	}
 }

@@ -25,11 +25,12 @@ func openURI(ctx context.Context, u *url.URL) (hal.Board, error) {
 	}
 	baud := 921600
 	var opts Opts
-	if err := hal.CheckQuery("serial", u.Query(), "baud", "timeout"); err != nil {
+	q, err := hal.CheckQuery("serial", u, "baud", "timeout")
+	if err != nil {
 		return nil, err
 	}
-	for key, vals := range u.Query() {
-		v := vals[len(vals)-1]
+	for key, vals := range q {
+		v := vals[0]
 		switch key {
 		case "baud":
 			b, err := strconv.Atoi(v)

@@ -25,8 +25,8 @@ func init() { hal.Register("spi", openURI) }
 // without wiring= the default wiring (ref8) is used. The program must have
 // initialised periph's host drivers (host.Init) first; cmd/spu does.
 func openURI(ctx context.Context, u *url.URL) (hal.Board, error) {
-	q := u.Query()
-	if err := hal.CheckQuery("spi", q, "wiring", "serial"); err != nil {
+	q, err := hal.CheckQuery("spi", u, "wiring", "serial")
+	if err != nil {
 		return nil, err
 	}
 	w := DefaultWiring()

@@ -49,8 +49,8 @@ func init() { hal.Register("spi+sim", openURI) }
 // driver on virtual chips over sim's PROFILE (default proto8) with the
 // default wiring unless FILE is given.
 func openURI(ctx context.Context, u *url.URL) (hal.Board, error) {
-	q := u.Query()
-	if err := hal.CheckQuery("spi+sim", q, "seed", "wiring", "serial"); err != nil {
+	q, err := hal.CheckQuery("spi+sim", u, "seed", "wiring", "serial")
+	if err != nil {
 		return nil, err
 	}
 	name := u.Opaque
