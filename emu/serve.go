@@ -10,6 +10,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/spukit/spukit/firmware"
+	"github.com/spukit/spukit/firmware/proto"
 	"github.com/spukit/spukit/hal"
 )
 
@@ -29,7 +30,20 @@ type Emulator struct {
 // Serve starts the firmware for board b on a new pty, with seeded link
 // faults; link, if not empty, becomes a symlink to the device. The
 // emulator stops when ctx is cancelled or Close is called.
+//
+// The board must fit the protocol (at most proto.MaxCells cells) and take
+// dense couplings: it is reset to the firmware's power-up state (A = I,
+// b = 0, x = 0) first, and a board that refuses is not emulated.
 func Serve(ctx context.Context, b hal.Board, link string, f Faults, seed uint64) (*Emulator, error) {
+	in := b.Info()
+	if in.Cells > proto.MaxCells {
+		return nil, fmt.Errorf("emu: board %s has %d cells; the serial protocol carries at most %d: %w",
+			in.Serial, in.Cells, proto.MaxCells, hal.ErrUnsupported)
+	}
+	fe := NewFrontEnd(ctx, b)
+	if err := fe.Reset(); err != nil {
+		return nil, fmt.Errorf("emu: board %s cannot be emulated (the firmware programs dense couplings, bias and state): %w", in.Serial, err)
+	}
 	master, slave, err := pty.Open()
 	if err != nil {
 		return nil, fmt.Errorf("emu: open pty: %w", err)
@@ -57,7 +71,7 @@ func Serve(ctx context.Context, b hal.Board, link string, f Faults, seed uint64)
 		}
 		e.Link = link
 	}
-	fw := firmware.New(Info(b.Info()), NewFrontEnd(ctx, b), WithFaults(master, f, seed))
+	fw := firmware.New(Info(in), fe, WithFaults(master, f, seed))
 	e.done = make(chan struct{})
 	go func() {
 		defer close(e.done)

@@ -16,6 +16,10 @@ func TestBadInputBoards(t *testing.T) {
 			[]string{`sim: malformed options "seed=5;x=1": invalid semicolon separator`, "joined by &", "invalid argument"}},
 		{"Board URI option given twice", []string{"info", "--board", "sim:proto8?seed=1&seed=2"}, exitError,
 			[]string{`sim: option "seed" given 2 times (seed=1, seed=2): give each option once`, "invalid argument"}},
+		{"Emulator given --board and --profile or --seed", []string{"emu", "--board", "sim:ideal", "--seed", "3"}, exitUsage,
+			[]string{`--board "sim:ideal" and --profile/--seed both name the board to emulate`, "invalid argument"}},
+		{"Board the emulator cannot carry", []string{"emu", "--board", "sim:tngd"}, exitError,
+			[]string{"board SIM-TNGD-1 has 100000 cells; the serial protocol carries at most 255", "unsupported"}},
 	})
 }
 

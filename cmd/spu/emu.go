@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -11,13 +12,15 @@ import (
 )
 
 func runEmu(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f := newFlags("emu", "spu emu [--profile NAME|FILE.json] [--seed N] [--link PATH] [--faults drop=P,flip=P,dup=P,delay=D]",
+	f := newFlags("emu", "spu emu [--board URI | --profile NAME|FILE.json --seed N] [--link PATH] [--faults drop=P,flip=P,dup=P,delay=D]",
 		`Runs the board firmware on the host, on a simulated board, behind a
 pseudo-terminal: the printed device (or --link) is a serial board for
-spu --board serial://PATH. Stops on Ctrl-C or SIGTERM.
+spu --board serial://PATH. The board is --board's URI (any board of at most
+255 cells that takes dense couplings, e.g. sim:ideal?seed=4) or, without
+--board, sim:PROFILE?seed=SEED. Stops on Ctrl-C or SIGTERM.
 `)
 	profile := f.String("profile", "proto8", "simulator profile: a built-in name or a JSON file")
-	seed := f.Uint64("seed", 1, "board seed (its serial number)")
+	seed := f.Uint64("seed", 1, "board seed (its serial number); also seeds --faults")
 	link := f.String("link", "", "make `PATH` a symlink to the device")
 	faults := f.String("faults", "", "seeded link faults, e.g. drop=1e-3,flip=1e-4,dup=1e-3,delay=1ms")
 	if err := f.parse(args, stdout); err != nil {
@@ -27,9 +30,9 @@ spu --board serial://PATH. Stops on Ctrl-C or SIGTERM.
 	if err != nil {
 		return &usageError{err}
 	}
-	uri := fmt.Sprintf("sim:%s?seed=%d", *profile, *seed)
-	if strings.Contains(*profile, "?") {
-		return usagef("--profile %q: give the seed with --seed", *profile)
+	uri, err := emuBoardURI(f, *profile, *seed)
+	if err != nil {
+		return err
 	}
 	b, err := openBoard(ctx, uri)
 	if err != nil {
@@ -55,4 +58,22 @@ spu --board serial://PATH. Stops on Ctrl-C or SIGTERM.
 	}
 	<-ctx.Done()
 	return nil
+}
+
+// emuBoardURI is the board to emulate: --board when given (then --profile
+// and --seed, which would name another board, are refused), else
+// sim:PROFILE?seed=SEED.
+func emuBoardURI(f *flags, profile string, seed uint64) (string, error) {
+	set := map[string]bool{}
+	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if set["board"] {
+		if set["profile"] || set["seed"] {
+			return "", usagef("--board %q and --profile/--seed both name the board to emulate: give the seed in the URI (sim:NAME?seed=N) or use --profile and --seed alone", f.board)
+		}
+		return f.board, nil
+	}
+	if strings.Contains(profile, "?") {
+		return "", usagef("--profile %q: give the seed with --seed", profile)
+	}
+	return fmt.Sprintf("sim:%s?seed=%d", profile, seed), nil
 }

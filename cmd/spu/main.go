@@ -6,7 +6,7 @@
 //	spu train  [--board URI] [--optimizer NAME] [--epochs N] [--metrics FILE.jsonl] [--plot FILE.png] [--checkpoint DIR [--resume]] [--json]
 //	spu calibrate [--board URI] [--out FILE] [--plot FILE.png] [--json] | --check [--calibration FILE]
 //	spu report --run NAME=FILE.jsonl ... --out FILE.md --img DIR [--json]
-//	spu emu    [--profile NAME|FILE.json] [--seed N] [--link PATH] [--faults drop=P,flip=P,dup=P,delay=D]
+//	spu emu    [--board URI | --profile NAME|FILE.json --seed N] [--link PATH] [--faults drop=P,flip=P,dup=P,delay=D]
 //	spu version [--json]
 //
 // Boards are named by URI: sim:proto8?seed=3, serial:///dev/ttyACM0,

@@ -34,6 +34,13 @@ const (
 	// MaxFrame is the largest encoded frame including the delimiter: COBS
 	// adds one byte per 254 and one more.
 	MaxFrame = MaxPacket + MaxPacket/254 + 2
+	// MaxCells is the most cells a board can have: K is one byte in INFO
+	// and in coupling blocks.
+	MaxCells = 255
+	// MaxString is the most bytes of INFO's firmware version and serial
+	// number strings (each is sent as a one-byte length and the bytes).
+	// A board's serial must be unique within its first MaxString bytes.
+	MaxString = 32
 )
 
 // Errors. Decoding errors are values so that firmware can count them
