@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -20,6 +21,8 @@ func TestBadInputBoards(t *testing.T) {
 			[]string{`--board "sim:ideal" and --profile/--seed both name the board to emulate`, "invalid argument"}},
 		{"Board the emulator cannot carry", []string{"emu", "--board", "sim:tngd"}, exitError,
 			[]string{"board SIM-TNGD-1 has 100000 cells; the serial protocol carries at most 255", "unsupported"}},
+		{"Serial path that is not a serial port", []string{"info", "--board", "serial://" + os.DevNull}, exitError,
+			[]string{"serial: /dev/null is not a serial port (not a terminal device", "invalid argument"}},
 	})
 }
 

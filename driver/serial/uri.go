@@ -2,9 +2,11 @@ package serial
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
+	"syscall"
 	"time"
 
 	bug "go.bug.st/serial"
@@ -48,7 +50,7 @@ func openURI(ctx context.Context, u *url.URL) (hal.Board, error) {
 	}
 	p, err := bug.Open(path, &bug.Mode{BaudRate: baud})
 	if err != nil {
-		return nil, fmt.Errorf("serial: open %s: %v: %w", path, err, hal.ErrDisconnected)
+		return nil, openError(path, err)
 	}
 	d, err := New(ctx, p, &opts)
 	if err != nil {
@@ -56,4 +58,26 @@ func openURI(ctx context.Context, u *url.URL) (hal.Board, error) {
 		return nil, err
 	}
 	return d.Clocked(), nil
+}
+
+// openError explains why go.bug.st/serial could not open path. On Linux it
+// opens the file and then asks for its terminal settings: a file that is
+// not a terminal device (a regular file, /dev/null) fails that ioctl with
+// ENOTTY, which it reports as a *PortError with code InvalidSerialPort; a
+// directory fails the open itself with EISDIR. Both are a wrong path, not
+// a board that went away. A missing device still is ErrDisconnected: a USB
+// board that is unplugged has no device file.
+func openError(path string, err error) error {
+	var pe *bug.PortError
+	switch {
+	case errors.As(err, &pe) && pe.Code() == bug.InvalidSerialPort,
+		errors.Is(err, syscall.ENOTTY), errors.Is(err, syscall.EISDIR):
+		return fmt.Errorf("serial: %s is not a serial port (not a terminal device: %v); name the board's device, e.g. /dev/ttyACM0 or the pty spu emu prints: %w",
+			path, err, hal.ErrInvalid)
+	case errors.As(err, &pe) && pe.Code() == bug.PortBusy:
+		return fmt.Errorf("serial: %s is busy (another program has it open): %w", path, hal.ErrDisconnected)
+	case errors.As(err, &pe) && pe.Code() == bug.PermissionDenied:
+		return fmt.Errorf("serial: %s: permission denied (on Linux, is your user in group dialout?): %w", path, hal.ErrDisconnected)
+	}
+	return fmt.Errorf("serial: open %s: %v: %w", path, err, hal.ErrDisconnected)
 }
