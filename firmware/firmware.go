@@ -321,10 +321,16 @@ func (b *Board) handle(p proto.Packet) {
 		b.sendError(p.Seq, p.Type, proto.CodeBadSequence, 0, false)
 		return
 	}
-	if b.smp.active && p.Type == proto.TypeHello {
-		// A new session (the host restarted): drop the stream.
+	if p.Type == proto.TypeHello {
+		// A new session (the host restarted or reopened the port): drop the
+		// stream and forget the replay cache, whose seqs belong to the old
+		// session — the new one numbers from its HELLO again, and a cached
+		// answer would be replayed for a request never executed.
 		b.smp.active = false
 		b.status &^= 1
+		for i := range b.cache {
+			b.cache[i].valid = false
+		}
 	}
 	if b.smp.active && p.Type != proto.TypeStatus {
 		b.sendError(p.Seq, p.Type, proto.CodeBusy, 0, false)

@@ -152,6 +152,25 @@ func TestReplayAndSequence(t *testing.T) {
 	assert.Zero(t, fe2.ran)
 }
 
+// A HELLO starts a new session: the replay cache of the old one is
+// forgotten, so a new session's request that reuses a seq is executed, not
+// answered with the old session's cached response (a reopened port would
+// otherwise get "OK" for couplings it never programmed).
+func TestHelloForgetsReplayCache(t *testing.T) {
+	b, fe, p := newBoard()
+	exchange(t, b, p, proto.TypeHello, 0, []byte{proto.Version})
+	bias := make([]byte, 2*4)
+	r := exchange(t, b, p, proto.TypeSetBias, 1, bias)
+	require.Equal(t, proto.TypeSetBias|proto.Response, r[0].Type)
+	// The host reopens the port and numbers from 1 again.
+	exchange(t, b, p, proto.TypeHello, 0, []byte{proto.Version})
+	run := binary.LittleEndian.AppendUint64(nil, 5000)
+	r = exchange(t, b, p, proto.TypeRun, 1, run)
+	require.Len(t, r, 1)
+	assert.Equal(t, proto.TypeRun|proto.Response, r[0].Type, "executed, not the cached SET_BIAS answer")
+	assert.Equal(t, uint64(5000), fe.ran)
+}
+
 func TestCommands(t *testing.T) {
 	b, fe, p := newBoard()
 	exchange(t, b, p, proto.TypeHello, 1, []byte{proto.Version})
