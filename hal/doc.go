@@ -32,6 +32,14 @@
 // Optional capabilities are small interfaces found by type assertion
 // (for example Clock).
 //
+// Every board starts in the same neutral state when it is opened, whatever
+// a previous session (of this or another program) left programmed:
+// couplings A = I, bias b = 0 and, where the board can force it, state
+// x = 0. A program therefore never inherits couplings or a bias it did not
+// set. Drivers for boards that keep their analog state across connections
+// (a serial board's firmware, SPI DACs) reset it on open; haltest's Reopen
+// check holds every board to this.
+//
 // # Errors
 //
 // Conditions callers must branch on are sentinel errors (ErrOutOfRange,

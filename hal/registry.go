@@ -48,7 +48,9 @@ func Schemes() []string {
 // "sim:path/profile.json" or "serial:///dev/ttyACM0?baud=921600". The
 // driver for the scheme must have been registered, usually by importing its
 // package for side effects. An unknown scheme is ErrUnsupported and the
-// message lists the known ones.
+// message lists the known ones. The board comes back in the neutral state
+// of the package doc: A = I, b = 0 (and x = 0 where the board can force
+// it), whatever was programmed before it was opened.
 func Open(ctx context.Context, uri string) (Board, error) {
 	u, err := url.Parse(uri)
 	if err != nil {

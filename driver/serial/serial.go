@@ -92,6 +92,11 @@ func New(ctx context.Context, port Port, opts *Opts) (*Dev, error) {
 	if err := d.parseInfo(p.Payload); err != nil {
 		return nil, fmt.Errorf("serial: INFO: %w", err)
 	}
+	// hal's contract: a board opens at A = I, b = 0, whatever the last
+	// session left in the firmware (it keeps its state across connections).
+	if _, err := d.request(ctx, proto.TypeReset, nil, 0); err != nil {
+		return nil, fmt.Errorf("serial: RESET to the power-up state on open: %w", err)
+	}
 	return d, nil
 }
 

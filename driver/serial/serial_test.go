@@ -135,10 +135,20 @@ func emulateWith(t *testing.T, uri string, f emu.Faults, opts *Opts) (*Dev, hal.
 	return d, sb
 }
 
+// The conformance suite reopens one emulated board for every subtest, as
+// it would a board on a USB port, so that what one session leaves
+// programmed in the firmware is seen by the next (haltest's Reopen check).
 func TestConformanceOverSerial(t *testing.T) {
+	ctx := context.Background()
+	sb, err := hal.Open(ctx, "sim:proto8?seed=3")
+	require.NoError(t, err)
+	e, err := emu.Serve(ctx, sb, "", emu.Faults{}, 1)
+	require.NoError(t, err)
+	t.Cleanup(func() { e.Close() })
 	haltest.Run(t, func(t *testing.T) hal.Board {
-		d, _ := emulate(t, "sim:proto8?seed=3")
-		return d.Clocked()
+		b, err := hal.Open(ctx, "serial://"+e.Path)
+		require.NoError(t, err)
+		return b
 	})
 }
 

@@ -688,3 +688,44 @@ func checkEquilibrium(ctx context.Context, b hal.Board, cfg config) error {
 	}
 	return checkMeans(ctx, b, lv, 1, statCount(statPeriod(in, 1), cfg))
 }
+
+// checkReopen: a board opened again starts in the neutral state of hal's
+// contract, A = I and b = 0, whatever the previous session left. The first
+// session leaves A = c·I (c ≠ 1 when the coupling range allows) and the
+// per-cell levels as bias; after reopening, the means must settle at 0
+// (b = 0, for any stable A), then with the levels programmed as bias at
+// the levels themselves (A = I; A = c·I would put them at levels/c).
+func checkReopen(ctx context.Context, b hal.Board, cfg config) error {
+	if cfg.reopen == nil {
+		return skipf("no way to reopen the board")
+	}
+	in := b.Info()
+	k := in.Cells
+	lv, err := levels(in)
+	if err != nil {
+		return err
+	}
+	c := snapDown(math.Min(1.5, in.Coupling.Max), in.CouplingStep)
+	if err := program(ctx, b, identity(k, c), lv); err != nil {
+		return err
+	}
+	if err := b.Close(); err != nil {
+		return failf("Close: %w", err)
+	}
+	b2 := cfg.reopen()
+	n := statCount(statPeriod(in, 1), cfg)
+	// b = 0 can be seen only where 0 V is readable: not on unipolar ranges,
+	// whose readings at 0 saturate (there A = I is still checked below).
+	if lo, hi, _ := window(in); lo < 0 && 0 < hi {
+		if err := checkMeans(ctx, b2, make([]float64, k), 1, n); err != nil {
+			return failf("reopened after a session that left A = %g·I and b = %.3g V: the means are not at b = 0 (was the bias kept?): %w", c, lv, err)
+		}
+	}
+	if err := b2.SetBias(ctx, lv); err != nil {
+		return failf("SetBias(valid vector %v): %w", lv, err)
+	}
+	if err := checkMeans(ctx, b2, lv, 1, n); err != nil {
+		return failf("reopened after a session that left A = %g·I: with bias %.3g V the means are not at the bias (were the couplings kept instead of A = I?): %w", c, lv, err)
+	}
+	return nil
+}

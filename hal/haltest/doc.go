@@ -44,6 +44,12 @@
 //     uncalibrated: 2 % of the ADC full scale, 3 LSB of the ADC and of the
 //     bias DAC, and the rounding of the couplings to CouplingStep. Different
 //     biases per cell catch a mixed-up sample layout.
+//   - A board opened again starts at A = I and b = 0 (hal.Open's contract),
+//     not with what the previous session programmed: the Reopen check
+//     closes a board left at A = c·I with non-zero biases, opens it again
+//     with Run's open function and checks the means (b = 0, then A = I).
+//     Run's open must therefore reach the same board each time for this
+//     check to mean anything — as it does for hardware.
 //
 // Checks that cannot apply to a board (for example no saturation test when
 // no coupling within range drives the bias DAC's end beyond the ADC range)

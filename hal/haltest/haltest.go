@@ -30,6 +30,9 @@ type config struct {
 	budget time.Duration
 	// longRun is the board time of the Run that a cancellation check cancels.
 	longRun time.Duration
+	// reopen opens the board under test again (Run's open, closed when the
+	// subtest ends); nil when there is no way to.
+	reopen func() hal.Board
 }
 
 var defaultConfig = config{
@@ -65,6 +68,7 @@ var checks = []struct {
 	{"ADCRange", checkADCRange},
 	{"Saturation", checkSaturation},
 	{"Equilibrium", checkEquilibrium},
+	{"Reopen", checkReopen},
 }
 
 // Run runs the conformance suite as subtests of t. For every subtest it
@@ -83,11 +87,16 @@ func Run(t *testing.T, open func(t *testing.T) hal.Board) {
 // runCheck opens a board, runs fn on it and reports the outcome on t.
 func runCheck(t *testing.T, open func(t *testing.T) hal.Board, fn checkFunc, cfg config) {
 	t.Helper()
-	b := open(t)
-	require.NotNil(t, b, "open returned a nil board")
-	t.Cleanup(func() {
-		assert.NoError(t, b.Close(), "Close at the end of the subtest (Close must be idempotent)")
-	})
+	opened := func() hal.Board {
+		b := open(t)
+		require.NotNil(t, b, "open returned a nil board")
+		t.Cleanup(func() {
+			assert.NoError(t, b.Close(), "Close at the end of the subtest (Close must be idempotent)")
+		})
+		return b
+	}
+	b := opened()
+	cfg.reopen = opened
 	err := fn(t.Context(), b, cfg)
 	var skip skipError
 	if errors.As(err, &skip) {

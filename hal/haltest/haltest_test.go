@@ -101,6 +101,26 @@ func TestChecksCatchFaults(t *testing.T) {
 	}
 }
 
+// The Reopen check passes when opening again gives a board at A = I, b = 0
+// and fails when the reopened board keeps the last session's couplings and
+// bias (as a serial board's firmware did).
+func TestReopenCatchesKeptState(t *testing.T) {
+	ctx := t.Context()
+	cfg := quick
+	cfg.reopen = func() hal.Board { return newFake(8, faults{}) }
+	require.NoError(t, checkReopen(ctx, newFake(7, faults{}), cfg), "the correct fake must pass")
+	old := newFake(7, faults{})
+	cfg.reopen = func() hal.Board {
+		b := newFake(8, faults{})
+		b.a, b.bias = old.a, old.bias
+		return b
+	}
+	err := checkReopen(ctx, old, cfg)
+	require.Error(t, err, "a board that keeps its state must fail")
+	assert.Contains(t, err.Error(), "was the bias kept?")
+	t.Logf("caught: %v", err)
+}
+
 // TestEquilibriumOffsetWithinTolerance shows that the equilibrium check
 // accepts an uncalibrated board whose bias is off by 1 % of the ADC full
 // scale (half the systematic allowance) and rejects one off by 4 %.
