@@ -333,9 +333,10 @@ func TestBiasSweepDropsSaturatedLevels(t *testing.T) {
 }
 
 // Serials with glob metacharacters still find their cache entries, and a
-// board that describes itself differently under the same serial is
-// flagged as stale.
-func TestCacheGlobAndDescriptionStaleness(t *testing.T) {
+// board that describes itself differently under the same serial (another
+// nominal τ or coupling grid) is refused as another board: it used to be
+// only a staleness warning.
+func TestCacheGlobAndDescriptionMismatch(t *testing.T) {
 	p := CachePath("/c", "LAB[7]*?", "abc")
 	assert.Equal(t, filepath.Join("/c", "LAB_7___-abc.json"), p)
 
@@ -349,8 +350,22 @@ func TestCacheGlobAndDescriptionStaleness(t *testing.T) {
 	assert.Equal(t, c.Key, found.Key)
 
 	assert.Empty(t, c.Staleness(c.MeasuredAt, info, nil, Limits{}))
-	info.Tau *= 2
-	w := c.Staleness(c.MeasuredAt, info, nil, Limits{})
-	require.Len(t, w, 1)
-	assert.Contains(t, w[0], "nominal τ")
+	require.NoError(t, c.Matches(info))
+	for name, change := range map[string]func(*hal.Info){
+		"nominal τ":        func(in *hal.Info) { in.Tau *= 2 },
+		"coupling step":    func(in *hal.Info) { in.CouplingStep *= 1.01 },
+		"coupling maximum": func(in *hal.Info) { in.Coupling.Max = 4 },
+	} {
+		other := info
+		change(&other)
+		err := c.Matches(other)
+		require.ErrorIs(t, err, ErrWrongBoard, name)
+		assert.Contains(t, err.Error(), name)
+		_, _, err = FindCached(dir, other, nil)
+		assert.ErrorIs(t, err, os.ErrNotExist, name)
+	}
+	// float32 on a serial link rounds the nominal values; that is the same board.
+	rounded := info
+	rounded.Coupling.Max = float64(float32(rounded.Coupling.Max * (1 + 1e-7)))
+	require.NoError(t, c.Matches(rounded))
 }

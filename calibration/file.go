@@ -259,6 +259,24 @@ func (c *Calibration) Matches(info hal.Info) error {
 	if c.Board.Cells != info.Cells {
 		return fmt.Errorf("calibration has %d cells, board %s has %d: %w", c.Board.Cells, info.Serial, info.Cells, ErrWrongBoard)
 	}
+	// The serial alone is not enough: a serial cut to fit a protocol, or
+	// reused by another profile or wiring file, would let one board take
+	// another's calibration. The nominal parameters the measured gains
+	// refer to must agree too — within 1e-6 relative, since a serial link
+	// carries them as float32.
+	for _, p := range []struct {
+		name      string
+		cal, have float64
+	}{
+		{"nominal τ (s)", c.Board.TauS, info.Tau.Seconds()},
+		{"coupling step (1/τ)", c.Board.CouplingStep, info.CouplingStep},
+		{"coupling maximum (1/τ)", c.Board.CouplingMax, info.Coupling.Max},
+	} {
+		if math.Abs(p.cal-p.have) > 1e-6*math.Max(math.Abs(p.cal), math.Abs(p.have)) {
+			return fmt.Errorf("calibration of board %s was measured with %s %g, board %s (%s) reports %g: another board under the same serial? calibrate this board with spu calibrate: %w",
+				c.Board.Serial, p.name, p.cal, info.Serial, info.Model, p.have, ErrWrongBoard)
+		}
+	}
 	// Another firmware or transport on the same board is allowed (the
 	// analog parts are the same); Staleness notes it.
 	return nil
@@ -296,15 +314,6 @@ func (c *Calibration) Staleness(now time.Time, info hal.Info, tempC *float64, l 
 	}
 	if info.Firmware != c.Board.Firmware {
 		w = append(w, fmt.Sprintf("calibrated with firmware %q, board now reports %q", c.Board.Firmware, info.Firmware))
-	}
-	// The same serial describing itself differently (another profile or
-	// wiring file) is most likely another board under an old name.
-	if tau := info.Tau.Seconds(); math.Abs(tau-c.Board.TauS) > 1e-9*tau {
-		w = append(w, fmt.Sprintf("calibrated with nominal τ %g s, board now reports %g s", c.Board.TauS, tau))
-	}
-	if info.CouplingStep != c.Board.CouplingStep || info.Coupling.Max != c.Board.CouplingMax {
-		w = append(w, fmt.Sprintf("calibrated with coupling step %g and maximum %g, board now reports %g and %g",
-			c.Board.CouplingStep, c.Board.CouplingMax, info.CouplingStep, info.Coupling.Max))
 	}
 	return w
 }

@@ -10,10 +10,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"time"
 
 	"github.com/spukit/spukit/firmware"
+	"github.com/spukit/spukit/firmware/proto"
 	"github.com/spukit/spukit/hal"
 )
 
@@ -59,13 +61,29 @@ func Info(in hal.Info) firmware.Info {
 		caps |= 4
 	}
 	return firmware.Info{
-		Firmware: "emu " + in.Firmware, Serial: in.Serial, Cells: in.Cells,
+		Firmware: fitString("emu " + in.Firmware), Serial: fitString(in.Serial), Cells: in.Cells,
 		Symmetric: in.Topology == hal.Symmetric, Caps: caps,
 		CouplingMax: float32(in.Coupling.Max), CouplingBits: uint8(couplingBits(in)),
 		BiasMin: float32(in.Bias.Min), BiasMax: float32(in.Bias.Max), BiasBits: uint8(bits(in.Bias)),
 		ADCMin: float32(in.ADC.Min), ADCMax: float32(in.ADC.Max), ADCBits: uint8(bits(in.ADC)),
 		TauNs: uint32(in.Tau.Nanoseconds()), Noise: float32(in.Noise), MinPeriodNs: uint32(in.MinSamplePeriod.Nanoseconds()),
 	}
+}
+
+// fitString returns s when it fits INFO's proto.MaxString bytes, and
+// otherwise its first bytes followed by "~" and 8 hex digits of a hash of
+// the whole of s: the firmware would cut it to its first proto.MaxString
+// bytes, and two boards whose serials differ only after them (a long
+// profile name, seeds 1 and 2) would then report the same serial — and
+// take each other's calibrations.
+func fitString(s string) string {
+	if len(s) <= proto.MaxString {
+		return s
+	}
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	suffix := fmt.Sprintf("~%08x", h.Sum32())
+	return s[:proto.MaxString-len(suffix)] + suffix
 }
 
 func bits(c hal.Converter) int {

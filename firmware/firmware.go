@@ -47,7 +47,9 @@ type Transport interface {
 	Write(p []byte) (int, error)
 }
 
-// Info is what HELLO reports. Strings must be at most 32 bytes.
+// Info is what HELLO reports. Strings longer than proto.MaxString bytes
+// are cut to that length, so a serial must be unique within its first
+// proto.MaxString bytes.
 type Info struct {
 	Firmware, Serial string
 	Cells            int
@@ -470,8 +472,8 @@ func (b *Board) encodeInfo() int {
 }
 
 func appendString(r []byte, s string) []byte {
-	if len(s) > 32 {
-		s = s[:32]
+	if len(s) > proto.MaxString {
+		s = s[:proto.MaxString]
 	}
 	r = append(r, uint8(len(s)))
 	return append(r, s...)

@@ -2,14 +2,26 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestBadInputBoards has one case per row of the "Board URIs, the emulator
 // and calibration files" table of docs/errors.md, in the same order.
 func TestBadInputBoards(t *testing.T) {
+	// Two profiles with the same name (so the same serials) but another τ.
+	dir := t.TempDir()
+	profile := func(name, tau string) string {
+		return write(t, dir, name, `{"name": "lab", "cells": 4, "tau_s": `+tau+`, "noise_v": 0.01, "coupling": {"max": 2},
+  "bias_dac": {"min_v": -5, "max_v": 5}, "adc": {"min_v": -5, "max_v": 5, "min_period_s": 5e-6}}`)
+	}
+	p1, p2 := profile("p1.json", "1e-4"), profile("p2.json", "2e-4")
+	cal := filepath.Join(dir, "cal.json")
+	code, _, stderr := spu(t, "calibrate", "--board", "sim:"+p1, "--events", "2000", "--out", cal, "--no-cache", "--quiet")
+	require.Equal(t, exitOK, code, stderr)
 	runDocTable(t, "## Board URIs, the emulator and calibration files", []docCase{
 		{"Emulator fault probability not in [0, 1]", []string{"emu", "--faults", "drop=NaN"}, exitUsage,
 			[]string{`spu emu: faults drop="NaN": want a finite probability in [0, 1]`, "invalid argument"}},
@@ -21,6 +33,8 @@ func TestBadInputBoards(t *testing.T) {
 			[]string{`--board "sim:ideal" and --profile/--seed both name the board to emulate`, "invalid argument"}},
 		{"Board the emulator cannot carry", []string{"emu", "--board", "sim:tngd"}, exitError,
 			[]string{"board SIM-TNGD-1 has 100000 cells; the serial protocol carries at most 255", "unsupported"}},
+		{"Calibration of another board under the same serial", []string{"solve", "--board", "sim:" + p2, "--calibration", cal, "--random", "4"}, exitError,
+			[]string{"calibration of board SIM-LAB-1 was measured with nominal τ (s) 0.0001, board SIM-LAB-1 (sim/lab) reports 0.0002", "calibration belongs to another board"}},
 		{"Serial path that is not a serial port", []string{"info", "--board", "serial://" + os.DevNull}, exitError,
 			[]string{"serial: /dev/null is not a serial port (not a terminal device", "invalid argument"}},
 	})
