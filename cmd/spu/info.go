@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"text/tabwriter"
 
 	"github.com/spukit/spukit/driver/spi"
@@ -47,7 +48,20 @@ type infoJSON struct {
 type busTimed interface{ Timing() spi.Timing }
 
 func toConverterJSON(c hal.Converter) converterJSON {
-	return converterJSON{MinV: c.Min, MaxV: c.Max, Bits: c.Bits, LSBV: c.LSB()}
+	return converterJSON{MinV: carried(c.Min), MaxV: carried(c.Max), Bits: c.Bits, LSBV: c.LSB()}
+}
+
+// carried rounds a value to the precision it carries. A serial board sends
+// its ranges and noise as float32, so 0.01 V arrives as the float64
+// 0.009999999776482582: a value that is exactly a float32 is given by the
+// shortest decimal that reads back as that float32 (0.01), any other by
+// the shortest that reads back as the float64.
+func carried(v float64) float64 {
+	if float64(float32(v)) != v {
+		return v
+	}
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', -1, 32), 64)
+	return r
 }
 
 func toInfoJSON(uri string, in hal.Info) infoJSON {
@@ -58,9 +72,9 @@ func toInfoJSON(uri string, in hal.Info) infoJSON {
 	return infoJSON{
 		Board: uri, Model: in.Model, Serial: in.Serial, Firmware: in.Firmware,
 		Cells: in.Cells, Topology: in.Topology.String(),
-		CouplingMinPerTau: in.Coupling.Min, CouplingMaxPerTau: in.Coupling.Max, CouplingStepPerTau: in.CouplingStep,
+		CouplingMinPerTau: carried(in.Coupling.Min), CouplingMaxPerTau: carried(in.Coupling.Max), CouplingStepPerTau: in.CouplingStep,
 		BiasDAC: toConverterJSON(in.Bias), ADC: toConverterJSON(in.ADC),
-		TauS: in.Tau.Seconds(), NoiseV: in.Noise, MinSamplePeriodS: in.MinSamplePeriod.Seconds(),
+		TauS: in.Tau.Seconds(), NoiseV: carried(in.Noise), MinSamplePeriodS: in.MinSamplePeriod.Seconds(),
 		Capabilities: caps,
 	}
 }
@@ -94,7 +108,7 @@ func runInfo(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	row("firmware", "%s", in.Firmware)
 	row("cells", "%d", in.Cells)
 	row("topology", "%s", in.Topology)
-	row("coupling range", "[%g, %g] × 1/τ", in.Coupling.Min, in.Coupling.Max)
+	row("coupling range", "[%g, %g] × 1/τ", carried(in.Coupling.Min), carried(in.Coupling.Max))
 	if in.CouplingStep > 0 {
 		row("coupling step", "%.4g × 1/τ", in.CouplingStep)
 	} else {
@@ -103,7 +117,7 @@ func runInfo(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	row("bias DAC", "%s", converterString(in.Bias))
 	row("ADC", "%s", converterString(in.ADC))
 	row("tau", "%v", in.Tau)
-	row("noise", "%g V rms", in.Noise)
+	row("noise", "%g V rms", carried(in.Noise))
 	row("min sample period", "%v", in.MinSamplePeriod)
 	row("capabilities", "%s", in.Caps)
 	if timed {
@@ -120,9 +134,9 @@ func runInfo(ctx context.Context, args []string, stdout, _ io.Writer) error {
 
 func converterString(c hal.Converter) string {
 	if c.Bits == 0 {
-		return fmt.Sprintf("[%g, %g] V, continuous", c.Min, c.Max)
+		return fmt.Sprintf("[%g, %g] V, continuous", carried(c.Min), carried(c.Max))
 	}
-	return fmt.Sprintf("[%g, %g] V, %d bits, LSB %.4g V", c.Min, c.Max, c.Bits, c.LSB())
+	return fmt.Sprintf("[%g, %g] V, %d bits, LSB %.4g V", carried(c.Min), carried(c.Max), c.Bits, c.LSB())
 }
 
 // writeJSON writes v indented, with a final newline.

@@ -17,7 +17,7 @@
 //
 // Exit codes: 0 success, 1 error, 2 usage error (bad command line),
 // 3 the command wrote its output (every sample, or the solve report) but
-// some readings saturated.
+// some readings saturated, 130 stopped by SIGINT (Ctrl-C), 143 by SIGTERM.
 package main
 
 import (
@@ -56,10 +56,42 @@ const defaultBoard = "sim:proto8"
 var version = ""
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	// After the first signal a second one takes the default action: a
+	// command stuck past its cancellation can still be stopped.
+	os.Exit(runSignalled(sigs, func() { signal.Stop(sigs) }, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// runSignalled is run with a context cancelled by the first signal on sigs
+// (then it calls stop). A run that was signalled exits 128 + the signal's
+// number, the shell's convention (130 for SIGINT, 143 for SIGTERM),
+// whatever the command returned: whoever sent it asked for a stop, and
+// scripts tell that from a failure by the code.
+func runSignalled(sigs <-chan os.Signal, stop func(), args []string, stdout, stderr io.Writer) int {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	caught := make(chan os.Signal, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(caught)
+		select {
+		case s := <-sigs:
+			stop()
+			caught <- s
+			cancel()
+		case <-done:
+		}
+	}()
+	code := run(ctx, args, stdout, stderr)
+	close(done)
+	if s, ok := <-caught; ok {
+		if n, isSys := s.(syscall.Signal); isSys {
+			return 128 + int(n)
+		}
+		return 128 + int(syscall.SIGINT)
+	}
+	return code
 }
 
 // command is one subcommand of spu.
@@ -170,7 +202,8 @@ Durations are Go durations (500us, 2ms, 1.5s) or multiples of the board's
 time constant τ (20tau).
 
 exit codes: 0 ok, 1 error, 2 usage error, 3 output written but readings
-saturated (sample, solve). docs/errors.md explains every error.
+saturated (sample, solve), 130 interrupted (Ctrl-C, SIGINT), 143 stopped by
+SIGTERM. docs/errors.md explains every error.
 `, "help", defaultBoard, defaultTrainBoard, strings.Join(hal.Schemes(), ", "))
 }
 

@@ -14,6 +14,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/spukit/spukit/emu"
+	"github.com/spukit/spukit/hal"
 )
 
 // spu runs the CLI in-process and returns its exit code and output.
@@ -415,4 +418,27 @@ func TestInfoSPI(t *testing.T) {
 	for _, s := range []string{"spi/ref8", "SIM-PROTO8-3", "17µs", "noise|clock|simulated", "coupling update    107.4µs"} {
 		assert.Contains(t, out, s)
 	}
+}
+
+// Over serial the board's ranges and noise arrive as float32: spu info
+// prints them as the numbers they are (0.01 V rms, not
+// 0.009999999776482582 V rms), in the table and in the JSON.
+func TestInfoOverSerial(t *testing.T) {
+	ctx := context.Background()
+	sb, err := hal.Open(ctx, "sim:proto8?seed=3")
+	require.NoError(t, err)
+	e, err := emu.Serve(ctx, sb, "", emu.Faults{}, 3)
+	require.NoError(t, err)
+	defer e.Close()
+	code, out, errOut := spu(t, "info", "--board", "serial://"+e.Path)
+	require.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, out, "0.01 V rms")
+	assert.NotContains(t, out, "0.0099999")
+	code, out, errOut = spu(t, "info", "--board", "serial://"+e.Path, "--json")
+	require.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, out, `"noise_v": 0.01,`)
+	assert.NotContains(t, out, "0.0099999")
+
+	assert.Equal(t, 0.01, carried(float64(float32(0.01))))
+	assert.Equal(t, 0.1+0.2, carried(0.1+0.2), "a float64 that is not a float32 keeps its digits")
 }

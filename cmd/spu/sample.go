@@ -52,7 +52,9 @@ sample; t_s is the board's own clock (board time since it was opened, at the
 sample's last reading) when it has one, else the nominal time since sampling
 began. A summary (mean, standard deviation, saturated readings per cell,
 board time) goes to stderr; with --json it is JSON, on stdout when --out is
-given and on stderr otherwise.
+given and on stderr otherwise. Progress goes to stderr: a bar on a terminal,
+else a line every 10 s (not with --quiet, nor when the JSON summary goes to
+stderr).
 
 --n must be ≥ 1 and --period ≥ 0 (0 = the board's minimum); --burn 0 skips
 the burn-in. When readings saturate every sample is still written, the
@@ -61,7 +63,7 @@ problem is reported on stderr and the exit code is 3.
 
 func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newFlags("sample",
-		"spu sample [--board URI] [--n N] [--period D] [--burn D] [--couplings FILE] [--bias FILE|LIST] [--out FILE.csv] [--json]",
+		"spu sample [--board URI] [--n N] [--period D] [--burn D] [--couplings FILE] [--bias FILE|LIST] [--out FILE.csv] [--json] [--quiet]",
 		sampleHelp)
 	n := f.Int("n", 1000, "number of samples `N` (≥ 1)")
 	var period, burn durFlag
@@ -71,6 +73,7 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	couplings := f.String("couplings", "", "program the coupling matrix from `FILE` (CSV or JSON, K×K, units of 1/τ)")
 	biasArg := f.String("bias", "", "program the bias from a `FILE` (CSV or JSON) or a list like 0.5,0,-0.5 (volts)")
 	out := f.String("out", "", "write the CSV to `FILE` instead of stdout")
+	quiet := f.Bool("quiet", false, "no progress on stderr")
 	if err := f.parse(args, stdout); err != nil {
 		return err
 	}
@@ -161,7 +164,13 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 
-	res, err := sampleCSV(ctx, b, *n, per, w)
+	// Progress on stderr, never where the CSV or the JSON summary goes.
+	var prog *countProgress
+	if !*quiet && !(f.json && *out == "") {
+		prog = newCountProgress(stderr, isTerminal(stderr), "sampling "+f.board, "samples", *n)
+	}
+	res, err := sampleCSV(ctx, b, *n, per, w, prog.set)
+	prog.done()
 	if err == nil && file != nil {
 		err = file.Close()
 	}
@@ -231,7 +240,7 @@ func (s *sampleStats) std() []float64 {
 
 // sampleCSV reads n samples one period apart and streams them as CSV to w.
 // Saturated readings are counted, not fatal.
-func sampleCSV(ctx context.Context, b hal.Board, n int, period time.Duration, w io.Writer) (*sampleStats, error) {
+func sampleCSV(ctx context.Context, b hal.Board, n int, period time.Duration, w io.Writer, progress func(done int)) (*sampleStats, error) {
 	k := b.Info().Cells
 	clock, hasClock := b.(hal.Clock)
 	st := &sampleStats{mean: make([]float64, k), m2: make([]float64, k), sat: make([]int, k)}
@@ -299,6 +308,7 @@ func sampleCSV(ctx context.Context, b hal.Board, n int, period time.Duration, w 
 			return nil, fmt.Errorf("after %d samples: %w", done+got, err)
 		}
 		done += got
+		progress(done)
 		if got == 0 {
 			return nil, fmt.Errorf("board returned no samples after %d: %w", done, hal.ErrDisconnected)
 		}

@@ -12,9 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
-
-	"github.com/schollz/progressbar/v3"
 
 	"github.com/spukit/spukit/calibration"
 	"github.com/spukit/spukit/checkpoint"
@@ -99,14 +96,18 @@ type trainSummary struct {
 	Optimizer string      `json:"optimizer"`
 	// Board is the board used, null for the digital optimisers; Mapping
 	// is how TNGD met it ("none" for the digital optimisers).
-	Board        *string  `json:"board"`
-	Mapping      string   `json:"mapping"`
-	Params       int      `json:"params"`
-	Iterations   int      `json:"iterations"`
-	Epochs       float64  `json:"epochs"`
+	Board      *string `json:"board"`
+	Mapping    string  `json:"mapping"`
+	Params     int     `json:"params"`
+	Iterations int     `json:"iterations"`
+	Epochs     float64 `json:"epochs"`
+	// TestAccuracy, TestLoss and TrainLoss are those of the last
+	// evaluation, made at iteration EvaluatedAt: before Iterations when the
+	// run was interrupted between evaluations.
 	TestAccuracy float64  `json:"test_accuracy"`
 	TestLoss     float64  `json:"test_loss"`
 	TrainLoss    *float64 `json:"train_loss,omitempty"`
+	EvaluatedAt  int      `json:"evaluated_at"`
 	// IterationsTo90 is the first evaluated iteration with test accuracy
 	// ≥ 0.9 (null if none).
 	IterationsTo90 *int    `json:"iterations_to_90"`
@@ -323,21 +324,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	// Progress: a bar on a terminal, a line per evaluation on a pipe or a
 	// file, nothing with --quiet; always one final line.
-	var bar *progressbar.ProgressBar
-	var logw io.Writer
+	var prog *trainProgress
 	if !*quiet {
-		if isTerminal(stderr) {
-			bar = progressbar.NewOptions(total,
-				progressbar.OptionSetWriter(stderr),
-				progressbar.OptionSetDescription(fmt.Sprintf("%s epoch 1", opt.Name())),
-				progressbar.OptionShowCount(),
-				progressbar.OptionSetWidth(28),
-				progressbar.OptionThrottle(100*time.Millisecond),
-				progressbar.OptionSetPredictTime(true),
-			)
-		} else {
-			logw = stderr
-		}
+		prog = newTrainProgress(stderr, isTerminal(stderr), opt.Name(), total, c.Epochs)
 	}
 	writeEval := func(e evalRecord) error {
 		if mw == nil {
@@ -366,8 +355,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		}
 		sum.ResumedFrom = resumeFrom.Iteration
-		if bar != nil {
-			bar.Set(min(resumeFrom.Iteration, total))
+		if prog != nil {
+			prog.resumed(resumeFrom.Iteration)
 		}
 	}
 	opts := training.Options{
@@ -376,23 +365,19 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Batch: c.Batch, Epochs: c.Epochs, Iterations: c.Iterations, Damping: c.Damping, Seed: c.Seed, EvalEvery: c.EvalEvery,
 		CheckpointDir: *ckDir, Config: c.trajectory(), Resume: resumeFrom,
 		OnEval: func(e evalRecord) error {
-			if bar != nil {
-				bar.Describe(fmt.Sprintf("%s epoch %d, test acc %.1f%%", opt.Name(), min(int(e.Epoch)+1, max(1, c.Epochs)), 100*e.TestAccuracy))
-			}
-			if logw != nil {
-				fmt.Fprintf(logw, "iteration %d/%d (epoch %.2f): %stest loss %.4f, test accuracy %.4f, wall %.1f s, board %.3f s\n",
-					e.Iteration, total, e.Epoch, trainLossText(e.TrainLoss), e.TestLoss, e.TestAccuracy, e.WallS, e.BoardTimeS)
+			if prog != nil {
+				prog.eval(e)
 			}
 			return writeEval(e)
 		},
 	}
-	if bar != nil {
-		opts.OnStep = func(s training.Step) { bar.Set(s.Iteration) }
+	if prog != nil {
+		opts.OnStep = prog.step
 	}
 	opts.Maintain, opts.MaintainEvery = maintain, *checkEvery
 	res, runErr := training.Run(ctx, opts)
-	if bar != nil {
-		bar.Clear() // the final line takes its place
+	if prog != nil {
+		prog.done()
 	}
 	if res == nil { // nothing ran: a configuration error
 		if errors.Is(runErr, training.ErrMismatch) {
@@ -438,6 +423,7 @@ func (s *trainSummary) fill(res *training.Result, perEpoch int) {
 	s.Iterations = res.Iterations
 	s.Epochs = float64(res.Iterations) / float64(perEpoch)
 	s.TestAccuracy, s.TestLoss, s.TrainLoss = res.Final.TestAccuracy, res.Final.TestLoss, res.Final.TrainLoss
+	s.EvaluatedAt = res.Final.Iteration
 	s.WallS, s.DigitalS, s.SimWallS, s.BoardTimeS = res.Wall.Seconds(), res.Digital.Seconds(), res.SimWall.Seconds(), res.BoardTime.Seconds()
 	s.Rescales, s.Checkpoint = res.Rescales, res.Checkpoint
 	if res.ResumedFrom > 0 {
@@ -459,13 +445,22 @@ func (s *trainSummary) where() string {
 	return fmt.Sprintf("%s on %s (%s mapping)", s.Optimizer, *s.Board, s.Mapping)
 }
 
+// evaluatedAt names the iteration of the last evaluation when it is not
+// the last iteration (an interrupted run): its numbers are from there.
+func (s *trainSummary) evaluatedAt() string {
+	if s.EvaluatedAt == s.Iterations {
+		return ""
+	}
+	return fmt.Sprintf(" (measured at iteration %d, the last evaluation)", s.EvaluatedAt)
+}
+
 func (s *trainSummary) finalLine() string {
 	state := "done"
 	if s.Stopped != "" {
 		state = s.Stopped
 	}
-	line := fmt.Sprintf("%s: %s after %d iterations (%.2f epochs): test accuracy %.4f, test loss %.4g; wall %.1f s (digital %.1f s",
-		state, s.where(), s.Iterations, s.Epochs, s.TestAccuracy, s.TestLoss, s.WallS, s.DigitalS)
+	line := fmt.Sprintf("%s: %s after %d iterations (%.2f epochs): test accuracy %.4f, test loss %.4g%s; wall %.1f s (digital %.1f s",
+		state, s.where(), s.Iterations, s.Epochs, s.TestAccuracy, s.TestLoss, s.evaluatedAt(), s.WallS, s.DigitalS)
 	if s.SimWallS > 0 {
 		line += fmt.Sprintf(", simulated analog %.1f s", s.SimWallS)
 	}
@@ -501,7 +496,7 @@ func (s *trainSummary) printHuman(w io.Writer) {
 		fmt.Fprintf(w, ", %s", s.Stopped)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "  test        accuracy %.4f, loss %.4g", s.TestAccuracy, s.TestLoss)
+	fmt.Fprintf(w, "  test        accuracy %.4f, loss %.4g%s", s.TestAccuracy, s.TestLoss, s.evaluatedAt())
 	if s.IterationsTo90 != nil {
 		fmt.Fprintf(w, " (90 %% first seen at iteration %d)", *s.IterationsTo90)
 	}

@@ -163,7 +163,8 @@ func TestTrainResumeBitIdentical(t *testing.T) {
 }
 
 // TestTrainInterruptResume: a cancelled context (Ctrl-C) saves a
-// checkpoint and exits 1 with a hint; --resume then finishes the run
+// checkpoint and returns 1 with a hint (the process exits 130: see
+// TestSignalExitCodes); --resume then finishes the run
 // bit-identically.
 func TestTrainInterruptResume(t *testing.T) {
 	straight, split := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
