@@ -210,7 +210,7 @@ func (b *Board) SetCouplings(ctx context.Context, a []float64) error {
 	if changed == 0 {
 		return nil
 	}
-	if err := b.busy(time.Duration(changed)*seconds(b.prof.Timing.CouplingWriteS) + seconds(b.prof.Timing.CouplingSettleS)); err != nil {
+	if err := b.busy(ctx, time.Duration(changed)*seconds(b.prof.Timing.CouplingWriteS)+seconds(b.prof.Timing.CouplingSettleS)); err != nil {
 		return fmt.Errorf("set couplings: %w", err)
 	}
 	copy(b.aNom, q)
@@ -238,7 +238,7 @@ func (b *Board) SetBias(ctx context.Context, v []float64) error {
 	if changed == 0 {
 		return nil
 	}
-	if err := b.busy(time.Duration(changed)*seconds(b.prof.Timing.BiasWriteS) + seconds(b.prof.Timing.BiasSettleS)); err != nil {
+	if err := b.busy(ctx, time.Duration(changed)*seconds(b.prof.Timing.BiasWriteS)+seconds(b.prof.Timing.BiasSettleS)); err != nil {
 		return fmt.Errorf("set bias: %w", err)
 	}
 	copy(b.biasCode, codes)
@@ -277,7 +277,7 @@ func (b *Board) Run(ctx context.Context, d time.Duration) error {
 			return fmt.Errorf("run: %w", err)
 		}
 		h := min(d, chunk)
-		if err := b.evolve(h); err != nil {
+		if err := b.evolve(ctx, h); err != nil {
 			return fmt.Errorf("run: %w", err)
 		}
 		d -= h
@@ -314,13 +314,13 @@ func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64)
 				return n, fmt.Errorf("sample %d of %d: %w", n, rows, err)
 			}
 		}
-		if err := b.evolve(lead); err != nil {
+		if err := b.evolve(ctx, lead); err != nil {
 			return n, fmt.Errorf("sample %d of %d: %w", n, rows, err)
 		}
 		row := dst[n*k : n*k+k]
 		for i := range k {
 			if i > 0 && skew > 0 {
-				if err := b.evolve(skew); err != nil {
+				if err := b.evolve(ctx, skew); err != nil {
 					return n, fmt.Errorf("sample %d of %d: %w", n, rows, err)
 				}
 			}
@@ -374,23 +374,23 @@ func (b *Board) read(i int) (float64, bool) {
 
 // busy advances the board for d while the host is programming it: the
 // analog state keeps evolving on the old settings.
-func (b *Board) busy(d time.Duration) error {
+func (b *Board) busy(ctx context.Context, d time.Duration) error {
 	if d > 0 {
-		return b.evolve(d)
+		return b.evolve(ctx, d)
 	}
 	return nil
 }
 
 // evolve advances the state exactly over d, applying drift updates that
-// fall due at its start.
-func (b *Board) evolve(d time.Duration) error {
+// fall due at its start. ctx stops a long computation of a new transition.
+func (b *Board) evolve(ctx context.Context, d time.Duration) error {
 	if b.diverged != nil {
 		return b.diverged
 	}
 	if b.nextUpdate > 0 && b.now >= b.nextUpdate {
 		b.updateDrift()
 	}
-	s, err := b.transition(d)
+	s, err := b.transition(ctx, d)
 	if err != nil {
 		return err
 	}
@@ -439,8 +439,8 @@ func (b *Board) evolve(d time.Duration) error {
 }
 
 // transition returns the cached exact transition over d, computing it (and
-// its constant term) on demand.
-func (b *Board) transition(d time.Duration) (*step, error) {
+// its constant term) on demand; a cancelled ctx stops the computation.
+func (b *Board) transition(ctx context.Context, d time.Duration) (*step, error) {
 	if b.last != nil && b.lastD == d && b.last.cValid {
 		return b.last, nil
 	}
@@ -450,7 +450,10 @@ func (b *Board) transition(d time.Duration) (*step, error) {
 			clear(b.cache)
 			b.last = nil
 		}
-		t := discretize(b.m, b.q, d.Seconds())
+		t, err := discretize(ctx, b.m, b.q, d.Seconds())
+		if err != nil {
+			return nil, err
+		}
 		l, err := noiseFactor(t.qd)
 		if err != nil || !finite(t.phi.RawMatrix().Data) || !finite(t.psi.RawMatrix().Data) {
 			// Qd is a sum of PSD terms and Φ, Ψ are bounded for a stable

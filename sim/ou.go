@@ -1,10 +1,13 @@
 package sim
 
 import (
+	"context"
 	"fmt"
 	"math"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/spukit/spukit/hal"
 )
 
 // transition is the exact one-step map of the OU process
@@ -31,9 +34,17 @@ type transition struct {
 //
 // Doubling keeps every term a sum of positive-semidefinite pieces, so long
 // steps stay accurate where a single Van Loan exponential would overflow.
-func discretize(m, q *mat.Dense, h float64) transition {
+//
+// Each exponential and doubling costs O(k³); ctx is checked between them,
+// so a cancelled ctx stops the computation within one of them. A drift,
+// diffusion or step that is not finite is refused: the number of doublings
+// would be undefined (gonum's Exp never returns on an infinite matrix).
+func discretize(ctx context.Context, m, q *mat.Dense, h float64) (transition, error) {
 	k, _ := m.Dims()
 	norm := mat.Norm(m, 1)
+	if qn := mat.Norm(q, 1); math.IsNaN(norm+qn+h) || math.IsInf(norm+qn+h, 0) {
+		return transition{}, fmt.Errorf("transition over %gs: drift norm %g, diffusion norm %g: not finite: %w", h, norm, qn, hal.ErrInvalid)
+	}
 	steps := 0
 	if x := norm * h / 0.5; x > 1 {
 		steps = int(math.Ceil(math.Log2(x)))
@@ -56,7 +67,13 @@ func discretize(m, q *mat.Dense, h float64) transition {
 		d.Set(i, k+i, h0)
 	}
 	var ec, ed mat.Dense
+	if err := ctx.Err(); err != nil {
+		return transition{}, err
+	}
 	ec.Exp(c)
+	if err := ctx.Err(); err != nil {
+		return transition{}, err
+	}
 	ed.Exp(d)
 	phi := mat.DenseCopyOf(ec.Slice(k, 2*k, k, 2*k).T())
 	psi := mat.DenseCopyOf(ed.Slice(0, k, k, 2*k))
@@ -65,6 +82,9 @@ func discretize(m, q *mat.Dense, h float64) transition {
 
 	var t1, t2 mat.Dense
 	for range steps {
+		if err := ctx.Err(); err != nil {
+			return transition{}, err
+		}
 		// Qd ← Φ Qd Φᵀ + Qd
 		t1.Mul(phi, &qd)
 		t2.Mul(&t1, phi.T())
@@ -82,7 +102,7 @@ func discretize(m, q *mat.Dense, h float64) transition {
 			sym.SetSym(i, j, 0.5*(qd.At(i, j)+qd.At(j, i)))
 		}
 	}
-	return transition{phi: phi, psi: psi, qd: sym}
+	return transition{phi: phi, psi: psi, qd: sym}, nil
 }
 
 // noiseFactor returns a lower-triangular (or, when Qd is singular, a

@@ -1,12 +1,16 @@
 package sim
 
 import (
+	"context"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/spukit/spukit/hal"
 )
 
 // lyapunov solves M Σ + Σ Mᵀ = Q by the Kronecker form
@@ -96,7 +100,7 @@ func maxAbsDiff(a, b mat.Matrix) float64 {
 func TestDiscretizeScalarClosedForm(t *testing.T) {
 	const a, q = 2.5, 0.7
 	for _, h := range []float64{1e-4, 0.1, 1, 10, 1e4} {
-		tr := discretize(mat.NewDense(1, 1, []float64{a}), mat.NewDense(1, 1, []float64{q}), h)
+		tr := mustDiscretize(t, mat.NewDense(1, 1, []float64{a}), mat.NewDense(1, 1, []float64{q}), h)
 		assert.InDelta(t, math.Exp(-a*h), tr.phi.At(0, 0), 1e-14, "Φ h=%g", h)
 		assert.InDelta(t, (1-math.Exp(-a*h))/a, tr.psi.At(0, 0), 1e-13*(1+h), "Ψ h=%g", h)
 		want := q * (1 - math.Exp(-2*a*h)) / (2 * a)
@@ -120,7 +124,7 @@ func TestDiscretizeNonNormal(t *testing.T) {
 	})
 	sigma := lyapunov(t, nonNormal, q)
 	for _, h := range []float64{0.01, 0.3, 2, 50} {
-		tr := discretize(nonNormal, q, h)
+		tr := mustDiscretize(t, nonNormal, q, h)
 		phi := expmEig(t, nonNormal, h)
 		assert.Less(t, maxAbsDiff(phi, tr.phi), 1e-12, "Φ vs eigendecomposition, h=%g", h)
 
@@ -170,4 +174,62 @@ func TestNoiseFactor(t *testing.T) {
 	l, err = noiseFactor(mat.NewSymDense(2, nil))
 	require.NoError(t, err)
 	assert.Nil(t, l)
+}
+
+func mustDiscretize(t *testing.T, m, q *mat.Dense, h float64) transition {
+	t.Helper()
+	tr, err := discretize(ctx, m, q, h)
+	require.NoError(t, err)
+	return tr
+}
+
+// A cancelled context stops the transition's computation, and a drift or
+// diffusion that is not finite is refused instead of sending gonum's Exp
+// into a loop that never ends (issue 10 item 3: a profile with noise_v =
+// 1e300 hung spu sample for ever, ignoring Ctrl-C).
+func TestDiscretizeCancelAndNonFinite(t *testing.T) {
+	m := mat.NewDense(2, 2, []float64{1, 0, 0, 1})
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err := discretize(cancelled, m, m, 1e3)
+	assert.ErrorIs(t, err, context.Canceled)
+
+	inf := mat.NewDense(2, 2, []float64{math.Inf(1), 0, 0, 1})
+	for _, c := range []struct {
+		m, q *mat.Dense
+		h    float64
+	}{{inf, m, 1}, {m, inf, 1}, {m, m, math.Inf(1)}} {
+		_, err = discretize(ctx, c.m, c.q, c.h)
+		assert.ErrorIs(t, err, hal.ErrInvalid)
+		assert.ErrorContains(t, err, "not finite")
+	}
+}
+
+// countdown is a context whose Err reports cancellation from its n-th
+// call on: it cancels "during" a computation without timing.
+type countdown struct {
+	context.Context
+	n int
+}
+
+func (c *countdown) Err() error {
+	if c.n--; c.n < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+// Run is cancelled while its first transition is computed (an O(K³) job,
+// minutes at the 4096-cell limit): it returns the context's error instead
+// of finishing the computation, and no board time passes. Run's own checks
+// (on entry and per chunk) take the first two calls of Err.
+func TestRunCancelledDuringTransition(t *testing.T) {
+	p := builtins["ideal"]
+	p.Cells = 64
+	b, err := New(p, 1)
+	require.NoError(t, err)
+	err = b.Run(&countdown{Context: ctx, n: 2}, time.Second)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Zero(t, b.BoardTime(), "no time passed")
+	require.NoError(t, b.Run(ctx, time.Second), "the board stays usable")
 }

@@ -210,88 +210,119 @@ func DecodeProfile(r io.Reader) (Profile, error) {
 	return p, nil
 }
 
-// Validate checks every field and names the first bad ones with their
-// allowed range.
+// Physical bounds of a profile's fields. Beyond them a value describes no
+// board that could be built, and huge finite values (noise_v = 1e300,
+// coupling.max = 1e308) overflow the simulation to Inf, where the matrix
+// exponential used to loop for ever; durations beyond 292 years overflow
+// time.Duration and came out negative.
+const (
+	// maxVolts bounds every voltage: node voltages come from op-amps, and
+	// even high-voltage parts rail at a few hundred volts.
+	maxVolts = 1e3
+	// maxCoupling bounds coupling.max in 1/τ: A_ij is the ratio of the
+	// cell's resistor to the coupling element's, and 10⁶ would put a 0.1 Ω
+	// element against a 100 kΩ cell (sim:tngd's λ has the same bound).
+	maxCoupling = 1e6
+	// minTauS is the resolution of time.Duration, in which hal.Info
+	// reports τ; maxTauS is an hour: the solver's defaults run thousands
+	// to 10⁶ τ, and 10⁶ h (114 years) must still fit a time.Duration.
+	minTauS, maxTauS = 1e-9, 3600
+	// maxPeriodS bounds the ADC's sample period and channel skew: an ADC
+	// slower than one reading per hour is not a converter for an RC board.
+	maxPeriodS = 3600
+	// maxOpS bounds each write, settle and state-forcing time: a DAC write
+	// or settle longer than a second is a fault, and K² writes of a second
+	// (4096² s) still fit a time.Duration.
+	maxOpS = 1
+	// maxThermalS bounds the temperature walk's correlation and update
+	// times: a day of correlation is already a climate-controlled lab;
+	// ten days leave room.
+	maxThermalS = 864e3
+	// maxTempcoPPM bounds element tempcos: thermistors, the most sensitive
+	// resistors made, reach about 4·10⁴ ppm/°C.
+	maxTempcoPPM = 1e5
+	// maxAgeingPerHour: an element drifting by its own value in an hour
+	// has failed.
+	maxAgeingPerHour = 1
+	// The board temperature lies above absolute zero and below where
+	// solder melts (about 220 °C); its spread within 100 °C.
+	minAmbientC, maxAmbientC, maxTempStdC = -273.15, 220, 100
+	// maxINLLSB: a DAC's integral non-linearity beyond 2¹⁶ LSB is no
+	// longer a DAC of that resolution.
+	maxINLLSB = 1 << 16
+)
+
+// fieldErrs collects the bad fields of a profile, each with its allowed
+// range and, for physical bounds, why.
+type fieldErrs []string
+
+func (e *fieldErrs) bad(field string, v any, want string) {
+	*e = append(*e, fmt.Sprintf("%s = %v, want %s", field, v, want))
+}
+
+// within requires lo ≤ v ≤ hi (v finite); why says where hi comes from.
+func (e *fieldErrs) within(field string, v, lo, hi float64, unit, why string) {
+	if !(v >= lo && v <= hi) {
+		e.bad(field, v, fmt.Sprintf("%g … %g%s (%s)", lo, hi, unit, why))
+	}
+}
+
+// positive requires 0 < v ≤ hi.
+func (e *fieldErrs) positive(field string, v, hi float64, unit, why string) {
+	if !(v > 0 && v <= hi) {
+		e.bad(field, v, fmt.Sprintf("a value > 0 and ≤ %g%s (%s)", hi, unit, why))
+	}
+}
+
+// Reasons quoted in the messages.
+const (
+	whyVolts  = "op-amp circuits rail at a few hundred volts"
+	whyTau    = "1 ns is time.Duration's resolution; runs of 10⁶ τ must fit 292 years"
+	whyPeriod = "an ADC slower than one reading an hour does not sample an RC board"
+	whyOp     = "a write or settle slower than a second is a fault"
+)
+
+// Validate checks every field and names the bad ones with their allowed
+// range and, for physical bounds, the reason.
 func (p Profile) Validate() error {
-	var errs []string
-	bad := func(field string, v any, want string) {
-		errs = append(errs, fmt.Sprintf("%s = %v, want %s", field, v, want))
-	}
-	nonneg := func(field string, v float64) {
-		if !(v >= 0) || math.IsInf(v, 0) {
-			bad(field, v, "a finite value ≥ 0")
-		}
-	}
-	pos := func(field string, v float64) {
-		if !(v > 0) || math.IsInf(v, 0) {
-			bad(field, v, "a finite value > 0")
-		}
-	}
+	var e fieldErrs
 	if p.Cells < 1 || p.Cells > 4096 {
-		bad("cells", p.Cells, "1..4096")
+		e.bad("cells", p.Cells, "1..4096")
 	}
 	if _, err := hal.ParseTopology(p.Topology); err != nil {
-		bad("topology", fmt.Sprintf("%q", p.Topology), `"general" or "symmetric"`)
+		e.bad("topology", fmt.Sprintf("%q", p.Topology), `"general" or "symmetric"`)
 	}
-	pos("tau_s", p.TauS)
+	e.within("tau_s", p.TauS, minTauS, maxTauS, " s", whyTau)
 	if !(p.CapacitorTolerance >= 0 && p.CapacitorTolerance < 0.5) {
-		bad("capacitor_tolerance", p.CapacitorTolerance, "0 ≤ x < 0.5")
+		e.bad("capacitor_tolerance", p.CapacitorTolerance, "0 ≤ x < 0.5")
 	}
-	nonneg("noise_v", p.NoiseV)
-	nonneg("rail_v", p.RailV)
-	if !(p.Coupling.Max >= 1) || math.IsInf(p.Coupling.Max, 0) {
-		bad("coupling.max", p.Coupling.Max, "a finite value ≥ 1 (the identity must be programmable)")
-	}
+	e.within("noise_v", p.NoiseV, 0, maxVolts, " V", whyVolts)
+	e.within("rail_v", p.RailV, 0, maxVolts, " V", whyVolts+"; 0 = no rails")
+	e.within("coupling.max", p.Coupling.Max, 1, maxCoupling, " 1/τ",
+		"≥ 1 so that the identity is programmable; 10⁶ would be a 0.1 Ω element against a 100 kΩ cell")
 	if p.Coupling.Bits < 0 || p.Coupling.Bits > 24 {
-		bad("coupling.bits", p.Coupling.Bits, "0..24 (0 = continuous)")
+		e.bad("coupling.bits", p.Coupling.Bits, "0..24 (0 = continuous)")
 	}
 	if !(p.Coupling.Tolerance >= 0 && p.Coupling.Tolerance < 0.5) {
-		bad("coupling.tolerance", p.Coupling.Tolerance, "0 ≤ x < 0.5")
+		e.bad("coupling.tolerance", p.Coupling.Tolerance, "0 ≤ x < 0.5")
 	}
-	nonneg("coupling.tempco_ppm_per_c", p.Coupling.TempcoPPM)
-	nonneg("coupling.ageing_per_hour", p.Coupling.AgeingPerHour)
-	for _, c := range []struct {
-		name       string
-		min, max   float64
-		bits       int
-		off, gain  float64
-		extra      string
-		extraValue float64
-	}{
-		{"bias_dac", p.Bias.MinV, p.Bias.MaxV, p.Bias.Bits, p.Bias.OffsetV, p.Bias.GainError, "inl_lsb", p.Bias.INLLSB},
-		{"adc", p.ADC.MinV, p.ADC.MaxV, p.ADC.Bits, p.ADC.OffsetV, p.ADC.GainError, "noise_v", p.ADC.NoiseV},
-	} {
-		if !(c.min < c.max) || math.IsInf(c.min, 0) || math.IsInf(c.max, 0) {
-			bad(c.name+".min_v/max_v", fmt.Sprintf("[%g, %g]", c.min, c.max), "finite min_v < max_v")
-		}
-		if c.bits < 0 || c.bits > 24 {
-			bad(c.name+".bits", c.bits, "0..24 (0 = continuous)")
-		}
-		nonneg(c.name+".offset_v", c.off)
-		if !(c.gain >= 0 && c.gain < 0.5) {
-			bad(c.name+".gain_error", c.gain, "0 ≤ x < 0.5")
-		}
-		nonneg(c.name+"."+c.extra, c.extraValue)
-	}
-	if p.Bias.Bits == 0 && p.Bias.INLLSB != 0 {
-		bad("bias_dac.inl_lsb", p.Bias.INLLSB, "0 for a continuous DAC (bits = 0)")
-	}
-	pos("adc.min_period_s", p.ADC.MinPeriodS)
-	nonneg("adc.channel_skew_s", p.ADC.ChannelSkewS)
+	e.within("coupling.tempco_ppm_per_c", p.Coupling.TempcoPPM, 0, maxTempcoPPM, " ppm/°C", "thermistors reach about 4·10⁴")
+	e.within("coupling.ageing_per_hour", p.Coupling.AgeingPerHour, 0, maxAgeingPerHour, "", "an element drifting by its value in an hour has failed")
+	p.validateConverters(&e)
+	e.positive("adc.min_period_s", p.ADC.MinPeriodS, maxPeriodS, " s", whyPeriod)
+	e.within("adc.channel_skew_s", p.ADC.ChannelSkewS, 0, maxPeriodS, " s", whyPeriod)
 	if p.ADC.Multiplexed && p.Cells > 1 && float64(p.Cells-1)*p.ADC.ChannelSkewS >= p.ADC.MinPeriodS {
-		bad("adc.channel_skew_s", p.ADC.ChannelSkewS, fmt.Sprintf("(cells-1)·skew < min_period_s = %g", p.ADC.MinPeriodS))
+		e.bad("adc.channel_skew_s", p.ADC.ChannelSkewS, fmt.Sprintf("(cells-1)·skew < min_period_s = %g", p.ADC.MinPeriodS))
 	}
-	if math.IsNaN(p.Thermal.AmbientC) || math.IsInf(p.Thermal.AmbientC, 0) {
-		bad("thermal.ambient_c", p.Thermal.AmbientC, "a finite temperature")
-	}
-	nonneg("thermal.std_c", p.Thermal.StdC)
-	nonneg("thermal.corr_time_s", p.Thermal.CorrTimeS)
-	nonneg("thermal.update_s", p.Thermal.UpdateS)
+	e.within("thermal.ambient_c", p.Thermal.AmbientC, minAmbientC, maxAmbientC, " °C", "above absolute zero, below where solder melts")
+	e.within("thermal.std_c", p.Thermal.StdC, 0, maxTempStdC, " °C", "a board's temperature spread")
+	e.within("thermal.corr_time_s", p.Thermal.CorrTimeS, 0, maxThermalS, " s", "ten days")
+	e.within("thermal.update_s", p.Thermal.UpdateS, 0, maxThermalS, " s", "ten days")
 	if p.drifts() && !(p.Thermal.UpdateS > 0) {
-		bad("thermal.update_s", p.Thermal.UpdateS, "> 0 when tempco or ageing is on")
+		e.bad("thermal.update_s", p.Thermal.UpdateS, "> 0 when tempco or ageing is on")
 	}
 	if p.Thermal.StdC > 0 && !(p.Thermal.CorrTimeS > 0) {
-		bad("thermal.corr_time_s", p.Thermal.CorrTimeS, "> 0 when std_c > 0")
+		e.bad("thermal.corr_time_s", p.Thermal.CorrTimeS, "> 0 when std_c > 0")
 	}
 	for _, t := range []struct {
 		name string
@@ -301,12 +332,49 @@ func (p Profile) Validate() error {
 		{"timing.bias_write_s", p.Timing.BiasWriteS}, {"timing.bias_settle_s", p.Timing.BiasSettleS},
 		{"timing.state_set_s", p.Timing.StateSetS},
 	} {
-		nonneg(t.name, t.v)
+		e.within(t.name, t.v, 0, maxOpS, " s", whyOp)
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("profile %q: %s: %w", p.Name, strings.Join(errs, "; "), hal.ErrInvalid)
+	if len(e) > 0 {
+		return fmt.Errorf("profile %q: %s: %w", p.Name, strings.Join(e, "; "), hal.ErrInvalid)
 	}
 	return nil
+}
+
+// validateConverters checks the bias DAC and the ADC.
+func (p Profile) validateConverters(e *fieldErrs) {
+	for _, c := range []struct {
+		name       string
+		min, max   float64
+		bits       int
+		off, gain  float64
+		extra      string
+		extraValue float64
+		extraMax   float64
+		extraUnit  string
+	}{
+		{"bias_dac", p.Bias.MinV, p.Bias.MaxV, p.Bias.Bits, p.Bias.OffsetV, p.Bias.GainError, "inl_lsb", p.Bias.INLLSB, maxINLLSB, " LSB"},
+		{"adc", p.ADC.MinV, p.ADC.MaxV, p.ADC.Bits, p.ADC.OffsetV, p.ADC.GainError, "noise_v", p.ADC.NoiseV, maxVolts, " V"},
+	} {
+		if !(c.min < c.max && c.min >= -maxVolts && c.max <= maxVolts) {
+			e.bad(c.name+".min_v/max_v", fmt.Sprintf("[%g, %g]", c.min, c.max),
+				fmt.Sprintf("min_v < max_v within ±%g V (%s)", float64(maxVolts), whyVolts))
+		}
+		if c.bits < 0 || c.bits > 24 {
+			e.bad(c.name+".bits", c.bits, "0..24 (0 = continuous)")
+		}
+		e.within(c.name+".offset_v", c.off, 0, maxVolts, " V", whyVolts)
+		if !(c.gain >= 0 && c.gain < 0.5) {
+			e.bad(c.name+".gain_error", c.gain, "0 ≤ x < 0.5")
+		}
+		why := whyVolts
+		if c.extra == "inl_lsb" {
+			why = "beyond 2¹⁶ LSB it is no longer a DAC of that resolution"
+		}
+		e.within(c.name+"."+c.extra, c.extraValue, 0, c.extraMax, c.extraUnit, why)
+	}
+	if p.Bias.Bits == 0 && p.Bias.INLLSB != 0 {
+		e.bad("bias_dac.inl_lsb", p.Bias.INLLSB, "0 for a continuous DAC (bits = 0)")
+	}
 }
 
 // drifts reports whether couplings change over board time.

@@ -68,7 +68,7 @@ func TestProfileErrorsNameFileAndField(t *testing.T) {
 		{"unknown.json", `{"cels": 8}`, []string{"unknown.json", `"cels"`}},
 		{"empty.json", ``, []string{"empty.json", "empty"}},
 		{"range.json", strings.Replace(string(good), `"cells":8`, `"cells":0`, 1), []string{"range.json", "cells = 0", "1..4096"}},
-		{"tau.json", strings.Replace(string(good), `"tau_s":0.0001`, `"tau_s":-1`, 1), []string{"tau.json", "tau_s = -1", "> 0"}},
+		{"tau.json", strings.Replace(string(good), `"tau_s":0.0001`, `"tau_s":-1`, 1), []string{"tau.json", "tau_s = -1", "1e-09 … 3600 s"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -125,4 +125,46 @@ func TestLoadProfileTooLarge(t *testing.T) {
 	require.ErrorIs(t, err, hal.ErrInvalid)
 	assert.ErrorContains(t, err, "big.json")
 	assert.ErrorContains(t, err, "larger than the limit of 1 MiB")
+}
+
+// Huge but finite values describe no board and overflowed the simulation
+// (noise_v = 1e300 hung the matrix exponential; tau_s = 1e300 overflowed
+// time.Duration and was reported as a negative τ): each is refused with
+// its bound and the reason for it (issue 10 items 3 and 12).
+func TestProfilePhysicalBounds(t *testing.T) {
+	for _, c := range []struct {
+		set  func(*Profile)
+		want []string
+	}{
+		{func(p *Profile) { p.NoiseV = 1e300 }, []string{"noise_v = 1e+300", "0 … 1000 V", "op-amp"}},
+		{func(p *Profile) { p.Coupling.Max = 1e308 }, []string{"coupling.max = 1e+308", "1 … 1e+06 1/τ", "0.1 Ω element"}},
+		{func(p *Profile) { p.TauS = 1e300 }, []string{"tau_s = 1e+300", "1e-09 … 3600 s", "292 years"}},
+		{func(p *Profile) { p.TauS = 1e-12 }, []string{"tau_s = 1e-12", "resolution"}},
+		{func(p *Profile) { p.ADC.MaxV = 1e300 }, []string{"adc.min_v/max_v", "±1000 V"}},
+		{func(p *Profile) { p.ADC.MinPeriodS = 1e300 }, []string{"adc.min_period_s", "≤ 3600 s"}},
+		{func(p *Profile) { p.Timing.StateSetS = 1e12 }, []string{"timing.state_set_s", "0 … 1 s"}},
+		{func(p *Profile) { p.Coupling.TempcoPPM = 1e300 }, []string{"tempco", "thermistors"}},
+		{func(p *Profile) { p.Thermal.AmbientC = -300 }, []string{"ambient_c = -300", "absolute zero"}},
+	} {
+		p := builtins["proto8"]
+		c.set(&p)
+		err := p.Validate()
+		require.ErrorIs(t, err, hal.ErrInvalid, c.want[0])
+		for _, w := range c.want {
+			assert.ErrorContains(t, err, w)
+		}
+		_, err = New(p, 1)
+		assert.ErrorIs(t, err, hal.ErrInvalid)
+	}
+	tp := DefaultTNGDProfile()
+	tp.NoiseV, tp.TauS = 1e300, 1e300
+	err := tp.Validate()
+	require.ErrorIs(t, err, hal.ErrInvalid)
+	assert.ErrorContains(t, err, "noise_v = 1e+300")
+	assert.ErrorContains(t, err, "tau_s = 1e+300")
+	// The bounds leave every built-in well inside.
+	for _, n := range BuiltinNames() {
+		require.NoError(t, builtins[n].Validate())
+	}
+	require.NoError(t, DefaultTNGDProfile().Validate())
 }

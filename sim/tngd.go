@@ -102,56 +102,46 @@ const (
 	streamMismatch    = 0x6d69736d61746368
 )
 
-// Validate checks the profile's fields.
+// Validate checks the profile's fields; voltages and times have the
+// physical bounds of Profile.Validate.
 func (p TNGDProfile) Validate() error {
-	var errs []string
-	bad := func(field string, v any, want string) {
-		errs = append(errs, fmt.Sprintf("%s = %v, want %s", field, v, want))
-	}
-	finitePos := func(field string, v float64) {
-		if !(v > 0) || math.IsInf(v, 0) {
-			bad(field, v, "a finite value > 0")
-		}
-	}
-	finiteNonneg := func(field string, v float64) {
-		if !(v >= 0) || math.IsInf(v, 0) {
-			bad(field, v, "a finite value ≥ 0")
-		}
-	}
+	var e fieldErrs
 	if p.Cells < 1 || p.Cells > tngdMaxCells {
-		bad("cells", p.Cells, "1..1000000")
+		e.bad("cells", p.Cells, "1..1000000")
 	}
-	finitePos("tau_s", p.TauS)
-	finiteNonneg("noise_v", p.NoiseV)
+	e.within("tau_s", p.TauS, minTauS, maxTauS, " s", whyTau)
+	e.within("noise_v", p.NoiseV, 0, maxVolts, " V", whyVolts)
 	for _, c := range []struct {
 		name string
 		bits int
 	}{{"dac_bits", p.DACBits}, {"bias_bits", p.BiasBits}, {"adc_bits", p.ADCBits}} {
 		if c.bits < 0 || c.bits > 24 || c.bits == 1 {
-			bad(c.name, c.bits, "0 (continuous) or 2..24")
+			e.bad(c.name, c.bits, "0 (continuous) or 2..24")
 		}
 	}
 	if !(p.Mismatch >= 0 && p.Mismatch < 0.5) {
-		bad("mismatch", p.Mismatch, "0 ≤ x < 0.5")
+		e.bad("mismatch", p.Mismatch, "0 ≤ x < 0.5")
 	}
-	finitePos("bias_range_v", p.BiasRangeV)
-	finitePos("adc_range_v", p.ADCRangeV)
-	finiteNonneg("adc_conversion_s", p.ADCConvS)
-	finitePos("min_period_s", p.MinPeriodS)
-	finiteNonneg("link_bytes_per_s", p.LinkBytesPerS)
+	e.positive("bias_range_v", p.BiasRangeV, maxVolts, " V", whyVolts)
+	e.positive("adc_range_v", p.ADCRangeV, maxVolts, " V", whyVolts)
+	e.within("adc_conversion_s", p.ADCConvS, 0, maxPeriodS, " s", whyPeriod)
+	e.positive("min_period_s", p.MinPeriodS, maxPeriodS, " s", whyPeriod)
+	if !(p.LinkBytesPerS >= 0) || math.IsInf(p.LinkBytesPerS, 0) {
+		e.bad("link_bytes_per_s", p.LinkBytesPerS, "a finite value ≥ 0")
+	}
 	switch p.Method {
 	case "", "auto", "lanczos", "eig":
 	default:
-		bad("method", fmt.Sprintf("%q", p.Method), `"auto", "lanczos" or "eig"`)
+		e.bad("method", fmt.Sprintf("%q", p.Method), `"auto", "lanczos" or "eig"`)
 	}
 	if !(p.LanczosTol >= 0 && p.LanczosTol < 1) {
-		bad("lanczos_tol", p.LanczosTol, "0 (default 1e-10) or in (0, 1)")
+		e.bad("lanczos_tol", p.LanczosTol, "0 (default 1e-10) or in (0, 1)")
 	}
 	if p.LanczosMax < 0 {
-		bad("lanczos_max", p.LanczosMax, "0 (default 400) or > 0")
+		e.bad("lanczos_max", p.LanczosMax, "0 (default 400) or > 0")
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("sim:tngd profile: %s: %w", strings.Join(errs, "; "), hal.ErrInvalid)
+	if len(e) > 0 {
+		return fmt.Errorf("sim:tngd profile: %s: %w", strings.Join(e, "; "), hal.ErrInvalid)
 	}
 	return nil
 }
