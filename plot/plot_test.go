@@ -58,8 +58,14 @@ func TestTraining(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o644), fi.Mode().Perm())
 
+	// Both panels share one x range (the loss may start later).
+	loss, acc := TrainingCharts("", "", Run{Iter: it, Loss: []float64{math.NaN(), 1, 0.5, 0.4}, Acc: []float64{0.1, 0.8, 0.88, 0.91}})
+	assert.Equal(t, [2]float64{0, 150}, [2]float64{loss.XMin, loss.XMax})
+	assert.Equal(t, [2]float64{0, 150}, [2]float64{acc.XMin, acc.XMax})
+	assert.Equal(t, []float64{50, 100, 150}, loss.Series[0].X, "the unmeasured loss is left out")
+
 	// A zero loss turns the log scale off instead of failing.
-	loss, _ := TrainingCharts("", "", Run{Iter: it, Loss: []float64{1, 0, 1, 1}, Acc: []float64{0, 0, 0, 0}})
+	loss, _ = TrainingCharts("", "", Run{Iter: it, Loss: []float64{1, 0, 1, 1}, Acc: []float64{0, 0, 0, 0}})
 	assert.False(t, loss.LogY)
 	require.NoError(t, loss.Validate())
 }
@@ -80,6 +86,15 @@ func TestBadInput(t *testing.T) {
 		{"Inf", 100, 100, []Chart{{Series: []Series{{Name: "s", X: []float64{math.Inf(1)}, Y: []float64{1}}}}}, "want finite"},
 		{"log of zero", 100, 100, []Chart{{LogY: true, Series: []Series{{Name: "s", X: []float64{1}, Y: []float64{0}}}}}, "log axis"},
 		{"bad range", 100, 100, []Chart{{YMin: math.Inf(-1), YMax: 1, Series: []Series{ok}}}, "not drawable"},
+		{"bad x range", 100, 100, []Chart{{LogX: true, XMin: 0, XMax: 1, Series: []Series{{X: []float64{1}, Y: []float64{1}}}}}, "x range [0, 1]"},
+		{"log x of zero", 100, 100, []Chart{{LogX: true, Series: []Series{{Name: "s", X: []float64{0}, Y: []float64{1}}}}}, "x = 0 on a log axis"},
+		{"style", 100, 100, []Chart{{Series: []Series{{Name: "s", X: []float64{1}, Y: []float64{1}, Style: 7}}}}, "style 7"},
+		{"SE count", 100, 100, []Chart{{Series: []Series{{Name: "s", X: []float64{1, 2}, Y: []float64{1, 2}, SE: []float64{1}}}}}, "1 standard errors for 2 points"},
+		{"negative SE", 100, 100, []Chart{{Series: []Series{{Name: "s", X: []float64{1}, Y: []float64{1}, SE: []float64{-1}}}}}, "standard error -1"},
+		{"NaN SE", 100, 100, []Chart{{Series: []Series{{Name: "s", X: []float64{1}, Y: []float64{1}, SE: []float64{math.NaN()}}}}}, "standard error NaN"},
+		{"SE below log axis", 100, 100, []Chart{{LogY: true, Series: []Series{{Name: "s", X: []float64{1}, Y: []float64{1}, SE: []float64{1}}}}}, "y − SE = 0"},
+		{"zoom", 100, 100, []Chart{{ZoomAfter: 1, Series: []Series{ok}}}, "ZoomAfter 1"},
+		{"step", 100, 100, []Chart{{XStep: math.Inf(1), Series: []Series{ok}}}, "XStep +Inf"},
 		{"zero width", 0, 100, []Chart{{Series: []Series{ok}}}, "0×100"},
 		{"huge", 100000, 100, []Chart{{Series: []Series{ok}}}, "100000×100"},
 		{"too short for panels", 100, 60, []Chart{{Series: []Series{ok}}, {Series: []Series{ok}}}, "100×60"},
@@ -129,4 +144,46 @@ func TestLogTicks(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []string{"2", "3"}, labels)
+}
+
+// Accuracy is in percent in every accuracy panel, against iteration or
+// time, with the y range fitted past the first AccuracyZoom of each run.
+func TestAccuracyChart(t *testing.T) {
+	runs := []Run{
+		{Name: "fast", Iter: []float64{0, 20, 40, 60}, Time: []float64{0, 0.1, 0.2, 0.3}, Acc: []float64{0.1, 0.85, 0.9, 0.92}},
+		{Name: "slow", Iter: []float64{0, 20, 40, 60}, Time: []float64{0, 10, 20, 30}, Acc: []float64{0.1, 0.8, 0.88, 0.91}},
+	}
+	for _, byTime := range []bool{false, true} {
+		c := AccuracyChart("acc", byTime, runs...)
+		require.NoError(t, c.Validate())
+		assert.Equal(t, "test accuracy (%)", c.YLabel)
+		assert.Equal(t, AccuracyZoom, c.ZoomAfter)
+		assert.Contains(t, c.Title, "last 90 % of each run", "the title says the axis is zoomed")
+		for _, s := range c.Series {
+			for _, y := range s.Y {
+				assert.Greater(t, y, 1.0, "%s: %g is a fraction, want percent", s.Name, y)
+			}
+		}
+		lo, hi := c.yRange()
+		assert.Greater(t, lo, 10.0, "chance level is below the zoomed axis")
+		assert.Less(t, lo, 88.0, "every point past the zoom is in range")
+		assert.Greater(t, hi, 92.0)
+		if byTime {
+			assert.True(t, c.LogX)
+			assert.Equal(t, []float64{0.1, 0.2, 0.3}, c.Series[0].X, "time 0 is left off the log axis")
+		} else {
+			assert.Equal(t, []float64{10, 85, 90, 92}, c.Series[0].Y)
+		}
+	}
+	_, acc := TrainingCharts("", "", runs...)
+	assert.Equal(t, AccuracyChart("", false, runs...).YLabel, acc.YLabel, "training and report plots use one unit")
+
+	// A run without positive times keeps a linear time axis.
+	runs[1].Time = []float64{0, 0, 0, 0}
+	c := AccuracyChart("acc", true, runs...)
+	assert.False(t, c.LogX)
+	require.NoError(t, c.Validate())
+	// Ragged runs are refused by Validate, not a panic.
+	runs[1].Time = nil
+	require.ErrorIs(t, AccuracyChart("acc", true, runs...).Validate(), ErrInput)
 }

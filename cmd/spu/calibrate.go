@@ -15,7 +15,6 @@ import (
 
 	"github.com/spukit/spukit/calibration"
 	"github.com/spukit/spukit/hal"
-	"github.com/spukit/spukit/plot"
 )
 
 const calibrateHelp = `Measures the board's analog errors through the HAL only and writes a
@@ -266,53 +265,6 @@ func runCheck(ctx context.Context, f *flags, b hal.Board, path, cache string, ev
 		return errors.New("the calibration no longer holds: recalibrate with spu calibrate")
 	}
 	return nil
-}
-
-// writeCalibrationPlot draws three panels: the probes' programmed and
-// realised couplings element by element, the realised minus the model's
-// prediction (the fit residual) per element, and per-channel residuals.
-func writeCalibrationPlot(path string, c *calibration.Calibration) error {
-	cp := c.Couplings
-	n := len(cp.Gain)
-	idx := make([]float64, n)
-	for e := range idx {
-		idx[e] = float64(e)
-	}
-	var prog, real, resid, uncal []plot.Series
-	for p := range min(2, len(cp.Probes)) {
-		pr, re := cp.Probes[p], cp.Realised[p]
-		r := make([]float64, n)
-		u := make([]float64, n)
-		for e := range r {
-			r[e] = re[e] - (cp.Gain[e]*pr[e] + cp.Offset[e])
-			u[e] = re[e] - pr[e]
-		}
-		name := fmt.Sprintf("probe %d", p+1)
-		prog = append(prog, plot.Series{Name: name + " programmed", X: idx, Y: pr})
-		real = append(real, plot.Series{Name: name + " realised", X: idx, Y: re})
-		uncal = append(uncal, plot.Series{Name: name + ": realised − programmed", X: idx, Y: u})
-		resid = append(resid, plot.Series{Name: name + ": realised − calibrated model", X: idx, Y: r})
-	}
-	k := c.Board.Cells
-	ch := make([]float64, k)
-	for i := range ch {
-		ch[i] = float64(i)
-	}
-	mv := func(v []float64) []float64 {
-		out := make([]float64, len(v))
-		for i, x := range v {
-			out[i] = 1e3 * x
-		}
-		return out
-	}
-	title := fmt.Sprintf("calibration of %s, %s", c.Board.Serial, c.MeasuredAt.Format("2006-01-02 15:04 MST"))
-	return plot.WriteFile(path, plot.DefaultWidth, 3*plot.DefaultPanelHeight,
-		plot.Chart{Title: title + ": couplings, element i·K+j", XLabel: "element", YLabel: "τ·M (1/τ)", Series: append(prog, real...)},
-		plot.Chart{Title: "coupling errors before and after calibration", XLabel: "element", YLabel: "1/τ", Series: append(uncal, resid...)},
-		plot.Chart{Title: "residuals per channel", XLabel: "channel", YLabel: "mV rms", Series: []plot.Series{
-			{Name: "ADC line residual", X: ch, Y: mv(c.ADC.Residual)},
-			{Name: "bias line residual", X: ch, Y: mv(c.Bias.Residual)},
-		}})
 }
 
 // calibratedBoard wraps b with the calibration named by path (a file or

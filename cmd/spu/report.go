@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/spukit/spukit/plot"
 )
 
 // reportRun is one run's metrics for spu report.
@@ -59,27 +57,8 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		rel = *img
 	}
-	var acc, loss, accT plot.Chart
-	acc = plot.Chart{Title: "Test accuracy", XLabel: "iteration", YLabel: "test accuracy", LegendBottom: true}
-	loss = plot.Chart{Title: "Training loss (batch, at each evaluation)", XLabel: "iteration", YLabel: "loss", LogY: true}
-	accT = plot.Chart{Title: "Test accuracy vs time (digital + estimated board time)", XLabel: "seconds", YLabel: "test accuracy", LegendBottom: true}
-	for _, r := range runs {
-		var s1, s2, s3 plot.Series
-		s1.Name, s2.Name, s3.Name = r.name, r.name, r.name
-		for _, e := range r.recs {
-			s1.X, s1.Y = append(s1.X, float64(e.Iteration)), append(s1.Y, e.TestAccuracy)
-			if e.TrainLoss != nil && *e.TrainLoss > 0 {
-				s2.X, s2.Y = append(s2.X, float64(e.Iteration)), append(s2.Y, *e.TrainLoss)
-			}
-			s3.X, s3.Y = append(s3.X, e.DigitalS+e.BoardTimeS), append(s3.Y, e.TestAccuracy)
-		}
-		acc.Series, loss.Series, accT.Series = append(acc.Series, s1), append(loss.Series, s2), append(accT.Series, s3)
-	}
-	plots := []string{filepath.Join(*img, "results-iterations.png"), filepath.Join(*img, "results-time.png")}
-	if err := plot.WriteFile(plots[0], 900, 900, acc, loss); err != nil {
-		return err
-	}
-	if err := plot.WriteFile(plots[1], 900, 450, accT); err != nil {
+	plots, err := writeReportPlots(*img, runs)
+	if err != nil {
 		return err
 	}
 	var b strings.Builder
