@@ -238,6 +238,9 @@ func TestDamagedFileRefused(t *testing.T) {
 		{func(m map[string]any) { m["couplings"].(map[string]any)["offset"].([]any)[3] = 1e308 }, "couplings.offset[3] = 1e+308", hal.ErrInvalid},
 		{func(m map[string]any) { m["cells"].(map[string]any)["tau_s"].([]any)[1] = -1 }, "cells.tau_s[1] = -1, want a positive value", hal.ErrInvalid},
 		{func(m map[string]any) { m["success"] = []any{true} }, "success has 1 entries", hal.ErrDimension},
+		// Unknown fields are refused, as in profile and problem files.
+		{func(m map[string]any) { m["adc"].(map[string]any)["gian"] = []any{1} }, `unknown field "gian"`, hal.ErrInvalid},
+		{func(m map[string]any) { m["comment"] = "x" }, `unknown field "comment"`, hal.ErrInvalid},
 	} {
 		var m map[string]any
 		require.NoError(t, json.Unmarshal(buf.Bytes(), &m))
@@ -344,6 +347,7 @@ func TestCacheGlobAndDescriptionMismatch(t *testing.T) {
 	dir := t.TempDir()
 	info := open(t, "sim:proto8?seed=1").Info()
 	c.Board.Serial, info.Serial = "LAB[7]", "LAB[7]"
+	c.Key = ContentKey(info, c.Options) // the key hashes the serial
 	require.NoError(t, c.Save(CachePath(dir, c.Board.Serial, c.Key)))
 	found, _, err := FindCached(dir, info, nil)
 	require.NoError(t, err)
@@ -368,4 +372,31 @@ func TestCacheGlobAndDescriptionMismatch(t *testing.T) {
 	rounded := info
 	rounded.Coupling.Max = float64(float32(rounded.Coupling.Max * (1 + 1e-7)))
 	require.NoError(t, c.Matches(rounded))
+}
+
+// A serial of any length gives a cache file name the file system accepts
+// (it used to fail with "file name too long" at the very end of a
+// calibration), distinct serials give distinct names, and FindCached finds
+// the file again.
+func TestCachePathLongSerial(t *testing.T) {
+	c := calibrate(t, "sim:proto8?seed=1", Options{Events: 800, Probes: 4, BiasTaus: 100})
+	dir := t.TempDir()
+	info := open(t, "sim:proto8?seed=1").Info()
+	long := strings.Repeat("LAB-RACK-7-SLOT-3-", 20) // 360 bytes
+	names := map[string]bool{}
+	for _, serial := range []string{long + "1", long + "2", "SHORT-1"} {
+		p := CachePath(dir, serial, c.Key)
+		assert.LessOrEqual(t, len(filepath.Base(p)), 100, p)
+		assert.False(t, names[p], "two serials share %s", p)
+		names[p] = true
+	}
+	c.Board.Serial, info.Serial = long+"1", long+"1"
+	c.Key = ContentKey(info, c.Options) // the key hashes the serial
+	require.NoError(t, c.Save(CachePath(dir, c.Board.Serial, c.Key)))
+	found, _, err := FindCached(dir, info, nil)
+	require.NoError(t, err)
+	assert.Equal(t, c.Key, found.Key)
+	found, _, err = FindCached(dir, info, &c.Options)
+	require.NoError(t, err)
+	assert.Equal(t, c.Board.Serial, found.Board.Serial)
 }

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,6 +17,7 @@ import (
 	"time"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/jsonfile"
 )
 
 // FormatName and FormatVersion identify calibration files. A file with
@@ -325,12 +328,20 @@ func (c *Calibration) Encode(w io.Writer) error {
 	return enc.Encode(c)
 }
 
-// Decode reads and validates a calibration from r.
+// maxFileBytes bounds a calibration file (a 255-cell board's is ~30 MB).
+const maxFileBytes = 64 << 20
+
+// Decode reads and validates a calibration from r. Like profiles and
+// problems, it is decoded strictly: an unknown field (a typo, or a file
+// of another format) is an error naming it, not silently ignored.
 func Decode(r io.Reader) (*Calibration, error) {
-	dec := json.NewDecoder(io.LimitReader(r, 64<<20))
+	data, err := jsonfile.Read(r, maxFileBytes)
+	if err != nil {
+		return nil, fmt.Errorf("calibration: %w", err)
+	}
 	var c Calibration
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("calibration: %v: %w", err, hal.ErrInvalid)
+	if err := jsonfile.Decode(data, &c); err != nil {
+		return nil, fmt.Errorf("calibration: %w", err)
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -356,10 +367,10 @@ func Load(path string) (*Calibration, error) {
 // directory, synced, then renamed over path.
 func (c *Calibration) Save(path string) error {
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o777); err != nil {
 		return fmt.Errorf("calibration: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".calibration-*.tmp")
+	tmp, err := createTemp(dir, ".calibration-")
 	if err != nil {
 		return fmt.Errorf("calibration: %w", err)
 	}
@@ -368,10 +379,6 @@ func (c *Calibration) Save(path string) error {
 		tmp.Close()
 		os.Remove(name)
 		return fmt.Errorf("calibration: writing %s: %w", path, err)
-	}
-	// CreateTemp makes the file 0600; a calibration is shared lab data.
-	if err := tmp.Chmod(0o644); err != nil {
-		return fail(err)
 	}
 	if err := c.Encode(tmp); err != nil {
 		return fail(err)
@@ -394,6 +401,21 @@ func (c *Calibration) Save(path string) error {
 	return nil
 }
 
+// createTemp creates a new file named prefix + random digits + ".tmp" in
+// dir with mode 0666 less the umask, like any file a program writes: a
+// calibration is shared lab data, but the user's umask decides how shared
+// (os.CreateTemp would make it 0600, and a chmod would override the umask).
+func createTemp(dir, prefix string) (*os.File, error) {
+	for range 100 {
+		name := filepath.Join(dir, fmt.Sprintf("%s%d.tmp", prefix, rand.Uint32()))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if !errors.Is(err, fs.ErrExist) {
+			return f, err
+		}
+	}
+	return nil, fmt.Errorf("cannot create a temporary file in %s: %w", dir, fs.ErrExist)
+}
+
 // CacheDir returns dir, or when dir is empty the user cache directory's
 // spukit/calibration (e.g. ~/.cache/spukit/calibration).
 func CacheDir(dir string) (string, error) {
@@ -407,18 +429,44 @@ func CacheDir(dir string) (string, error) {
 	return filepath.Join(base, "spukit", "calibration"), nil
 }
 
+// maxSerialInName bounds the part of a cache file name taken from the
+// serial, so that the name stays well under the usual 255-byte limit of a
+// file name whatever the serial (the key adds 17 bytes and ".json" 5).
+const maxSerialInName = 64
+
 // CachePath is where a calibration with the given serial and content key
-// lives in the cache directory dir.
+// lives in the cache directory dir. Path separators and glob
+// metacharacters in the serial become '_' (FindCached globs the names); a
+// serial longer than 64 bytes is shortened to its first 55 and 9 hex
+// digits of a hash of the whole serial ('~' between), so that a long
+// serial cannot make a name the file system refuses.
 func CachePath(dir, serial, key string) string {
 	safe := strings.Map(func(r rune) rune {
-		// Path separators and glob metacharacters (FindCached globs the
-		// names) become '_'.
-		if strings.ContainsRune(`/\\:*?[]`, r) || r == os.PathSeparator || r < ' ' {
+		if strings.ContainsRune(`/\\:*?[]~`, r) || r == os.PathSeparator || r < ' ' {
 			return '_'
 		}
 		return r
 	}, serial)
+	if len(safe) > maxSerialInName {
+		h := sha256.Sum256([]byte(serial))
+		suffix := "~" + hex.EncodeToString(h[:])[:9]
+		safe = strings.ToValidUTF8(safe[:maxSerialInName-len(suffix)], "_") + suffix
+	}
 	return filepath.Join(dir, safe+"-"+key+".json")
+}
+
+// CheckCacheWritable makes sure a calibration can be saved in the cache
+// directory dir (creating it if needed) before any board time is spent.
+func CheckCacheWritable(dir string) error {
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return fmt.Errorf("calibration cache: %w", err)
+	}
+	f, err := createTemp(dir, ".calibration-probe-")
+	if err != nil {
+		return fmt.Errorf("calibration cache %s is not writable: %w", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // FindCached returns the newest cached calibration for the board described

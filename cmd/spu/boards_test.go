@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -22,6 +23,9 @@ func TestBadInputBoards(t *testing.T) {
 	cal := filepath.Join(dir, "cal.json")
 	code, _, stderr := spu(t, "calibrate", "--board", "sim:"+p1, "--events", "2000", "--out", cal, "--no-cache", "--quiet")
 	require.Equal(t, exitOK, code, stderr)
+	data, err := os.ReadFile(cal)
+	require.NoError(t, err)
+	extra := write(t, dir, "extra.json", strings.Replace(string(data), "{", `{"comment": "hand-edited",`, 1))
 	runDocTable(t, "## Board URIs, the emulator and calibration files", []docCase{
 		{"Emulator fault probability not in [0, 1]", []string{"emu", "--faults", "drop=NaN"}, exitUsage,
 			[]string{`spu emu: faults drop="NaN": want a finite probability in [0, 1]`, "invalid argument"}},
@@ -35,6 +39,12 @@ func TestBadInputBoards(t *testing.T) {
 			[]string{"board SIM-TNGD-1 has 100000 cells; the serial protocol carries at most 255", "unsupported"}},
 		{"Calibration of another board under the same serial", []string{"solve", "--board", "sim:" + p2, "--calibration", cal, "--random", "4"}, exitError,
 			[]string{"calibration of board SIM-LAB-1 was measured with nominal τ (s) 0.0001, board SIM-LAB-1 (sim/lab) reports 0.0002", "calibration belongs to another board"}},
+		{"Calibration file with an unknown field", []string{"solve", "--board", "sim:" + p1, "--calibration", extra, "--random", "4"}, exitError,
+			[]string{"extra.json", `unknown field "comment"`, "invalid argument"}},
+		{"Calibration output not writable", []string{"calibrate", "--out", filepath.Join(dir, "nodir", "cal.json"), "--no-cache"}, exitError,
+			[]string{"spu calibrate: --out: ", "nodir", "no such file or directory"}},
+		{"Calibration cache not writable", []string{"calibrate", "--cache", extra}, exitError,
+			[]string{"spu calibrate: --cache: calibration cache: mkdir " + extra, "not a directory", "or pass --no-cache"}},
 		{"Serial path that is not a serial port", []string{"info", "--board", "serial://" + os.DevNull}, exitError,
 			[]string{"serial: /dev/null is not a serial port (not a terminal device", "invalid argument"}},
 	})

@@ -95,9 +95,23 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	case !*check && (set["calibration"] || set["check-events"]):
 		return usagef("--calibration and --check-events go with --check")
 	}
-	if *plotPath != "" {
-		if err := checkWritable(*plotPath); err != nil {
-			return fmt.Errorf("--plot: %w", err)
+	// Every file the calibration will be written to is checked before any
+	// board time is spent: a calibration takes minutes on hardware.
+	for _, p := range []struct{ flag, path string }{{"--plot", *plotPath}, {"--out", *out}} {
+		if p.path != "" && !*check {
+			if err := checkWritable(p.path); err != nil {
+				return fmt.Errorf("%s: %w", p.flag, err)
+			}
+		}
+	}
+	cacheDir := ""
+	if !*check && !*noCache {
+		var err error
+		if cacheDir, err = calibration.CacheDir(*cache); err != nil {
+			return err
+		}
+		if err := calibration.CheckCacheWritable(cacheDir); err != nil {
+			return fmt.Errorf("--cache: %w (or pass --no-cache)", err)
 		}
 	}
 	b, err := openBoard(ctx, f.board)
@@ -132,11 +146,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		sum.Out = *out
 	}
 	if !*noCache {
-		dir, err := calibration.CacheDir(*cache)
-		if err != nil {
-			return err
-		}
-		p := calibration.CachePath(dir, cal.Board.Serial, cal.Key)
+		p := calibration.CachePath(cacheDir, cal.Board.Serial, cal.Key)
 		if err := cal.Save(p); err != nil {
 			return err
 		}
