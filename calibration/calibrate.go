@@ -40,8 +40,11 @@ type Options struct {
 	BiasLevels int `json:"bias_levels"`
 	// BiasTaus is the sampling time per bias level in units of τ.
 	BiasTaus float64 `json:"bias_taus"`
-	// Progress, when set, is called with the fraction done (0…1).
-	Progress func(done float64) `json:"-"`
+	// Progress, when set, is called with the stage being measured (see
+	// the Stage functions, e.g. "probe 2 of 4: transients for ADC,
+	// couplings, τ, noise", then "bias DAC sweep") and the fraction of the
+	// whole calibration done (0…1).
+	Progress func(stage string, done float64) `json:"-"`
 }
 
 func (o Options) withDefaults() Options {
@@ -426,6 +429,17 @@ func Temperature(b hal.Board) (float64, bool) {
 	return 0, false
 }
 
+// StageBias is the name Options.Progress gives the last stage, the bias
+// DAC sweep.
+const StageBias = "bias DAC sweep"
+
+// StageProbe names the stage that records the forced-state transients of
+// probe p of n, from which the ADC lines, the coupling gains, each cell's
+// τ and its noise are fitted.
+func StageProbe(p, n int) string {
+	return fmt.Sprintf("probe %d of %d: transients for ADC, couplings, τ, noise", p, n)
+}
+
 // Calibrate measures board b (see the package doc) and returns the
 // calibration. It leaves the board programmed with the last bias level
 // of the sweep. A nil opts selects the defaults.
@@ -454,9 +468,10 @@ func Calibrate(ctx context.Context, b hal.Board, opts *Options) (*Calibration, e
 	if t, ok := Temperature(b); ok {
 		cal.TemperatureC = &t
 	}
+	stage := ""
 	progress := func(f float64) {
 		if o.Progress != nil {
-			o.Progress(math.Min(1, f))
+			o.Progress(stage, math.Min(1, f))
 		}
 	}
 	// Fractions of the work: transients 85 %, bias sweep 15 %.
@@ -476,6 +491,8 @@ func Calibrate(ctx context.Context, b hal.Board, opts *Options) (*Calibration, e
 			return nil, fmt.Errorf("calibration: programming probe %d: %w", c+1, err)
 		}
 		done := c
+		stage = StageProbe(c+1, len(pr))
+		progress(0.85 * float64(done) / float64(len(pr)))
 		t, err := s.record(ctx, rs, per, o.Window, nil, func(e int) {
 			progress(0.85 * (float64(done) + float64(e)/float64(per)) / float64(len(pr)))
 		})
@@ -633,6 +650,7 @@ func Calibrate(ctx context.Context, b hal.Board, opts *Options) (*Calibration, e
 		cl.NoiseV[i], cl.NoiseSE[i] = mu, math.Hypot(sd/math.Sqrt(float64(len(sig[i]))), gauge)
 		cl.EffectiveNoiseV[i] = mu * math.Sqrt(info.Tau.Seconds()/cl.TauS[i])
 	}
+	stage = StageBias
 	progress(0.85)
 
 	// Bias sweep on a diagonal coupling with known realised values.

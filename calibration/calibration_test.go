@@ -400,3 +400,22 @@ func TestCachePathLongSerial(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, c.Board.Serial, found.Board.Serial)
 }
+
+// Progress names every stage, in order — each probe's transients, then the
+// bias sweep — with a fraction that never goes back and ends at 1.
+func TestProgressNamesStages(t *testing.T) {
+	var stages []string
+	last := 0.0
+	o := Options{Events: 800, Probes: 4, BiasTaus: 100, Progress: func(stage string, done float64) {
+		require.GreaterOrEqual(t, done, last, "progress went back in %q", stage)
+		last = done
+		if len(stages) == 0 || stages[len(stages)-1] != stage {
+			stages = append(stages, stage)
+		}
+	}}
+	calibrate(t, "sim:proto8?seed=1", o)
+	want := []string{StageProbe(1, 4), StageProbe(2, 4), StageProbe(3, 4), StageProbe(4, 4), StageBias}
+	assert.Equal(t, want, stages)
+	assert.Contains(t, want[0], "probe 1 of 4: transients for ADC, couplings, τ, noise")
+	assert.Equal(t, 1.0, last)
+}

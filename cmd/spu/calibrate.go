@@ -32,7 +32,11 @@ the calibration (--calibration FILE, default: the newest cached one for this
 board) still holds; it exits 1 when it does not. Age and temperature
 changes are reported as warnings.
 
-A progress bar goes to stderr when it is a terminal (not with --quiet).
+A progress bar goes to stderr when it is a terminal (not with --quiet); it
+names the stage being measured: the transients of each probe matrix (from
+which the ADC lines, coupling gains, τ and noise are fitted), then the bias
+DAC sweep. An interrupted calibration (Ctrl-C) writes nothing: every
+estimate is fitted from all stages together.
 `
 
 // calibrateJSON is spu calibrate --json's summary.
@@ -129,13 +133,26 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			progressbar.OptionSetDescription("calibrating "+b.Info().Serial),
 			progressbar.OptionSetWidth(28), progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionSetPredictTime(true))
-		o.Progress = func(done float64) { bar.Set(int(math.Round(1000 * done))) }
+	}
+	// The stage and fraction reached, for the bar and for an interrupt.
+	stage, done := "", 0.0
+	o.Progress = func(s string, f float64) {
+		if bar != nil && s != stage {
+			bar.Describe(fmt.Sprintf("calibrating %s: %s", b.Info().Serial, s))
+		}
+		stage, done = s, f
+		if bar != nil {
+			bar.Set(int(math.Round(1000 * f)))
+		}
 	}
 	cal, err := calibration.Calibrate(ctx, b, &o)
 	if bar != nil {
 		bar.Clear()
 	}
 	if err != nil {
+		if ctx.Err() != nil {
+			return interruptedCalibration(err, stage, done, *out)
+		}
 		return err
 	}
 	sum := summarise(f.board, cal)
@@ -162,6 +179,25 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	printCalibration(stdout, sum)
 	return nil
+}
+
+// interruptedCalibration says what an interrupted calibration kept:
+// nothing, because every estimate is fitted from all stages at the end —
+// so no file was written, and an existing --out or cached calibration is
+// left as it was.
+func interruptedCalibration(err error, stage string, done float64, out string) error {
+	where := "before the first stage"
+	if stage != "" {
+		where = fmt.Sprintf("during %s (%.0f %% of the calibration done)", stage, 100*done)
+	}
+	kept := "nothing was written"
+	if out != "" {
+		kept += fmt.Sprintf(" (--out %s and the cache are as they were)", out)
+	} else {
+		kept += " (the cache is as it was)"
+	}
+	return fmt.Errorf("interrupted %s: %s — every estimate is fitted from all stages together, so a partial run keeps none; run spu calibrate again: %w",
+		where, kept, err)
 }
 
 func summarise(board string, c *calibration.Calibration) calibrateJSON {

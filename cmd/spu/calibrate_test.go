@@ -188,3 +188,21 @@ func runDocTable(t *testing.T, heading string, cases []docCase) {
 		})
 	}
 }
+
+// Ctrl-C during spu calibrate says in which stage it stopped and that
+// nothing was kept (it said only "context canceled"), and writes nothing.
+func TestCalibrateInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "cal.json")
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(time.Second, cancel)
+	var stdout, stderr strings.Builder
+	code := run(ctx, []string{"calibrate", "--out", out, "--cache", filepath.Join(dir, "cache")}, &stdout, &stderr)
+	assert.NotEqual(t, exitOK, code)
+	msg := stderr.String()
+	assert.Contains(t, msg, "spu calibrate: interrupted during probe ")
+	assert.Contains(t, msg, "nothing was written (--out "+out+" and the cache are as they were)")
+	assert.Contains(t, msg, "context canceled")
+	_, err := os.Stat(out)
+	assert.ErrorIs(t, err, os.ErrNotExist)
+}
