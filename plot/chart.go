@@ -21,7 +21,8 @@ type drawn struct {
 
 // build turns a validated chart into gonum plotters: a line per Lines
 // series (plus a marker when it has a single point), a scatter per
-// Markers series, error bars per series with standard errors.
+// Markers series; standard errors as a ±1 SE band behind a line, as error
+// bars on markers (and on a one-point line).
 func (c Chart) build() drawn {
 	p := gplot.New()
 	p.Title.Text = c.Title
@@ -69,7 +70,15 @@ func (c Chart) build() drawn {
 				thumb = sc
 			}
 		}
-		if s.SE != nil {
+		switch {
+		case s.SE == nil:
+		case s.Style == Lines && len(xy) > 1:
+			// Behind the line: error bars at every point of a curve would
+			// be a comb.
+			last := len(d.plotters) - 1
+			line := d.plotters[last]
+			d.plotters = append(d.plotters[:last], band(xy, s.SE, seriesColor(i)), line)
+		default:
 			d.plotters = append(d.plotters, errorBars(xy, s.SE, seriesColor(i)))
 		}
 		if s.Name != "" {
@@ -88,6 +97,23 @@ func (c Chart) build() drawn {
 	return d
 }
 
+// band is the translucent area between y − se and y + se along a curve.
+func band(xy plotter.XYs, se []float64, col color.Color) *plotter.Polygon {
+	ring := make(plotter.XYs, 0, 2*len(xy))
+	for i, p := range xy {
+		ring = append(ring, plotter.XY{X: p.X, Y: p.Y + se[i]})
+	}
+	for i := len(xy) - 1; i >= 0; i-- {
+		ring = append(ring, plotter.XY{X: xy[i].X, Y: xy[i].Y - se[i]})
+	}
+	pg, _ := plotter.NewPolygon(ring) // cannot fail: finite after Validate
+	r, g, b, _ := col.RGBA()
+	pg.Color = color.NRGBA{R: uint8(r >> 8), G: uint8(g >> 8), B: uint8(b >> 8), A: 0x40}
+	pg.LineStyle.Width = 0
+	return pg
+}
+
+// errorBars draws ±se bars with small caps at each point.
 func errorBars(xy plotter.XYs, se []float64, col color.Color) *plotter.YErrorBars {
 	e := make(plotter.YErrors, len(se))
 	for i, s := range se {

@@ -75,6 +75,33 @@ func TestErrorBarsWhereStandardErrorsExist(t *testing.T) {
 	assert.GreaterOrEqual(t, d.plot.Y.Max, 3+0.3)
 }
 
+// Along a line, standard errors are a band (a polygon through y ± SE)
+// drawn behind the line, not error bars at every point.
+func TestBandAlongLine(t *testing.T) {
+	y, se := []float64{1, 2, 3}, []float64{0.1, 0.2, 0.3}
+	c := Chart{Series: []Series{{Name: "curve", X: []float64{0, 1, 2}, Y: y, SE: se}}}
+	require.NoError(t, c.Validate())
+	ps := c.build().plotters
+	_, _, errBars := kinds(ps)
+	assert.Zero(t, errBars)
+	require.Len(t, ps, 2)
+	pg, ok := ps[0].(*plotter.Polygon)
+	require.True(t, ok, "the band comes first, behind the line: %T", ps[0])
+	_, ok = ps[1].(*plotter.Line)
+	require.True(t, ok)
+	require.Len(t, pg.XYs, 1)
+	ring := pg.XYs[0]
+	require.Len(t, ring, 2*len(y))
+	for i := range y {
+		assert.InDelta(t, y[i]+se[i], ring[i].Y, 1e-12, "upper edge at %d", i)
+		assert.InDelta(t, y[i]-se[i], ring[2*len(y)-1-i].Y, 1e-12, "lower edge at %d", i)
+	}
+	// A one-point line gets an error bar instead.
+	c.Series[0] = Series{X: []float64{0}, Y: []float64{1}, SE: []float64{0.1}}
+	_, _, errBars = kinds(c.build().plotters)
+	assert.Equal(t, 1, errBars)
+}
+
 // Marker series at the same categories are set side by side, in series
 // order, within a quarter of the category spacing; lines are not moved.
 func TestMarkersDodge(t *testing.T) {

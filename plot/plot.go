@@ -3,7 +3,8 @@
 // and a legend in a strip to the right of the panels, where it cannot hide
 // data. A series is drawn as a line when x is continuous (iterations,
 // seconds) and as markers when x counts categories (coupling elements,
-// channels), with ±1 standard-error bars when it has standard errors.
+// channels), with its ±1 standard errors when it has them (error bars on
+// markers, a band along a line).
 // Training writes its loss and test-accuracy curves with Training;
 // reports build their panels with LossChart and AccuracyChart (accuracy
 // always in percent) and call WriteFile.
@@ -44,8 +45,8 @@ type Series struct {
 	Name  string // legend entry; empty = not in the legend
 	X, Y  []float64
 	Style Style
-	// SE, when not nil, holds each Y's standard error, drawn as a ±1 SE
-	// bar.
+	// SE, when not nil, holds each Y's standard error, drawn as ±1 SE:
+	// error bars on markers, a translucent band along a line.
 	SE []float64
 }
 

@@ -175,12 +175,23 @@ func TestAccuracyChart(t *testing.T) {
 			assert.Equal(t, []float64{10, 85, 90, 92}, c.Series[0].Y)
 		}
 	}
+	for _, s := range AccuracyChart("acc", false, runs...).Series {
+		assert.Nil(t, s.SE, "no test-set size, no standard errors")
+	}
+	// With the test-set size: the binomial SE in percent, and the title
+	// says what the bands are.
+	runs[0].TestN, runs[1].TestN = 10000, 10000
+	c := AccuracyChart("acc", false, runs...)
+	assert.InDelta(t, 100*math.Sqrt(0.92*0.08/10000), c.Series[0].SE[3], 1e-12)
+	assert.Contains(t, c.Title, "±1 binomial SE (10000 test images)")
+	runs[1].TestN = 5000
+	assert.NotContains(t, AccuracyChart("acc", false, runs...).Title, "10000", "sizes differ")
 	_, acc := TrainingCharts("", "", runs...)
 	assert.Equal(t, AccuracyChart("", false, runs...).YLabel, acc.YLabel, "training and report plots use one unit")
 
 	// A run without positive times keeps a linear time axis.
 	runs[1].Time = []float64{0, 0, 0, 0}
-	c := AccuracyChart("acc", true, runs...)
+	c = AccuracyChart("acc", true, runs...)
 	assert.False(t, c.LogX)
 	require.NoError(t, c.Validate())
 	// Ragged runs are refused by Validate, not a panic.

@@ -12,6 +12,10 @@ import (
 type Run struct {
 	Name                  string
 	Iter, Time, Loss, Acc []float64
+	// TestN is the number of test images behind each Acc (0: unknown).
+	// When known, AccuracyChart draws the binomial standard error
+	// √(p(1 − p)/TestN) as a band.
+	TestN int
 }
 
 // AccuracyZoom is the share of each run's x span that AccuracyChart leaves
@@ -31,7 +35,7 @@ func AccuracyChart(title string, byTime bool, runs ...Run) Chart {
 	c := Chart{XLabel: "iteration", YLabel: "test accuracy (%)", ZoomAfter: AccuracyZoom,
 		Title: fmt.Sprintf("y axis fitted to the last %.0f %% of each run", 100*(1-AccuracyZoom))}
 	if title != "" {
-		c.Title = title + "; " + c.Title
+		c.Title = title + "\n" + c.Title // the notes on a second line
 	}
 	if byTime {
 		c.XLabel, c.LogX = "seconds", true
@@ -44,6 +48,7 @@ func AccuracyChart(title string, byTime bool, runs ...Run) Chart {
 			c.XLabel = "seconds (log scale)"
 		}
 	}
+	sizes := map[int]bool{}
 	for _, r := range runs {
 		s := Series{Name: r.Name}
 		for i, a := range r.Acc {
@@ -55,8 +60,19 @@ func AccuracyChart(title string, byTime bool, runs ...Run) Chart {
 				continue
 			}
 			s.X, s.Y = append(s.X, x), append(s.Y, 100*a)
+			if r.TestN > 0 {
+				s.SE = append(s.SE, 100*math.Sqrt(max(0, a*(1-a))/float64(r.TestN)))
+			}
 		}
 		c.Series = append(c.Series, s)
+		sizes[r.TestN] = true
+	}
+	if len(sizes) == 1 && !sizes[0] {
+		for n := range sizes {
+			c.Title += fmt.Sprintf("; bands: ±1 binomial SE (%d test images)", n)
+		}
+	} else if len(sizes) > 1 {
+		c.Title += "; bands: ±1 binomial SE"
 	}
 	return c
 }

@@ -13,6 +13,8 @@ func TestFlagBounds(t *testing.T) {
 	runDocTable(t, "## Flag bounds", []docCase{
 		{"Board given to report", []string{"report", "--run", "a=" + metrics, "--out", filepath.Join(dir, "r.md"), "--img", dir, "--board", "sim:ideal"},
 			exitUsage, []string{"spu report: --board sim:ideal: spu report reads metrics files and opens no board", "invalid argument"}},
+		{"Report test-set size out of range", []string{"report", "--run", "a=" + metrics, "--out", filepath.Join(dir, "r.md"), "--img", dir, "--test-size", "0"},
+			exitUsage, []string{"spu report: --test-size 0: want 1..10000 (the MNIST test set; give spu train's --test-size)", "invalid argument"}},
 		{"Board given to version", []string{"version", "--board", "sim:ideal"},
 			exitUsage, []string{"spu version: flag provided but not defined: -board"}},
 	})

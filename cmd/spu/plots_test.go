@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"path/filepath"
 	"testing"
 	"time"
@@ -63,13 +64,16 @@ func TestReportCharts(t *testing.T) {
 		{Iteration: 10, TestAccuracy: 0.85, TrainLoss: &l1, DigitalS: 0.5, BoardTimeS: 0.1},
 		{Iteration: 20, TestAccuracy: 0.91, TrainLoss: &l2, DigitalS: 1, BoardTimeS: 0.2},
 	}}}
-	acc, loss, accT := reportCharts(runs)
+	acc, loss, accT := reportCharts(runs, 10000)
 	_, trainAcc := plot.TrainingCharts("", "", plot.Run{Iter: []float64{0}, Loss: []float64{1}, Acc: []float64{0.5}})
 	for _, c := range []plot.Chart{acc, accT} {
 		require.NoError(t, c.Validate())
 		assert.Equal(t, trainAcc.YLabel, c.YLabel)
 		assert.Equal(t, plot.AccuracyZoom, c.ZoomAfter)
 		assert.Equal(t, 91.0, c.Series[0].Y[len(c.Series[0].Y)-1], "percent")
+		// The binomial standard error of 91 % over 10,000 images, in percent.
+		require.Len(t, c.Series[0].SE, len(c.Series[0].Y), "standard errors drawn")
+		assert.InDelta(t, 100*math.Sqrt(0.91*0.09/10000), c.Series[0].SE[len(c.Series[0].SE)-1], 1e-12)
 	}
 	assert.Equal(t, []float64{0.6, 1.2}, accT.Series[0].X, "digital + board time, time 0 left off the log axis")
 	require.NoError(t, loss.Validate())

@@ -40,12 +40,16 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	elapsed := f.String("elapsed", "", "wall time of the whole reproduction (for the text)")
 	jobs := f.Int("jobs", 0, "runs in parallel (for the text)")
 	title := f.String("title", "Results: the TNGD paper's MNIST comparison on the simulator", "`TITLE` of the page")
+	testN := f.Int("test-size", mnistTestN, "test images each run was evaluated on (spu train's --test-size), for the ±1 SE bands of the accuracy plots")
 	by := f.String("by", "`make reproduce` (scripts/reproduce.sh → `spu report`)", "what generated the page (`TEXT`, Markdown)")
 	if err := f.parse(args, stdout); err != nil {
 		return err
 	}
 	if len(runs) == 0 || *out == "" || *img == "" {
 		return usagef("need at least one --run, --out and --img")
+	}
+	if *testN < 1 || *testN > mnistTestN {
+		return usagef("--test-size %d: want 1..%d (the MNIST test set; give spu train's --test-size)", *testN, mnistTestN)
 	}
 	if f.isSet("board") {
 		return usagef("--board %s: spu report reads metrics files and opens no board", f.board)
@@ -57,7 +61,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		rel = *img
 	}
-	plots, err := writeReportPlots(*img, runs)
+	plots, err := writeReportPlots(*img, runs, *testN)
 	if err != nil {
 		return err
 	}

@@ -10,9 +10,10 @@ import (
 // writeReportPlots writes spu report's figures into dir and returns their
 // paths: results-iterations.png (test accuracy over the training loss,
 // against iteration) and results-time.png (test accuracy against digital
-// plus board time).
-func writeReportPlots(dir string, runs []reportRun) ([]string, error) {
-	acc, loss, accT := reportCharts(runs)
+// plus board time). testN is the runs' test-set size, for the accuracy's
+// standard errors.
+func writeReportPlots(dir string, runs []reportRun, testN int) ([]string, error) {
+	acc, loss, accT := reportCharts(runs, testN)
 	plots := []string{filepath.Join(dir, "results-iterations.png"), filepath.Join(dir, "results-time.png")}
 	if err := plot.WriteFile(plots[0], 900, 900, acc, loss); err != nil {
 		return nil, err
@@ -20,10 +21,10 @@ func writeReportPlots(dir string, runs []reportRun) ([]string, error) {
 	return plots, plot.WriteFile(plots[1], 900, 450, accT)
 }
 
-func reportCharts(runs []reportRun) (acc, loss, accT plot.Chart) {
+func reportCharts(runs []reportRun, testN int) (acc, loss, accT plot.Chart) {
 	pr := make([]plot.Run, len(runs))
 	for i, r := range runs {
-		pr[i].Name = r.name
+		pr[i].Name, pr[i].TestN = r.name, testN
 		for _, e := range r.recs {
 			l := math.NaN() // no training loss before the first step
 			if e.TrainLoss != nil {

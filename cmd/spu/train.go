@@ -539,8 +539,7 @@ func sizesString(c trainConfig) string {
 }
 
 func writeTrainPlot(path string, s *trainSummary, hist []evalRecord) error {
-	var r plot.Run
-	r.Name = s.Optimizer
+	r := plot.Run{Name: s.Optimizer, TestN: s.Config.TestSize}
 	for _, e := range hist {
 		r.Iter = append(r.Iter, float64(e.Iteration))
 		r.Loss = append(r.Loss, e.TestLoss)
