@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"strconv"
@@ -17,9 +14,6 @@ import (
 	"github.com/spukit/spukit/solver"
 )
 
-// maxInputBytes bounds the size of a matrix or vector file.
-const maxInputBytes = 64 << 20
-
 // field is one entry of a table read from CSV or JSON, kept as text until
 // the table's shape is known so that errors can name the entry.
 type field struct {
@@ -28,59 +22,48 @@ type field struct {
 	line, col int    // position in a CSV file; 0 for JSON
 }
 
-// table is a list of rows as read from a file; rows may be ragged.
+// table is a list of rows as read from a file; rows may be ragged. Entries
+// are parsed as they are read (a file is streamed, not held), so only the
+// first entry that is not a finite number is kept as text, for the error
+// that names it once the table's shape says what to call it.
 type table struct {
-	file string
-	rows [][]field
+	file   string
+	format string    // how a CSV file was read ("comma-separated"), for errors; "" for JSON
+	vals   []float64 // every entry, row after row (0 where bad)
+	lens   []int     // entries per row
+	lines  []int     // file line of each row; 0 for JSON
+	bad    *badEntry
 }
 
-// readFile reads a whole input file, refusing huge ones.
-func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+// badEntry is the first entry that is not a finite number.
+type badEntry struct {
+	row, col int
+	f        field
+}
+
+// add appends one entry to the current row.
+func (t *table) add(f field) {
+	v, err := t.number(f, "")
+	if err != nil && t.bad == nil {
+		t.bad = &badEntry{row: len(t.lens) - 1, col: t.lens[len(t.lens)-1], f: f}
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxInputBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(data) > maxInputBytes {
-		return nil, fmt.Errorf("%s: larger than %d MiB: %w", path, maxInputBytes>>20, hal.ErrInvalid)
-	}
-	return data, nil
+	t.vals = append(t.vals, v)
+	t.lens[len(t.lens)-1]++
+}
+
+// newRow starts a row read from line (0 for JSON).
+func (t *table) newRow(line int) {
+	t.lens = append(t.lens, 0)
+	t.lines = append(t.lines, line)
+}
+
+// badError is the error for the bad entry, named by name(row, col).
+func (t *table) badError(name func(i, j int) string) error {
+	_, err := t.number(t.bad.f, name(t.bad.row, t.bad.col))
+	return err
 }
 
 func isJSON(path string) bool { return strings.HasSuffix(strings.ToLower(path), ".json") }
-
-// readCSV parses rows of comma-separated numbers. Blank lines and lines
-// starting with # are skipped.
-func readCSV(path string, data []byte) (table, error) {
-	r := csv.NewReader(bytes.NewReader(data))
-	r.FieldsPerRecord = -1
-	r.Comment = '#'
-	r.TrimLeadingSpace = true
-	t := table{file: path}
-	for {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return t, fmt.Errorf("%s: %v: %w", path, err, hal.ErrInvalid)
-		}
-		row := make([]field, len(rec))
-		for j, s := range rec {
-			line, col := r.FieldPos(j)
-			row[j] = field{text: strings.TrimSpace(s), line: line, col: col}
-		}
-		t.rows = append(t.rows, row)
-	}
-	if len(t.rows) == 0 {
-		return t, fmt.Errorf("%s: no numbers in the file: %w", path, hal.ErrDimension)
-	}
-	return t, nil
-}
 
 // jsonValue decodes one JSON document with numbers kept as json.Number.
 func jsonValue(path string, data []byte) (any, error) {
@@ -139,11 +122,10 @@ func jsonTable(path, what string, v any) (table, error) {
 		}
 	}
 	if !nested {
-		row := make([]field, len(arr))
-		for j, e := range arr {
-			row[j] = jsonField(e)
+		t.newRow(0)
+		for _, e := range arr {
+			t.add(jsonField(e))
 		}
-		t.rows = [][]field{row}
 		return t, nil
 	}
 	for i, e := range arr {
@@ -151,23 +133,22 @@ func jsonTable(path, what string, v any) (table, error) {
 		if !ok {
 			return t, fmt.Errorf("%s: %s row %d is a JSON %s, want an array of numbers: %w", path, what, i, jsonKind(e), hal.ErrInvalid)
 		}
-		row := make([]field, len(r))
-		for j, x := range r {
-			row[j] = jsonField(x)
+		t.newRow(0)
+		for _, x := range r {
+			t.add(jsonField(x))
 		}
-		t.rows = append(t.rows, row)
 	}
 	return t, nil
 }
 
 // readTable reads a CSV file, or a JSON file holding an array (of arrays).
 func readTable(path, what string) (table, error) {
+	if !isJSON(path) {
+		return readCSV(path)
+	}
 	data, err := readFile(path)
 	if err != nil {
 		return table{}, err
-	}
-	if !isJSON(path) {
-		return readCSV(path, data)
 	}
 	v, err := jsonValue(path, data)
 	if err != nil {
@@ -232,7 +213,15 @@ func readProblemJSON(path string) (a, b *table, err error) {
 // where says where a field came from, for error messages.
 func (t table) where(f field) string {
 	if f.line > 0 {
-		return fmt.Sprintf("%s line %d column %d", t.file, f.line, f.col)
+		return fmt.Sprintf("%s line %d column %d, read as %s", t.file, f.line, f.col, t.format)
+	}
+	return t.file
+}
+
+// name is the file and, for CSV, how it was read.
+func (t table) name() string {
+	if t.format != "" {
+		return t.file + ", " + t.format
 	}
 	return t.file
 }
@@ -265,63 +254,46 @@ func orKind(f field) string {
 
 // square converts the table to a row-major n × n matrix named name.
 func (t table) square(name string) ([]float64, int, error) {
-	n := len(t.rows)
+	n := len(t.lens)
 	if n == 0 {
 		return nil, 0, fmt.Errorf("%s (%s) is empty: %w", name, t.file, hal.ErrDimension)
 	}
-	for i, row := range t.rows {
-		if len(row) != len(t.rows[0]) {
+	for i, c := range t.lens {
+		if c != t.lens[0] {
 			at := ""
-			if len(row) > 0 && row[0].line > 0 {
-				at = fmt.Sprintf(" (line %d)", row[0].line)
+			if t.lines[i] > 0 {
+				at = fmt.Sprintf(" (line %d)", t.lines[i])
 			}
 			return nil, 0, fmt.Errorf("%s (%s) is ragged: row %d%s has %d entries but row 0 has %d: %w",
-				name, t.file, i, at, len(row), len(t.rows[0]), hal.ErrDimension)
+				name, t.name(), i, at, c, t.lens[0], hal.ErrDimension)
 		}
 	}
-	if c := len(t.rows[0]); c != n {
-		return nil, 0, fmt.Errorf("%s (%s) is %d×%d: want a square matrix: %w", name, t.file, n, c, hal.ErrDimension)
+	if c := t.lens[0]; c != n {
+		return nil, 0, fmt.Errorf("%s (%s) is %d×%d: want a square matrix: %w", name, t.name(), n, c, hal.ErrDimension)
 	}
-	a := make([]float64, n*n)
-	for i, row := range t.rows {
-		for j, f := range row {
-			v, err := t.number(f, fmt.Sprintf("%s[%d][%d]", name, i, j))
-			if err != nil {
-				return nil, 0, err
-			}
-			a[i*n+j] = v
-		}
+	if t.bad != nil {
+		return nil, 0, t.badError(func(i, j int) string { return fmt.Sprintf("%s[%d][%d]", name, i, j) })
 	}
-	return a, n, nil
+	return t.vals, n, nil
 }
 
 // vector converts a table holding one row or one column to a vector.
 func (t table) vector(name string) ([]float64, error) {
-	var fs []field
-	switch {
-	case len(t.rows) == 1:
-		fs = t.rows[0]
-	default:
-		for i, row := range t.rows {
-			if len(row) != 1 {
+	if len(t.lens) > 1 {
+		for i, c := range t.lens {
+			if c != 1 {
 				return nil, fmt.Errorf("%s (%s) must be one row or one column, but row %d has %d entries: %w",
-					name, t.file, i, len(row), hal.ErrDimension)
+					name, t.name(), i, c, hal.ErrDimension)
 			}
-			fs = append(fs, row[0])
 		}
 	}
-	if len(fs) == 0 {
+	if len(t.vals) == 0 {
 		return nil, fmt.Errorf("%s (%s) is empty: %w", name, t.file, hal.ErrDimension)
 	}
-	v := make([]float64, len(fs))
-	for i, f := range fs {
-		x, err := t.number(f, fmt.Sprintf("%s[%d]", name, i))
-		if err != nil {
-			return nil, err
-		}
-		v[i] = x
+	if t.bad != nil {
+		return nil, t.badError(func(i, j int) string { return fmt.Sprintf("%s[%d]", name, i+j) })
 	}
-	return v, nil
+	return append([]float64(nil), t.vals...), nil
 }
 
 // parseVectorArg reads a vector given on the command line either as a
@@ -342,10 +314,10 @@ func parseVectorArg(arg, name string) ([]float64, error) {
 		_, err := os.Stat(arg)
 		return nil, fmt.Errorf("--%s %q is neither a file nor a comma-separated list of numbers: %w", name, arg, err)
 	}
-	parts := strings.Split(arg, ",")
-	t := table{file: "--" + name, rows: [][]field{make([]field, len(parts))}}
-	for i, p := range parts {
-		t.rows[0][i] = field{text: strings.TrimSpace(p)}
+	t := table{file: "--" + name}
+	t.newRow(0)
+	for _, p := range strings.Split(arg, ",") {
+		t.add(field{text: strings.TrimSpace(p)})
 	}
 	return t.vector(name)
 }

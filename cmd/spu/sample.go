@@ -56,6 +56,7 @@ given and on stderr otherwise. Progress goes to stderr: a bar on a terminal,
 else a line every 10 s (not with --quiet, nor when the JSON summary goes to
 stderr).
 
+` + csvHelp + `
 --n must be ≥ 1 and --period ≥ 0 (0 = the board's minimum); --burn 0 skips
 the burn-in. When readings saturate every sample is still written, the
 problem is reported on stderr and the exit code is 3.

@@ -87,12 +87,13 @@ compared with a digital solve (gonum LU):
   rel_error = ‖x − x_digital‖ / ‖x_digital‖   (‖x − x_digital‖ when x_digital = 0)
 
 Input, one of:
-  --a A.csv --b b.csv   A as rows of comma-separated numbers; b one row or one column
+  --a A.csv --b b.csv   A as rows of numbers; b one row or one column
   --a problem.json      {"a": [[...], ...], "b": [...]} (or --a A.json --b b.json)
   --random N --cond K --seed S
                         A = Q diag(λ) Qᵀ, Q orthogonal from the QR of a Gaussian matrix,
                         λ log-spaced from 1 to K, b Gaussian (PCG seeded with S)
 
+` + csvHelp + `
 A must be square with finite entries and every eigenvalue's real part > 0
 (it is refused before the board runs); it must fit on the board (n ≤ cells).
 If the final sampling saturates the report is still printed and the exit
