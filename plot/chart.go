@@ -47,6 +47,13 @@ func (c Chart) build() drawn {
 	named := 0
 	shift := c.dodge()
 	for i, s := range c.Series {
+		col, shape := i, i // the series' position picks its colour and marker
+		if s.Hue > 0 {
+			col = s.Hue - 1
+		}
+		if s.Glyph > 0 {
+			shape = s.Glyph - 1
+		}
 		xy := make(plotter.XYs, len(s.X))
 		for j := range s.X {
 			xy[j].X, xy[j].Y = s.X[j]+shift[i], s.Y[j]
@@ -54,16 +61,16 @@ func (c Chart) build() drawn {
 		var thumb gplot.Thumbnailer
 		if s.Style == Lines {
 			l, _ := plotter.NewLine(xy) // cannot fail after Validate
-			l.Color = seriesColor(i)
+			l.Color = seriesColor(col)
 			l.Width = vg.Points(1.5)
-			l.Dashes = plotutil.Dashes(i / len(palette))
+			l.Dashes = plotutil.Dashes(col / len(palette))
 			d.plotters = append(d.plotters, l)
 			thumb = l
 		}
 		if s.Style == Markers || len(xy) == 1 { // a one-point line draws nothing
 			sc, _ := plotter.NewScatter(xy)
-			sc.Color = seriesColor(i)
-			sc.Shape = plotutil.Shape(i)
+			sc.Color = seriesColor(col)
+			sc.Shape = plotutil.Shape(shape)
 			sc.Radius = vg.Points(2.5)
 			d.plotters = append(d.plotters, sc)
 			if thumb == nil {
@@ -77,9 +84,9 @@ func (c Chart) build() drawn {
 			// be a comb.
 			last := len(d.plotters) - 1
 			line := d.plotters[last]
-			d.plotters = append(d.plotters[:last], band(xy, s.SE, seriesColor(i)), line)
+			d.plotters = append(d.plotters[:last], band(xy, s.SE, seriesColor(col)), line)
 		default:
-			d.plotters = append(d.plotters, errorBars(xy, s.SE, seriesColor(i)))
+			d.plotters = append(d.plotters, errorBars(xy, s.SE, seriesColor(col)))
 		}
 		if s.Name != "" {
 			leg.Add(s.Name, thumb)

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	gplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
@@ -100,6 +101,28 @@ func TestBandAlongLine(t *testing.T) {
 	c.Series[0] = Series{X: []float64{0}, Y: []float64{1}, SE: []float64{0.1}}
 	_, _, errBars = kinds(c.build().plotters)
 	assert.Equal(t, 1, errBars)
+}
+
+// Hue and Glyph pick a series' colour and marker; 0 leaves them to its
+// position.
+func TestHueAndGlyph(t *testing.T) {
+	pts := []float64{0, 1}
+	c := Chart{Series: []Series{
+		{X: pts, Y: pts, Style: Markers},
+		{X: pts, Y: pts, Style: Markers, Hue: 1, Glyph: 4},
+	}}
+	require.NoError(t, c.Validate())
+	var sc []*plotter.Scatter
+	for _, p := range c.build().plotters {
+		sc = append(sc, p.(*plotter.Scatter))
+	}
+	require.Len(t, sc, 2)
+	assert.Equal(t, seriesColor(0), sc[0].Color)
+	assert.Equal(t, seriesColor(0), sc[1].Color, "Hue 1 is the first colour, whatever the position")
+	assert.Equal(t, plotutil.Shape(0), sc[0].Shape)
+	assert.Equal(t, plotutil.Shape(3), sc[1].Shape)
+	c.Series[1].Hue = -1
+	require.ErrorIs(t, c.Validate(), ErrInput)
 }
 
 // Marker series at the same categories are set side by side, in series

@@ -45,6 +45,11 @@ type Series struct {
 	Name  string // legend entry; empty = not in the legend
 	X, Y  []float64
 	Style Style
+	// Hue and Glyph, when > 0, choose the colour (1 = the palette's
+	// first) and the marker shape (1 = gonum plotutil's first) instead of
+	// the series' position, so that series sharing a factor (the same
+	// probe, say) share a colour.
+	Hue, Glyph int
 	// SE, when not nil, holds each Y's standard error, drawn as ±1 SE:
 	// error bars on markers, a translucent band along a line.
 	SE []float64
@@ -129,6 +134,9 @@ func (c Chart) validateSeries(s Series) error {
 	}
 	if s.Style != Lines && s.Style != Markers {
 		return fmt.Errorf("style %d, want Lines or Markers: %w", s.Style, ErrInput)
+	}
+	if s.Hue < 0 || s.Glyph < 0 {
+		return fmt.Errorf("hue %d, glyph %d: want ≥ 0 (0: by position): %w", s.Hue, s.Glyph, ErrInput)
 	}
 	if s.SE != nil && len(s.SE) != len(s.Y) {
 		return fmt.Errorf("%d standard errors for %d points: %w", len(s.SE), len(s.Y), ErrInput)

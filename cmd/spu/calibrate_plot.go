@@ -29,7 +29,7 @@ func calibrationCharts(c *calibration.Calibration) []plot.Chart {
 	k := c.Board.Cells
 	n := len(cp.Gain)
 	elem := indices(n)
-	var prog, real, uncal, resid []plot.Series
+	var couplings, uncal, resid []plot.Series
 	var maxSE float64
 	for p := range min(calPlotProbes, len(cp.Probes)) {
 		pr, re := cp.Probes[p], cp.Realised[p]
@@ -41,11 +41,13 @@ func calibrationCharts(c *calibration.Calibration) []plot.Chart {
 		}
 		maxSE = max(maxSE, slices.Max(cp.RealisedSE[p]))
 		name := fmt.Sprintf("probe %d", p+1)
-		m := plot.Markers
-		prog = append(prog, plot.Series{Name: name + " programmed", X: elem, Y: pr, Style: m})
-		real = append(real, plot.Series{Name: name + " realised", X: elem, Y: re, Style: m})
-		uncal = append(uncal, plot.Series{Name: name, X: elem, Y: u, Style: m})
-		resid = append(resid, plot.Series{Name: name, X: elem, Y: r, SE: cp.RealisedSE[p], Style: m})
+		// One colour per probe in every panel; ring = programmed,
+		// cross = realised, side by side in each element.
+		m, hue := plot.Markers, p+1
+		couplings = append(couplings, plot.Series{Name: name + " programmed", X: elem, Y: pr, Style: m, Hue: hue, Glyph: 1},
+			plot.Series{Name: name + " realised", X: elem, Y: re, Style: m, Hue: hue, Glyph: 4})
+		uncal = append(uncal, plot.Series{Name: name, X: elem, Y: u, Style: m, Hue: hue, Glyph: 1})
+		resid = append(resid, plot.Series{Name: name, X: elem, Y: r, SE: cp.RealisedSE[p], Style: m, Hue: hue, Glyph: 1})
 	}
 	mv := func(v []float64) []float64 {
 		out := make([]float64, len(v))
@@ -60,14 +62,14 @@ func calibrationCharts(c *calibration.Calibration) []plot.Chart {
 	step := float64(k)
 	return []plot.Chart{
 		{Title: fmt.Sprintf("calibration of %s, %s: couplings programmed and realised (%s)", c.Board.Serial, c.MeasuredAt.Format("2006-01-02 15:04 MST"), shown),
-			XLabel: elemX, YLabel: "τ·M (1/τ)", XStep: step, Series: append(prog, real...)},
+			XLabel: elemX, YLabel: "τ·M (1/τ)", XStep: step, Series: couplings},
 		{Title: fmt.Sprintf("before calibration: realised − programmed (standard errors ≤ %.1e/τ, inside the markers)", maxSE),
 			XLabel: elemX, YLabel: "1/τ", XStep: step, Series: uncal},
 		{Title: "after calibration: realised − calibrated model, ±1 standard error of the realised value",
 			XLabel: elemX, YLabel: "1/τ", XStep: step, Series: resid},
 		{Title: "rms residuals of the straight lines per channel", XLabel: "channel", YLabel: "mV rms (log scale)", LogY: true, XStep: 1, Series: []plot.Series{
-			{Name: "ADC line", X: ch, Y: mv(c.ADC.Residual), Style: plot.Markers},
-			{Name: "bias line", X: ch, Y: mv(c.Bias.Residual), Style: plot.Markers},
+			{Name: "ADC line", X: ch, Y: mv(c.ADC.Residual), Style: plot.Markers, Hue: 3, Glyph: 2},
+			{Name: "bias line", X: ch, Y: mv(c.Bias.Residual), Style: plot.Markers, Hue: 5, Glyph: 3},
 		}},
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,6 +50,15 @@ func TestCalibrationChartsAreCategorical(t *testing.T) {
 	require.Len(t, resid.Series, calPlotProbes)
 	for p, s := range resid.Series {
 		assert.Equal(t, c.Couplings.RealisedSE[p], s.SE, "probe %d's residuals carry its standard errors", p+1)
+	}
+	for _, ch := range charts[:3] {
+		for _, s := range ch.Series {
+			probe := 1
+			if strings.HasPrefix(s.Name, "probe 2") {
+				probe = 2
+			}
+			assert.Equal(t, probe, s.Hue, "%s / %s: one colour per probe in every panel", ch.Title, s.Name)
+		}
 	}
 	assert.Contains(t, charts[1].Title, "2.0e-03", "the before-panel names the largest standard error it does not draw")
 	require.NoError(t, writeCalibrationPlot(filepath.Join(t.TempDir(), "c.png"), c))
