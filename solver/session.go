@@ -107,6 +107,11 @@ func open(ctx context.Context, b hal.Board, a mat.Matrix, opts *Options, require
 	if err != nil {
 		return nil, nil, err
 	}
+	// The eigendecompositions here are O(n³) (seconds at n = 4096): look
+	// at ctx between them.
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
 	s.sA, err = rangeScale(u, s.info.Coupling, couplingMargin, "A")
 	if err != nil {
 		return nil, nil, err
@@ -124,6 +129,9 @@ func open(ctx context.Context, b hal.Board, a mat.Matrix, opts *Options, require
 		}
 	}
 	s.mu, s.rate, s.proven = relaxation(an, n)
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
 	s.quantNote(an)
 	if s.mu > 0 {
 		f := 0.0

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -380,9 +381,13 @@ func loadProblem(aPath, bPath string) (problem, error) {
 	return problem{n: n, a: a, b: b, source: src, aName: aPath}, nil
 }
 
-// randomProblem is solver.RandomSPD as a problem.
-func randomProblem(n int, cond float64, seed uint64) problem {
-	a, b := solver.RandomSPD(n, cond, seed)
+// randomProblem is solver.RandomSPDContext as a problem; ctx cancels its
+// O(n³) generation.
+func randomProblem(ctx context.Context, n int, cond float64, seed uint64) (problem, error) {
+	a, b, err := solver.RandomSPDContext(ctx, n, cond, seed)
+	if err != nil {
+		return problem{}, err
+	}
 	src := fmt.Sprintf("random n=%d cond=%g seed=%d", n, cond, seed)
-	return problem{n: n, a: a.RawMatrix().Data, b: b, source: src, aName: src}
+	return problem{n: n, a: a.RawMatrix().Data, b: b, source: src, aName: src}, nil
 }

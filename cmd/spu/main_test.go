@@ -126,6 +126,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"solve", "--random", "0"}, []string{"--random 0"}},
 		{[]string{"solve", "--random", "3", "--cond", "0.5"}, []string{"--cond 0.5", "≥ 1"}},
 		{[]string{"solve", "--random", "3", "--cond", "NaN"}, []string{"--cond NaN"}},
+		{[]string{"solve", "--random", "3", "--cond", "1e308"}, []string{"--cond 1e+308", "≤ 1e+12", "round-off"}},
 		{[]string{"solve", "--a", "a.csv", "--seed", "3"}, []string{"--cond and --seed go with --random"}},
 		{[]string{"solve", "--random", "3", "--batches", "1"}, []string{"--batches 1", "at least 2"}},
 		{[]string{"solve", "--random", "3", "--tol", "-1"}, []string{"--tol -1"}},
@@ -387,8 +388,10 @@ func TestDurFlag(t *testing.T) {
 }
 
 func TestRandomProblem(t *testing.T) {
-	p := randomProblem(6, 100, 7)
-	q := randomProblem(6, 100, 7)
+	p, err := randomProblem(t.Context(), 6, 100, 7)
+	require.NoError(t, err)
+	q, err := randomProblem(t.Context(), 6, 100, 7)
+	require.NoError(t, err)
 	assert.Equal(t, p.a, q.a, "deterministic")
 	assert.Equal(t, p.b, q.b)
 	x, err := digitalSolve(matFrom(p), p.b)
