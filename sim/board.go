@@ -204,7 +204,8 @@ func (b *Board) SetCouplings(ctx context.Context, a []float64) error {
 	}
 	if b.info.CouplingStep > 0 {
 		if err := hal.Stable(q, b.k); err != nil {
-			return fmt.Errorf("set couplings: after quantisation to step %g: %w", b.info.CouplingStep, err)
+			return fmt.Errorf("set couplings: too ill-conditioned to program with %d-bit couplings (condition number %.3g), or with entries too small for them: after quantisation to the step %.3g/τ, %w",
+				b.prof.Coupling.Bits, mat.Cond(mat.NewDense(b.k, b.k, append([]float64(nil), a...)), 2), b.info.CouplingStep, err)
 		}
 	}
 	if changed == 0 {

@@ -392,3 +392,19 @@ func TestRealisedUnstable(t *testing.T) {
 		require.True(t, found, "some seed realises an unstable matrix")
 	}
 }
+
+// Couplings that are stable as given but singular once rounded to the
+// 10-bit step (1.9 and 1.9 − 1.9·10⁻⁶ share a code) are refused naming the
+// resolution and the condition number, not only the eigenvalue.
+func TestSetCouplingsTooIllConditioned(t *testing.T) {
+	b, err := New(builtins["proto8"], 1)
+	require.NoError(t, err)
+	a := make([]float64, 64)
+	for i := range 8 {
+		a[i*8+i] = 1.9
+	}
+	a[1], a[8] = 1.9*(1-1e-6), 1.9*(1-1e-6)
+	err = b.SetCouplings(ctx, a)
+	require.ErrorIs(t, err, hal.ErrUnstable)
+	assert.ErrorContains(t, err, "too ill-conditioned to program with 10-bit couplings (condition number 2e+06)")
+}

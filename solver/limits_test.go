@@ -117,3 +117,25 @@ func TestSolveOverflowAfterSampling(t *testing.T) {
 	assert.ErrorContains(t, err, "x[0] = +Inf")
 	assert.Nil(t, res)
 }
+
+// An A whose smallest eigenvalue is below the rounding error of proto8's
+// 10-bit couplings (here 1 ± (1 − 10⁻⁶), condition number 2·10⁶: both
+// entries round to the same code) is refused before the board is touched,
+// naming the resolution and the condition number; the board itself used to
+// refuse it with a bare "eigenvalue 0+0i" (issue 10 item 12).
+func TestSolveTooIllConditionedForCouplings(t *testing.T) {
+	s := &spy{Board: open(t, "sim:proto8")}
+	ill := mat.NewDense(2, 2, []float64{1, 1 - 1e-6, 1 - 1e-6, 1})
+	_, err := solver.Solve(t.Context(), s, ill, []float64{1, 2}, nil)
+	assert.ErrorIs(t, err, hal.ErrUnstable)
+	assert.ErrorContains(t, err, "too ill-conditioned to program with 10-bit couplings (condition number 2e+06)")
+	assert.Zero(t, s.calls, "refused before touching the board")
+	t.Log(err)
+
+	// A board with continuous couplings takes it (the inverse's
+	// relaxation time, 2·10⁶ τ, makes actually solving it slow).
+	c := &spy{Board: open(t, "sim:ideal")}
+	_, err = solver.Solve(t.Context(), c, ill, []float64{1, 2}, &solver.Options{Beta: 1e-9, Burn: solver.NoBurn, Duration: 20 * time.Microsecond, Period: 5 * time.Microsecond})
+	assert.NoError(t, err)
+	assert.NotZero(t, c.calls)
+}

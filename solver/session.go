@@ -132,6 +132,9 @@ func open(ctx context.Context, b hal.Board, a mat.Matrix, opts *Options, require
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
+	if err := s.programmable(an); err != nil {
+		return nil, nil, err
+	}
 	s.quantNote(an)
 	if s.mu > 0 {
 		f := 0.0
@@ -173,6 +176,43 @@ func checkOptions(o *Options) error {
 		o.MaxRetries = DefaultMaxRetries
 	}
 	return nil
+}
+
+// programmable checks that the scaled n×n A' stays stable once rounded to
+// the board's coupling step, as the board will round it: an A' whose
+// smallest eigenvalue is below the rounding error of its entries turns
+// singular or unstable, and the board would refuse it with a bare
+// eigenvalue ("eigenvalue 0+0i") that does not say why.
+func (s *session) programmable(an []float64) error {
+	step := s.info.CouplingStep
+	if !(step > 0) {
+		return nil
+	}
+	n := s.n
+	q := make([]float64, n*n)
+	for i, v := range an {
+		q[i] = math.Round(v/step) * step
+	}
+	// A positive-definite symmetric part proves stability at the cost of a
+	// Cholesky factorisation; only the rest needs the eigenvalues.
+	sym := mat.NewSymDense(n, nil)
+	for i := range n {
+		for j := i; j < n; j++ {
+			sym.SetSym(i, j, 0.5*(q[i*n+j]+q[j*n+i]))
+		}
+	}
+	var ch mat.Cholesky
+	if ch.Factorize(sym) || hal.Stable(q, n) == nil {
+		return nil
+	}
+	res := fmt.Sprintf("step %.3g/τ", step)
+	span := math.Max(s.info.Coupling.Max, -s.info.Coupling.Min)
+	if bits := math.Log2(span/step + 1); math.Abs(bits-math.Round(bits)) < 1e-6 {
+		res = fmt.Sprintf("%d-bit", int(math.Round(bits)))
+	}
+	return fmt.Errorf("A is too ill-conditioned to program with %s couplings (condition number %.3g): rounding each entry of the scaled A to the step %.3g/τ makes it singular or unstable; "+
+		"precondition the problem or use a board with finer couplings: %w",
+		res, mat.Cond(mat.NewDense(n, n, append([]float64(nil), s.a...)), 2), step, hal.ErrUnstable)
 }
 
 // quantNote notes the effect of coupling quantisation when it is likely to

@@ -190,6 +190,8 @@ func TestBadInput(t *testing.T) {
 			exitError, []string{"b22.csv", "one row or one column", "dimension mismatch"}},
 		{"A not stable", []string{"solve", "--a", f("unst.csv", "1,0\n0,-1\n"), "--b", b2},
 			exitError, []string{"unst.csv", "refused before running", "eigenvalue -1", "non-positive real part", "unstable"}},
+		{"too ill-conditioned for the couplings", []string{"solve", "--a", f("ill.csv", "1,0.999999\n0.999999,1\n"), "--b", b2},
+			exitError, []string{"too ill-conditioned to program with 10-bit couplings (condition number 2e+06)", "precondition", "unstable coupling matrix"}},
 		{"couplings not stable", []string{"sample", "--couplings", f("unst8.csv", identityCSV(8, 4, 4, "-0.5"))},
 			exitError, []string{"unst8.csv", "eigenvalue -0.5", "non-positive real part", "unstable"}},
 		{"asymmetric on symmetric board", []string{"sample", "--board", "sim:" + f("sym.json", symProfile),
