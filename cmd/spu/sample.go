@@ -137,6 +137,12 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return usagef("--burn %v", err)
 	}
+	if err := checkBoardTime("--burn "+burn.String(), float64(burnD), info.Tau); err != nil {
+		return err
+	}
+	if err := checkBoardTime(fmt.Sprintf("--n %d samples one --period %v apart", *n, per), float64(*n)*float64(per), info.Tau); err != nil {
+		return err
+	}
 
 	var w io.Writer = stdout
 	var file *os.File
@@ -256,9 +262,10 @@ func sampleCSV(ctx context.Context, b hal.Board, n int, period time.Duration, w 
 	if _, err := bw.Write(line); err != nil {
 		return nil, err
 	}
-	buf := make([]float64, min(n, sampleChunk)*k)
+	chunk := sampleRows(n, k)
+	buf := make([]float64, chunk*k)
 	for done := 0; done < n; {
-		rows := min(n-done, sampleChunk)
+		rows := min(n-done, chunk)
 		dst := buf[:rows*k]
 		var t0 time.Duration
 		if hasClock {

@@ -160,6 +160,9 @@ func runSolve(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if set["batches"] && *batches < 2 {
 		return usagef("--batches %d: must be at least 2 (the error bars need two batches)", *batches)
 	}
+	if *batches > maxBatches {
+		return usagef("--batches %d: at most %d (the error bar's own relative error 1/√(2(B−1)) is 0.7 %% there; more batches cost memory and board time without sharpening it)", *batches, maxBatches)
+	}
 	if set["tol"] && (!(*tol > 0) || math.IsInf(*tol, 0)) {
 		return usagef("--tol %g: must be a positive number", *tol)
 	}
@@ -212,6 +215,9 @@ func runSolve(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		if v <= 0 && d.name != "burn" {
 			return usagef("--%s %s is %v on a board with τ = %v: must be positive", d.name, d.f, v, info.Tau)
+		}
+		if err := checkBoardTime(fmt.Sprintf("--%s %s", d.name, d.f), float64(v), info.Tau); err != nil {
+			return err
 		}
 		*d.dst = v
 	}

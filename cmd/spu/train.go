@@ -296,6 +296,10 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			maintain = driftCheck(wb.(calibration.Board), *recalibrate, stderr, maint)
 		}
 	}
+	if board != nil && c.Window > maxWindowBytes/8/max(1, board.Info().Cells) {
+		return usagef("--window %d on %d cells: at most %d samples, the window is held at once (%d MiB at 8 bytes per cell and sample)",
+			c.Window, board.Info().Cells, maxWindowBytes/8/max(1, board.Info().Cells), maxWindowBytes>>20)
+	}
 	mp, _ := trainer.ParseMapping(c.Mapping)
 	opt, err := training.NewOptimizer(training.OptimizerSpec{Name: c.Optimizer, LR: c.LR, T: c.T, Delay: c.Delay,
 		Window: c.Window, Mapping: mp, Seed: c.Seed}, board, model, c.Batch)
@@ -600,10 +604,18 @@ func (c *trainConfig) validate(set map[string]bool) error {
 		return usagef("--damping %g: want ≥ 0", c.Damping)
 	case c.Damping == 0 && training.UsesCurvature(c.Optimizer):
 		return usagef("--damping 0: %s needs λ > 0 (the paper uses 0.01)", c.Optimizer)
+	case c.Epochs > maxTrainIterations:
+		return usagef("--epochs %d: at most %d iterations in all (10⁴ epochs of all 60,000 images at batch 64; the paper's run is 1560)", c.Epochs, maxTrainIterations)
+	case c.Iterations > maxTrainIterations:
+		return usagef("--iterations %d: at most %d (10⁴ epochs of all 60,000 images at batch 64; the paper's run is 1560)", c.Iterations, maxTrainIterations)
 	case !(c.T > 0) || nan(c.T):
 		return usagef("--t %g: want > 0 (in τ)", c.T)
 	case c.Delay < 0 || nan(c.Delay):
 		return usagef("--delay %g: want ≥ 0 (in τ)", c.Delay)
+	case c.T > maxAnalogTaus:
+		return usagef("--t %g: at most %s", c.T, analogReason)
+	case c.Delay > maxAnalogTaus:
+		return usagef("--delay %g: at most %s", c.Delay, analogReason)
 	case c.Window < 1:
 		return usagef("--window %d: want ≥ 1", c.Window)
 	case c.TrainSize < 0 || c.TrainSize > mnistTrainN:
@@ -631,7 +643,19 @@ func (c *trainConfig) validate(set map[string]bool) error {
 	if set["t"] && !training.UsesAnalogTime(c.Optimizer) {
 		return usagef("--t applies to tngd, tngd-adam and tngd-em, not %s", c.Optimizer)
 	}
-	if _, err := c.sizes(); err != nil {
+	sizes, err := c.sizes()
+	if err != nil {
+		return err
+	}
+	params := 0
+	for i := 1; i < len(sizes); i++ {
+		params += (sizes[i-1] + 1) * sizes[i]
+	}
+	total := c.Iterations
+	if total == 0 {
+		total = c.Epochs * training.PerEpoch(c.TrainSize, c.Batch)
+	}
+	if err := checkTrainSize(total, c.EvalEvery, params); err != nil {
 		return err
 	}
 	if c.LR == 0 {
