@@ -23,6 +23,8 @@ func TestFlagBounds(t *testing.T) {
 			exitUsage, []string{"spu solve: --batches 1000000000: at most 10000", "1/√(2(B−1))", "invalid argument"}},
 		{"Burn-in too long", []string{"sample", "--burn", "1000000h"},
 			exitUsage, []string{"spu sample: --burn 1000000h0m0s is 3.6e+13 τ on this board (τ = 100µs): at most 10⁷ τ (16m40s here)", "relaxation times"}},
+		{"Too many samples", []string{"sample", "--n", "100000001"},
+			exitUsage, []string{"spu sample: --n 100000001: at most 100000000 samples per run (about 130 bytes of CSV each"}},
 		{"Sampling too long", []string{"sample", "--n", "100000000", "--period", "1s"},
 			exitUsage, []string{"spu sample: --n 100000000 samples one --period 1s apart is 1e+12 τ", "at most 10⁷ τ"}},
 		{"Solve time too long", []string{"solve", "--random", "3", "--duration", "1000h"},

@@ -82,7 +82,7 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usagef("--n %d: the sample count must be at least 1", *n)
 	}
 	if *n > maxSamples {
-		return usagef("--n %d: at most %d samples per run", *n, maxSamples)
+		return usagef("--n %d: at most %d samples per run (about 130 bytes of CSV each on 8 cells, 13 GB at the bound: record longer runs in pieces)", *n, maxSamples)
 	}
 	if period.negative() {
 		return usagef("--period %s: must be ≥ 0 (0 = the board's minimum)", &period)
