@@ -113,7 +113,15 @@ func emulatePTY(t *testing.T, uri string, f emu.Faults) *Dev {
 	b, err := hal.Open(ctx, "serial://"+e.Path+"?timeout="+timeout)
 	require.NoError(t, err)
 	t.Cleanup(func() { b.Close(); e.Close() })
-	return b.(*ClockedDev).Dev // the emulator keeps a clock
+	d := b.(*ClockedDev).Dev // the emulator keeps a clock
+	if f != (emu.Faults{}) {
+		// A faulty line misses the 20 ms deadline also when the machine
+		// stalls the emulator; 50 retries (as emulateWith uses) keep a
+		// loaded CI machine from exhausting them, while every dropped or
+		// damaged frame still goes through the resend path.
+		d.opts.Retries = 50
+	}
+	return d
 }
 
 func emulateWith(t *testing.T, uri string, f emu.Faults, opts *Opts) (*Dev, hal.Board) {
