@@ -915,13 +915,13 @@ func (b *TNGD) applyPsi(ctx context.Context, pr *tngdProgram, tf *transFuncs, d 
 // ---------------------------------------------------------------------------
 // URI
 
-// openTNGD opens "sim:tngd?opt=value&…" (see docs/profiles.md).
+// openTNGD opens "sim:tngd?opt=value&…" (see docs/profiles.md) from the
+// options hal.CheckQuery returned: known keys, one value each.
 func openTNGD(q url.Values) (hal.Board, error) {
 	p := DefaultTNGDProfile()
 	seed := uint64(1)
-	last := func(key string) string { v := q[key]; return v[len(v)-1] }
 	num := func(key string) (float64, error) {
-		v := last(key)
+		v := q.Get(key)
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 			return 0, fmt.Errorf("sim:tngd: option %s=%q: want a finite number: %w", key, v, hal.ErrInvalid)
@@ -929,7 +929,7 @@ func openTNGD(q url.Values) (hal.Board, error) {
 		return f, nil
 	}
 	integer := func(key string) (int, error) {
-		v := last(key)
+		v := q.Get(key)
 		i, err := strconv.Atoi(v)
 		if err != nil {
 			return 0, fmt.Errorf("sim:tngd: option %s=%q: want an integer: %w", key, v, hal.ErrInvalid)
@@ -957,7 +957,7 @@ func openTNGD(q url.Values) (hal.Board, error) {
 		var i int
 		switch key {
 		case "seed":
-			v := last(key)
+			v := q.Get(key)
 			seed, err = strconv.ParseUint(v, 10, 64)
 			if err != nil {
 				return nil, fmt.Errorf("sim:tngd: seed %q: want a non-negative integer: %w", v, hal.ErrInvalid)
@@ -1014,13 +1014,13 @@ func openTNGD(q url.Values) (hal.Board, error) {
 			f, err = num(key)
 			p.LanczosTol = f
 		case "freerun":
-			v := last(key)
+			v := q.Get(key)
 			p.FreeRun, err = strconv.ParseBool(v)
 			if err != nil {
 				return nil, fmt.Errorf("sim:tngd: freerun=%q: want 0 or 1: %w", v, hal.ErrInvalid)
 			}
 		case "method":
-			p.Method = last(key)
+			p.Method = q.Get(key)
 		default:
 			return nil, fmt.Errorf("sim:tngd: unknown option %q (known: %s): %w", key, strings.Join(tngdOptions, ", "), hal.ErrInvalid)
 		}

@@ -25,7 +25,7 @@ func TestReport(t *testing.T) {
 `), 0o600))
 	md := filepath.Join(dir, "docs", "results.md")
 	require.NoError(t, os.MkdirAll(filepath.Dir(md), 0o755))
-	code, _, errs := runArgs(t, "report", "--run", "fast="+a, "--run", "slow="+b, "--out", md, "--img", filepath.Join(dir, "docs", "img"))
+	code, _, errs := spu(t, "report", "--run", "fast="+a, "--run", "slow="+b, "--out", md, "--img", filepath.Join(dir, "docs", "img"))
 	require.Equal(t, exitOK, code, errs)
 	text, err := os.ReadFile(md)
 	require.NoError(t, err)
@@ -41,7 +41,7 @@ func TestReport(t *testing.T) {
 	// --by change the heading.
 	hand := "\nAdam wins here, said by hand.\n"
 	require.NoError(t, os.WriteFile(md, append(text, hand...), 0o600))
-	code, _, errs = runArgs(t, "report", "--run", "fast="+a, "--out", md, "--img", filepath.Join(dir, "docs", "img"),
+	code, _, errs = spu(t, "report", "--run", "fast="+a, "--out", md, "--img", filepath.Join(dir, "docs", "img"),
 		"--title", "Learning rates", "--by", "a test")
 	require.Equal(t, exitOK, code, errs)
 	text, err = os.ReadFile(md)
@@ -50,7 +50,7 @@ func TestReport(t *testing.T) {
 	assert.True(t, strings.HasSuffix(string(text), "-->\n"+hand), "hand-written claims kept")
 	assert.NotContains(t, string(text), "| slow |")
 
-	code, _, errs = runArgs(t, "report", "--run", "x="+filepath.Join(dir, "missing.jsonl"), "--out", md, "--img", dir)
+	code, _, errs = spu(t, "report", "--run", "x="+filepath.Join(dir, "missing.jsonl"), "--out", md, "--img", dir)
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, errs, "missing.jsonl")
 }

@@ -17,13 +17,6 @@ import (
 	"github.com/spukit/spukit/checkpoint"
 )
 
-func runArgs(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code := run(context.Background(), args, &out, &errb)
-	return code, out.String(), errb.String()
-}
-
 // tiny are the flags of a fast run: 320 images, batches of 16, 500 test
 // images.
 var tiny = []string{"--train-size", "320", "--test-size", "500", "--batch", "16", "--quiet"}
@@ -42,7 +35,7 @@ func TestTrainSmall(t *testing.T) {
 			if strings.HasPrefix(opt, "tngd") {
 				args = append(args, "--board", "sim:tngd?cells=30000&seed=2")
 			}
-			code, out, errs := runArgs(t, args...)
+			code, out, errs := spu(t, args...)
 			require.Equal(t, exitOK, code, errs)
 			var s trainSummary
 			require.NoError(t, json.Unmarshal([]byte(out), &s), out)
@@ -86,7 +79,7 @@ func TestTrainSmall(t *testing.T) {
 
 // TestTrainJSONKeys: the --json summary has the keys scripts rely on.
 func TestTrainJSONKeys(t *testing.T) {
-	code, out, errs := runArgs(t, trainArgs("--optimizer", "sgd", "--iterations", "3", "--json")...)
+	code, out, errs := spu(t, trainArgs("--optimizer", "sgd", "--iterations", "3", "--json")...)
 	require.Equal(t, exitOK, code, errs)
 	var got map[string]any
 	require.NoError(t, json.Unmarshal([]byte(out), &got), out)
@@ -102,7 +95,7 @@ func TestTrainJSONKeys(t *testing.T) {
 }
 
 func TestTrainHuman(t *testing.T) {
-	code, out, errs := runArgs(t, trainArgs("--optimizer", "adam", "--iterations", "2", "--hidden", "8,8", "--activation", "relu")...)
+	code, out, errs := spu(t, trainArgs("--optimizer", "adam", "--iterations", "2", "--hidden", "8,8", "--activation", "relu")...)
 	require.Equal(t, exitOK, code, errs)
 	for _, s := range []string{"adam on the host", "relu MLP 784-8-8-10", "6442 parameters", "320 training images in batches of 16",
 		"lr 0.001", "iterations  2", "test        accuracy"} {
@@ -110,7 +103,7 @@ func TestTrainHuman(t *testing.T) {
 	}
 	assert.Equal(t, 1, strings.Count(errs, "\n"), "only the final line with --quiet: %q", errs)
 	// Without --quiet and with stderr not a terminal: a line per evaluation.
-	code, _, errs = runArgs(t, "train", "--train-size", "64", "--test-size", "50", "--batch", "16", "--optimizer", "sgd", "--epochs", "2", "--eval-every", "2")
+	code, _, errs = spu(t, "train", "--train-size", "64", "--test-size", "50", "--batch", "16", "--optimizer", "sgd", "--epochs", "2", "--eval-every", "2")
 	require.Equal(t, exitOK, code, errs)
 	assert.Contains(t, errs, "iteration 0/8")
 	assert.Contains(t, errs, "iteration 8/8 (epoch 2.00)")
@@ -135,12 +128,12 @@ func TestTrainResumeBitIdentical(t *testing.T) {
 		t.Run(opt, func(t *testing.T) {
 			straight, split := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
 			common := []string{"--optimizer", opt, "--seed", "4", "--hidden", "8", "--eval-every", "5"}
-			code, _, errs := runArgs(t, trainArgs(append(common, "--iterations", "26", "--checkpoint", straight)...)...)
+			code, _, errs := spu(t, trainArgs(append(common, "--iterations", "26", "--checkpoint", straight)...)...)
 			require.Equal(t, exitOK, code, errs)
-			code, _, errs = runArgs(t, trainArgs(append(common, "--iterations", "13", "--checkpoint", split)...)...)
+			code, _, errs = spu(t, trainArgs(append(common, "--iterations", "13", "--checkpoint", split)...)...)
 			require.Equal(t, exitOK, code, errs)
 			metrics := filepath.Join(t.TempDir(), "m.jsonl")
-			code, out, errs := runArgs(t, trainArgs(append(common, "--iterations", "26", "--checkpoint", split, "--resume", "--json", "--metrics", metrics)...)...)
+			code, out, errs := spu(t, trainArgs(append(common, "--iterations", "26", "--checkpoint", split, "--resume", "--json", "--metrics", metrics)...)...)
 			require.Equal(t, exitOK, code, errs)
 			assert.Equal(t, thetaBits(t, straight), thetaBits(t, split))
 			var s trainSummary
@@ -169,7 +162,7 @@ func TestTrainResumeBitIdentical(t *testing.T) {
 func TestTrainInterruptResume(t *testing.T) {
 	straight, split := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
 	common := []string{"--optimizer", "sgd", "--seed", "9", "--hidden", "8", "--iterations", "20"}
-	code, _, errs := runArgs(t, trainArgs(append(common, "--checkpoint", straight)...)...)
+	code, _, errs := spu(t, trainArgs(append(common, "--checkpoint", straight)...)...)
 	require.Equal(t, exitOK, code, errs)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -184,7 +177,7 @@ func TestTrainInterruptResume(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 0, c.Iteration)
 
-	code, _, errs = runArgs(t, trainArgs(append(common, "--checkpoint", split, "--resume")...)...)
+	code, _, errs = spu(t, trainArgs(append(common, "--checkpoint", split, "--resume")...)...)
 	require.Equal(t, exitOK, code, errs)
 	assert.Equal(t, thetaBits(t, straight), thetaBits(t, split))
 
@@ -192,7 +185,7 @@ func TestTrainInterruptResume(t *testing.T) {
 	// any output file is touched.
 	metrics := filepath.Join(t.TempDir(), "m.jsonl")
 	require.NoError(t, os.WriteFile(metrics, []byte("keep"), 0o644))
-	code, _, errs = runArgs(t, trainArgs("--optimizer", "sgd", "--seed", "9", "--hidden", "8", "--iterations", "30", "--lr", "0.2",
+	code, _, errs = spu(t, trainArgs("--optimizer", "sgd", "--seed", "9", "--hidden", "8", "--iterations", "30", "--lr", "0.2",
 		"--checkpoint", split, "--resume", "--metrics", metrics)...)
 	assert.Equal(t, exitError, code)
 	assert.Contains(t, errs, "lr 0.1 → 0.2")
@@ -200,7 +193,7 @@ func TestTrainInterruptResume(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "keep", string(kept))
 	// An existing checkpoint is not overwritten without --resume.
-	code, _, errs = runArgs(t, trainArgs(append(common, "--checkpoint", split)...)...)
+	code, _, errs = spu(t, trainArgs(append(common, "--checkpoint", split)...)...)
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, errs, "already holds a checkpoint (iteration 20 of sgd): pass --resume")
 }
@@ -212,7 +205,7 @@ func TestTrainDiverges(t *testing.T) {
 	ck := filepath.Join(dir, "ck")
 	// sgd with an absurd step size on an unbounded activation overflows
 	// at once: the first step's θ is finite, the second batch's loss not.
-	code, out, errs := runArgs(t, trainArgs("--optimizer", "sgd", "--lr", "1e300", "--hidden", "8", "--activation", "relu",
+	code, out, errs := spu(t, trainArgs("--optimizer", "sgd", "--lr", "1e300", "--hidden", "8", "--activation", "relu",
 		"--iterations", "50", "--eval-every", "10", "--checkpoint", ck, "--json")...)
 	require.Equal(t, exitError, code, errs)
 	for _, s := range []string{"spu train: iteration 1 (epoch 0): loss", "training diverged", "--lr",
@@ -260,30 +253,30 @@ func TestTrainBadFlags(t *testing.T) {
 		{[]string{"--optimizer", "ngd"}, "N = 25450 > 5000"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 	} {
-		code, _, errs := runArgs(t, append([]string{"train"}, c.args...)...)
+		code, _, errs := spu(t, append([]string{"train"}, c.args...)...)
 		assert.Equal(t, exitUsage, code, c.args)
 		assert.Contains(t, errs, c.want, c.args)
 		assert.Equal(t, 1, strings.Count(errs, "\n"), "one line: %q", errs)
 	}
-	code, _, errs := runArgs(t, "train", "--data", "/nonexistent", "--quiet")
+	code, _, errs := spu(t, "train", "--data", "/nonexistent", "--quiet")
 	assert.Equal(t, exitError, code)
 	assert.Contains(t, errs, "--data /nonexistent")
-	code, _, errs = runArgs(t, "train", "--board", "sim:ideal", "--quiet", "--train-size", "64", "--batch", "8")
+	code, _, errs = spu(t, "train", "--board", "sim:ideal", "--quiet", "--train-size", "64", "--batch", "8")
 	assert.Equal(t, exitError, code)
 	assert.Contains(t, errs, "8 cells")
-	code, _, errs = runArgs(t, trainArgs("--resume", "--checkpoint", t.TempDir())...)
+	code, _, errs = spu(t, trainArgs("--resume", "--checkpoint", t.TempDir())...)
 	assert.Equal(t, exitError, code)
 	assert.Contains(t, errs, "no checkpoint in")
-	code, _, errs = runArgs(t, trainArgs("--metrics", filepath.Join(t.TempDir(), "no", "dir", "m.jsonl"))...)
+	code, _, errs = spu(t, trainArgs("--metrics", filepath.Join(t.TempDir(), "no", "dir", "m.jsonl"))...)
 	assert.Equal(t, exitError, code)
 	assert.Contains(t, errs, "--metrics")
-	code, _, errs = runArgs(t, trainArgs("--plot", filepath.Join(t.TempDir(), "no", "dir", "p.png"))...)
+	code, _, errs = spu(t, trainArgs("--plot", filepath.Join(t.TempDir(), "no", "dir", "p.png"))...)
 	assert.Equal(t, exitError, code)
 	assert.Contains(t, errs, "--plot")
 }
 
 func TestTrainHelp(t *testing.T) {
-	code, out, _ := runArgs(t, "help", "train")
+	code, out, _ := spu(t, "help", "train")
 	assert.Equal(t, exitOK, code)
 	for _, s := range []string{"usage: spu train", "--board", "sim:tngd", "--optimizer", "--checkpoint", "--resume", "--plot",
 		"--metrics", "--quiet", "bit for bit", "$SPU_MNIST_DIR"} {
@@ -297,12 +290,12 @@ func TestTrainHelp(t *testing.T) {
 func TestTrainResumeBoard(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "ck")
 	board := "sim:tngd?cells=30000&seed=3"
-	code, _, errs := runArgs(t, trainArgs("--board", board, "--iterations", "2", "--checkpoint", dir)...)
+	code, _, errs := spu(t, trainArgs("--board", board, "--iterations", "2", "--checkpoint", dir)...)
 	require.Equal(t, exitOK, code, errs)
 	c, _, err := checkpoint.Load(dir)
 	require.NoError(t, err)
 	assert.Contains(t, string(c.Config), `"board":"`+board+`"`)
-	code, _, errs = runArgs(t, trainArgs("--board", board, "--iterations", "4", "--checkpoint", dir, "--resume")...)
+	code, _, errs = spu(t, trainArgs("--board", board, "--iterations", "4", "--checkpoint", dir, "--resume")...)
 	require.Equal(t, exitOK, code, errs)
 	assert.Contains(t, errs, "not bit-identical")
 
@@ -310,15 +303,15 @@ func TestTrainResumeBoard(t *testing.T) {
 	// resumed run is bit-identical.
 	quiet := "sim:tngd?cells=30000&seed=3&noise=0"
 	straight, split := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
-	code, _, errs = runArgs(t, trainArgs("--board", quiet, "--iterations", "4", "--checkpoint", straight)...)
+	code, _, errs = spu(t, trainArgs("--board", quiet, "--iterations", "4", "--checkpoint", straight)...)
 	require.Equal(t, exitOK, code, errs)
-	code, _, errs = runArgs(t, trainArgs("--board", quiet, "--iterations", "2", "--checkpoint", split)...)
+	code, _, errs = spu(t, trainArgs("--board", quiet, "--iterations", "2", "--checkpoint", split)...)
 	require.Equal(t, exitOK, code, errs)
-	code, _, errs = runArgs(t, trainArgs("--board", quiet, "--iterations", "4", "--checkpoint", split, "--resume")...)
+	code, _, errs = spu(t, trainArgs("--board", quiet, "--iterations", "4", "--checkpoint", split, "--resume")...)
 	require.Equal(t, exitOK, code, errs)
 	assert.NotContains(t, errs, "not bit-identical")
 	assert.Equal(t, thetaBits(t, straight), thetaBits(t, split))
-	code, _, errs = runArgs(t, trainArgs("--board", "sim:tngd?cells=30000&seed=4", "--iterations", "6", "--checkpoint", dir, "--resume")...)
+	code, _, errs = spu(t, trainArgs("--board", "sim:tngd?cells=30000&seed=4", "--iterations", "6", "--checkpoint", dir, "--resume")...)
 	assert.Equal(t, exitError, code)
 	assert.Contains(t, errs, "seed=3")
 }
