@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -17,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/atomicfile"
 	"github.com/spukit/spukit/internal/jsonfile"
 )
 
@@ -370,7 +369,7 @@ func (c *Calibration) Save(path string) error {
 	if err := os.MkdirAll(dir, 0o777); err != nil {
 		return fmt.Errorf("calibration: %w", err)
 	}
-	tmp, err := createTemp(dir, ".calibration-")
+	tmp, err := atomicfile.CreateTemp(dir, ".calibration-", ".tmp")
 	if err != nil {
 		return fmt.Errorf("calibration: %w", err)
 	}
@@ -399,21 +398,6 @@ func (c *Calibration) Save(path string) error {
 		d.Close()
 	}
 	return nil
-}
-
-// createTemp creates a new file named prefix + random digits + ".tmp" in
-// dir with mode 0666 less the umask, like any file a program writes: a
-// calibration is shared lab data, but the user's umask decides how shared
-// (os.CreateTemp would make it 0600, and a chmod would override the umask).
-func createTemp(dir, prefix string) (*os.File, error) {
-	for range 100 {
-		name := filepath.Join(dir, fmt.Sprintf("%s%d.tmp", prefix, rand.Uint32()))
-		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
-		if !errors.Is(err, fs.ErrExist) {
-			return f, err
-		}
-	}
-	return nil, fmt.Errorf("cannot create a temporary file in %s: %w", dir, fs.ErrExist)
 }
 
 // CacheDir returns dir, or when dir is empty the user cache directory's
@@ -461,7 +445,7 @@ func CheckCacheWritable(dir string) error {
 	if err := os.MkdirAll(dir, 0o777); err != nil {
 		return fmt.Errorf("calibration cache: %w", err)
 	}
-	f, err := createTemp(dir, ".calibration-probe-")
+	f, err := atomicfile.CreateTemp(dir, ".calibration-probe-", ".tmp")
 	if err != nil {
 		return fmt.Errorf("calibration cache %s is not writable: %w", dir, err)
 	}

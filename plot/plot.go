@@ -23,6 +23,8 @@ import (
 
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/spukit/spukit/internal/atomicfile"
 )
 
 // Style says how a series is drawn.
@@ -189,8 +191,9 @@ func PNG(w io.Writer, width, height int, charts ...Chart) error {
 
 // WriteFile writes PNG(…) to path atomically enough for a report: to a
 // temporary file in the same directory, renamed over path when complete.
+// The file's mode is 0666 less the umask, like any file a program writes.
 func WriteFile(path string, width, height int, charts ...Chart) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".plot-*.png")
+	tmp, err := atomicfile.CreateTemp(filepath.Dir(path), ".plot-", ".png")
 	if err != nil {
 		return fmt.Errorf("plot: %w", err)
 	}
@@ -198,10 +201,6 @@ func WriteFile(path string, width, height int, charts ...Chart) error {
 	if err := PNG(tmp, width, height, charts...); err != nil {
 		tmp.Close()
 		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("plot: %w", err)
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("plot: %w", err)

@@ -94,7 +94,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			b.WriteString(hand)
 		}
 	}
-	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
+	if err := os.WriteFile(*out, []byte(b.String()), 0o666); err != nil {
 		return err
 	}
 	if f.json {
