@@ -238,13 +238,22 @@ type flags struct {
 	help     string // text after the flag list
 }
 
+// newFlags is the flag set of a command that opens a board: --board and
+// --json.
 func newFlags(name, synopsis, help string) *flags {
-	f := &flags{FlagSet: flag.NewFlagSet("spu "+name, flag.ContinueOnError), help: help}
-	f.SetOutput(io.Discard)
+	f := newBoardlessFlags(name, synopsis, help)
 	f.StringVar(&f.board, "board", defaultBoard, "board `URI`, e.g. sim:proto8?seed=3, sim:ideal, sim:profile.json")
+	return f
+}
+
+// newBoardlessFlags is the flag set of a command that opens no board
+// (version, report): --json only, so --board is refused as undefined
+// rather than silently ignored.
+func newBoardlessFlags(name, synopsis, help string) *flags {
+	f := &flags{FlagSet: flag.NewFlagSet("spu "+name, flag.ContinueOnError), help: help, synopsis: synopsis}
+	f.SetOutput(io.Discard)
 	f.BoolVar(&f.json, "json", false, "print machine-readable JSON")
 	f.Usage = func() {}
-	f.synopsis = synopsis
 	return f
 }
 
@@ -262,13 +271,6 @@ func (f *flags) parse(args []string, stdout io.Writer) error {
 		return usagef("unexpected argument %q (flags only; see '%s -h')", f.Arg(0), f.Name())
 	}
 	return nil
-}
-
-// isSet reports whether the flag name was given on the command line.
-func (f *flags) isSet(name string) bool {
-	set := false
-	f.Visit(func(fl *flag.Flag) { set = set || fl.Name == name })
-	return set
 }
 
 func (f *flags) printUsage(w io.Writer) {

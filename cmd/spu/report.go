@@ -19,7 +19,7 @@ type reportRun struct {
 }
 
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f := newFlags("report", "spu report --run NAME=FILE.jsonl [--run ...] --out FILE.md --img DIR [--json]",
+	f := newBoardlessFlags("report", "spu report --run NAME=FILE.jsonl [--run ...] --out FILE.md --img DIR [--json]",
 		"Summarises spu train --metrics files: a Markdown table (iterations to 90 % test\naccuracy, final accuracy, times) and PNG curves. make reproduce uses it.\n")
 	var runs []reportRun
 	f.Func("run", "a run as `NAME=FILE.jsonl` (repeatable)", func(s string) error {
@@ -50,9 +50,6 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if *testN < 1 || *testN > mnistTestN {
 		return usagef("--test-size %d: want 1..%d (the MNIST test set; give spu train's --test-size)", *testN, mnistTestN)
-	}
-	if f.isSet("board") {
-		return usagef("--board %s: spu report reads metrics files and opens no board", f.board)
 	}
 	if err := os.MkdirAll(*img, 0o755); err != nil {
 		return err

@@ -78,3 +78,14 @@ func TestReportJSON(t *testing.T) {
 	assert.Equal(t, 10, r.Iterations)
 	assert.InDelta(t, 0.91, r.TestAccuracy, 1e-12)
 }
+
+// Commands that open no board do not list --board in their help (report
+// listed it and then refused it).
+func TestBoardlessHelp(t *testing.T) {
+	for _, cmd := range []string{"report", "version"} {
+		code, out, errs := spu(t, cmd, "-h")
+		require.Equal(t, exitOK, code, errs)
+		assert.Contains(t, out, "-json", cmd)
+		assert.NotContains(t, out, "-board", cmd)
+	}
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"runtime"
@@ -87,11 +86,7 @@ unless -buildvcs=false; make build asks for it explicitly.
 
 // runVersion is spu version (also spu --version).
 func runVersion(_ context.Context, args []string, stdout, _ io.Writer) error {
-	f := &flags{FlagSet: flag.NewFlagSet("spu version", flag.ContinueOnError),
-		synopsis: "spu version [--json]", help: versionHelp}
-	f.SetOutput(io.Discard)
-	f.Usage = func() {}
-	f.BoolVar(&f.json, "json", false, "print machine-readable JSON")
+	f := newBoardlessFlags("version", "spu version [--json]", versionHelp)
 	if err := f.parse(args, stdout); err != nil {
 		return err
 	}
