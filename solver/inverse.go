@@ -98,11 +98,9 @@ func inverse(ctx context.Context, b hal.Board, a mat.Matrix, opts *Options) (*In
 		cov[i] = cov[i] / (sigma * sigma) * s.sA / s.mA
 		se[i] = se[i] / (sigma * sigma) * s.sA / s.mA
 	}
-	for i := range cov {
-		if math.IsInf(cov[i], 0) || math.IsNaN(cov[i]) || math.IsInf(se[i], 0) || math.IsNaN(se[i]) {
-			return nil, fmt.Errorf("A⁻¹[%d][%d] = %g ± %g overflows float64 (max|A_ij| = %g); multiply A by a common factor: %w",
-				i/n, i%n, cov[i], se[i], s.mA, hal.ErrOutOfRange)
-		}
+	if i := firstNonFinite(cov, se); i >= 0 {
+		return nil, fmt.Errorf("A⁻¹[%d][%d] = %g ± %g overflows float64 (max|A_ij| = %g); multiply A by a common factor: %w",
+			i/n, i%n, cov[i], se[i], s.mA, hal.ErrOutOfRange)
 	}
 	res := &InverseResult{
 		Inv: mat.NewDense(n, n, cov), StdErr: mat.NewDense(n, n, se),

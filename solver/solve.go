@@ -271,12 +271,21 @@ func overflow(what string, maxA, maxB float64) error {
 // finiteResult refuses an estimate or error bar that is not finite: a
 // result that overflowed is an error, never a number.
 func finiteResult(x, se []float64, maxA, maxB float64) error {
-	for i := range x {
-		if math.IsInf(x[i], 0) || math.IsNaN(x[i]) || math.IsInf(se[i], 0) || math.IsNaN(se[i]) {
-			return overflow(fmt.Sprintf("x[%d] = %g ± %g", i, x[i], se[i]), maxA, maxB)
-		}
+	if i := firstNonFinite(x, se); i >= 0 {
+		return overflow(fmt.Sprintf("x[%d] = %g ± %g", i, x[i], se[i]), maxA, maxB)
 	}
 	return nil
+}
+
+// firstNonFinite returns the first index i at which v[i] or se[i] is NaN
+// or ±Inf, or -1 when every estimate and its error bar are finite.
+func firstNonFinite(v, se []float64) int {
+	for i := range v {
+		if math.IsInf(v[i], 0) || math.IsNaN(v[i]) || math.IsInf(se[i], 0) || math.IsNaN(se[i]) {
+			return i
+		}
+	}
+	return -1
 }
 
 // timeMul converts a count for multiplying a Duration.
