@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -89,8 +88,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := f.parse(args, stdout); err != nil {
 		return err
 	}
-	set := map[string]bool{}
-	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	set := f.given()
 	switch {
 	case *events < 0 || *checkEvents < 0:
 		return usagef("--events and --check-events must be positive")

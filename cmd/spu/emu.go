@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -64,8 +63,7 @@ spu --board serial://PATH. The board is --board's URI (any board of at most
 // and --seed, which would name another board, are refused), else
 // sim:PROFILE?seed=SEED.
 func emuBoardURI(f *flags, profile string, seed uint64) (string, error) {
-	set := map[string]bool{}
-	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	set := f.given()
 	if set["board"] {
 		if set["profile"] || set["seed"] {
 			return "", usagef("--board %q and --profile/--seed both name the board to emulate: give the seed in the URI (sim:NAME?seed=N) or use --profile and --seed alone", f.board)

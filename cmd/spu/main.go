@@ -273,6 +273,14 @@ func (f *flags) parse(args []string, stdout io.Writer) error {
 	return nil
 }
 
+// given returns the names of the flags given on the command line (not
+// those left at their defaults).
+func (f *flags) given() map[string]bool {
+	set := map[string]bool{}
+	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	return set
+}
+
 func (f *flags) printUsage(w io.Writer) {
 	fmt.Fprintf(w, "usage: %s\n\nflags:\n", f.synopsis)
 	f.SetOutput(w)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -122,8 +121,7 @@ func runSolve(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := f.parse(args, stdout); err != nil {
 		return err
 	}
-	set := map[string]bool{}
-	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	set := f.given()
 
 	// Flag checks: all before reading files or opening the board.
 	switch {
