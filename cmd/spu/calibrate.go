@@ -125,32 +125,8 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return runCheck(ctx, f, b, *calPath, *cache, *checkEvents, stdout, stderr)
 	}
 	o := calibration.Options{Events: *events, Seed: *seed}
-	var bar *progressbar.ProgressBar
-	if !*quiet && isTerminal(stderr) {
-		bar = progressbar.NewOptions(1000, progressbar.OptionSetWriter(stderr),
-			progressbar.OptionSetDescription("calibrating "+b.Info().Serial),
-			progressbar.OptionSetWidth(28), progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionSetPredictTime(true))
-	}
-	// The stage and fraction reached, for the bar and for an interrupt.
-	stage, done := "", 0.0
-	o.Progress = func(s string, f float64) {
-		if bar != nil && s != stage {
-			bar.Describe(fmt.Sprintf("calibrating %s: %s", b.Info().Serial, s))
-		}
-		stage, done = s, f
-		if bar != nil {
-			bar.Set(int(math.Round(1000 * f)))
-		}
-	}
-	cal, err := calibration.Calibrate(ctx, b, &o)
-	if bar != nil {
-		bar.Clear()
-	}
+	cal, err := calibrateShowing(ctx, b, o, !*quiet && isTerminal(stderr), stderr, *out)
 	if err != nil {
-		if ctx.Err() != nil {
-			return interruptedCalibration(err, stage, done, *out)
-		}
 		return err
 	}
 	sum := summarise(f.board, cal)
@@ -177,6 +153,39 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	printCalibration(stdout, sum)
 	return nil
+}
+
+// calibrateShowing calibrates b with options o, with a progress bar on
+// stderr naming the stage when bar is set; an interrupt is reported with
+// the stage it stopped in and what was kept (see interruptedCalibration;
+// out is the --out file left as it was).
+func calibrateShowing(ctx context.Context, b hal.Board, o calibration.Options, bar bool, stderr io.Writer, out string) (*calibration.Calibration, error) {
+	var pb *progressbar.ProgressBar
+	if bar {
+		pb = progressbar.NewOptions(1000, progressbar.OptionSetWriter(stderr),
+			progressbar.OptionSetDescription("calibrating "+b.Info().Serial),
+			progressbar.OptionSetWidth(28), progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionSetPredictTime(true))
+	}
+	// The stage and fraction reached, for the bar and for an interrupt.
+	stage, done := "", 0.0
+	o.Progress = func(s string, f float64) {
+		if pb != nil && s != stage {
+			pb.Describe(fmt.Sprintf("calibrating %s: %s", b.Info().Serial, s))
+		}
+		stage, done = s, f
+		if pb != nil {
+			pb.Set(int(math.Round(1000 * f)))
+		}
+	}
+	cal, err := calibration.Calibrate(ctx, b, &o)
+	if pb != nil {
+		pb.Clear()
+	}
+	if err != nil && ctx.Err() != nil {
+		return nil, interruptedCalibration(err, stage, done, out)
+	}
+	return cal, err
 }
 
 // interruptedCalibration says what an interrupted calibration kept:
