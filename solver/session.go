@@ -94,17 +94,7 @@ func open(ctx context.Context, b hal.Board, a mat.Matrix, opts *Options, require
 			u[i] = v / s.mA
 		}
 	}
-	// Stability is invariant under positive scaling; test A itself when its
-	// scale is tame so that the message names A's own eigenvalue.
-	if s.mA > 1e-100 && s.mA < 1e100 {
-		err = hal.Stable(s.a, n)
-	} else {
-		err = hal.Stable(u, n)
-		if err != nil {
-			err = fmt.Errorf("A/%g: %w", s.mA, err)
-		}
-	}
-	if err != nil {
+	if err := stable(s.a, u, n, s.mA); err != nil {
 		return nil, nil, err
 	}
 	// The eigendecompositions here are O(n³) (seconds at n = 4096): look
@@ -116,18 +106,7 @@ func open(ctx context.Context, b hal.Board, a mat.Matrix, opts *Options, require
 	if err != nil {
 		return nil, nil, err
 	}
-	s.ap = make([]float64, s.k*s.k)
-	for i := range s.k {
-		s.ap[i*s.k+i] = 1
-	}
-	an := make([]float64, n*n)
-	for i := range n {
-		for j := range n {
-			v := s.sA * u[i*n+j]
-			s.ap[i*s.k+j] = v
-			an[i*n+j] = v
-		}
-	}
+	an := s.scaleInto(u)
 	s.mu, s.rate, s.proven = relaxation(an, n)
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
@@ -150,6 +129,40 @@ func open(ctx context.Context, b hal.Board, a mat.Matrix, opts *Options, require
 		s.t0 = c.BoardTime()
 	}
 	return s, &o, nil
+}
+
+// scaleInto sets s.ap, the board's K×K couplings: A' = s.sA·u in the
+// top-left n×n block and the identity on the padding, and returns A' alone
+// (n×n) for the checks that follow.
+func (s *session) scaleInto(u []float64) []float64 {
+	n := s.n
+	s.ap = make([]float64, s.k*s.k)
+	for i := range s.k {
+		s.ap[i*s.k+i] = 1
+	}
+	an := make([]float64, n*n)
+	for i := range n {
+		for j := range n {
+			v := s.sA * u[i*n+j]
+			s.ap[i*s.k+j] = v
+			an[i*n+j] = v
+		}
+	}
+	return an
+}
+
+// stable checks that the n×n A (a, and u = a/mA) has every eigenvalue's
+// real part > 0. Stability is invariant under positive scaling; A itself
+// is tested when its scale is tame so that the message names A's own
+// eigenvalue.
+func stable(a, u []float64, n int, mA float64) error {
+	if mA > 1e-100 && mA < 1e100 {
+		return hal.Stable(a, n)
+	}
+	if err := hal.Stable(u, n); err != nil {
+		return fmt.Errorf("A/%g: %w", mA, err)
+	}
+	return nil
 }
 
 func checkOptions(o *Options) error {
