@@ -23,6 +23,8 @@ const (
 	// maxTrainIterations bounds spu train's iterations: 10⁷ is 10⁴ epochs
 	// of 60,000 images in batches of 64, where the paper's run takes 1560.
 	maxTrainIterations = 10_000_000
+	// iterationsReason is the reason for maxTrainIterations, for messages.
+	iterationsReason = "10⁴ epochs of all 60,000 images at batch 64; the paper's run is 1560"
 	// maxEvaluations bounds the test-set evaluations of a run: every
 	// checkpoint and the --json summary hold the whole history, so their
 	// total cost grows with its square.
@@ -62,8 +64,8 @@ func sampleRows(n, k int) int {
 func checkTrainSize(total, evalEvery, params int) error {
 	switch {
 	case total > maxTrainIterations:
-		return usagef("%d iterations (--epochs × iterations per epoch, or --iterations): at most %d (10⁴ epochs of all 60,000 images at batch 64; the paper's run is 1560)",
-			total, maxTrainIterations)
+		return usagef("%d iterations (--epochs × iterations per epoch, or --iterations): at most %d (%s)",
+			total, maxTrainIterations, iterationsReason)
 	case evalEvery > 0 && total/evalEvery > maxEvaluations:
 		return usagef("--eval-every %d over %d iterations is %d evaluations: at most %d (every checkpoint and the summary hold the whole history); evaluate less often",
 			evalEvery, total, total/evalEvery, maxEvaluations)

@@ -603,9 +603,9 @@ func (c *trainConfig) validate(set map[string]bool) error {
 	case c.Damping == 0 && training.UsesCurvature(c.Optimizer):
 		return usagef("--damping 0: %s needs λ > 0 (the paper uses 0.01)", c.Optimizer)
 	case c.Epochs > maxTrainIterations:
-		return usagef("--epochs %d: at most %d iterations in all (10⁴ epochs of all 60,000 images at batch 64; the paper's run is 1560)", c.Epochs, maxTrainIterations)
+		return usagef("--epochs %d: at most %d iterations in all (%s)", c.Epochs, maxTrainIterations, iterationsReason)
 	case c.Iterations > maxTrainIterations:
-		return usagef("--iterations %d: at most %d (10⁴ epochs of all 60,000 images at batch 64; the paper's run is 1560)", c.Iterations, maxTrainIterations)
+		return usagef("--iterations %d: at most %d (%s)", c.Iterations, maxTrainIterations, iterationsReason)
 	case !(c.T > 0) || nan(c.T):
 		return usagef("--t %g: want > 0 (in τ)", c.T)
 	case c.Delay < 0 || nan(c.Delay):
