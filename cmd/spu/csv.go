@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/jsonfile"
 )
 
 // maxInputBytes bounds the size of a matrix or vector file.
@@ -25,19 +26,17 @@ first line of only text (x0,x1,x2) is a header and skipped, as are blank
 lines and lines starting with #.
 `
 
-// readFile reads a whole input file, refusing huge ones.
+// readFile reads a whole (JSON) input file, refusing one over
+// maxInputBytes with the limit in the message.
 func readFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxInputBytes+1))
+	data, err := jsonfile.Read(f, maxInputBytes)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(data) > maxInputBytes {
-		return nil, fmt.Errorf("%s: larger than %d MiB: %w", path, maxInputBytes>>20, hal.ErrInvalid)
 	}
 	return data, nil
 }
