@@ -16,6 +16,7 @@ import (
 
 	"github.com/spukit/spukit/hal"
 	"github.com/spukit/spukit/internal/atomicfile"
+	"github.com/spukit/spukit/internal/fitname"
 	"github.com/spukit/spukit/internal/jsonfile"
 )
 
@@ -421,8 +422,8 @@ const maxSerialInName = 64
 // CachePath is where a calibration with the given serial and content key
 // lives in the cache directory dir. Path separators and glob
 // metacharacters in the serial become '_' (FindCached globs the names); a
-// serial longer than 64 bytes is shortened to its first 55 and 9 hex
-// digits of a hash of the whole serial ('~' between), so that a long
+// serial longer than 64 bytes is shortened to its first 55 bytes, '~' and
+// 8 hex digits of a hash of the whole (fitname.String), so that a long
 // serial cannot make a name the file system refuses.
 func CachePath(dir, serial, key string) string {
 	safe := strings.Map(func(r rune) rune {
@@ -431,12 +432,7 @@ func CachePath(dir, serial, key string) string {
 		}
 		return r
 	}, serial)
-	if len(safe) > maxSerialInName {
-		h := sha256.Sum256([]byte(serial))
-		suffix := "~" + hex.EncodeToString(h[:])[:9]
-		safe = strings.ToValidUTF8(safe[:maxSerialInName-len(suffix)], "_") + suffix
-	}
-	return filepath.Join(dir, safe+"-"+key+".json")
+	return filepath.Join(dir, fitname.String(safe, maxSerialInName)+"-"+key+".json")
 }
 
 // CheckCacheWritable makes sure a calibration can be saved in the cache

@@ -10,13 +10,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math"
 	"time"
 
 	"github.com/spukit/spukit/firmware"
 	"github.com/spukit/spukit/firmware/proto"
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/fitname"
 )
 
 // wireBits is the code width used on the wire for a continuous converter.
@@ -70,21 +70,12 @@ func Info(in hal.Info) firmware.Info {
 	}
 }
 
-// fitString returns s when it fits INFO's proto.MaxString bytes, and
-// otherwise its first bytes followed by "~" and 8 hex digits of a hash of
-// the whole of s: the firmware would cut it to its first proto.MaxString
-// bytes, and two boards whose serials differ only after them (a long
-// profile name, seeds 1 and 2) would then report the same serial — and
-// take each other's calibrations.
-func fitString(s string) string {
-	if len(s) <= proto.MaxString {
-		return s
-	}
-	h := fnv.New32a()
-	h.Write([]byte(s))
-	suffix := fmt.Sprintf("~%08x", h.Sum32())
-	return s[:proto.MaxString-len(suffix)] + suffix
-}
+// fitString fits s into INFO's proto.MaxString bytes: the firmware would
+// cut it there, and two boards whose serials differ only after them (a
+// long profile name, seeds 1 and 2) would then report the same serial —
+// and take each other's calibrations. A longer s keeps its start and ends
+// in "~" and a hash of the whole (fitname.String).
+func fitString(s string) string { return fitname.String(s, proto.MaxString) }
 
 func bits(c hal.Converter) int {
 	if c.Bits == 0 {
