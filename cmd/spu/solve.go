@@ -17,8 +17,9 @@ import (
 	"github.com/spukit/spukit/solver"
 )
 
-// maxRandomN bounds --random.
-const maxRandomN = 4096
+// maxRandomN bounds --random: a larger problem fits no board the solver
+// drives.
+const maxRandomN = solver.MaxDenseCells
 
 // jfloat is a float64 that encodes NaN and ±Inf as JSON null instead of
 // failing the whole report (the solver's scale may overflow to +Inf).
