@@ -38,6 +38,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/spukit/spukit/internal/atomicfile"
 )
 
 // Version is the file format version Save writes.
@@ -230,7 +232,9 @@ func Save(dir string, c *Checkpoint) (string, error) {
 		return "", fmt.Errorf("checkpoint: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
-	tmp, err := os.CreateTemp(dir, FileName+".tmp-*")
+	// 0666 less the umask, like calibrations and plots (os.CreateTemp
+	// would make it 0600 whatever the umask).
+	tmp, err := atomicfile.CreateTemp(dir, FileName+".tmp-", "")
 	if err != nil {
 		return "", fmt.Errorf("checkpoint: %w", err)
 	}
