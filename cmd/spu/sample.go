@@ -181,6 +181,14 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err == nil && file != nil {
 		err = file.Close()
 	}
+	if err != nil && ctx.Err() != nil {
+		// sampleCSV flushed every whole row read before the interrupt.
+		dest := "stdout"
+		if *out != "" {
+			dest = *out
+		}
+		return fmt.Errorf("interrupted; the rows written to %s before it are kept, each one complete: %w", dest, err)
+	}
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -24,7 +25,8 @@ func TestSignalExitCodes(t *testing.T) {
 			stopped := false
 			var out, errb bytes.Buffer
 			// 10⁸ samples take minutes: only the signal ends this run.
-			args := []string{"sample", "--n", "100000000", "--burn", "0", "--out", filepath.Join(t.TempDir(), "s.csv")}
+			csv := filepath.Join(t.TempDir(), "s.csv")
+			args := []string{"sample", "--n", "100000000", "--burn", "0", "--out", csv}
 			codes := make(chan int)
 			go func() { codes <- runSignalled(sigs, func() { stopped = true }, args, &out, &errb) }()
 			time.Sleep(200 * time.Millisecond)
@@ -36,6 +38,17 @@ func TestSignalExitCodes(t *testing.T) {
 				t.Fatal("the command did not stop on the signal")
 			}
 			assert.True(t, stopped, "the handler is removed after the first signal")
+			// What was kept is said, and it is whole rows: a header and
+			// rows (as many as the 200 ms allowed) of t_s and the 8 cells
+			// of sim:proto8.
+			assert.Contains(t, errb.String(), "interrupted; the rows written to "+csv+" before it are kept, each one complete")
+			data, err := os.ReadFile(csv)
+			require.NoError(t, err)
+			lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+			for _, l := range []string{lines[0], lines[len(lines)-1]} {
+				assert.Len(t, strings.Split(l, ","), 9, "a whole row: %q", l)
+			}
+			assert.True(t, strings.HasSuffix(string(data), "\n"), "the last row is complete")
 		})
 	}
 	// No signal: the command's own code.
