@@ -20,21 +20,31 @@ type Faults struct {
 	Delay           time.Duration
 }
 
-// ParseFaults reads "drop=P,flip=P,dup=P,delay=D".
+// MaxDelay bounds the Delay fault: it is 100× the serial driver's default
+// reply timeout, so anything longer only makes every request time out (and
+// a typo in units such as 100h would stall the emulator for days).
+const MaxDelay = 10 * time.Second
+
+// ParseFaults reads "drop=P,flip=P,dup=P,delay=D"; each key at most once.
 func ParseFaults(s string) (Faults, error) {
 	var f Faults
 	if strings.TrimSpace(s) == "" {
 		return f, nil
 	}
+	seen := make(map[string]bool)
 	for _, kv := range strings.Split(s, ",") {
 		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
 		if !ok {
 			return f, fmt.Errorf("faults %q: want key=value pairs: %w", kv, hal.ErrInvalid)
 		}
+		if seen[k] {
+			return f, fmt.Errorf("faults: %q given twice: give each key once: %w", k, hal.ErrInvalid)
+		}
+		seen[k] = true
 		if k == "delay" {
 			d, err := time.ParseDuration(v)
-			if err != nil || d < 0 {
-				return f, fmt.Errorf("faults delay %q: want a duration ≥ 0: %w", v, hal.ErrInvalid)
+			if err != nil || d < 0 || d > MaxDelay {
+				return f, fmt.Errorf("faults delay %q: want a duration from 0 to %v (longer only times every request out): %w", v, MaxDelay, hal.ErrInvalid)
 			}
 			f.Delay = d
 			continue

@@ -29,6 +29,8 @@ func TestBadInputBoards(t *testing.T) {
 	runDocTable(t, "## Board URIs, the emulator and calibration files", []docCase{
 		{"Emulator fault probability not in [0, 1]", []string{"emu", "--faults", "drop=NaN"}, exitUsage,
 			[]string{`spu emu: faults drop="NaN": want a finite probability in [0, 1]`, "invalid argument"}},
+		{"Emulator fault delay too long or a fault key repeated", []string{"emu", "--faults", "delay=100h"}, exitUsage,
+			[]string{`spu emu: faults delay "100h": want a duration from 0 to 10s (longer only times every request out)`, "invalid argument"}},
 		{"Malformed board URI options", []string{"info", "--board", "sim:proto8?seed=5;x=1"}, exitError,
 			[]string{`sim: malformed options "seed=5;x=1": invalid semicolon separator`, "joined by &", "invalid argument"}},
 		{"Board URI option given twice", []string{"info", "--board", "sim:proto8?seed=1&seed=2"}, exitError,
