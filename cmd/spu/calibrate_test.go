@@ -200,7 +200,10 @@ func TestCalibrateInterrupted(t *testing.T) {
 	code := run(ctx, []string{"calibrate", "--out", out, "--cache", filepath.Join(dir, "cache")}, &stdout, &stderr)
 	assert.NotEqual(t, exitOK, code)
 	msg := stderr.String()
-	assert.Contains(t, msg, "spu calibrate: interrupted during probe ")
+	// The cancel lands 1 s in; on this machine that is inside a probe's
+	// transients, on a much faster one it may be the bias sweep. Either
+	// way the message must name the stage it stopped in.
+	assert.Regexp(t, `spu calibrate: interrupted during (probe \d+ of \d+: transients|`+calibration.StageBias+`)`, msg)
 	assert.Contains(t, msg, "nothing was written (--out "+out+" and the cache are as they were)")
 	assert.Contains(t, msg, "context canceled")
 	_, err := os.Stat(out)
