@@ -3,13 +3,10 @@
 package plot
 
 import (
-	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
+	"github.com/spukit/spukit/internal/atomicfile/atomicfiletest"
 )
 
 // A plot is created 0666 less the umask, like calibration files and any
@@ -17,17 +14,8 @@ import (
 func TestWriteFileHonoursUmask(t *testing.T) {
 	x, y := curve(5, func(i float64) float64 { return i })
 	c := Chart{Series: []Series{{Name: "a", X: x, Y: y}}}
-	for _, tc := range []struct {
-		umask int
-		want  os.FileMode
-	}{{0o027, 0o640}, {0o002, 0o664}} {
-		path := filepath.Join(t.TempDir(), "p.png")
-		old := syscall.Umask(tc.umask)
-		err := WriteFile(path, 200, 150, c)
-		syscall.Umask(old)
-		require.NoError(t, err)
-		fi, err := os.Stat(path)
-		require.NoError(t, err)
-		assert.Equal(t, tc.want, fi.Mode().Perm(), "umask %#o", tc.umask)
-	}
+	atomicfiletest.CheckUmask(t, func(dir string) (string, error) {
+		path := filepath.Join(dir, "p.png")
+		return path, WriteFile(path, 200, 150, c)
+	})
 }
