@@ -158,14 +158,8 @@ func rangeScale(u []float64, r hal.Range, margin float64, what string) (float64,
 // symmetric part (a proven decay rate of ‖e^{-a t}‖₂ when positive), and
 // r, the rate to use: μ if μ > 0, else the spectral abscissa min Re λ(a).
 func relaxation(a []float64, n int) (mu, r float64, proven bool) {
-	sym := mat.NewSymDense(n, nil)
-	for i := range n {
-		for j := i; j < n; j++ {
-			sym.SetSym(i, j, 0.5*(a[i*n+j]+a[j*n+i]))
-		}
-	}
 	var es mat.EigenSym
-	if es.Factorize(sym, false) {
+	if es.Factorize(symPart(a, n), false) {
 		mu = es.Values(nil)[0]
 	} else {
 		mu = math.Inf(-1)
@@ -185,6 +179,17 @@ func relaxation(a []float64, n int) (mu, r float64, proven bool) {
 		r = 1e-6
 	}
 	return mu, r, false
+}
+
+// symPart returns the symmetric part (A + Aᵀ)/2 of the n×n row-major a.
+func symPart(a []float64, n int) *mat.SymDense {
+	sym := mat.NewSymDense(n, nil)
+	for i := range n {
+		for j := i; j < n; j++ {
+			sym.SetSym(i, j, 0.5*(a[i*n+j]+a[j*n+i]))
+		}
+	}
+	return sym
 }
 
 // taus converts t multiples of tau into a Duration, saturating instead of

@@ -111,10 +111,16 @@ func open(ctx context.Context, b hal.Board, a mat.Matrix, opts *Options, require
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	if err := s.programmable(an); err != nil {
-		return nil, nil, err
+	if step := s.info.CouplingStep; step > 0 {
+		// The board rounds A' to its coupling step: round it once here,
+		// for the check that the rounded matrix is still stable and for
+		// the note on the error the rounding causes.
+		q, dq := quantise(an, step)
+		if err := s.programmable(q, dq); err != nil {
+			return nil, nil, err
+		}
+		s.quantNote(dq)
 	}
-	s.quantNote(an)
 	if s.mu > 0 {
 		f := 0.0
 		for _, v := range an {
@@ -191,33 +197,37 @@ func checkOptions(o *Options) error {
 	return nil
 }
 
-// programmable checks that the scaled n×n A' stays stable once rounded to
-// the board's coupling step, as the board will round it: an A' whose
-// smallest eigenvalue is below the rounding error of its entries turns
-// singular or unstable, and the board would refuse it with a bare
-// eigenvalue ("eigenvalue 0+0i") that does not say why.
-func (s *session) programmable(an []float64) error {
-	step := s.info.CouplingStep
-	if !(step > 0) {
-		return nil
-	}
-	n := s.n
-	q := make([]float64, n*n)
-	for i, v := range an {
+// quantise returns a rounded to multiples of step, as a board with that
+// coupling step programs it, and the rounding's Frobenius norm ‖q − a‖_F.
+func quantise(a []float64, step float64) (q []float64, dq float64) {
+	q = make([]float64, len(a))
+	for i, v := range a {
 		q[i] = math.Round(v/step) * step
+		dq += (q[i] - v) * (q[i] - v)
 	}
-	// A positive-definite symmetric part proves stability at the cost of a
-	// Cholesky factorisation; only the rest needs the eigenvalues.
-	sym := mat.NewSymDense(n, nil)
-	for i := range n {
-		for j := i; j < n; j++ {
-			sym.SetSym(i, j, 0.5*(q[i*n+j]+q[j*n+i]))
-		}
-	}
-	var ch mat.Cholesky
-	if ch.Factorize(sym) || hal.Stable(q, n) == nil {
+	return q, math.Sqrt(dq)
+}
+
+// programmable checks that A' stays stable once rounded to the board's
+// coupling step (q, at distance dq = ‖q − A'‖_F), as the board will round
+// it: an A' whose smallest eigenvalue is below the rounding error of its
+// entries turns singular or unstable, and the board would refuse it with
+// a bare eigenvalue ("eigenvalue 0+0i") that does not say why.
+func (s *session) programmable(q []float64, dq float64) error {
+	// Weyl: λ_min(sym q) ≥ λ_min(sym A') − ‖sym(q − A')‖₂ ≥ s.mu − dq, so
+	// a margin above the rounding proves q stable with no factorisation.
+	if s.proven && s.mu > dq {
 		return nil
 	}
+	// Else a positive-definite symmetric part still proves stability at
+	// the cost of a Cholesky factorisation; only the rest needs the
+	// eigenvalues.
+	n := s.n
+	var ch mat.Cholesky
+	if ch.Factorize(symPart(q, n)) || hal.Stable(q, n) == nil {
+		return nil
+	}
+	step := s.info.CouplingStep
 	res := fmt.Sprintf("step %.3g/τ", step)
 	span := math.Max(s.info.Coupling.Max, -s.info.Coupling.Min)
 	if bits := math.Log2(span/step + 1); math.Abs(bits-math.Round(bits)) < 1e-6 {
@@ -229,20 +239,15 @@ func (s *session) programmable(an []float64) error {
 }
 
 // quantNote notes the effect of coupling quantisation when it is likely to
-// matter: ‖ΔA'‖_F/μ bounds the relative error it causes in x to first order.
-func (s *session) quantNote(an []float64) {
-	step := s.info.CouplingStep
-	if !(step > 0) || !(s.mu > 0) {
+// matter: ‖ΔA'‖_F/μ (dq = ‖ΔA'‖_F) bounds the relative error it causes in
+// x to first order.
+func (s *session) quantNote(dq float64) {
+	if !(s.mu > 0) {
 		return
 	}
-	d := 0.0
-	for _, v := range an {
-		q := math.Round(v/step)*step - v
-		d += q * q
-	}
-	if e := math.Sqrt(d) / s.mu; e > 1e-3 {
+	if e := dq / s.mu; e > 1e-3 {
 		s.notef("coupling quantisation (step %.3g/τ) perturbs A' by ‖ΔA'‖_F = %.3g; expect relative errors up to about %.2g from it",
-			step, math.Sqrt(d), e)
+			s.info.CouplingStep, dq, e)
 	}
 }
 
