@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/spukit/spukit/hal"
-	"github.com/spukit/spukit/trainer"
+	"github.com/spukit/spukit/optim"
 )
 
 // Optimizers lists the optimiser names NewOptimizer accepts, in the order
@@ -42,12 +42,12 @@ type OptimizerSpec struct {
 	LR float64
 	// Momentum is SGD's heavy-ball coefficient.
 	Momentum float64
-	// The board-backed optimisers' settings (see trainer.TNGDOptions):
+	// The board-backed optimisers' settings (see optim.TNGDOptions):
 	// analog time and delay in τ, read window, mapping. tngd-em uses T
 	// and Seed (its noise stream).
 	T, Delay float64
 	Window   int
-	Mapping  trainer.Mapping
+	Mapping  optim.Mapping
 	Seed     uint64
 }
 
@@ -87,37 +87,37 @@ func (s OptimizerSpec) LRValue() float64 {
 
 // NewOptimizer builds the optimiser for a model trained in batches of
 // batch examples; board is used (and required) only by tngd and tngd-adam.
-func NewOptimizer(s OptimizerSpec, board hal.Board, model *trainer.MLP, batch int) (trainer.Optimizer, error) {
+func NewOptimizer(s OptimizerSpec, board hal.Board, model *optim.MLP, batch int) (optim.Optimizer, error) {
 	if err := s.Check(); err != nil {
 		return nil, err
 	}
 	lr := s.LRValue()
 	switch s.Name {
 	case "sgd":
-		return &trainer.SGD{LR: lr, Momentum: s.Momentum}, nil
+		return &optim.SGD{LR: lr, Momentum: s.Momentum}, nil
 	case "adam":
-		return trainer.NewAdam(lr), nil
+		return optim.NewAdam(lr), nil
 	case "ngd":
-		if n := model.NumParams(); n > trainer.MaxDenseParams {
+		if n := model.NumParams(); n > optim.MaxDenseParams {
 			return nil, fmt.Errorf("optimizer ngd forms the dense N × N curvature, and this model has N = %d > %d parameters: use ngd-woodbury (also exact) or ngd-cg, or a smaller model: %w",
-				n, trainer.MaxDenseParams, hal.ErrInvalid)
+				n, optim.MaxDenseParams, hal.ErrInvalid)
 		}
-		return &trainer.NGD{LR: lr}, nil
+		return &optim.NGD{LR: lr}, nil
 	case "ngd-cg":
-		return &trainer.NGDCG{LR: lr}, nil
+		return &optim.NGDCG{LR: lr}, nil
 	case "ngd-woodbury":
-		return &trainer.NGDWoodbury{LR: lr}, nil
+		return &optim.NGDWoodbury{LR: lr}, nil
 	case "tngd-em":
-		return trainer.NewTNGDEuler(trainer.EulerOptions{LR: lr, T: s.T, Seed: s.Seed})
+		return optim.NewTNGDEuler(optim.EulerOptions{LR: lr, T: s.T, Seed: s.Seed})
 	}
 	if board == nil {
 		return nil, fmt.Errorf("optimizer %s runs on a board, and none was given: %w", s.Name, hal.ErrInvalid)
 	}
-	topts := trainer.TNGDOptions{LR: lr, T: s.T, Delay: s.Delay, Window: s.Window, Mapping: s.Mapping}
+	topts := optim.TNGDOptions{LR: lr, T: s.T, Delay: s.Delay, Window: s.Window, Mapping: s.Mapping}
 	if s.Name == "tngd-adam" {
 		topts.LR = DefaultLR["tngd"] // unused: Adam takes the step
 	}
-	t, err := trainer.NewTNGD(board, model.NumParams(), batch*model.Outputs(), topts)
+	t, err := optim.NewTNGD(board, model.NumParams(), batch*model.Outputs(), topts)
 	if err != nil {
 		return nil, err
 	}
@@ -125,16 +125,16 @@ func NewOptimizer(s OptimizerSpec, board hal.Board, model *trainer.MLP, batch in
 		return t, nil
 	}
 	// The paper's TNGD-Adam: Adam with β₁ = β₂ = 0 on the board's g̃.
-	return &trainer.TNGDAdam{TNGD: t, Adam: &trainer.Adam{LR: lr, Beta1: 0, Beta2: 0, Eps: 1e-8}}, nil
+	return &optim.TNGDAdam{TNGD: t, Adam: &optim.Adam{LR: lr, Beta1: 0, Beta2: 0, Eps: 1e-8}}, nil
 }
 
 // MappingOf returns the mapping a board-backed optimiser resolved to, and
 // "" for the digital ones.
-func MappingOf(o trainer.Optimizer) string {
+func MappingOf(o optim.Optimizer) string {
 	switch t := o.(type) {
-	case *trainer.TNGD:
+	case *optim.TNGD:
 		return t.Mapping().String()
-	case *trainer.TNGDAdam:
+	case *optim.TNGDAdam:
 		return t.TNGD.Mapping().String()
 	}
 	return ""

@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/optim"
 	_ "github.com/spukit/spukit/sim"
-	"github.com/spukit/spukit/trainer"
 )
 
 func TestNewOptimizer(t *testing.T) {
@@ -33,7 +33,7 @@ func TestNewOptimizer(t *testing.T) {
 			}
 			// One step on a batch moves θ.
 			before := append([]float64(nil), m.Params()...)
-			it, err := trainer.NewIteration(0, m, blobs(4, 3), 0.01)
+			it, err := optim.NewIteration(0, m, blobs(4, 3), 0.01)
 			require.NoError(t, err)
 			_, err = o.Step(context.Background(), it)
 			require.NoError(t, err)
@@ -46,12 +46,12 @@ func TestNewOptimizer(t *testing.T) {
 
 func TestNewOptimizerErrors(t *testing.T) {
 	m := newModel(t)
-	big, err := trainer.NewMLP(trainer.DefaultSizes(), trainer.Tanh, 1)
+	big, err := optim.NewMLP(optim.DefaultSizes(), optim.Tanh, 1)
 	require.NoError(t, err)
 	for _, tc := range []struct {
 		name  string
 		spec  OptimizerSpec
-		model *trainer.MLP
+		model *optim.MLP
 		want  string
 	}{
 		{"unknown", OptimizerSpec{Name: "lbfgs"}, m, `optimizer "lbfgs": want one of sgd, adam, ngd, ngd-cg, ngd-woodbury, tngd, tngd-adam, tngd-em`},

@@ -1,6 +1,6 @@
 // Package training is the training loop shared by `spu train` and the
 // reproduction scripts: minibatches in a seeded order, one optimiser step
-// per batch through trainer.Optimizer (so the same loop drives digital
+// per batch through optim.Optimizer (so the same loop drives digital
 // optimisers and board-backed TNGD), periodic evaluation, checkpoints, a
 // stop with a clear error on NaN/Inf, and a bit-identical resume.
 //
@@ -17,7 +17,7 @@
 //
 // With a checkpoint directory, the loop saves after every evaluation, at
 // the end and when the context is cancelled (Ctrl-C), always at an
-// iteration boundary: θ, the optimiser's state (trainer.Stateful), the
+// iteration boundary: θ, the optimiser's state (optim.Stateful), the
 // iteration count and the running totals. Resuming restores them, so for a
 // deterministic optimiser the parameters after N iterations are the same
 // bits whether or not the run was interrupted. A step whose loss, gradient
@@ -39,7 +39,7 @@ import (
 
 	"github.com/spukit/spukit/checkpoint"
 	"github.com/spukit/spukit/hal"
-	"github.com/spukit/spukit/trainer"
+	"github.com/spukit/spukit/optim"
 )
 
 // Errors.
@@ -56,11 +56,11 @@ var (
 // Options configure Run. Model, Optimizer, Train, Test and Batch are
 // required.
 type Options struct {
-	Model     *trainer.MLP
-	Optimizer trainer.Optimizer
-	Train     trainer.Batch // the training set, Train.Size() examples
-	Test      trainer.Batch // the evaluation set (at least one example)
-	Batch     int           // minibatch size b (≤ Train.Size())
+	Model     *optim.MLP
+	Optimizer optim.Optimizer
+	Train     optim.Batch // the training set, Train.Size() examples
+	Test      optim.Batch // the evaluation set (at least one example)
+	Batch     int         // minibatch size b (≤ Train.Size())
 	// Epochs is the number of passes; Iterations, when > 0, overrides it
 	// with a total number of steps (counted from the run's start, across
 	// resumes).
@@ -126,7 +126,7 @@ type Step struct {
 	Total     int
 	Epoch     int // the epoch this step belonged to
 	Loss      float64
-	Stats     trainer.StepStats
+	Stats     optim.StepStats
 }
 
 // Result is what Run did.
@@ -304,7 +304,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		res.Final = res.History[len(res.History)-1]
 	}
 
-	bt := trainer.Batch{X: make([]float64, o.Batch*in), Y: make([]int, o.Batch)}
+	bt := optim.Batch{X: make([]float64, o.Batch*in), Y: make([]int, o.Batch)}
 	var order []int
 	orderEpoch := -1
 	for k < total {
@@ -328,7 +328,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			}
 		}
 		t0 := time.Now()
-		it, err := trainer.NewIteration(k, o.Model, bt, o.Damping)
+		it, err := optim.NewIteration(k, o.Model, bt, o.Damping)
 		if err != nil {
 			return fail(fmt.Errorf("iteration %d: %w", k, err))
 		}
@@ -405,7 +405,7 @@ func (o *Options) checkpointAt(k, perEpoch int, ex *extra) *checkpoint.Checkpoin
 		Iteration: k, Epoch: k / perEpoch, Seed: o.Seed,
 	}}
 	c.Theta = o.Model.Params()
-	if s, ok := o.Optimizer.(trainer.Stateful); ok {
+	if s, ok := o.Optimizer.(optim.Stateful); ok {
 		c.OptimizerStateful = true
 		c.OptimizerState = s.State()
 	}
@@ -453,7 +453,7 @@ func (o *Options) restore(c *checkpoint.Checkpoint, ex *extra) error {
 			return mm("settings differ from the checkpoint's: %s", joinDiff(diff))
 		}
 	}
-	s, stateful := o.Optimizer.(trainer.Stateful)
+	s, stateful := o.Optimizer.(optim.Stateful)
 	if c.OptimizerStateful {
 		if !stateful {
 			return mm("checkpoint has optimizer state, %s takes none", o.Optimizer.Name())

@@ -12,13 +12,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/spukit/spukit/checkpoint"
-	"github.com/spukit/spukit/trainer"
+	"github.com/spukit/spukit/optim"
 )
 
 const inputs, classes = 8, 3
 
 // blobs returns n examples of three Gaussian clusters in 8 dimensions.
-func blobs(n int, seed uint64) trainer.Batch {
+func blobs(n int, seed uint64) optim.Batch {
 	r := rand.New(rand.NewPCG(seed, 1))
 	centres := make([][]float64, classes)
 	cr := rand.New(rand.NewPCG(99, 2))
@@ -27,7 +27,7 @@ func blobs(n int, seed uint64) trainer.Batch {
 			centres[c] = append(centres[c], 2*cr.NormFloat64())
 		}
 	}
-	bt := trainer.Batch{}
+	bt := optim.Batch{}
 	for i := range n {
 		c := i % classes
 		for j := range inputs {
@@ -38,8 +38,8 @@ func blobs(n int, seed uint64) trainer.Batch {
 	return bt
 }
 
-func newModel(t *testing.T) *trainer.MLP {
-	m, err := trainer.NewMLP([]int{inputs, 6, classes}, trainer.Tanh, 5)
+func newModel(t *testing.T) *optim.MLP {
+	m, err := optim.NewMLP([]int{inputs, 6, classes}, optim.Tanh, 5)
 	require.NoError(t, err)
 	return m
 }
@@ -48,13 +48,13 @@ type cfg struct {
 	LR float64 `json:"lr"`
 }
 
-func opts(t *testing.T, opt trainer.Optimizer) Options {
+func opts(t *testing.T, opt optim.Optimizer) Options {
 	return Options{Model: newModel(t), Optimizer: opt, Train: blobs(203, 1), Test: blobs(60, 2),
 		Batch: 16, Epochs: 3, Damping: 0.01, Seed: 11, EvalEvery: 5, Config: cfg{LR: 0.05}}
 }
 
 func TestLearns(t *testing.T) {
-	o := opts(t, trainer.NewAdam(0.05))
+	o := opts(t, optim.NewAdam(0.05))
 	var evals []Eval
 	o.OnEval = func(e Eval) error { evals = append(evals, e); return nil }
 	steps := 0
@@ -99,9 +99,9 @@ func bits(v []float64) []uint64 {
 // TestResumeBitIdentical: N iterations straight, or N/2 then a resume (by
 // a stop at an iteration count, or by an interrupt), give the same θ bits.
 func TestResumeBitIdentical(t *testing.T) {
-	for _, mk := range []func() trainer.Optimizer{
-		func() trainer.Optimizer { return &trainer.SGD{LR: 0.05, Momentum: 0.9} },
-		func() trainer.Optimizer { return trainer.NewAdam(0.02) },
+	for _, mk := range []func() optim.Optimizer{
+		func() optim.Optimizer { return &optim.SGD{LR: 0.05, Momentum: 0.9} },
+		func() optim.Optimizer { return optim.NewAdam(0.02) },
 	} {
 		name := mk().Name()
 		t.Run(name, func(t *testing.T) {
@@ -166,11 +166,11 @@ func TestResumeBitIdentical(t *testing.T) {
 
 // poison is SGD that writes NaN into θ at one step.
 type poison struct {
-	trainer.SGD
+	optim.SGD
 	at int
 }
 
-func (p *poison) Step(ctx context.Context, it *trainer.Iteration) (trainer.StepStats, error) {
+func (p *poison) Step(ctx context.Context, it *optim.Iteration) (optim.StepStats, error) {
 	st, err := p.SGD.Step(ctx, it)
 	if it.K == p.at {
 		it.Model.Params()[3] = math.NaN()
@@ -180,7 +180,7 @@ func (p *poison) Step(ctx context.Context, it *trainer.Iteration) (trainer.StepS
 
 func TestDivergedKeepsLastCheckpoint(t *testing.T) {
 	dir := t.TempDir()
-	o := opts(t, &poison{SGD: trainer.SGD{LR: 0.05}, at: 12})
+	o := opts(t, &poison{SGD: optim.SGD{LR: 0.05}, at: 12})
 	o.CheckpointDir = dir
 	res, err := Run(context.Background(), o)
 	require.ErrorIs(t, err, ErrDiverged)
@@ -197,7 +197,7 @@ func TestDivergedKeepsLastCheckpoint(t *testing.T) {
 
 	// A NaN in the data shows up as a NaN loss and gradient.
 	dir = t.TempDir()
-	o = opts(t, &trainer.SGD{LR: 0.05})
+	o = opts(t, &optim.SGD{LR: 0.05})
 	o.CheckpointDir = dir
 	o.Train.X[5*inputs+2] = math.NaN() // example 5
 	_, err = Run(context.Background(), o)
@@ -210,7 +210,7 @@ func TestDivergedKeepsLastCheckpoint(t *testing.T) {
 
 func TestResumeMismatch(t *testing.T) {
 	dir := t.TempDir()
-	o := opts(t, trainer.NewAdam(0.02))
+	o := opts(t, optim.NewAdam(0.02))
 	o.Iterations, o.CheckpointDir = 5, dir
 	_, err := Run(context.Background(), o)
 	require.NoError(t, err)
@@ -223,17 +223,17 @@ func TestResumeMismatch(t *testing.T) {
 	}{
 		{"seed", func(o *Options) { o.Seed = 12 }, "seed 11, this run 12"},
 		{"batch", func(o *Options) { o.Batch = 8 }, "batch 16 over 203 examples, this run batch 8"},
-		{"optimizer", func(o *Options) { o.Optimizer = &trainer.SGD{LR: 0.1} }, "optimizer adam, this run sgd"},
+		{"optimizer", func(o *Options) { o.Optimizer = &optim.SGD{LR: 0.1} }, "optimizer adam, this run sgd"},
 		{"config", func(o *Options) { o.Config = cfg{LR: 0.5} }, "lr 0.05 → 0.5"},
 		{"damping", func(o *Options) { o.Damping = 1 }, "damping 0.01, this run 1"},
 		{"model", func(o *Options) {
-			m, err := trainer.NewMLP([]int{inputs, 7, classes}, trainer.Tanh, 5)
+			m, err := optim.NewMLP([]int{inputs, 7, classes}, optim.Tanh, 5)
 			require.NoError(t, err)
 			o.Model = m
 		}, "model [8 6 3] tanh, this run [8 7 3] tanh"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			o := opts(t, trainer.NewAdam(0.02))
+			o := opts(t, optim.NewAdam(0.02))
 			o.Resume = c
 			tc.mod(&o)
 			_, err := Run(context.Background(), o)
@@ -259,13 +259,13 @@ func TestBadOptions(t *testing.T) {
 	}{
 		{"batch 0", func(o *Options) { o.Batch = 0 }, "batch 0"},
 		{"batch > data", func(o *Options) { o.Batch = 500 }, "fewer than one batch"},
-		{"no test", func(o *Options) { o.Test = trainer.Batch{} }, "no test examples"},
+		{"no test", func(o *Options) { o.Test = optim.Batch{} }, "no test examples"},
 		{"no epochs", func(o *Options) { o.Epochs = 0 }, "positive count"},
 		{"damping", func(o *Options) { o.Damping = math.NaN() }, "damping NaN"},
 		{"width", func(o *Options) { o.Train.X = o.Train.X[:len(o.Train.X)-1] }, "not 8 wide"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			o := opts(t, trainer.NewAdam(0.02))
+			o := opts(t, optim.NewAdam(0.02))
 			tc.mod(&o)
 			_, err := Run(context.Background(), o)
 			require.Error(t, err)
@@ -278,7 +278,7 @@ func TestCheckpointDirUnwritable(t *testing.T) {
 	// A path under a regular file cannot be created, even by root.
 	f := filepath.Join(t.TempDir(), "file")
 	require.NoError(t, os.WriteFile(f, nil, 0o644))
-	o := opts(t, trainer.NewAdam(0.02))
+	o := opts(t, optim.NewAdam(0.02))
 	o.CheckpointDir = filepath.Join(f, "ck")
 	_, err := Run(context.Background(), o)
 	require.Error(t, err)
@@ -288,7 +288,7 @@ func TestCheckpointDirUnwritable(t *testing.T) {
 // Maintain runs before every MaintainEvery-th step (not before the first),
 // and its error stops the run.
 func TestMaintain(t *testing.T) {
-	o := opts(t, trainer.NewAdam(0.05))
+	o := opts(t, optim.NewAdam(0.05))
 	var at []int
 	o.Maintain = func(_ context.Context, k int) error { at = append(at, k); return nil }
 	o.MaintainEvery = 10
@@ -296,7 +296,7 @@ func TestMaintain(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []int{10, 20, 30}, at, "36 iterations")
 
-	o = opts(t, trainer.NewAdam(0.05))
+	o = opts(t, optim.NewAdam(0.05))
 	o.Maintain = func(_ context.Context, k int) error {
 		if k == 20 {
 			return assert.AnError

@@ -16,8 +16,8 @@ import (
 	"github.com/spukit/spukit/checkpoint"
 	"github.com/spukit/spukit/hal"
 	"github.com/spukit/spukit/mnist"
+	"github.com/spukit/spukit/optim"
 	"github.com/spukit/spukit/plot"
-	"github.com/spukit/spukit/trainer"
 	"github.com/spukit/spukit/training"
 )
 
@@ -269,8 +269,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	sizes, _ := c.sizes()
-	act, _ := trainer.ParseActivation(c.Activation)
-	model, err := trainer.NewMLP(sizes, act, c.Seed)
+	act, _ := optim.ParseActivation(c.Activation)
+	model, err := optim.NewMLP(sizes, act, c.Seed)
 	if err != nil {
 		return err
 	}
@@ -298,7 +298,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("--window %d on %d cells: at most %d samples, the window is held at once (%d MiB at 8 bytes per cell and sample)",
 			c.Window, board.Info().Cells, maxWindowBytes/8/max(1, board.Info().Cells), maxWindowBytes>>20)
 	}
-	mp, _ := trainer.ParseMapping(c.Mapping)
+	mp, _ := optim.ParseMapping(c.Mapping)
 	opt, err := training.NewOptimizer(training.OptimizerSpec{Name: c.Optimizer, LR: c.LR, T: c.T, Delay: c.Delay,
 		Window: c.Window, Mapping: mp, Seed: c.Seed}, board, model, c.Batch)
 	if err != nil {
@@ -363,7 +363,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	opts := training.Options{
 		Model: model, Optimizer: opt,
-		Train: trainer.Batch{X: trainSet.Images, Y: trainSet.Labels}, Test: trainer.Batch{X: testSet.Images, Y: testSet.Labels},
+		Train: optim.Batch{X: trainSet.Images, Y: trainSet.Labels}, Test: optim.Batch{X: testSet.Images, Y: testSet.Labels},
 		Batch: c.Batch, Epochs: c.Epochs, Iterations: c.Iterations, Damping: c.Damping, Seed: c.Seed, EvalEvery: c.EvalEvery,
 		CheckpointDir: *ckDir, Config: c.trajectory(), Resume: resumeFrom,
 		OnEval: func(e evalRecord) error {
@@ -582,10 +582,10 @@ func (c *trainConfig) validate(set map[string]bool) error {
 	if !slices.Contains(training.Optimizers, c.Optimizer) {
 		return usagef("--optimizer %q: want one of %s", c.Optimizer, strings.Join(training.Optimizers, ", "))
 	}
-	if _, err := trainer.ParseMapping(c.Mapping); err != nil {
+	if _, err := optim.ParseMapping(c.Mapping); err != nil {
 		return usagef("--mapping %q: want one of auto, primal, factored, dual", c.Mapping)
 	}
-	if _, err := trainer.ParseActivation(c.Activation); err != nil {
+	if _, err := optim.ParseActivation(c.Activation); err != nil {
 		return usagef("--activation %q: want tanh or relu", c.Activation)
 	}
 	nan := func(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }

@@ -21,9 +21,9 @@ import (
 	"github.com/spukit/spukit/firmware/proto"
 	"github.com/spukit/spukit/hal"
 	"github.com/spukit/spukit/hal/haltest"
+	"github.com/spukit/spukit/optim"
 	"github.com/spukit/spukit/sim"
 	"github.com/spukit/spukit/solver"
-	"github.com/spukit/spukit/trainer"
 )
 
 // pipe is one direction of an in-memory serial line.
@@ -279,14 +279,14 @@ func TestDualTrainingOverFaultyLine(t *testing.T) {
 	train := func(f emu.Faults) []float64 {
 		d := emulatePTY(t, "sim:proto8?seed=8", f)
 		defer func() { resent = d.Resent() }()
-		m, err := trainer.NewMLP([]int{2, 4, 1}, trainer.Tanh, 3)
+		m, err := optim.NewMLP([]int{2, 4, 1}, optim.Tanh, 3)
 		require.NoError(t, err)
-		o, err := trainer.NewTNGD(d, m.NumParams(), 8, trainer.TNGDOptions{LR: 0.1, T: 20})
+		o, err := optim.NewTNGD(d, m.NumParams(), 8, optim.TNGDOptions{LR: 0.1, T: 20})
 		require.NoError(t, err)
-		require.Equal(t, trainer.MapDual, o.Mapping())
+		require.Equal(t, optim.MapDual, o.Mapping())
 		r := rand.New(rand.NewPCG(1, 1))
 		for k := range 200 {
-			bt := trainer.Batch{X: make([]float64, 16), Y: make([]int, 8)}
+			bt := optim.Batch{X: make([]float64, 16), Y: make([]int, 8)}
 			for i := range 8 {
 				x, y := r.NormFloat64(), r.NormFloat64()
 				bt.X[2*i], bt.X[2*i+1] = x, y
@@ -294,7 +294,7 @@ func TestDualTrainingOverFaultyLine(t *testing.T) {
 					bt.Y[i] = 1
 				}
 			}
-			it, err := trainer.NewIteration(k, m, bt, 0.05)
+			it, err := optim.NewIteration(k, m, bt, 0.05)
 			require.NoError(t, err)
 			_, err = o.Step(ctx, it)
 			require.NoError(t, err)

@@ -1,4 +1,4 @@
-package trainer
+package optim
 
 import (
 	"context"
@@ -500,7 +500,7 @@ func (o *TNGDAdam) Step(ctx context.Context, it *Iteration) (StepStats, error) {
 	return st, err
 }
 
-// State implements trainer.Stateful: the warm start (g̃ or y), the scales
+// State implements optim.Stateful: the warm start (g̃ or y), the scales
 // and flags. The board's own analog state is not part of it: SetState makes
 // the next step force the board to the saved warm start, so a resumed run
 // continues from the same estimate — though not bit-identically on a noisy
@@ -510,7 +510,7 @@ func (o *TNGD) State() []float64 {
 	return append(s, o.prev...)
 }
 
-// SetState implements trainer.Stateful.
+// SetState implements optim.Stateful.
 func (o *TNGD) SetState(s []float64) error {
 	if len(s) < 3 || (len(s) > 3 && len(s)-3 != o.info.Cells) {
 		return fmt.Errorf("tngd state: %d values, want 3 or 3 + %d cells: %w", len(s), o.info.Cells, hal.ErrDimension)
@@ -531,13 +531,13 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-// State implements trainer.Stateful: TNGD's state, then Adam's.
+// State implements optim.Stateful: TNGD's state, then Adam's.
 func (o *TNGDAdam) State() []float64 {
 	t := o.TNGD.State()
 	return append(append([]float64{float64(len(t))}, t...), o.Adam.State()...)
 }
 
-// SetState implements trainer.Stateful.
+// SetState implements optim.Stateful.
 func (o *TNGDAdam) SetState(s []float64) error {
 	if len(s) < 1 || int(s[0]) < 0 || int(s[0]) > len(s)-1 {
 		return fmt.Errorf("tngd-adam state: malformed (%d values): %w", len(s), hal.ErrDimension)

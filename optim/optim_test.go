@@ -1,4 +1,4 @@
-package trainer
+package optim
 
 import (
 	"context"
@@ -155,7 +155,7 @@ func testVec(n int, phase float64) []float64 {
 }
 
 // J as the structured blocks give it — through hal's reference products,
-// through the trainer's GEMM products and column by column — against
+// through the package's GEMM products and column by column — against
 // finite differences of the logits.
 func TestJacobianAgainstFiniteDifferences(t *testing.T) {
 	for _, c := range tinyNets {
@@ -187,7 +187,7 @@ func TestJacobianAgainstFiniteDifferences(t *testing.T) {
 				assert.InDelta(t, jd.At(r, cc), row[cc], 1e-7, "Jᵀ[%d][%d] %v", cc, r, c.sizes)
 			}
 		}
-		// The trainer's GEMM-based products agree with hal's to round-off.
+		// The package's GEMM-based products agree with hal's to round-off.
 		v, y := testVec(n, 0), testVec(rows, 1)
 		want, got := make([]float64, rows), make([]float64, rows)
 		f.J.MulVec(want, v)

@@ -1,8 +1,9 @@
-// Package trainer trains multilayer perceptrons with first-order and
-// natural-gradient optimisers, including thermodynamic natural gradient
+// Package optim holds the model and its optimisers: a multilayer
+// perceptron, its gradients and structured GGN curvature, and first-order
+// and natural-gradient optimisers, including thermodynamic natural gradient
 // descent (TNGD) on any hal.Board. Digital and board-backed optimisers
-// share one interface, so the training loop is the same code on the
-// simulator and on hardware.
+// share one interface, so the training loop (package training) is the same
+// code on the simulator and on hardware.
 //
 // # Model and parameter layout
 //
@@ -96,4 +97,4 @@
 // sentinels: hal.ErrDimension for sizes, hal.ErrInvalid for values,
 // hal.ErrUnsupported for a refused dense NGD, hal.ErrUnstable for a
 // curvature that is not positive definite or a diverging Euler–Maruyama run.
-package trainer
+package optim
