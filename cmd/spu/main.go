@@ -31,8 +31,6 @@ import (
 	"strings"
 	"syscall"
 
-	"periph.io/x/host/v3"
-
 	_ "github.com/spukit/spukit/driver/serial"      // registers the serial: scheme
 	_ "github.com/spukit/spukit/driver/spi"         // registers the spi: scheme
 	_ "github.com/spukit/spukit/driver/spi/virtual" // registers the spi+sim: scheme
@@ -291,13 +289,8 @@ func (f *flags) printUsage(w io.Writer) {
 	}
 }
 
-// openBoard opens the board named by --board. periph's host drivers are
-// loaded only for spi: boards, the only ones that need them.
+// openBoard opens the board named by --board. Every driver sets up what it
+// needs itself (driver/spi loads periph's host drivers on first use).
 func openBoard(ctx context.Context, uri string) (hal.Board, error) {
-	if strings.HasPrefix(uri, "spi:") {
-		if _, err := host.Init(); err != nil {
-			return nil, fmt.Errorf("open %s: initialise periph host drivers: %w", uri, err)
-		}
-	}
 	return hal.Open(ctx, uri)
 }

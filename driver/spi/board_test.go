@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"periph.io/x/conn/v3/driver/driverreg"
 	"periph.io/x/conn/v3/physic"
 	pspi "periph.io/x/conn/v3/spi"
 
@@ -342,4 +343,22 @@ func TestLateSamplesCounted(t *testing.T) {
 	// 30 µs late is beyond a tenth of the 100 µs period, every time.
 	assert.Equal(t, 10, st.Late)
 	assert.Equal(t, 30*time.Microsecond, st.MaxLate)
+}
+
+// fakeDriver is a periph driver registered only to ask driverreg whether
+// its Init has run.
+type fakeDriver struct{}
+
+func (fakeDriver) String() string          { return "spukit-test-fake" }
+func (fakeDriver) Prerequisites() []string { return nil }
+func (fakeDriver) After() []string         { return nil }
+func (fakeDriver) Init() (bool, error)     { return false, nil }
+
+// Opening an spi: board initialises periph's host drivers: no program
+// (this test binary does not call host.Init) has to know to do it.
+// driverreg refuses a new driver once Init has run.
+func TestOpenInitialisesPeriphHost(t *testing.T) {
+	_, err := hal.Open(context.Background(), "spi:///dev/spidev7.3?wiring="+writeWiring(t, "/dev/spidev7.3"))
+	require.ErrorIs(t, err, hal.ErrUnsupported)
+	assert.ErrorContains(t, driverreg.Register(fakeDriver{}), "after Init")
 }

@@ -14,9 +14,9 @@
 //	spi:///dev/spidev0.0?wiring=board.json    a board described by a wiring file
 //	                     &serial=SN           override the wiring's serial number
 //
-// The path must be one of the wiring's ports. periph's host drivers must be
-// initialised first (periph.io/x/host/v3 host.Init; cmd/spu does it), so
-// that this package itself imports only periph.io/x/conn/v3.
+// The path must be one of the wiring's ports. PeriphHost initialises
+// periph's host drivers (periph.io/x/host/v3 host.Init) once, on first use,
+// so a program that opens "spi:" needs nothing else.
 //
 // # Timing
 //

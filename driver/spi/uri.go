@@ -8,12 +8,14 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpioreg"
 	pspi "periph.io/x/conn/v3/spi"
 	"periph.io/x/conn/v3/spi/spireg"
+	"periph.io/x/host/v3"
 
 	"github.com/spukit/spukit/hal"
 )
@@ -22,8 +24,8 @@ func init() { hal.Register("spi", openURI) }
 
 // openURI opens "spi:///dev/spidev0.0?wiring=FILE&serial=S". The path must
 // be one of the wiring's ports (a check that the wiring is the one meant);
-// without wiring= the default wiring (ref8) is used. The program must have
-// initialised periph's host drivers (host.Init) first; cmd/spu does.
+// without wiring= the default wiring (ref8) is used. PeriphHost loads
+// periph's host drivers on first use.
 func openURI(ctx context.Context, u *url.URL) (hal.Board, error) {
 	q, err := hal.CheckQuery("spi", u, "wiring", "serial")
 	if err != nil {
@@ -44,11 +46,23 @@ func openURI(ctx context.Context, u *url.URL) (hal.Board, error) {
 }
 
 // PeriphHost is the Host of real hardware: ports from spireg, pins from
-// gpioreg, the wall clock. periph's host drivers must be initialised
-// (periph.io/x/host/v3's host.Init) before use.
+// gpioreg, the wall clock. It initialises periph's host drivers
+// (periph.io/x/host/v3 host.Init) itself, once per process, before its
+// first port or pin, so no program has to know to do it.
 type PeriphHost struct {
 	t0 time.Time
 }
+
+// initHost runs periph's host.Init once: it registers the host's SPI ports
+// and GPIO pins with spireg and gpioreg. A driver that fails to load on
+// this host (no SPI, not a Pi) is not an error here; its ports are then
+// missing, and OpenSPI says what to do.
+var initHost = sync.OnceValue(func() error {
+	if _, err := host.Init(); err != nil {
+		return fmt.Errorf("initialise periph's host drivers: %w", err)
+	}
+	return nil
+})
 
 // NewPeriphHost returns a host whose clock starts now.
 func NewPeriphHost() *PeriphHost { return &PeriphHost{t0: time.Now()} }
@@ -56,6 +70,9 @@ func NewPeriphHost() *PeriphHost { return &PeriphHost{t0: time.Now()} }
 // OpenSPI implements Host. A port periph does not know is explained: the
 // device file is missing (SPI not enabled), or present but not usable.
 func (h *PeriphHost) OpenSPI(name string) (pspi.PortCloser, error) {
+	if err := initHost(); err != nil {
+		return nil, err
+	}
 	p, err := spireg.Open(name)
 	if err == nil {
 		return p, nil
@@ -81,6 +98,9 @@ func (h *PeriphHost) OpenSPI(name string) (pspi.PortCloser, error) {
 
 // Pin implements Host.
 func (h *PeriphHost) Pin(name string) (gpio.PinIO, error) {
+	if err := initHost(); err != nil {
+		return nil, err
+	}
 	p := gpioreg.ByName(name)
 	if p == nil {
 		return nil, fmt.Errorf("GPIO %s unknown to periph (%d pins registered; is this the right host?): %w",
