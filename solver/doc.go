@@ -27,6 +27,23 @@
 // Inverse programs αA with zero bias and estimates the covariance instead:
 // A⁻¹ = α·Σ'/σ².
 //
+// # Session
+//
+// The board mechanics behind these steps — scaling A, b and x into board
+// units and back, padding to K cells, forcing and clipping the state,
+// relaxing, streaming or windowed reads with saturation counts, and the
+// accounting of board time and programmings — live in Session, which
+// Solve, Inverse and package optim's TNGD share. A Session programs a
+// problem once (ProgramDense, or ProgramFactored for a hal.Factored board,
+// which never needs an N × N matrix) and then takes any number of
+// right-hand sides (SetRHS), each relaxed from a forced (Force) or the
+// current state (Relax) and read (Stream, Window). The policies stay with
+// the callers: Solve's pilots, burn-in, batches and Tol; TNGD's headroom,
+// run time and rescaling. Solve and Inverse validate A (symmetry, stability,
+// relaxation, quantisation: O(n³)) before they program it; ProgramDense
+// itself only checks sizes, for matrices the caller vouches for, such as
+// TNGD's λI + PSD curvatures (the board still refuses an unstable one).
+//
 // # Scaling
 //
 // The couplings are A' = αA with α the largest value that keeps every

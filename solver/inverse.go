@@ -77,17 +77,14 @@ func inverse(ctx context.Context, b hal.Board, a mat.Matrix, opts *Options) (*In
 	if err := s.timing(o, DefaultInverseTaus, batchCorrInv); err != nil {
 		return nil, err
 	}
-	n, k := s.n, s.k
-	state := make([]float64, k)
-	s.adc.clip(state)
-	if err := s.program(ctx, s.padBias(nil), state); err != nil {
+	n := s.n
+	if _, err := s.program(ctx, nil, 0, 1, nil); err != nil {
 		return nil, err
 	}
 	rows := s.rows(s.duration, s.batches)
 	acc := newCovs(n, s.batches, rows/s.batches)
 	s.batchNote(acc.size)
-	rd := newReader(b, k, n, s.period)
-	if err := rd.read(ctx, acc.remaining(), acc.add); err != nil {
+	if err := s.sess.Stream(ctx, s.period, acc.remaining(), acc.add); err != nil {
 		return nil, fmt.Errorf("sampling: %w", err)
 	}
 	cov, se := make([]float64, n*n), make([]float64, n*n)
@@ -108,12 +105,12 @@ func inverse(ctx context.Context, b hal.Board, a mat.Matrix, opts *Options) (*In
 		Samples: acc.samples(), Batches: s.batches,
 		Burn: s.burn, Period: s.period, Duration: s.period * timeMul(acc.samples()),
 		Relaxation: taus(s.tau, 1/s.rate),
-		Saturated:  rd.saturated(),
+		Saturated:  s.sess.Saturated(),
 	}
 	res.BoardTime, res.Clocked, res.Wall = s.elapsed()
 	res.Notes = s.notes
 	if res.Saturated > 0 {
-		return res, fmt.Errorf("sampling: %w", saturation(rd, res.Samples))
+		return res, fmt.Errorf("sampling: %w", s.sess.SaturationError(res.Samples))
 	}
 	return res, nil
 }

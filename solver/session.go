@@ -2,359 +2,428 @@ package solver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
 	"time"
 
-	"gonum.org/v1/gonum/mat"
-
 	"github.com/spukit/spukit/hal"
 )
 
-// session is a validated problem on one board: the scaled, padded coupling
-// matrix, the relaxation estimate and the resolved timing options.
-type session struct {
+// Session drives one board through repeated relaxations: it programs a
+// problem — a dense A or a factored λI + s·JᵀHJ — once, with its coupling
+// scale α, and then, as often as wanted, sets a right-hand side with its
+// bias scale, forces or keeps the state, lets the board relax and reads it.
+// It owns the mechanics every user of a board shares: scaling into the
+// board's ranges and back, padding to the board's K cells, clipping to the
+// ADC, streaming or windowed reads with saturation counts, and accounting
+// of board time and programmings. Policies — how large α and β are, how
+// long to relax, when to rescale — belong to the caller: Solve and Inverse
+// (pilot runs, burn-in, batch means) and TNGD (headroom, t and t_d) use the
+// same Session with different ones.
+//
+// Units. Couplings are programmed as A' = α·A (1/τ). A right-hand side r is
+// programmed as the bias b' = β·r (volts), and the state stands for the
+// solution x as x' = γ·x (volts); for the board's mean A'⁻¹b' to be γ·A⁻¹r,
+// γ = β/α. The caller passes β and γ both (SetRHS), so that it may round
+// each its own way.
+//
+// Padding. A problem of n < K cells occupies the first n cells; every other
+// cell gets A'_ii = 1, no couplings, a bias of 0 V (or the nearest value
+// the bias DAC has) and a forced state of 0 V, so it sits at 0 V and
+// disturbs nothing.
+//
+// A Session is not safe for concurrent use, like the board it drives; it
+// never closes the board.
+type Session struct {
 	b     hal.Board
 	info  hal.Info
+	k     int
 	adc   adc
-	k, n  int
-	tau   time.Duration
 	clock hal.Clock
-	t0    time.Duration
-	w0    time.Time
+	t0    time.Duration // clock reading at NewSession
 
-	a      []float64 // n×n problem matrix (problem units)
-	mA, sA float64   // A' = (sA/mA)·A
-	ap     []float64 // K×K scaled couplings, padded with A'_ii = 1
+	inBoard  time.Duration // wall time inside board calls
+	programs int
 
-	mu, rate float64 // smallest eigenvalue of sym(A'), rate used (1/τ)
-	proven   bool
+	n           int     // cells of the programmed problem (0: none yet)
+	alpha       float64 // A' = alpha·A
+	beta, gamma float64 // b' = beta·r, x' = gamma·x
 
-	burn, duration, period time.Duration
-	batches                int
-	notes                  []string
+	rd  reader    // streaming reads (Stream)
+	win []float64 // window reads (Window), reused
 }
 
-func (s *session) notef(format string, args ...any) {
-	s.notes = append(s.notes, fmt.Sprintf(format, args...))
+// Usage is what a session has cost. Subtract two snapshots (Sub) for the
+// cost of the calls between them.
+type Usage struct {
+	// BoardTime is the board time used, from hal.Clock when the board
+	// implements it (Clocked is then true), else InBoard.
+	BoardTime time.Duration
+	Clocked   bool
+	// InBoard is the wall time spent inside board calls.
+	InBoard time.Duration
+	// Programs counts coupling programmings (dense or factored).
+	Programs int
 }
 
-// open validates everything that does not depend on the right-hand side and
-// scales A. requireSym demands a symmetric A whatever the board's topology
-// (Inverse); symHint is appended to that error.
-func open(ctx context.Context, b hal.Board, a mat.Matrix, opts *Options, requireSym bool, symHint string) (*session, *Options, error) {
-	if ctx == nil {
-		return nil, nil, fmt.Errorf("nil context: %w", hal.ErrInvalid)
+// Sub returns u − v, the usage between snapshot v and u.
+func (u Usage) Sub(v Usage) Usage {
+	return Usage{BoardTime: u.BoardTime - v.BoardTime, Clocked: u.Clocked,
+		InBoard: u.InBoard - v.InBoard, Programs: u.Programs - v.Programs}
+}
+
+// NewSession starts a session on board b. A nil board is hal.ErrInvalid; a
+// board whose Info does not validate is an error wrapping Info.Validate's.
+// Nothing is sent to the board.
+func NewSession(b hal.Board) (*Session, error) {
+	if err := nilBoard(b); err != nil {
+		return nil, err
 	}
+	s := &Session{b: b, info: b.Info(), alpha: 1}
+	if err := s.info.Validate(); err != nil {
+		return nil, fmt.Errorf("board reports an invalid description: %w", err)
+	}
+	s.k, s.adc = s.info.Cells, adc{s.info.ADC.Range}
+	s.rd = reader{sat: make([]int, s.k)}
+	if c, ok := b.(hal.Clock); ok {
+		s.clock, s.t0 = c, c.BoardTime()
+	}
+	return s, nil
+}
+
+// nilBoard refuses a nil board, also a typed nil pointer in the interface.
+func nilBoard(b hal.Board) error {
 	if b == nil {
-		return nil, nil, fmt.Errorf("nil board: %w", hal.ErrInvalid)
+		return fmt.Errorf("nil board: %w", hal.ErrInvalid)
 	}
 	if v := reflect.ValueOf(b); v.Kind() == reflect.Pointer && v.IsNil() {
-		return nil, nil, fmt.Errorf("nil board %T: %w", b, hal.ErrInvalid)
+		return fmt.Errorf("nil board %T: %w", b, hal.ErrInvalid)
 	}
-	var o Options
-	if opts != nil {
-		o = *opts
+	return nil
+}
+
+// Board returns the board the session drives.
+func (s *Session) Board() hal.Board { return s.b }
+
+// Info returns the board's description, read once by NewSession.
+func (s *Session) Info() hal.Info { return s.info }
+
+// Size returns n, the number of cells of the programmed problem (0 before
+// the first programming).
+func (s *Session) Size() int { return s.n }
+
+// Alpha returns the coupling scale α of the programmed problem (1 before
+// the first programming and for a factored problem, which the board takes
+// as it is).
+func (s *Session) Alpha() float64 { return s.alpha }
+
+// Usage returns the session's cost since NewSession.
+func (s *Session) Usage() Usage {
+	u := Usage{BoardTime: s.inBoard, InBoard: s.inBoard, Programs: s.programs}
+	if s.clock != nil {
+		u.BoardTime, u.Clocked = s.clock.BoardTime()-s.t0, true
 	}
-	if err := checkOptions(&o); err != nil {
-		return nil, nil, err
+	return u
+}
+
+// call runs one board call f, adding its wall time to the session's.
+func (s *Session) call(f func() error) error {
+	t := time.Now()
+	err := f()
+	s.inBoard += time.Since(t)
+	return err
+}
+
+// CouplingScale returns the largest α > 0 such that every entry of α·a
+// lies within 95 % of the board's coupling range, for entries of either
+// sign as the range allows; symmetric narrows the range first to
+// [−c, c], c = min(−Min, Max), so that α depends only on max|a_ij| (TNGD's
+// choice). It fails with hal.ErrOutOfRange when a has entries of a sign
+// the range cannot represent; it is +Inf for a zero a.
+func (s *Session) CouplingScale(a []float64, symmetric bool) (float64, error) {
+	r := s.info.Coupling
+	if symmetric {
+		c := math.Min(math.Abs(r.Min), r.Max)
+		r = hal.Range{Min: -c, Max: c}
 	}
-	data, n, err := square(a)
-	if err != nil {
-		return nil, nil, err
-	}
-	s := &session{b: b, info: b.Info(), n: n, a: data, w0: time.Now()}
-	if err := s.info.Validate(); err != nil {
-		return nil, nil, fmt.Errorf("board reports an invalid description: %w", err)
-	}
-	s.k, s.tau, s.adc = s.info.Cells, s.info.Tau, adc{s.info.ADC.Range}
+	return rangeScale(a, r, couplingMargin, "A")
+}
+
+// checkDense checks that an n-cell problem fits the board and that the
+// board takes a dense K × K coupling matrix (see dense).
+func (s *Session) checkDense(n int) error {
 	if err := fits(s.info, n); err != nil {
-		return nil, nil, err
+		return err
 	}
-	// Before anything K × K is allocated: the board may not take a dense
-	// matrix at all, or one of its size would not fit in memory.
-	if err := dense(b, s.info); err != nil {
-		return nil, nil, err
-	}
-	if requireSym || s.info.Topology == hal.Symmetric {
-		if ok, i, j := symmetrise(s.a, n); !ok {
-			why := fmt.Sprintf("board %s is symmetric", s.info.Model)
-			if requireSym {
-				why = symHint
-			}
-			return nil, nil, fmt.Errorf("A[%d][%d] = %g but A[%d][%d] = %g: %s: %w",
-				i, j, s.a[i*n+j], j, i, s.a[j*n+i], why, hal.ErrUnsupported)
-		}
-	}
-	s.mA = maxAbs(s.a)
-	u := make([]float64, n*n)
-	for i, v := range s.a {
-		if s.mA > 0 {
-			u[i] = v / s.mA
-		}
-	}
-	if err := stable(s.a, u, n, s.mA); err != nil {
-		return nil, nil, err
-	}
-	// The eigendecompositions here are O(n³) (seconds at n = 4096): look
-	// at ctx between them.
-	if err := ctx.Err(); err != nil {
-		return nil, nil, err
-	}
-	s.sA, err = rangeScale(u, s.info.Coupling, couplingMargin, "A")
-	if err != nil {
-		return nil, nil, err
-	}
-	an := s.scaleInto(u)
-	s.mu, s.rate, s.proven = relaxation(an, n)
-	if err := ctx.Err(); err != nil {
-		return nil, nil, err
-	}
-	if step := s.info.CouplingStep; step > 0 {
-		// The board rounds A' to its coupling step: round it once here,
-		// for the check that the rounded matrix is still stable and for
-		// the note on the error the rounding causes.
-		q, dq := quantise(an, step)
-		if err := s.programmable(q, dq); err != nil {
-			return nil, nil, err
-		}
-		s.quantNote(dq)
-	}
-	if s.mu > 0 {
-		f := 0.0
-		for _, v := range an {
-			f += v * v
-		}
-		if c := math.Sqrt(f) / s.mu; c > 100 {
-			s.notef("A is ill-conditioned (‖A'‖_F/λ_min(sym A') = %.3g): relative coupling errors ε of an uncalibrated board can perturb x by up to about %.3g·ε, which the statistical error bars do not include", c, c)
-		}
-	}
-	if c, ok := b.(hal.Clock); ok {
-		s.clock = c
-		s.t0 = c.BoardTime()
-	}
-	return s, &o, nil
+	return dense(s.b, s.info)
 }
 
-// scaleInto sets s.ap, the board's K×K couplings: A' = s.sA·u in the
-// top-left n×n block and the identity on the padding, and returns A' alone
-// (n×n) for the checks that follow.
-func (s *session) scaleInto(u []float64) []float64 {
-	n := s.n
-	s.ap = make([]float64, s.k*s.k)
-	for i := range s.k {
-		s.ap[i*s.k+i] = 1
+// ProgramDense programs the couplings A' = alpha·a for the n × n row-major
+// matrix a (problem units), padded to the board's K cells with the
+// identity; on a hal.Symmetric board A' is symmetrised, (A' + A'ᵀ)/2, which
+// leaves an exactly symmetric a unchanged. It replaces any problem
+// programmed before; the bias and state are left as they were, so set them
+// next.
+//
+// The caller vouches for a: ProgramDense checks only sizes (hal.ErrDimension),
+// that n fits the board and that the board takes dense couplings
+// (hal.ErrUnsupported, before anything K × K is allocated), and that alpha
+// is positive and finite (hal.ErrInvalid). It does not test stability,
+// which costs O(n³): Solve and Inverse test it beforehand to explain a
+// refusal and to derive their default times, and TNGD's λI + PSD matrices
+// (λ > 0) are positive definite by construction. Programming an unstable A'
+// is still safe: the board refuses it (hal.ErrUnstable, see
+// hal.Board.SetCouplings) and keeps its couplings.
+func (s *Session) ProgramDense(ctx context.Context, a []float64, n int, alpha float64) error {
+	if n < 1 || len(a) != n*n {
+		return fmt.Errorf("programming couplings: %d entries for n = %d: %w", len(a), n, hal.ErrDimension)
 	}
-	an := make([]float64, n*n)
-	for i := range n {
-		for j := range n {
-			v := s.sA * u[i*n+j]
-			s.ap[i*s.k+j] = v
-			an[i*n+j] = v
-		}
+	if !(alpha > 0) || math.IsInf(alpha, 0) {
+		return fmt.Errorf("programming couplings: scale α = %g, want finite and > 0: %w", alpha, hal.ErrInvalid)
 	}
-	return an
-}
-
-// stable checks that the n×n A (a, and u = a/mA) has every eigenvalue's
-// real part > 0. Stability is invariant under positive scaling; A itself
-// is tested when its scale is tame so that the message names A's own
-// eigenvalue.
-func stable(a, u []float64, n int, mA float64) error {
-	if mA > 1e-100 && mA < 1e100 {
-		return hal.Stable(a, n)
+	if err := s.checkDense(n); err != nil {
+		return err
 	}
-	if err := hal.Stable(u, n); err != nil {
-		return fmt.Errorf("A/%g: %w", mA, err)
-	}
-	return nil
-}
-
-func checkOptions(o *Options) error {
-	switch {
-	case o.Duration < 0:
-		return fmt.Errorf("options: Duration %v is negative: %w", o.Duration, hal.ErrInvalid)
-	case o.Period < 0:
-		return fmt.Errorf("options: Period %v is negative: %w", o.Period, hal.ErrInvalid)
-	case o.MaxDuration < 0:
-		return fmt.Errorf("options: MaxDuration %v is negative: %w", o.MaxDuration, hal.ErrInvalid)
-	case o.Batches < 0 || o.Batches == 1:
-		return fmt.Errorf("options: Batches = %d, want 0 (default %d) or ≥ 2: %w", o.Batches, DefaultBatches, hal.ErrInvalid)
-	case o.MaxRetries < 0:
-		return fmt.Errorf("options: MaxRetries = %d, want ≥ 0: %w", o.MaxRetries, hal.ErrInvalid)
-	case !(o.Tol >= 0) || math.IsInf(o.Tol, 0):
-		return fmt.Errorf("options: Tol = %g, want a finite value ≥ 0: %w", o.Tol, hal.ErrInvalid)
-	case !(o.Beta >= 0) || math.IsInf(o.Beta, 0):
-		return fmt.Errorf("options: Beta = %g, want a finite value ≥ 0 (0: automatic): %w", o.Beta, hal.ErrInvalid)
-	}
-	if o.Batches == 0 {
-		o.Batches = DefaultBatches
-	}
-	if o.MaxRetries == 0 {
-		o.MaxRetries = DefaultMaxRetries
-	}
-	return nil
-}
-
-// quantise returns a rounded to multiples of step, as a board with that
-// coupling step programs it, and the rounding's Frobenius norm ‖q − a‖_F.
-func quantise(a []float64, step float64) (q []float64, dq float64) {
-	q = make([]float64, len(a))
-	for i, v := range a {
-		q[i] = math.Round(v/step) * step
-		dq += (q[i] - v) * (q[i] - v)
-	}
-	return q, math.Sqrt(dq)
-}
-
-// programmable checks that A' stays stable once rounded to the board's
-// coupling step (q, at distance dq = ‖q − A'‖_F), as the board will round
-// it: an A' whose smallest eigenvalue is below the rounding error of its
-// entries turns singular or unstable, and the board would refuse it with
-// a bare eigenvalue ("eigenvalue 0+0i") that does not say why.
-func (s *session) programmable(q []float64, dq float64) error {
-	// Weyl: λ_min(sym q) ≥ λ_min(sym A') − ‖sym(q − A')‖₂ ≥ s.mu − dq, so
-	// a margin above the rounding proves q stable with no factorisation.
-	if s.proven && s.mu > dq {
-		return nil
-	}
-	// Else a positive-definite symmetric part still proves stability at
-	// the cost of a Cholesky factorisation; only the rest needs the
-	// eigenvalues.
-	n := s.n
-	var ch mat.Cholesky
-	if ch.Factorize(symPart(q, n)) || hal.Stable(q, n) == nil {
-		return nil
-	}
-	step := s.info.CouplingStep
-	res := fmt.Sprintf("step %.3g/τ", step)
-	span := math.Max(s.info.Coupling.Max, -s.info.Coupling.Min)
-	if bits := math.Log2(span/step + 1); math.Abs(bits-math.Round(bits)) < 1e-6 {
-		res = fmt.Sprintf("%d-bit", int(math.Round(bits)))
-	}
-	return fmt.Errorf("A is too ill-conditioned to program with %s couplings (condition number %.3g): rounding each entry of the scaled A to the step %.3g/τ makes it singular or unstable; "+
-		"precondition the problem or use a board with finer couplings: %w",
-		res, mat.Cond(mat.NewDense(n, n, append([]float64(nil), s.a...)), 2), step, hal.ErrUnstable)
-}
-
-// quantNote notes the effect of coupling quantisation when it is likely to
-// matter: ‖ΔA'‖_F/μ (dq = ‖ΔA'‖_F) bounds the relative error it causes in
-// x to first order.
-func (s *session) quantNote(dq float64) {
-	if !(s.mu > 0) {
-		return
-	}
-	if e := dq / s.mu; e > 1e-3 {
-		s.notef("coupling quantisation (step %.3g/τ) perturbs A' by ‖ΔA'‖_F = %.3g; expect relative errors up to about %.2g from it",
-			s.info.CouplingStep, dq, e)
-	}
-}
-
-// timing resolves Burn, Duration, Period and Batches; minTaus and corr are
-// the default duration's floor in τ and its length in relaxation times per
-// batch.
-func (s *session) timing(o *Options, minTaus, corr float64) error {
-	s.batches = o.Batches
-	relax := 1 / s.rate
-	switch {
-	case o.Burn < 0:
-		s.burn = 0
-	case o.Burn > 0:
-		s.burn = o.Burn
-	default:
-		c := 1.5
-		if !s.proven {
-			c = 3
-			s.notef("the symmetric part of A' is not positive definite (λ_min = %.3g): the default burn-in uses the spectral abscissa %.3g/τ with a safety factor 3 and is a heuristic for this non-normal A",
-				s.mu, s.rate)
-		}
-		s.burn = taus(s.tau, max(burnMinTaus, c*(math.Log(burnDecay)+0.5*math.Log(float64(s.n)))*relax))
-	}
-	s.duration = o.Duration
-	if s.duration == 0 {
-		s.duration = taus(s.tau, max(minTaus, corr*float64(s.batches)*relax))
-	}
-	if o.Period != 0 {
-		p, err := hal.SamplePeriod(s.info, o.Period)
-		if err != nil {
-			return fmt.Errorf("options: %w", err)
-		}
-		s.period = p
-	} else {
-		s.period = max(s.info.MinSamplePeriod, time.Duration(math.Ceil(float64(s.duration)/DefaultMaxSamples)))
-	}
-	return nil
-}
-
-// rows returns the number of samples for duration d at the session's
-// period, rounded up to a positive multiple of batches.
-func (s *session) rows(d time.Duration, batches int) int {
-	r := int(math.Ceil(float64(d) / float64(s.period)))
-	r = max(r, batches)
-	return (r + batches - 1) / batches * batches
-}
-
-// batchNote remarks on batches that are short compared with the relaxation
-// time, where batch means are correlated and error bars optimistic.
-func (s *session) batchNote(size int) {
-	per := float64(size) * float64(s.period) / (float64(s.tau) / s.rate)
-	if per < 10 {
-		s.notef("each batch spans only %.2g relaxation times (τ/r = %v): the error bars may be optimistic; sample longer",
-			per, taus(s.tau, 1/s.rate))
-	}
-}
-
-// program writes couplings, bias and state, then burns in.
-func (s *session) program(ctx context.Context, bias, state []float64) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := s.b.SetCouplings(ctx, s.ap); err != nil {
+	k := s.k
+	ap := make([]float64, k*k)
+	for i := range k {
+		ap[i*k+i] = 1
+	}
+	scaleInto(ap, k, a, n, alpha)
+	if s.info.Topology == hal.Symmetric {
+		for i := range n {
+			for j := range i {
+				v := 0.5 * (ap[i*k+j] + ap[j*k+i])
+				ap[i*k+j], ap[j*k+i] = v, v
+			}
+		}
+	}
+	if err := s.call(func() error { return s.b.SetCouplings(ctx, ap) }); err != nil {
 		return fmt.Errorf("programming couplings: %w", err)
 	}
-	if err := s.b.SetBias(ctx, bias); err != nil {
-		return fmt.Errorf("programming bias: %w", err)
-	}
-	return s.restart(ctx, state)
+	s.n, s.alpha = n, alpha
+	s.programs++
+	return nil
 }
 
-// restart forces the state and burns in.
-func (s *session) restart(ctx context.Context, state []float64) error {
-	if err := s.b.SetState(ctx, state); err != nil {
-		return fmt.Errorf("setting state: %w", err)
-	}
-	if s.burn > 0 {
-		if err := s.b.Run(ctx, s.burn); err != nil {
-			return fmt.Errorf("burn-in: %w", err)
+// scaleInto writes alpha·a, for the n × n row-major a, into the leading
+// n × n block of dst, whose rows are stride apart.
+func scaleInto(dst []float64, stride int, a []float64, n int, alpha float64) {
+	for i := range n {
+		for j := range n {
+			dst[i*stride+j] = alpha * a[i*n+j]
 		}
+	}
+}
+
+// ProgramFactored programs A = f.Lambda·I + f.Scale·JᵀHJ on a hal.Factored
+// board as it is (α = 1: the board realises λ, s, J and H itself), without
+// ever forming an N × N matrix; n becomes f.J.Cols. A board without the
+// capability is hal.ErrUnsupported; f is validated by the board.
+func (s *Session) ProgramFactored(ctx context.Context, f *hal.Factorization) error {
+	fb, ok := s.b.(hal.Factored)
+	if !ok {
+		return fmt.Errorf("programming factored couplings: board %s does not take factored couplings (hal.Factored): %w", s.info.Model, hal.ErrUnsupported)
+	}
+	if err := s.call(func() error { return fb.SetFactoredCouplings(ctx, f) }); err != nil {
+		return fmt.Errorf("programming factored couplings: %w", err)
+	}
+	s.n, s.alpha = f.J.Cols, 1
+	s.programs++
+	return nil
+}
+
+// SetRHS programs the bias b' = beta·r for the right-hand side r (at most K
+// entries, problem units; the other cells get the padding bias) and sets
+// the state scale gamma (volts per problem unit of x) that Force, Window
+// and Unscale use. A nil r programs the padding bias everywhere (zero
+// bias). Values are not clipped: the caller chooses beta so that they fit,
+// and the board refuses (*hal.RangeError) what does not.
+func (s *Session) SetRHS(ctx context.Context, r []float64, beta, gamma float64) error {
+	if len(r) > s.k {
+		return fmt.Errorf("programming bias: %d entries for %d cells: %w", len(r), s.k, hal.ErrDimension)
+	}
+	v := make([]float64, s.k)
+	br := s.info.Bias.Range
+	pad := math.Min(math.Max(0, br.Min), br.Max)
+	for i := range v {
+		v[i] = pad
+	}
+	for i, x := range r {
+		v[i] = beta * x
+	}
+	if err := s.call(func() error { return s.b.SetBias(ctx, v) }); err != nil {
+		return fmt.Errorf("programming bias: %w", err)
+	}
+	s.beta, s.gamma = beta, gamma
+	return nil
+}
+
+// Force forces the state to x' = γ·x for x in problem units (at most K
+// entries; the other cells start at 0 V). A product that is not a number
+// (0·Inf for an extreme scale) starts at 0 V. It reports whether the state
+// had to be clipped into the ADC range.
+func (s *Session) Force(ctx context.Context, x []float64) (clipped bool, err error) {
+	v := make([]float64, len(x))
+	for i, xv := range x {
+		if v[i] = s.gamma * xv; math.IsNaN(v[i]) {
+			v[i] = 0
+		}
+	}
+	return s.ForceVolts(ctx, v)
+}
+
+// ForceVolts forces the state to v volts (at most K entries; the other
+// cells start at 0 V), clipped into the ADC range; it reports whether
+// anything was clipped.
+func (s *Session) ForceVolts(ctx context.Context, v []float64) (clipped bool, err error) {
+	if len(v) > s.k {
+		return false, fmt.Errorf("setting state: %d entries for %d cells: %w", len(v), s.k, hal.ErrDimension)
+	}
+	state := make([]float64, s.k)
+	copy(state, v)
+	clipped = s.adc.clip(state)
+	if err := s.call(func() error { return s.b.SetState(ctx, state) }); err != nil {
+		return clipped, fmt.Errorf("setting state: %w", err)
+	}
+	return clipped, nil
+}
+
+// Relax lets the board evolve for d of board time from its current state
+// (warm: the state the last run left, or the one just forced). The board's
+// error is returned as it is (d ≤ 0 is the board's hal.ErrInvalid).
+func (s *Session) Relax(ctx context.Context, d time.Duration) error {
+	return s.call(func() error { return s.b.Run(ctx, d) })
+}
+
+// Unscale writes dst_i = v_i/γ in problem units for board volts v (a mean
+// or its standard error), multiplying by 1/γ.
+func (s *Session) Unscale(dst, v []float64) {
+	f := 1 / s.gamma
+	for i, x := range v {
+		dst[i] = x * f
+	}
+}
+
+// Window reads rows successive samples, one every period, in one board
+// call and writes the average of each of the K cells in problem units,
+// dst_i = Σ_r x'_ri / (rows·γ); peak is the largest |x'| read, in volts.
+// Any board error, a *hal.SaturationError included, is returned as it is
+// with dst unspecified. The samples are held in a reused rows × K buffer:
+// for long readings use Stream.
+func (s *Session) Window(ctx context.Context, period time.Duration, rows int, dst []float64) (peak float64, err error) {
+	k := s.k
+	if rows < 1 || len(dst) != k {
+		return 0, fmt.Errorf("window: %d rows into %d values for %d cells: %w", rows, len(dst), k, hal.ErrDimension)
+	}
+	if cap(s.win) < rows*k {
+		s.win = make([]float64, rows*k)
+	}
+	buf := s.win[:rows*k]
+	var got int
+	if err := s.call(func() error {
+		var err error
+		got, err = s.b.Sample(ctx, period, buf)
+		return err
+	}); err != nil {
+		return 0, err
+	}
+	if got < rows {
+		return 0, fmt.Errorf("board returned %d of %d samples without an error: %w", got, rows, hal.ErrDisconnected)
+	}
+	clear(dst)
+	for r := range got {
+		for i := range k {
+			dst[i] += buf[r*k+i]
+			peak = math.Max(peak, math.Abs(buf[r*k+i]))
+		}
+	}
+	for i := range dst {
+		dst[i] /= float64(got) * s.gamma
+	}
+	return peak, nil
+}
+
+// Sampling reads at most maxChunkRows samples, and at most maxChunkValues
+// values, per Board.Sample call into one reused buffer, so memory does not
+// grow with the sampled time.
+const (
+	maxChunkRows   = 4096
+	maxChunkValues = 1 << 20
+)
+
+// reader holds the streaming buffer and the saturation counts.
+type reader struct {
+	buf []float64
+	sat []int // saturated readings per board cell since the last reset
+}
+
+// Stream takes rows samples, one every period, in chunks of at most 4096
+// samples per board call, and passes the first n values of each (the
+// problem's cells, in volts) to fn. Saturation is counted (Saturated), not
+// returned; any other error (cancellation, a closed or disconnected board)
+// stops the reading.
+func (s *Session) Stream(ctx context.Context, period time.Duration, rows int, fn func(x []float64)) error {
+	k, r := s.k, &s.rd
+	chunk := max(1, min(maxChunkRows, maxChunkValues/k))
+	if need := min(rows, chunk) * k; len(r.buf) < need {
+		r.buf = make([]float64, need)
+	}
+	for rows > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		want := min(rows, chunk)
+		var got int
+		err := s.call(func() error {
+			var err error
+			got, err = s.b.Sample(ctx, period, r.buf[:want*k])
+			return err
+		})
+		var se *hal.SaturationError
+		if errors.As(err, &se) {
+			for i, c := range se.Counts {
+				if i < len(r.sat) {
+					r.sat[i] += c
+				}
+			}
+			err = nil
+		}
+		got = max(0, min(got, want))
+		for j := range got {
+			fn(r.buf[j*k : j*k+s.n])
+		}
+		if err != nil {
+			return err
+		}
+		if got < want {
+			return fmt.Errorf("board returned %d of %d samples without an error: %w", got, want, hal.ErrDisconnected)
+		}
+		rows -= got
 	}
 	return nil
 }
 
-// elapsed returns the board time (from hal.Clock if available, else wall
-// time), whether it came from the clock, and the wall time.
-func (s *session) elapsed() (board time.Duration, clocked bool, wall time.Duration) {
-	wall = time.Since(s.w0)
-	if s.clock != nil {
-		return s.clock.BoardTime() - s.t0, true, wall
+// Saturated returns the number of saturated readings Stream counted since
+// the last ResetSaturation.
+func (s *Session) Saturated() int {
+	t := 0
+	for _, c := range s.rd.sat {
+		t += c
 	}
-	return wall, false, wall
+	return t
 }
 
-// padBias returns the K-vector of the bias with the problem part v and the
-// unused cells at 0 (or the nearest representable value).
-func (s *session) padBias(v []float64) []float64 {
-	out := make([]float64, s.k)
-	r := s.info.Bias.Range
-	for i := range out {
-		out[i] = math.Min(math.Max(0, r.Min), r.Max)
-	}
-	copy(out, v)
-	return out
-}
+// ResetSaturation zeroes the saturation counts.
+func (s *Session) ResetSaturation() { clear(s.rd.sat) }
 
-// saturation wraps the per-cell counts of the final sampling.
-func saturation(rd *reader, samples int) error {
-	return &hal.SaturationError{Counts: append([]int(nil), rd.sat...), Samples: samples}
+// SaturationError returns the per-cell saturation counts since the last
+// ResetSaturation as the error for a reading of the given samples.
+func (s *Session) SaturationError(samples int) *hal.SaturationError {
+	return &hal.SaturationError{Counts: append([]int(nil), s.rd.sat...), Samples: samples}
 }

@@ -51,12 +51,52 @@ func Solve(ctx context.Context, b hal.Board, a mat.Matrix, rhs []float64, opts *
 	return res, err
 }
 
+// solve runs Solve's phases: validation (open, prepareSolve), the bias
+// scale (scaleRHS), programming (start), the pilots that fit β to the ADC
+// (pilots), the main sampling (sample) and the unscaled result (finish).
 func solve(ctx context.Context, b hal.Board, a mat.Matrix, rhs []float64, opts *Options) (*Result, error) {
 	s, o, err := open(ctx, b, a, opts, false, "")
 	if err != nil {
 		return nil, err
 	}
-	n, k := s.n, s.k
+	res, err := s.prepareSolve(rhs, o)
+	if err != nil {
+		return nil, err
+	}
+	// Bias scale: b' = sb·u with u = rhs/mb, |u_i| ≤ 1, so that x' = (β/α)x
+	// with β = sb/mb is computed without overflow for any finite rhs.
+	mb := maxAbs(rhs)
+	if mb == 0 {
+		// A is nonsingular, so x = 0 exactly; there is nothing to measure.
+		s.notef("rhs = 0: x = 0 exactly (A is nonsingular); the board was not used")
+		s.stamp(res)
+		return res, nil
+	}
+	sc, err := s.scaleRHS(rhs, mb, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.start(ctx, sc, o); err != nil {
+		return nil, err
+	}
+	n := s.n
+	mean, se := make([]float64, n), make([]float64, n)
+	if o.Beta == 0 {
+		if err := s.pilots(ctx, sc, o, res, mean, se); err != nil {
+			return nil, err
+		}
+	}
+	acc, err := s.sample(ctx, o, mean, se)
+	if err != nil {
+		return nil, err
+	}
+	return s.finish(res, sc, acc, mean, se)
+}
+
+// prepareSolve checks rhs and Warm, resolves the timing and returns the
+// result with everything known before the board runs.
+func (s *job) prepareSolve(rhs []float64, o *Options) (*Result, error) {
+	n := s.n
 	if err := vector("rhs", rhs, n); err != nil {
 		return nil, err
 	}
@@ -72,40 +112,59 @@ func solve(ctx context.Context, b hal.Board, a mat.Matrix, rhs []float64, opts *
 	if err := s.timing(o, DefaultSolveTaus, batchCorr); err != nil {
 		return nil, err
 	}
-	res := &Result{
+	return &Result{
 		X: make([]float64, n), StdErr: make([]float64, n),
 		Batches: s.batches, Burn: s.burn, Period: s.period,
 		Relaxation: taus(s.tau, 1/s.rate),
 		Scale:      Scale{Alpha: s.sA / s.mA},
-	}
-	finish := func() {
-		res.BoardTime, res.Clocked, res.Wall = s.elapsed()
-		res.Notes = s.notes
-	}
+	}, nil
+}
 
-	// Bias scale: b' = sb·u with u = rhs/mb, |u_i| ≤ 1, so that x' = (β/α)x
-	// with β = sb/mb is computed without overflow for any finite rhs.
-	mb := maxAbs(rhs)
-	if mb == 0 {
-		// A is nonsingular, so x = 0 exactly; there is nothing to measure.
-		s.notef("rhs = 0: x = 0 exactly (A is nonsingular); the board was not used")
-		finish()
-		return res, nil
-	}
-	u := make([]float64, n)
+// stamp sets the result's times and notes.
+func (s *job) stamp(res *Result) {
+	res.BoardTime, res.Clocked, res.Wall = s.elapsed()
+	res.Notes = s.notes
+}
+
+// rhsScale is the bias scaling of a right-hand side: b' = sb·u with
+// u = rhs/mb (|u_i| ≤ 1), so β = sb/mb volts per problem unit.
+type rhsScale struct {
+	u      []float64
+	mb, sb float64
+	sMax   float64 // the largest sb the bias DAC allows
+	sBound float64 // a proven safe sb (+Inf when unknown), see scaleRHS
+}
+
+// beta returns β = sb/mb.
+func (r *rhsScale) beta() float64 { return r.sb / r.mb }
+
+// toBoard returns γ = (β/α), the volts per problem unit of x: x' = γ·x.
+func (s *job) toBoard(r *rhsScale) float64 { return (r.sb / s.sA) * (s.mA / r.mb) }
+
+// setRHS programs the bias at the current scale.
+func (s *job) setRHS(ctx context.Context, r *rhsScale) error {
+	return s.sess.SetRHS(ctx, r.u, r.sb, s.toBoard(r))
+}
+
+// scaleRHS normalises rhs (max|rhs_i| = mb > 0) and picks the starting
+// bias scale: the full bias range, or Options.Beta.
+func (s *job) scaleRHS(rhs []float64, mb float64, o *Options) (*rhsScale, error) {
+	n := s.n
+	r := &rhsScale{u: make([]float64, n), mb: mb, sBound: math.Inf(1)}
 	for i, v := range rhs {
-		u[i] = v / mb
+		r.u[i] = v / mb
 	}
-	sMax, err := rangeScale(u, s.info.Bias.Range, biasMargin, "rhs")
+	var err error
+	r.sMax, err = rangeScale(r.u, s.info.Bias.Range, biasMargin, "rhs")
 	if err != nil {
 		return nil, err
 	}
-	sb := sMax
+	r.sb = r.sMax
 	if o.Beta > 0 {
-		sb = o.Beta * mb
+		r.sb = o.Beta * mb
 		bias := make([]float64, n)
 		for i := range n {
-			bias[i] = sb * u[i]
+			bias[i] = r.sb * r.u[i]
 		}
 		if err := hal.CheckVector("bias", bias, n, s.info.Bias.Range); err != nil {
 			return nil, fmt.Errorf("options: Beta = %g: %w", o.Beta, err)
@@ -113,110 +172,117 @@ func solve(ctx context.Context, b hal.Board, a mat.Matrix, rhs []float64, opts *
 	}
 	// A proven bound on x' when the symmetric part of A' is positive
 	// definite: ‖x'‖∞ ≤ ‖x'‖₂ ≤ ‖b'‖₂/μ. Used after a saturated pilot.
-	sBound := math.Inf(1)
 	if s.mu > 0 {
 		nu := 0.0
-		for _, v := range u {
+		for _, v := range r.u {
 			nu += v * v
 		}
-		sBound = meanTarget * s.adc.span() * s.mu / math.Sqrt(nu)
+		r.sBound = meanTarget * s.sess.adc.span() * s.mu / math.Sqrt(nu)
 	}
-	bias := func() []float64 {
-		v := make([]float64, n)
-		for i := range n {
-			v[i] = sb * u[i]
-		}
-		return s.padBias(v)
-	}
-	// x' = (β/α)·x = toBoard·x; x = x'/toBoard.
-	toBoard := func() float64 { return (sb / s.sA) * (s.mA / mb) }
+	return r, nil
+}
 
-	// A volt on the board stands for 1/toBoard() problem units; when
+// start programs the problem and forces the warm start, after checking
+// that board volts convert back to finite problem units.
+func (s *job) start(ctx context.Context, r *rhsScale, o *Options) error {
+	// A volt on the board stands for 1/toBoard problem units; when
 	// that overflows, no reading can be converted back into a finite x.
-	if f := 1 / toBoard(); math.IsInf(f, 0) {
-		return nil, overflow("one board volt stands for more than the largest float64 in problem units", s.mA, mb)
+	if f := 1 / s.toBoard(r); math.IsInf(f, 0) {
+		return overflow("one board volt stands for more than the largest float64 in problem units", s.mA, r.mb)
 	}
-	state := make([]float64, k)
-	if o.Warm != nil {
-		f := toBoard()
-		for i, v := range o.Warm {
-			if state[i] = f * v; math.IsNaN(state[i]) {
-				state[i] = 0 // 0·Inf when rhs is subnormal
+	clipped, err := s.program(ctx, r.u, r.sb, s.toBoard(r), o.Warm)
+	if err != nil {
+		return err
+	}
+	if clipped && o.Warm != nil {
+		s.notef("warm start clipped into the ADC range [%g, %g] V", s.sess.adc.r.Min, s.sess.adc.r.Max)
+	}
+	return nil
+}
+
+// pilots runs short samplings after the burn-in and re-scales the bias
+// until the mean fits the ADC (see the package doc), leaving the last
+// pilot's mean and standard error in mean and se.
+func (s *job) pilots(ctx context.Context, r *rhsScale, o *Options, res *Result, mean, se []float64) error {
+	prows := s.rows(taus(s.tau, max(pilotTaus, pilotCorr/s.rate)), pilotBatches)
+	prows = max(prows, 2*pilotBatches)
+	for try := 0; ; try++ {
+		s.sess.ResetSaturation()
+		pm := newMeans(s.n, pilotBatches, prows/pilotBatches)
+		if err := s.sess.Stream(ctx, s.period, pm.remaining(), pm.add); err != nil {
+			return fmt.Errorf("pilot %d: %w", try+1, err)
+		}
+		pm.stats(mean, se)
+		p := s.pilot(r, mean, se)
+		res.Pilots = append(res.Pilots, p)
+		next := s.nextScale(r, p, se, mean)
+		if next == r.sb {
+			return nil
+		}
+		if try >= o.MaxRetries {
+			s.notef("gave up re-scaling the bias after %d retries (last pilot: peak %.2g of full scale, %d saturated readings)",
+				try, p.Peak, p.Saturated)
+			if p.Saturated > 0 {
+				s.notef("saturation persisted at every bias scale: the realised couplings may be unstable (A' is nearly singular: λ_min of its symmetric part is %.3g/τ, and coupling errors can push it below zero) or the noise may be too large for the ADC range", s.mu)
 			}
+			return nil
+		}
+		res.Retries++
+		ratio := next / r.sb
+		r.sb = next
+		if err := s.setRHS(ctx, r); err != nil {
+			return fmt.Errorf("re-scaling bias (retry %d): %w", res.Retries, err)
+		}
+		// The mean scales with the bias: start from the rescaled estimate.
+		state := make([]float64, s.n)
+		for i := range state {
+			state[i] = ratio * mean[i]
+		}
+		if err := s.restart(ctx, state); err != nil {
+			return fmt.Errorf("retry %d: %w", res.Retries, err)
 		}
 	}
-	if s.adc.clip(state) && o.Warm != nil {
-		s.notef("warm start clipped into the ADC range [%g, %g] V", s.adc.r.Min, s.adc.r.Max)
-	}
-	if err := s.program(ctx, bias(), state); err != nil {
-		return nil, err
-	}
+}
 
-	rd := newReader(b, k, n, s.period)
-	mean, se := make([]float64, n), make([]float64, n)
-	if o.Beta == 0 {
-		prows := s.rows(taus(s.tau, max(pilotTaus, pilotCorr/s.rate)), pilotBatches)
-		prows = max(prows, 2*pilotBatches)
-		for try := 0; ; try++ {
-			rd.reset()
-			pm := newMeans(n, pilotBatches, prows/pilotBatches)
-			if err := rd.read(ctx, pm.remaining(), pm.add); err != nil {
-				return nil, fmt.Errorf("pilot %d: %w", try+1, err)
-			}
-			pm.stats(mean, se)
-			peak, peakHi := 0.0, 0.0
-			for i := range n {
-				peak = math.Max(peak, s.adc.frac(mean[i]))
-				peakHi = math.Max(peakHi, s.adc.frac(mean[i]+math.Copysign(3*se[i], mean[i])))
-			}
-			sat := rd.saturated()
-			res.Pilots = append(res.Pilots, Pilot{Beta: sb / mb, Peak: peak, Saturated: sat})
-			next := sb
-			switch {
-			case sat > 0 && sBound < 0.99*sb:
-				next = sBound
-			case sat > 0 && peak >= meanTarget:
-				next = sb / 8
-			case sat > 0:
-				next = sb / 2
-			case peak > meanCeiling:
-				next = sb * meanTarget / peak
-			case peakHi < meanFloor && sb < 0.99*sMax:
-				next = math.Min(sMax, sb*meanTarget/math.Max(peakHi, 1e-300))
-			}
-			if next == sb {
-				break
-			}
-			if try >= o.MaxRetries {
-				s.notef("gave up re-scaling the bias after %d retries (last pilot: peak %.2g of full scale, %d saturated readings)",
-					try, peak, sat)
-				if sat > 0 {
-					s.notef("saturation persisted at every bias scale: the realised couplings may be unstable (A' is nearly singular: λ_min of its symmetric part is %.3g/τ, and coupling errors can push it below zero) or the noise may be too large for the ADC range", s.mu)
-				}
-				break
-			}
-			res.Retries++
-			r := next / sb
-			sb = next
-			if err := b.SetBias(ctx, bias()); err != nil {
-				return nil, fmt.Errorf("re-scaling bias (retry %d): %w", res.Retries, err)
-			}
-			// The mean scales with the bias: start from the rescaled estimate.
-			clear(state)
-			for i := range n {
-				state[i] = r * mean[i]
-			}
-			s.adc.clip(state)
-			if err := s.restart(ctx, state); err != nil {
-				return nil, fmt.Errorf("retry %d: %w", res.Retries, err)
-			}
-		}
+// pilot summarises a pilot's mean: its peak as a fraction of the ADC's
+// full scale, and the saturated readings.
+func (s *job) pilot(r *rhsScale, mean, se []float64) Pilot {
+	peak := 0.0
+	for i := range s.n {
+		peak = math.Max(peak, s.sess.adc.frac(mean[i]))
 	}
+	return Pilot{Beta: r.beta(), Peak: peak, Saturated: s.sess.Saturated()}
+}
 
-	// Main sampling, doubling while Tol is unmet.
+// nextScale returns the bias scale the next pilot should run at; r.sb
+// when the pilot p fits.
+func (s *job) nextScale(r *rhsScale, p Pilot, se, mean []float64) float64 {
+	peakHi := 0.0
+	for i := range s.n {
+		peakHi = math.Max(peakHi, s.sess.adc.frac(mean[i]+math.Copysign(3*se[i], mean[i])))
+	}
+	sb := r.sb
+	switch {
+	case p.Saturated > 0 && r.sBound < 0.99*sb:
+		return r.sBound
+	case p.Saturated > 0 && p.Peak >= meanTarget:
+		return sb / 8
+	case p.Saturated > 0:
+		return sb / 2
+	case p.Peak > meanCeiling:
+		return sb * meanTarget / p.Peak
+	case peakHi < meanFloor && sb < 0.99*r.sMax:
+		return math.Min(r.sMax, sb*meanTarget/math.Max(peakHi, 1e-300))
+	}
+	return sb
+}
+
+// sample runs the main sampling, doubling it while Tol is unmet, and
+// leaves the mean and standard error in mean and se.
+func (s *job) sample(ctx context.Context, o *Options, mean, se []float64) (*means, error) {
 	rows := s.rows(s.duration, s.batches)
-	acc := newMeans(n, s.batches, rows/s.batches)
-	rd.reset()
+	acc := newMeans(s.n, s.batches, rows/s.batches)
+	s.sess.ResetSaturation()
 	maxRows := rows
 	if o.Tol > 0 {
 		md := o.MaxDuration
@@ -226,7 +292,7 @@ func solve(ctx context.Context, b hal.Board, a mat.Matrix, rhs []float64, opts *
 		maxRows = max(rows, int(math.Min(float64(md)/float64(s.period), math.MaxInt/4)))
 	}
 	for {
-		if err := rd.read(ctx, acc.remaining(), acc.add); err != nil {
+		if err := s.sess.Stream(ctx, s.period, acc.remaining(), acc.add); err != nil {
 			return nil, fmt.Errorf("sampling: %w", err)
 		}
 		acc.stats(mean, se)
@@ -241,22 +307,23 @@ func solve(ctx context.Context, b hal.Board, a mat.Matrix, rhs []float64, opts *
 		acc.double()
 	}
 	s.batchNote(acc.size)
+	return acc, nil
+}
 
-	f := 1 / toBoard()
-	for i := range n {
-		res.X[i] = mean[i] * f
-		res.StdErr[i] = se[i] * f
-	}
-	if err := finiteResult(res.X, res.StdErr, s.mA, mb); err != nil {
+// finish unscales the mean and its error bars into res.
+func (s *job) finish(res *Result, r *rhsScale, acc *means, mean, se []float64) (*Result, error) {
+	s.sess.Unscale(res.X, mean)
+	s.sess.Unscale(res.StdErr, se)
+	if err := finiteResult(res.X, res.StdErr, s.mA, r.mb); err != nil {
 		return nil, err
 	}
-	res.Scale.Beta = sb / mb
+	res.Scale.Beta = r.beta()
 	res.Samples = acc.samples()
 	res.Duration = s.period * timeMul(res.Samples)
-	res.Saturated = rd.saturated()
-	finish()
+	res.Saturated = s.sess.Saturated()
+	s.stamp(res)
 	if res.Saturated > 0 {
-		return res, fmt.Errorf("final sampling: %w", saturation(rd, res.Samples))
+		return res, fmt.Errorf("final sampling: %w", s.sess.SaturationError(res.Samples))
 	}
 	return res, nil
 }
