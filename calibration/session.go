@@ -17,8 +17,7 @@ type session struct {
 	info   hal.Info
 	k      int
 	period time.Duration
-	clock  hal.Clock
-	t0     time.Duration
+	t0     time.Duration // board time at the start (hal.BoardTime)
 	spent  time.Duration // requested board time when there is no clock
 	w0     time.Time
 	hits   []int
@@ -33,9 +32,7 @@ func newSession(b hal.Board) (*session, error) {
 		return nil, fmt.Errorf("board reports an invalid description: %w", err)
 	}
 	s := &session{b: b, info: info, k: info.Cells, period: info.MinSamplePeriod, hits: make([]int, info.Cells), w0: time.Now()}
-	if c, ok := b.(hal.Clock); ok {
-		s.clock, s.t0 = c, c.BoardTime()
-	}
+	s.t0, _ = hal.BoardTime(b)
 	return s, nil
 }
 
@@ -55,8 +52,8 @@ func (s *session) zeroBias(ctx context.Context) error {
 
 func (s *session) cost() Cost {
 	c := Cost{WallS: time.Since(s.w0).Seconds(), Events: s.events, Samples: s.rows}
-	if s.clock != nil {
-		c.BoardTimeS, c.Clocked = (s.clock.BoardTime() - s.t0).Seconds(), true
+	if t, ok := hal.BoardTime(s.b); ok {
+		c.BoardTimeS, c.Clocked = (t - s.t0).Seconds(), true
 	} else {
 		c.BoardTimeS = s.spent.Seconds()
 	}

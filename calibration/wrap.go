@@ -39,10 +39,11 @@ type WrapOptions struct {
 const DefaultRangeMargin = 0.005
 
 // Board is a calibrated board: a hal.Board that pre-distorts what is
-// programmed and corrects what is read, using a Calibration. It implements
-// hal.Clock when the wrapped board does.
+// programmed and corrects what is read, using a Calibration. Its hal.Clock
+// forwards the wrapped board's: it keeps board time exactly when that does.
 type Board interface {
 	hal.Board
+	hal.Clock
 	// Calibration returns the calibration in use.
 	Calibration() *Calibration
 	// SetCalibration replaces the calibration (after a recalibration); the
@@ -68,19 +69,10 @@ type wrapped struct {
 	bias       []float64 // last requested bias (calibrated volts)
 }
 
-// clocked adds hal.Clock for boards that keep board time.
-type clocked struct {
-	*wrapped
-	clk hal.Clock
-}
+var _ Board = (*wrapped)(nil)
 
-// BoardTime implements hal.Clock.
-func (c *clocked) BoardTime() time.Duration { return c.clk.BoardTime() }
-
-var (
-	_ Board     = (*wrapped)(nil)
-	_ hal.Clock = (*clocked)(nil)
-)
+// BoardTime implements hal.Clock: the wrapped board's, when it keeps it.
+func (w *wrapped) BoardTime() (time.Duration, bool) { return hal.BoardTime(w.inner) }
 
 // Wrap returns board b seen through calibration cal. It refuses (with
 // ErrWrongBoard) a calibration measured on another board. A nil o selects
@@ -143,9 +135,6 @@ func Wrap(b hal.Board, cal *Calibration, o *WrapOptions) (Board, error) {
 	}
 	w.info = info
 	w.use(cal)
-	if c, ok := b.(hal.Clock); ok {
-		return &clocked{wrapped: w, clk: c}, nil
-	}
 	return w, nil
 }
 

@@ -48,13 +48,15 @@ func NewFrontEnd(ctx context.Context, b hal.Board) *FrontEnd {
 	return fe
 }
 
-// Info returns what the firmware reports in INFO for this board.
-func Info(in hal.Info) firmware.Info {
+// Info returns what the firmware reports in INFO for board b: its
+// hal.Info, and a board clock when b keeps board time (hal.BoardTime).
+func Info(b hal.Board) firmware.Info {
+	in := b.Info()
 	caps := uint8(0)
 	if in.Caps.Has(hal.CapNoise) {
 		caps |= 1
 	}
-	if in.Caps.Has(hal.CapClock) {
+	if _, ok := hal.BoardTime(b); ok {
 		caps |= 2
 	}
 	if in.Caps.Has(hal.CapSimulated) {
@@ -187,10 +189,8 @@ func (f *FrontEnd) Temperature() int16 {
 	return 2500
 }
 
-// Now implements firmware.FrontEnd: the board clock if it has one.
+// Now implements firmware.FrontEnd: the board clock if it has one, else 0.
 func (f *FrontEnd) Now() uint64 {
-	if c, ok := f.b.(hal.Clock); ok {
-		return uint64(c.BoardTime().Nanoseconds())
-	}
-	return 0
+	t, _ := hal.BoardTime(f.b)
+	return uint64(t.Nanoseconds())
 }

@@ -44,6 +44,8 @@ func TestInfoSerialsStayUnique(t *testing.T) {
 		assert.False(t, serials[s], "serial %s reported twice", s)
 		serials[s] = true
 	}
-	short := hal.Info{Serial: "SIM-PROTO8-1", Firmware: "sim 1"}
+	short, err := hal.Open(context.Background(), "sim:proto8?seed=1")
+	require.NoError(t, err)
+	require.Equal(t, "SIM-PROTO8-1", short.Info().Serial)
 	assert.Equal(t, "SIM-PROTO8-1", Info(short).Serial, "a serial that fits is left alone")
 }

@@ -71,7 +71,7 @@ func Serve(ctx context.Context, b hal.Board, link string, f Faults, seed uint64)
 		}
 		e.Link = link
 	}
-	fw := firmware.New(Info(in), fe, WithFaults(master, f, seed))
+	fw := firmware.New(Info(b), fe, WithFaults(master, f, seed))
 	e.done = make(chan struct{})
 	go func() {
 		defer close(e.done)

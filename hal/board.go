@@ -63,11 +63,28 @@ type Board interface {
 	Close() error
 }
 
-// Clock is implemented by boards that keep their own account of board time,
-// such as simulators, so that callers can say how long real hardware would
-// have taken.
+// Clock is implemented by boards that can keep their own account of board
+// time, such as simulators, so that callers can say how long real hardware
+// would have taken. It is the one signal that a board keeps board time
+// (there is no capability bit for it): a board that may or may not keep it
+// — a serial board whose firmware has no clock, a wrapper around another
+// board — implements Clock and answers ok = false when it does not. Read it
+// through BoardTime, which also covers boards without the method.
 type Clock interface {
 	// BoardTime returns the board time spent by all operations since the
-	// board was opened: programming, settling, running and conversion.
-	BoardTime() time.Duration
+	// board was opened (programming, settling, running and conversion) and
+	// ok = true, or 0 and false when the board keeps no board time. ok is
+	// the same for every call on one board, so a caller may ask once.
+	BoardTime() (d time.Duration, ok bool)
+}
+
+// BoardTime returns b's board time and true when b keeps board time (it
+// implements Clock and says so), and 0 and false otherwise. Callers use it
+// instead of asserting Clock, so that wrappers and boards that learn at
+// open whether they keep time need no extra type.
+func BoardTime(b Board) (time.Duration, bool) {
+	if c, ok := b.(Clock); ok {
+		return c.BoardTime()
+	}
+	return 0, false
 }

@@ -29,8 +29,24 @@
 //
 //	b, err := hal.Open(ctx, "sim:proto8?seed=3")
 //
-// Optional capabilities are small interfaces found by type assertion
-// (for example Clock).
+// # Capabilities
+//
+// Each optional fact about a board has exactly one signal:
+//
+//   - what a board is or injects is a bit of Info.Caps (CapNoise,
+//     CapSimulated): a description, fixed when the board is opened;
+//   - what a board can additionally do is a small interface found by type
+//     assertion (Clock, Factored). A board that can do it only sometimes —
+//     a serial board whose firmware keeps no clock, a wrapper such as
+//     calibration.Wrap or a network client forwarding to a board that may
+//     lack it — implements the interface anyway and reports "not here"
+//     through the method's own result (Clock's ok), so no wrapper needs a
+//     second type per combination of capabilities. Read board time with
+//     BoardTime(b), never by asserting Clock alone.
+//
+// A wire protocol may carry such facts in its own encoding (the serial
+// firmware's INFO capability bits are package firmware/proto's); drivers
+// translate them into the signal above.
 //
 // Every board starts in the same neutral state when it is opened, whatever
 // a previous session (of this or another program) left programmed:

@@ -42,20 +42,20 @@ func ParseTopology(s string) (Topology, error) {
 	return 0, fmt.Errorf("topology %q: want \"general\" or \"symmetric\": %w", s, ErrInvalid)
 }
 
-// Capability is a set of optional board features.
+// Capability is a set of facts describing a board (see the package doc:
+// what a board can additionally do, such as keeping board time, is an
+// optional interface instead).
 type Capability uint
 
 const (
 	// CapNoise: the board injects calibrated thermal noise of intensity
 	// Info.Noise, so the stationary covariance carries A⁻¹ (solver.Inverse).
 	CapNoise Capability = 1 << iota
-	// CapClock: the board implements Clock.
-	CapClock
 	// CapSimulated: the board is a simulator, not hardware.
 	CapSimulated
 )
 
-var capNames = []string{"noise", "clock", "simulated"}
+var capNames = []string{"noise", "simulated"}
 
 // Has reports whether c includes all of d.
 func (c Capability) Has(d Capability) bool { return c&d == d }

@@ -183,9 +183,7 @@ type boardTimer struct {
 
 func newBoardTimer(b hal.Board) *boardTimer {
 	t := &boardTimer{b: b, start: time.Now()}
-	if c, ok := b.(hal.Clock); ok {
-		t.clock0 = c.BoardTime()
-	}
+	t.clock0, _ = hal.BoardTime(b)
 	return t
 }
 
@@ -201,8 +199,8 @@ func (t *boardTimer) stats(st *StepStats) {
 	if t.b.Info().Caps.Has(hal.CapSimulated) {
 		st.SimWall = t.inBoard
 	}
-	if c, ok := t.b.(hal.Clock); ok {
-		st.BoardTime = c.BoardTime() - t.clock0
+	if now, ok := hal.BoardTime(t.b); ok {
+		st.BoardTime = now - t.clock0
 	} else {
 		st.BoardTime = t.inBoard
 	}

@@ -95,7 +95,7 @@ func New(p Profile, seed uint64) (*Board, error) {
 	if p.Coupling.Bits > 0 {
 		step = p.Coupling.Max / (math.Exp2(float64(p.Coupling.Bits)) - 1)
 	}
-	caps := hal.CapClock | hal.CapSimulated
+	caps := hal.CapSimulated
 	if p.NoiseV > 0 {
 		caps |= hal.CapNoise
 	}
@@ -142,8 +142,8 @@ func (b *Board) Info() hal.Info { return b.info }
 // Profile returns the profile the board was built from.
 func (b *Board) Profile() Profile { return b.prof }
 
-// BoardTime implements hal.Clock.
-func (b *Board) BoardTime() time.Duration { return b.now }
+// BoardTime implements hal.Clock: a simulator always keeps board time.
+func (b *Board) BoardTime() (time.Duration, bool) { return b.now, true }
 
 // Temperature returns the board temperature in °C, as a thermometer on the
 // board would read it.

@@ -37,7 +37,9 @@ func TestProto8Info(t *testing.T) {
 	assert.InDelta(t, 2.0/1023, in.CouplingStep, 1e-15, "signed 10-bit magnitude codes")
 	assert.InDelta(t, 10.0/65536, in.ADC.LSB(), 1e-18, "16-bit ±5 V")
 	assert.Equal(t, 16, in.Bias.Bits)
-	assert.True(t, in.Caps.Has(hal.CapNoise|hal.CapClock|hal.CapSimulated))
+	assert.True(t, in.Caps.Has(hal.CapNoise|hal.CapSimulated))
+	_, clock := hal.BoardTime(b)
+	assert.True(t, clock)
 }
 
 func TestProfileJSONRoundTrip(t *testing.T) {

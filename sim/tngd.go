@@ -248,7 +248,7 @@ func NewTNGD(p TNGDProfile, seed uint64) (*TNGD, error) {
 		z:        make([]float64, n),
 		lam:      1, // power-up: A = I
 	}
-	caps := hal.CapClock | hal.CapSimulated
+	caps := hal.CapSimulated
 	if p.NoiseV > 0 {
 		caps |= hal.CapNoise
 	}
@@ -296,8 +296,8 @@ func (b *TNGD) Info() hal.Info { return b.info }
 // Profile returns the profile the board was built from.
 func (b *TNGD) Profile() TNGDProfile { return b.p }
 
-// BoardTime implements hal.Clock.
-func (b *TNGD) BoardTime() time.Duration { return b.now }
+// BoardTime implements hal.Clock: a simulator always keeps board time.
+func (b *TNGD) BoardTime() (time.Duration, bool) { return b.now, true }
 
 // Stats returns the numerical work done so far.
 func (b *TNGD) Stats() TNGDStats { return b.stats }

@@ -37,12 +37,11 @@ import (
 // A Session is not safe for concurrent use, like the board it drives; it
 // never closes the board.
 type Session struct {
-	b     hal.Board
-	info  hal.Info
-	k     int
-	adc   adc
-	clock hal.Clock
-	t0    time.Duration // clock reading at NewSession
+	b    hal.Board
+	info hal.Info
+	k    int
+	adc  adc
+	t0   time.Duration // hal.BoardTime at NewSession
 
 	inBoard  time.Duration // wall time inside board calls
 	programs int
@@ -87,9 +86,7 @@ func NewSession(b hal.Board) (*Session, error) {
 	}
 	s.k, s.adc = s.info.Cells, adc{s.info.ADC.Range}
 	s.rd = reader{sat: make([]int, s.k)}
-	if c, ok := b.(hal.Clock); ok {
-		s.clock, s.t0 = c, c.BoardTime()
-	}
+	s.t0, _ = hal.BoardTime(b)
 	return s, nil
 }
 
@@ -122,8 +119,8 @@ func (s *Session) Alpha() float64 { return s.alpha }
 // Usage returns the session's cost since NewSession.
 func (s *Session) Usage() Usage {
 	u := Usage{BoardTime: s.inBoard, InBoard: s.inBoard, Programs: s.programs}
-	if s.clock != nil {
-		u.BoardTime, u.Clocked = s.clock.BoardTime()-s.t0, true
+	if t, ok := hal.BoardTime(s.b); ok {
+		u.BoardTime, u.Clocked = t-s.t0, true
 	}
 	return u
 }

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spukit/spukit/driver/spi"
@@ -64,11 +66,26 @@ func carried(v float64) float64 {
 	return r
 }
 
-func toInfoJSON(uri string, in hal.Info) infoJSON {
-	caps := in.Caps.Names()
-	if caps == nil {
-		caps = []string{}
+// capabilities names what the board reports: Info().Caps and "clock" when
+// it keeps board time (hal.BoardTime), listed where "clock" stood when it
+// was a Caps bit, so that the output is as it always was.
+func capabilities(b hal.Board) []string {
+	in := b.Info()
+	names := in.Caps.Names()
+	if _, ok := hal.BoardTime(b); ok {
+		at := 0
+		if in.Caps.Has(hal.CapNoise) {
+			at = 1
+		}
+		names = slices.Insert(names, at, "clock")
 	}
+	if names == nil {
+		names = []string{}
+	}
+	return names
+}
+
+func toInfoJSON(uri string, in hal.Info, caps []string) infoJSON {
 	return infoJSON{
 		Board: uri, Model: in.Model, Serial: in.Serial, Firmware: in.Firmware,
 		Cells: in.Cells, Topology: in.Topology.String(),
@@ -91,9 +108,10 @@ func runInfo(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	}
 	defer b.Close()
 	in := b.Info()
+	caps := capabilities(b)
 	bt, timed := b.(busTimed)
 	if f.json {
-		j := toInfoJSON(f.board, in)
+		j := toInfoJSON(f.board, in, caps)
 		if timed {
 			t := bt.Timing()
 			j.BusTiming = &t
@@ -119,7 +137,10 @@ func runInfo(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	row("tau", "%v", in.Tau)
 	row("noise", "%g V rms", carried(in.Noise))
 	row("min sample period", "%v", in.MinSamplePeriod)
-	row("capabilities", "%s", in.Caps)
+	if len(caps) == 0 {
+		caps = []string{"none"}
+	}
+	row("capabilities", "%s", strings.Join(caps, "|"))
 	if timed {
 		t := bt.Timing()
 		row("SPI clock", "%g MHz", t.SPIHz/1e6)

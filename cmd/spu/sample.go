@@ -198,8 +198,8 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		Board: f.board, Cells: k, Samples: res.samples, PeriodS: per.Seconds(), BurnS: burnD.Seconds(),
 		WallS: wall.Seconds(), MeanV: res.mean, StdV: res.std(), SaturatedPerCell: res.sat, Out: "-",
 	}
-	if c, ok := b.(hal.Clock); ok {
-		t := c.BoardTime().Seconds()
+	if bt, ok := hal.BoardTime(b); ok {
+		t := bt.Seconds()
 		sum.BoardTimeS = &t
 	}
 	for _, c := range res.sat {
@@ -257,7 +257,7 @@ func (s *sampleStats) std() []float64 {
 // Saturated readings are counted, not fatal.
 func sampleCSV(ctx context.Context, b hal.Board, n int, period time.Duration, w io.Writer, progress func(done int)) (*sampleStats, error) {
 	k := b.Info().Cells
-	clock, hasClock := b.(hal.Clock)
+	_, hasClock := hal.BoardTime(b)
 	st := &sampleStats{mean: make([]float64, k), m2: make([]float64, k), sat: make([]int, k)}
 	bw := bufio.NewWriterSize(w, 1<<16)
 	line := make([]byte, 0, 32*(k+1))
@@ -275,10 +275,7 @@ func sampleCSV(ctx context.Context, b hal.Board, n int, period time.Duration, w 
 	for done := 0; done < n; {
 		rows := min(n-done, chunk)
 		dst := buf[:rows*k]
-		var t0 time.Duration
-		if hasClock {
-			t0 = clock.BoardTime()
-		}
+		t0, _ := hal.BoardTime(b)
 		got, err := b.Sample(ctx, period, dst)
 		var se *hal.SaturationError
 		if errors.As(err, &se) {
@@ -291,10 +288,7 @@ func sampleCSV(ctx context.Context, b hal.Board, n int, period time.Duration, w 
 		}
 		// Time of the last reading of each sample: from the board's clock
 		// when it has one (spread evenly over the call), else nominal.
-		var t1 time.Duration
-		if hasClock {
-			t1 = clock.BoardTime()
-		}
+		t1, _ := hal.BoardTime(b)
 		for r := range got {
 			var ts float64
 			if hasClock && rows > 0 {

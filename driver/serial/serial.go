@@ -47,11 +47,14 @@ type Opts struct {
 // DefaultOpts are the defaults of docs/protocol.md §5.
 var DefaultOpts = Opts{Timeout: 100 * time.Millisecond, Retries: 5, Window: 4}
 
-// Dev is a board behind a serial port. It implements hal.Board.
+// Dev is a board behind a serial port. It implements hal.Board and
+// hal.Clock (reporting a clock when the firmware keeps one).
 type Dev struct {
 	port   Port
 	opts   Opts
 	info   hal.Info
+	clock  bool          // the firmware keeps a board clock (INFO capability)
+	last   time.Duration // the last board time read
 	seq    uint16
 	dec    proto.Decoder
 	rx     [512]byte
@@ -63,7 +66,10 @@ type Dev struct {
 	pkt    [proto.MaxPacket]byte
 }
 
-var _ hal.Board = (*Dev)(nil)
+var (
+	_ hal.Board = (*Dev)(nil)
+	_ hal.Clock = (*Dev)(nil)
+)
 
 // New performs the HELLO handshake on port and returns the board. A board
 // speaking another protocol version is an error naming both versions.
@@ -100,39 +106,24 @@ func New(ctx context.Context, port Port, opts *Opts) (*Dev, error) {
 	return d, nil
 }
 
-// ClockedDev is a Dev whose firmware keeps a board clock (INFO capability
-// "clock"): it implements hal.Clock by asking the board for its time
-// (STATUS). Open returns one for such boards.
-type ClockedDev struct {
-	*Dev
-	last time.Duration
-}
-
-var _ hal.Clock = (*ClockedDev)(nil)
-
-// Clocked returns d as a hal.Clock when its firmware reports a board
-// clock, and d itself otherwise.
-func (d *Dev) Clocked() hal.Board {
-	if d.info.Caps.Has(hal.CapClock) {
-		return &ClockedDev{Dev: d}
+// BoardTime implements hal.Clock. When the firmware reports a board clock
+// (INFO capability), it is the board's time since power-up, from a STATUS
+// round trip, and ok; when the board does not answer (or is closed), the
+// last time read: board time never goes back. Without one it is 0, false.
+func (d *Dev) BoardTime() (time.Duration, bool) {
+	if !d.clock {
+		return 0, false
 	}
-	return d
-}
-
-// BoardTime implements hal.Clock: the board's time since power-up, from a
-// STATUS round trip. When the board does not answer (or is closed), the
-// last time read is returned: board time never goes back.
-func (c *ClockedDev) BoardTime() time.Duration {
-	if c.closed {
-		return c.last
+	if d.closed {
+		return d.last, true
 	}
-	p, err := c.request(context.Background(), proto.TypeStatus, nil, 0)
+	p, err := d.request(context.Background(), proto.TypeStatus, nil, 0)
 	if err != nil || len(p.Payload) < 9 {
-		return c.last
+		return d.last, true
 	}
 	t := time.Duration(binary.LittleEndian.Uint64(p.Payload[1:9]))
-	c.last = max(c.last, t)
-	return c.last
+	d.last = max(d.last, t)
+	return d.last, true
 }
 
 // String describes the board.
@@ -181,9 +172,7 @@ func (d *Dev) parseInfo(p []byte) error {
 	if caps&1 != 0 {
 		hc |= hal.CapNoise
 	}
-	if caps&2 != 0 {
-		hc |= hal.CapClock
-	}
+	d.clock = caps&2 != 0
 	if caps&4 != 0 {
 		hc |= hal.CapSimulated
 	}

@@ -113,7 +113,7 @@ func emulatePTY(t *testing.T, uri string, f emu.Faults) *Dev {
 	b, err := hal.Open(ctx, "serial://"+e.Path+"?timeout="+timeout)
 	require.NoError(t, err)
 	t.Cleanup(func() { b.Close(); e.Close() })
-	d := b.(*ClockedDev).Dev // the emulator keeps a clock
+	d := b.(*Dev)
 	if f != (emu.Faults{}) {
 		// A faulty line misses the 20 ms deadline also when the machine
 		// stalls the emulator; 50 retries (as emulateWith uses) keep a
@@ -129,8 +129,15 @@ func emulateWith(t *testing.T, uri string, f emu.Faults, opts *Opts) (*Dev, hal.
 	ctx := context.Background()
 	sb, err := hal.Open(ctx, uri)
 	require.NoError(t, err)
+	return emulateBoard(t, sb, f, opts), sb
+}
+
+// emulateBoard runs the firmware over sb behind an in-memory link.
+func emulateBoard(t *testing.T, sb hal.Board, f emu.Faults, opts *Opts) *Dev {
+	t.Helper()
+	ctx := context.Background()
 	toBoard, toHost := newPipe(), newPipe()
-	fw := firmware.New(emu.Info(sb.Info()), emu.NewFrontEnd(ctx, sb), emu.WithFaults(&boardPort{in: toBoard, out: toHost}, f, 77))
+	fw := firmware.New(emu.Info(sb), emu.NewFrontEnd(ctx, sb), emu.WithFaults(&boardPort{in: toBoard, out: toHost}, f, 77))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -140,7 +147,7 @@ func emulateWith(t *testing.T, uri string, f emu.Faults, opts *Opts) (*Dev, hal.
 	d, err := New(ctx, &hostPort{in: toHost, out: toBoard, timeout: 50 * time.Millisecond}, opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { d.Close(); <-done })
-	return d, sb
+	return d
 }
 
 // The conformance suite reopens one emulated board for every subtest, as
@@ -165,15 +172,39 @@ func TestConformanceOverSerial(t *testing.T) {
 func TestBoardTimeOverSerial(t *testing.T) {
 	ctx := context.Background()
 	d, sb := emulate(t, "sim:proto8?seed=3")
-	clk, ok := d.Clocked().(hal.Clock)
+	_, ok := hal.BoardTime(d)
 	require.True(t, ok, "the emulator reports the clock capability")
 	require.NoError(t, d.Run(ctx, 3*time.Millisecond))
 	_, err := d.Sample(ctx, 0, make([]float64, 10*8))
 	require.NoError(t, err)
-	assert.Equal(t, sb.(hal.Clock).BoardTime(), clk.BoardTime())
-	assert.True(t, d.Info().Caps.Has(hal.CapClock))
+	want := func() time.Duration {
+		t.Helper()
+		w, ok := hal.BoardTime(sb)
+		require.True(t, ok)
+		return w
+	}
+	got, ok := hal.BoardTime(d)
+	assert.True(t, ok)
+	assert.Equal(t, want(), got)
 	require.NoError(t, d.Close())
-	assert.Equal(t, sb.(hal.Clock).BoardTime(), clk.BoardTime(), "after Close the last time read is kept")
+	got, ok = hal.BoardTime(d)
+	assert.True(t, ok, "a board that kept time still says so after Close")
+	assert.Equal(t, want(), got, "after Close the last time read is kept")
+}
+
+// A board whose firmware keeps no clock (the emulator over a board without
+// one) reports none through the driver's hal.Clock, also after Close.
+func TestNoBoardTimeOverSerial(t *testing.T) {
+	sb, err := hal.Open(context.Background(), "sim:proto8?seed=3")
+	require.NoError(t, err)
+	clockless := struct{ hal.Board }{sb} // hides the simulator's hal.Clock
+	d := emulateBoard(t, clockless, emu.Faults{}, nil)
+	got, ok := hal.BoardTime(d)
+	assert.False(t, ok)
+	assert.Zero(t, got)
+	require.NoError(t, d.Close())
+	_, ok = hal.BoardTime(d)
+	assert.False(t, ok)
 }
 
 // Samples through driver, wire and firmware are bit-identical to the

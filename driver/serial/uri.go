@@ -57,7 +57,7 @@ func openURI(ctx context.Context, u *url.URL) (hal.Board, error) {
 		p.Close()
 		return nil, err
 	}
-	return d.Clocked(), nil
+	return d, nil
 }
 
 // openError explains why go.bug.st/serial could not open path. On Linux it

@@ -264,7 +264,7 @@ func (b *Board) describe(serial string, simulated bool) hal.Info {
 	if w.Coupling.Symmetric {
 		topo = hal.Symmetric
 	}
-	caps := hal.CapClock
+	var caps hal.Capability
 	if w.NoiseV > 0 {
 		caps |= hal.CapNoise
 	}
@@ -391,8 +391,8 @@ func (b *Board) Wiring() Wiring { return b.w }
 func (b *Board) Stats() Stats { return b.stats }
 
 // BoardTime implements hal.Clock: the host's time since the board was
-// opened (on hardware, wall time including host overheads).
-func (b *Board) BoardTime() time.Duration { return b.host.Now() - b.t0 }
+// opened (on hardware, wall time including host overheads); always kept.
+func (b *Board) BoardTime() (time.Duration, bool) { return b.host.Now() - b.t0, true }
 
 func (b *Board) check(ctx context.Context, op string) error {
 	if b.closed {

@@ -70,11 +70,12 @@ func TestTimeAccount(t *testing.T) {
 	assert.Equal(t, 4*time.Microsecond+16*byteT, tm.Sample)
 	assert.Equal(t, 8*3*byteT+5*time.Microsecond+50*time.Microsecond, tm.State)
 
-	s0, t0 := b.Stats(), b.BoardTime()
+	now := func() time.Duration { d, _ := b.BoardTime(); return d }
+	s0, t0 := b.Stats(), now()
 	a := identity(8, 1)
 	a[1] = -0.5 // a sign change: polarity chain (8 bytes) + rheostat chain (128 bytes)
 	require.NoError(t, b.SetCouplings(ctx, a))
-	s1, t1 := b.Stats(), b.BoardTime()
+	s1, t1 := b.Stats(), now()
 	assert.Equal(t, 136*byteT, s1.ProgramBus-s0.ProgramBus)
 	assert.Equal(t, 2, s1.Transactions-s0.Transactions)
 	assert.Equal(t, 136*byteT+5*time.Microsecond, t1-t0, "bus + 5 µs rheostat settling (the flipped element was zero: one pass)")
@@ -88,21 +89,21 @@ func TestTimeAccount(t *testing.T) {
 
 	bias := make([]float64, 8)
 	bias[2] = 1
-	t2 := b.BoardTime()
+	t2 := now()
 	require.NoError(t, b.SetBias(ctx, bias))
 	s3 := b.Stats()
 	assert.Equal(t, 3*byteT, s3.ProgramBus-s2.ProgramBus, "one changed channel: one 24-bit frame")
-	assert.Equal(t, 3*byteT+5*time.Microsecond, b.BoardTime()-t2)
+	assert.Equal(t, 3*byteT+5*time.Microsecond, now()-t2)
 
 	const n = 100
-	t3 := b.BoardTime()
+	t3 := now()
 	got, err := b.Sample(ctx, 20*time.Microsecond, make([]float64, n*8))
 	require.NoError(t, err)
 	require.Equal(t, n, got)
 	s4 := b.Stats()
 	assert.Equal(t, n, s4.Conversions-s3.Conversions)
 	assert.Equal(t, n*16*byteT, s4.SampleBus-s3.SampleBus)
-	assert.Equal(t, n*20*time.Microsecond+16800*time.Nanosecond, b.BoardTime()-t3, "n periods, then the last conversion and read-out")
+	assert.Equal(t, n*20*time.Microsecond+16800*time.Nanosecond, now()-t3, "n periods, then the last conversion and read-out")
 }
 
 // The MDAC option on a symmetric 2-cell board (3 elements, one SYNC GPIO

@@ -17,8 +17,9 @@
 //
 // # What is checked
 //
-//   - Info is valid, stable across calls, and CapClock is backed by hal.Clock,
-//     whose board time grows by at least the time run and sampled.
+//   - Info is valid and stable across calls.
+//   - A board that keeps board time (hal.BoardTime) keeps reporting it, and
+//     its board time grows by at least the time run and sampled.
 //   - Wrong lengths are hal.ErrDimension (and Sample then returns n = 0);
 //     NaN and ±Inf are hal.ErrInvalid.
 //   - Out-of-range couplings, biases and states are *hal.RangeError values

@@ -72,7 +72,7 @@ func fakeInfo() hal.Info {
 		Tau:             100 * time.Microsecond,
 		Noise:           0.02,
 		MinSamplePeriod: 5 * time.Microsecond,
-		Caps:            hal.CapNoise | hal.CapClock | hal.CapSimulated,
+		Caps:            hal.CapNoise | hal.CapSimulated,
 	}
 }
 
@@ -101,7 +101,7 @@ func (b *fakeBoard) Info() hal.Info {
 	return in
 }
 
-func (b *fakeBoard) BoardTime() time.Duration { return b.now }
+func (b *fakeBoard) BoardTime() (time.Duration, bool) { return b.now, true }
 
 func (b *fakeBoard) checkOpen() error {
 	if b.closed && !b.f.usableAfterClose {

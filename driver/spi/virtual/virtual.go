@@ -192,8 +192,12 @@ func New(w spi.Wiring, a Analog) (*Rig, error) {
 			"(the AD7606 samples at the CONVST edge); give it one ≤ %v, as Open does: %w",
 			in.MinSamplePeriod, 100*analogPeriod, hal.ErrUnsupported)
 	}
+	now, ok := a.BoardTime()
+	if !ok {
+		return nil, fmt.Errorf("virtual rig: the analog board %T keeps no board time: %w", a, hal.ErrUnsupported)
+	}
 	k := w.Cells
-	r := &Rig{w: w, a: a, in: in, k: k, now: a.BoardTime(), ctx: context.Background(),
+	r := &Rig{w: w, a: a, in: in, k: k, now: now, ctx: context.Background(),
 		ports: map[string]*port{}, pins: map[string]*vpin{},
 		rdac: make([]rheostat, len(w.Coupling.Elements)), mdac: make([]int, len(w.Coupling.Elements)),
 		mdacBits: w.Coupling.Bits, polarity: make([]byte, (len(w.Coupling.Elements)+7)/8),
@@ -263,7 +267,7 @@ func (r *Rig) SleepUntil(ctx context.Context, t time.Duration) error {
 	if err := r.advance(); err != nil {
 		if ctx.Err() != nil {
 			// A cancelled wait ends where the analog board stopped.
-			r.now = max(before, r.a.BoardTime())
+			r.now = max(before, r.analogNow())
 		}
 		return err
 	}
@@ -287,9 +291,15 @@ func (r *Rig) advance() error {
 	return r.catchUp()
 }
 
+// analogNow is the analog board's time (New checked that it keeps it).
+func (r *Rig) analogNow() time.Duration {
+	t, _ := r.a.BoardTime()
+	return t
+}
+
 // catchUp runs the analog board to now (before a latch).
 func (r *Rig) catchUp() error {
-	if d := r.now - r.a.BoardTime(); d > 0 {
+	if d := r.now - r.analogNow(); d > 0 {
 		return r.a.Run(r.ctx, d)
 	}
 	return nil
@@ -368,7 +378,7 @@ func (r *Rig) convert() error {
 	if err := r.advance(); err != nil {
 		return err
 	}
-	d := r.now - r.a.BoardTime()
+	d := r.now - r.analogNow()
 	if d < r.in.MinSamplePeriod {
 		// The analog board samples at least its own period after its last
 		// reading; it runs ahead of the rig by the difference.
