@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-
-	"gonum.org/v1/gonum/mat"
 )
 
 // Factored is an optional capability: a board whose couplings are stored in
@@ -44,7 +42,8 @@ type Factorization struct {
 // — the backpropagated signal of output row r times the layer's input for
 // that row's sample — which is exactly the Jacobian of a dense layer's
 // output with respect to its row-major weights. Columns not covered by any
-// block are zero. A dense J is the special case of one block with Out = 1,
+// block are zero. Package ggn computes with it (J·v, Jᵀ·w, JJᵀ, …) without
+// forming J. A dense J is the special case of one block with Out = 1,
 // In = Cols, RowsPerSample = 1, Signal all ones and Input = J.
 type Jacobian struct {
 	Rows, Cols    int
@@ -85,8 +84,8 @@ func (j *Jacobian) Validate() error {
 			return fmt.Errorf("jacobian block %d: input[%d] = %g: %w", k, i, b.Input[i], ErrInvalid)
 		}
 	}
-	// Gram and the products treat blocks as disjoint column ranges; an
-	// overlap would silently drop its cross terms.
+	// The kernels (package ggn) treat blocks as disjoint column ranges:
+	// the Gram matrix JJᵀ would silently drop an overlap's cross terms.
 	for k, b := range j.Blocks {
 		for l := range k {
 			c := j.Blocks[l]
@@ -123,65 +122,6 @@ func (f *Factorization) Validate(cells int) error {
 	return nil
 }
 
-// MulVec sets dst (length Rows) to J v (v of length Cols).
-func (j *Jacobian) MulVec(dst, v []float64) {
-	clear(dst[:j.Rows])
-	tmp := make([]float64, 0, 64)
-	for _, b := range j.Blocks {
-		// (J v)_r = Σ_p δ_r[p] (W a_s)[p] with W = v[Col:] as Out × In.
-		s := j.Samples()
-		tmp = tmp[:0]
-		for si := range s {
-			a := b.Input[si*b.In : si*b.In+b.In]
-			for p := range b.Out {
-				w := v[b.Col+p*b.In : b.Col+p*b.In+b.In]
-				acc := 0.0
-				for q, x := range a {
-					acc += w[q] * x
-				}
-				tmp = append(tmp, acc)
-			}
-		}
-		for r := range j.Rows {
-			wa := tmp[(r/j.RowsPerSample)*b.Out : (r/j.RowsPerSample+1)*b.Out]
-			sig := b.Signal[r*b.Out : r*b.Out+b.Out]
-			acc := 0.0
-			for p, d := range sig {
-				acc += d * wa[p]
-			}
-			dst[r] += acc
-		}
-	}
-}
-
-// TransMulVec sets dst (length Cols) to Jᵀ w (w of length Rows).
-func (j *Jacobian) TransMulVec(dst, w []float64) {
-	clear(dst[:j.Cols])
-	for _, b := range j.Blocks {
-		// Jᵀw restricted to the block is Σ_s (Σ_{r∈s} w_r δ_r) ⊗ a_s.
-		c := make([]float64, b.Out)
-		for si := range j.Samples() {
-			clear(c)
-			for r := si * j.RowsPerSample; r < (si+1)*j.RowsPerSample; r++ {
-				sig := b.Signal[r*b.Out : r*b.Out+b.Out]
-				for p, d := range sig {
-					c[p] += w[r] * d
-				}
-			}
-			a := b.Input[si*b.In : si*b.In+b.In]
-			for p, cp := range c {
-				if cp == 0 {
-					continue
-				}
-				row := dst[b.Col+p*b.In : b.Col+p*b.In+b.In]
-				for q, x := range a {
-					row[q] += cp * x
-				}
-			}
-		}
-	}
-}
-
 func firstNonFinite(v []float64) (int, bool) {
 	for i, x := range v {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
@@ -189,32 +129,4 @@ func firstNonFinite(v []float64) (int, bool) {
 		}
 	}
 	return 0, true
-}
-
-// Gram returns J Jᵀ (Rows × Rows, row-major) without forming J: for a
-// layer block, (J Jᵀ)_{r,r'} = (Signal_r·Signal_r')(Input_s·Input_s') with
-// s, s' the rows' samples, so a block costs O(Rows²·Out + Samples²·In)
-// instead of O(Rows²·Cols).
-func (j *Jacobian) Gram() []float64 {
-	m, k, b := j.Rows, j.RowsPerSample, j.Samples()
-	out := make([]float64, m*m)
-	var ss, ii mat.Dense
-	for _, blk := range j.Blocks {
-		sg := mat.NewDense(m, blk.Out, blk.Signal)
-		in := mat.NewDense(b, blk.In, blk.Input)
-		ss.Reset()
-		ii.Reset()
-		ss.Mul(sg, sg.T())
-		ii.Mul(in, in.T())
-		sraw, iraw := ss.RawMatrix(), ii.RawMatrix()
-		for r := range m {
-			row := out[r*m : (r+1)*m]
-			srow := sraw.Data[r*sraw.Stride : r*sraw.Stride+m]
-			irow := iraw.Data[(r/k)*iraw.Stride : (r/k)*iraw.Stride+b]
-			for c, v := range srow {
-				row[c] += v * irow[c/k]
-			}
-		}
-	}
-	return out
 }

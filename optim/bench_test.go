@@ -4,6 +4,8 @@ import (
 	"context"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/spukit/spukit/ggn"
 )
 
 // benchModel is the paper's setting: 784-32-10 (N = 25,450), batch 64
@@ -59,21 +61,15 @@ func BenchmarkFactorization(b *testing.B) {
 	}
 }
 
-// BenchmarkDualGram: G = UUᵀ (640 × 640) alone, from a prepared U.
+// BenchmarkDualGram: G = UUᵀ (640 × 640) alone, from a prepared U, with
+// the reused workspace of ggn.Gram.
 func BenchmarkDualGram(b *testing.B) {
 	it := benchIteration(b)
 	u := it.UJacobian()
+	g := make([]float64, u.Rows*u.Rows)
+	var ws ggn.GramWork
 	for b.Loop() {
-		structGram(u)
-	}
-}
-
-// BenchmarkDualGramHal: the same through hal.Jacobian.Gram, for comparison.
-func BenchmarkDualGramHal(b *testing.B) {
-	it := benchIteration(b)
-	u := it.UJacobian()
-	for b.Loop() {
-		u.Gram()
+		ggn.Gram(g, u, &ws)
 	}
 }
 

@@ -3,15 +3,12 @@ package optim
 import (
 	"fmt"
 	"math"
-	"runtime"
-	"sync"
-	"sync/atomic"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
-	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/spukit/spukit/ggn"
 	"github.com/spukit/spukit/hal"
 )
 
@@ -143,47 +140,12 @@ func (it *Iteration) HalfH() []float64 {
 		return it.hhalf
 	}
 	f := it.Factorization()
-	k, b := f.J.RowsPerSample, f.J.Samples()
 	out := make([]float64, len(f.H))
-	if k == 1 {
-		for s, h := range f.H {
-			out[s] = math.Sqrt(math.Max(h, 0))
-		}
-		it.hhalf = out
-		return out
-	}
-	var eig mat.EigenSym
-	var v mat.Dense
-	sym := mat.NewSymDense(k, nil)
-	sq := make([]float64, k)
-	for s := range b {
-		blk := f.H[s*k*k : (s+1)*k*k]
-		for a := range k {
-			for c := a; c < k; c++ {
-				sym.SetSym(a, c, blk[a*k+c])
-			}
-		}
-		dst := out[s*k*k : (s+1)*k*k]
-		if !eig.Factorize(sym, true) {
-			// Not reached for a symmetric 10 × 10 block; keep H^{1/2} = 0
-			// rather than panic, which drops this example's curvature.
-			continue
-		}
-		vals := eig.Values(nil)
-		eig.VectorsTo(&v)
-		for e, lam := range vals {
-			sq[e] = math.Sqrt(math.Max(lam, 0))
-		}
-		for a := range k {
-			for c := a; c < k; c++ {
-				acc := 0.0
-				for e := range k {
-					acc += v.At(a, e) * sq[e] * v.At(c, e)
-				}
-				dst[a*k+c], dst[c*k+a] = acc, acc
-			}
-		}
-	}
+	// A failed eigendecomposition (not reached for a symmetric 10 × 10
+	// block) leaves that block 0 rather than panic, which drops this
+	// example's curvature.
+	var ws ggn.SqrtWork
+	ggn.SqrtH(out, f.H, f.J.RowsPerSample, &ws)
 	it.hhalf = out
 	return out
 }
@@ -197,41 +159,16 @@ func (it *Iteration) UJacobian() *hal.Jacobian {
 		return it.ujac
 	}
 	f := it.Factorization()
-	hh := it.HalfH()
-	k, b := f.J.RowsPerSample, f.J.Samples()
-	c := math.Sqrt(f.Scale)
-	u := &hal.Jacobian{Rows: f.J.Rows, Cols: f.J.Cols, RowsPerSample: k}
-	for _, blk := range f.J.Blocks {
-		out := blk.Out
-		sig := make([]float64, len(blk.Signal))
-		for s := range b {
-			h := hh[s*k*k : (s+1)*k*k]
-			src := blk.Signal[s*k*out : (s+1)*k*out]
-			dst := sig[s*k*out : (s+1)*k*out]
-			for a := range k {
-				row := dst[a*out : (a+1)*out]
-				for e := range k {
-					if w := c * h[a*k+e]; w != 0 {
-						axpy(row, w, src[e*out:(e+1)*out])
-					}
-				}
-			}
-		}
-		u.Blocks = append(u.Blocks, hal.JacobianBlock{Col: blk.Col, Out: out, In: blk.In, Signal: sig, Input: blk.Input})
-	}
-	it.ujac = u
-	return u
+	it.ujac = &hal.Jacobian{}
+	ggn.U(it.ujac, &f.J, it.HalfH(), f.Scale)
+	return it.ujac
 }
 
 func (it *Iteration) scratch() *work {
 	if it.ws.jv == nil {
 		f := it.Factorization()
-		w := 0
-		for _, b := range f.J.Blocks {
-			w = max(w, b.Out)
-		}
 		it.ws = work{
-			z:   make([]float64, f.J.Samples()*w),
+			z:   make([]float64, ggn.WorkLen(&f.J)),
 			jv:  make([]float64, f.J.Rows),
 			hjv: make([]float64, f.J.Rows),
 		}
@@ -241,22 +178,22 @@ func (it *Iteration) scratch() *work {
 
 // JVec sets dst (length m) to J v (v of length N).
 func (it *Iteration) JVec(dst, v []float64) {
-	jacMul(&it.Factorization().J, dst, v, it.scratch().z)
+	ggn.MulVec(dst, &it.Factorization().J, v, it.scratch().z)
 }
 
 // JTVec sets dst (length N) to Jᵀ w (w of length m).
 func (it *Iteration) JTVec(dst, w []float64) {
-	jacTransMul(&it.Factorization().J, dst, w, it.scratch().z)
+	ggn.MulTransVec(dst, &it.Factorization().J, w, it.scratch().z)
 }
 
 // U sets dst (length m) to U v = b^{−1/2} H^{1/2} J v (v of length N).
 func (it *Iteration) U(dst, v []float64) {
-	jacMul(it.UJacobian(), dst, v, it.scratch().z)
+	ggn.MulVec(dst, it.UJacobian(), v, it.scratch().z)
 }
 
 // UT sets dst (length N) to Uᵀ y = b^{−1/2} Jᵀ H^{1/2} y (y of length m).
 func (it *Iteration) UT(dst, y []float64) {
-	jacTransMul(it.UJacobian(), dst, y, it.scratch().z)
+	ggn.MulTransVec(dst, it.UJacobian(), y, it.scratch().z)
 }
 
 // FVec sets dst to F v = λv + (1/b) Jᵀ H J v without forming F: two
@@ -264,9 +201,9 @@ func (it *Iteration) UT(dst, y []float64) {
 func (it *Iteration) FVec(dst, v []float64) {
 	f := it.Factorization()
 	ws := it.scratch()
-	jacMul(&f.J, ws.jv, v, ws.z)
+	ggn.MulVec(ws.jv, &f.J, v, ws.z)
 	mulH(ws.hjv, f.H, ws.jv, f.J.RowsPerSample)
-	jacTransMul(&f.J, dst, ws.hjv, ws.z)
+	ggn.MulTransVec(dst, &f.J, ws.hjv, ws.z)
 	for i := range dst[:f.J.Cols] {
 		dst[i] = f.Scale*dst[i] + f.Lambda*v[i]
 	}
@@ -279,100 +216,13 @@ func (it *Iteration) FVec(dst, v []float64) {
 // modify it.
 func (it *Iteration) DualGram() *mat.SymDense {
 	if it.gram == nil {
-		it.gram = mat.NewSymDense(it.Rows(), structGram(it.UJacobian()))
+		m := it.Rows()
+		g := make([]float64, m*m)
+		var ws ggn.GramWork
+		ggn.Gram(g, it.UJacobian(), &ws)
+		it.gram = mat.NewSymDense(m, g)
 	}
 	return it.gram
-}
-
-// structGram returns J Jᵀ (m × m, row-major, both triangles) for a
-// structured Jacobian. Row r of the upper triangle is, per block,
-// (Σ_p S[r,p]·Sᵀ[p, r:]) ∘ (A_s·A_{s(c)}) — Out long AXPYs and one
-// Hadamard product — and rows are shared among GOMAXPROCS goroutines.
-func structGram(j *hal.Jacobian) []float64 {
-	m, k, b := j.Rows, j.RowsPerSample, j.Samples()
-	type layer struct {
-		out     int
-		sig, st []float64 // m × Out and its transpose
-		aa      []float64 // b × b input Gram, upper triangle
-	}
-	ls := make([]layer, len(j.Blocks))
-	for i, blk := range j.Blocks {
-		st := make([]float64, blk.Out*m)
-		for r := range m {
-			for p, v := range blk.Signal[r*blk.Out : (r+1)*blk.Out] {
-				st[p*m+r] = v
-			}
-		}
-		aa := make([]float64, b*b)
-		blas64.Syrk(blas.NoTrans, 1, general(b, blk.In, blk.In, blk.Input), 0,
-			blas64.Symmetric{Uplo: blas.Upper, N: b, Stride: b, Data: aa})
-		ls[i] = layer{out: blk.Out, sig: blk.Signal, st: st, aa: aa}
-	}
-	g := make([]float64, m*m)
-	const chunk = 16
-	parallelFor((m+chunk-1)/chunk, func(next func() (int, bool)) {
-		tmp := make([]float64, m)
-		for {
-			ci, ok := next()
-			if !ok {
-				return
-			}
-			for r := ci * chunk; r < min((ci+1)*chunk, m); r++ {
-				s := r / k
-				row := g[r*m+r : (r+1)*m]
-				for _, l := range ls {
-					t := tmp[:m-r]
-					clear(t)
-					for p, v := range l.sig[r*l.out : (r+1)*l.out] {
-						if v != 0 {
-							floats.AddScaled(t, v, l.st[p*m+r:(p+1)*m])
-						}
-					}
-					arow := l.aa[s*b : (s+1)*b]
-					for c := r; c < m; {
-						s2 := c / k
-						end := min((s2+1)*k, m)
-						a := arow[s2]
-						for ; c < end; c++ {
-							row[c-r] += t[c-r] * a
-						}
-					}
-				}
-			}
-		}
-	})
-	// Mirror the upper triangle, in tiles to stay in cache.
-	const tile = 64
-	for r0 := 0; r0 < m; r0 += tile {
-		for c0 := r0; c0 < m; c0 += tile {
-			for r := r0; r < min(r0+tile, m); r++ {
-				for c := max(c0, r+1); c < min(c0+tile, m); c++ {
-					g[c*m+r] = g[r*m+c]
-				}
-			}
-		}
-	}
-	return g
-}
-
-// parallelFor runs work on GOMAXPROCS goroutines (at most n) that share
-// the indices 0..n−1 through next.
-func parallelFor(n int, work func(next func() (int, bool))) {
-	var ctr atomic.Int64
-	next := func() (int, bool) {
-		i := int(ctr.Add(1) - 1)
-		return i, i < n
-	}
-	w := min(runtime.GOMAXPROCS(0), n)
-	if w <= 1 {
-		work(next)
-		return
-	}
-	var wg sync.WaitGroup
-	for range w {
-		wg.Go(func() { work(next) })
-	}
-	wg.Wait()
 }
 
 // MaxDenseParams bounds the dense N × N curvature of DenseF and NGD.
@@ -387,63 +237,17 @@ func (it *Iteration) DenseF() (*mat.SymDense, error) {
 		return nil, fmt.Errorf("dense curvature for %d parameters exceeds %d (an N × N matrix); use ngd-woodbury or ngd-cg: %w",
 			n, MaxDenseParams, hal.ErrUnsupported)
 	}
-	u := it.UJacobian()
-	m, k := u.Rows, u.RowsPerSample
-	ud := make([]float64, m*n)
-	for _, blk := range u.Blocks {
-		for r := range m {
-			a := blk.Input[(r/k)*blk.In : (r/k+1)*blk.In]
-			for p, sv := range blk.Signal[r*blk.Out : (r+1)*blk.Out] {
-				if sv != 0 {
-					axpy(ud[r*n+blk.Col+p*blk.In:r*n+blk.Col+(p+1)*blk.In], sv, a)
-				}
-			}
-		}
-	}
 	f := make([]float64, n*n)
-	blas64.Syrk(blas.Trans, 1, general(m, n, n, ud), 0, blas64.Symmetric{Uplo: blas.Upper, N: n, Stride: n, Data: f})
-	for i := range n {
-		f[i*n+i] += it.Lambda
-		for c := i + 1; c < n; c++ {
-			f[c*n+i] = f[i*n+c]
-		}
-	}
+	it.denseFInto(f, n)
 	return mat.NewSymDense(n, f), nil
 }
 
-// jacMul sets dst = J v for a structured Jacobian: per block, the b × Out
-// matrix Z = Input · V_Bᵀ (V_B = the block's columns of v as Out × In, one
-// GEMM), then (J v)_r = Signal_r · Z_{s(r)}. z is scratch of at least
-// Samples × max Out.
-func jacMul(j *hal.Jacobian, dst, v, z []float64) {
-	clear(dst[:j.Rows])
-	b, k := j.Samples(), j.RowsPerSample
-	for _, blk := range j.Blocks {
-		zb := z[:b*blk.Out]
-		blas64.Gemm(blas.NoTrans, blas.Trans, 1, general(b, blk.In, blk.In, blk.Input),
-			general(blk.Out, blk.In, blk.In, v[blk.Col:blk.Col+blk.Out*blk.In]), 0, general(b, blk.Out, blk.Out, zb))
-		for r := range j.Rows {
-			dst[r] += dot(blk.Signal[r*blk.Out:(r+1)*blk.Out], zb[(r/k)*blk.Out:(r/k+1)*blk.Out])
-		}
-	}
-}
-
-// jacTransMul sets dst = Jᵀ w: per block, C_s = Σ_{r∈s} w_r Signal_r
-// (b × Out), then the block's columns are Cᵀ · Input (one GEMM).
-func jacTransMul(j *hal.Jacobian, dst, w, z []float64) {
-	clear(dst[:j.Cols])
-	b, k := j.Samples(), j.RowsPerSample
-	for _, blk := range j.Blocks {
-		c := z[:b*blk.Out]
-		clear(c)
-		for r := range j.Rows {
-			if w[r] != 0 {
-				axpy(c[(r/k)*blk.Out:(r/k+1)*blk.Out], w[r], blk.Signal[r*blk.Out:(r+1)*blk.Out])
-			}
-		}
-		blas64.Gemm(blas.Trans, blas.NoTrans, 1, general(b, blk.Out, blk.Out, c),
-			general(b, blk.In, blk.In, blk.Input), 1, general(blk.Out, blk.In, blk.In, dst[blk.Col:blk.Col+blk.Out*blk.In]))
-	}
+// denseFInto sets the leading N × N block of the row-major dst (row stride
+// stride ≥ N) to F = λI + UᵀU, with no bound on N: TNGD's primal mapping
+// programs it on a board with stride cells.
+func (it *Iteration) denseFInto(dst []float64, stride int) {
+	u := it.UJacobian()
+	ggn.Curvature(dst, stride, u, it.Lambda, make([]float64, u.Rows*u.Cols))
 }
 
 // mulH sets dst = H v for block-diagonal H with r × r blocks.

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/spukit/spukit/ggn"
 	"github.com/spukit/spukit/hal"
 )
 
@@ -165,38 +166,42 @@ func TestJacobianAgainstFiniteDifferences(t *testing.T) {
 		jd := denseJ(t, it)
 		rows, n := jd.Dims()
 		require.Equal(t, it.Rows(), rows)
-		// Column by column through hal.Jacobian.MulVec.
+		// Column by column through the package's products (ggn.MulVec).
 		e := make([]float64, n)
 		col := make([]float64, rows)
 		for cc := range n {
 			clear(e)
 			e[cc] = 1
-			f.J.MulVec(col, e)
+			it.JVec(col, e)
 			for r := range rows {
 				assert.InDelta(t, jd.At(r, cc), col[r], 1e-7, "J[%d][%d] %v", r, cc, c.sizes)
 			}
 		}
-		// Row by row through hal.Jacobian.TransMulVec.
+		// Row by row through ggn.MulTransVec.
 		w := make([]float64, rows)
 		row := make([]float64, n)
 		for r := range rows {
 			clear(w)
 			w[r] = 1
-			f.J.TransMulVec(row, w)
+			it.JTVec(row, w)
 			for cc := range n {
 				assert.InDelta(t, jd.At(r, cc), row[cc], 1e-7, "Jᵀ[%d][%d] %v", cc, r, c.sizes)
 			}
 		}
-		// The package's GEMM-based products agree with hal's to round-off.
+		// The GEMM-based products agree to round-off with J formed entry by
+		// entry (ggn.Dense) times the vector.
+		jf := mat.NewDense(rows, n, nil)
+		ggn.Dense(jf.RawMatrix().Data, &f.J)
 		v, y := testVec(n, 0), testVec(rows, 1)
-		want, got := make([]float64, rows), make([]float64, rows)
-		f.J.MulVec(want, v)
+		var want, wantT mat.VecDense
+		want.MulVec(jf, mat.NewVecDense(n, v))
+		got := make([]float64, rows)
 		it.JVec(got, v)
-		assert.Less(t, relErr(got, want), 1e-14)
-		wantT, gotT := make([]float64, n), make([]float64, n)
-		f.J.TransMulVec(wantT, y)
+		assert.Less(t, relErr(got, want.RawVector().Data), 1e-14)
+		wantT.MulVec(jf.T(), mat.NewVecDense(rows, y))
+		gotT := make([]float64, n)
 		it.JTVec(gotT, y)
-		assert.Less(t, relErr(gotT, wantT), 1e-14)
+		assert.Less(t, relErr(gotT, wantT.RawVector().Data), 1e-14)
 	}
 }
 
@@ -333,8 +338,7 @@ func TestCurvatureAgainstDense(t *testing.T) {
 		g := it.DualGram()
 		assert.Equal(t, rows, g.SymmetricDim())
 		assert.Less(t, maxDiff(g, &uut), 1e-8, "G = U Uᵀ %v", c.sizes)
-		hg := it.UJacobian().Gram()
-		assert.Less(t, maxDiff(g, mat.NewDense(rows, rows, hg)), 1e-14, "hal.Jacobian.Gram %v", c.sizes)
+		assert.Less(t, maxDiff(g, denseGram(it.UJacobian())), 1e-14, "U Uᵀ of U formed entry by entry %v", c.sizes)
 		raw := g.RawSymmetric()
 		for r := range rows {
 			for cc := range rows {
@@ -345,12 +349,20 @@ func TestCurvatureAgainstDense(t *testing.T) {
 }
 
 // The dual Gram of a batch with many rows exercises the parallel row
-// split: it must match hal's reference Gram exactly up to round-off.
+// split: it must match U Uᵀ of the dense U exactly up to round-off.
 func TestDualGramLargeBatch(t *testing.T) {
 	it := tinyIteration(t, []int{20, 12, 10}, Tanh, 40, 5) // m = 400
 	g := it.DualGram()
-	want := mat.NewDense(400, 400, it.UJacobian().Gram())
-	assert.Less(t, maxDiff(g, want), 1e-13)
+	assert.Less(t, maxDiff(g, denseGram(it.UJacobian())), 1e-13)
+}
+
+// denseGram is U Uᵀ from U formed entry by entry (ggn.Dense), by gonum.
+func denseGram(u *hal.Jacobian) *mat.Dense {
+	ud := mat.NewDense(u.Rows, u.Cols, nil)
+	ggn.Dense(ud.RawMatrix().Data, u)
+	var g mat.Dense
+	g.Mul(ud, ud.T())
+	return &g
 }
 
 // The curvature belongs to the parameters of the forward pass, even when

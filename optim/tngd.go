@@ -236,7 +236,8 @@ func (o *TNGD) Direction(ctx context.Context, it *Iteration) (d []float64, st St
 		}
 		rhs = pad(g, k)
 	case MapPrimal:
-		a := denseCurvature(it.Factorization(), k)
+		a := make([]float64, k*k)
+		it.denseFInto(a, k)
 		if err := o.programDense(ctx, tm, a, len(g)); err != nil {
 			return nil, st, err
 		}
@@ -417,30 +418,6 @@ func (o *TNGD) programDense(ctx context.Context, tm *boardTimer, a []float64, n 
 		return fmt.Errorf("tngd: program couplings: %w", err)
 	}
 	return nil
-}
-
-// denseCurvature returns the k × k matrix whose leading N × N block is
-// F = λI + s·JᵀHJ (N = f.J.Cols), built column by column from the
-// factorization. Only for small N: it costs N products with J and Jᵀ.
-func denseCurvature(f *hal.Factorization, k int) []float64 {
-	n, m := f.J.Cols, f.J.Rows
-	out := make([]float64, k*k)
-	e := make([]float64, n)
-	jv := make([]float64, m)
-	hjv := make([]float64, m)
-	col := make([]float64, n)
-	for c := range n {
-		clear(e)
-		e[c] = 1
-		f.J.MulVec(jv, e)
-		mulH(hjv, f.H, jv, f.J.RowsPerSample)
-		f.J.TransMulVec(col, hjv)
-		for r := range n {
-			out[r*k+c] = f.Scale * col[r]
-		}
-		out[c*k+c] += f.Lambda
-	}
-	return out
 }
 
 func pad(v []float64, k int) []float64 {

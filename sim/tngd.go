@@ -13,6 +13,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/spukit/spukit/ggn"
 	"github.com/spukit/spukit/hal"
 )
 
@@ -194,9 +195,10 @@ type TNGD struct {
 	lam  float64
 	prog *tngdProgram
 
-	ka, kb  krylov    // Lanczos scratch, reused across programmings
-	spare   []float64 // a free m × m buffer for the next G
-	gramTmp []float64 // scratch of gramInto
+	ka, kb krylov       // Lanczos scratch, reused across programmings
+	spare  []float64    // a free m × m buffer for the next G
+	gramWS ggn.GramWork // scratch of ggn.Gram
+	sqrtWS ggn.SqrtWork // scratch of ggn.SqrtH
 
 	// Converter constants: step and top code (0 when continuous).
 	biasLSB, biasTop, adcLSB, adcTop float64
@@ -219,7 +221,7 @@ type tngdProgram struct {
 	products int // products with G spent by Lanczos on this programming
 
 	// scratch
-	ux, ur, uz, out, coef, wa, c, back []float64
+	ux, ur, uz, out, coef, work, back []float64
 }
 
 var (
@@ -360,9 +362,6 @@ func (b *TNGD) SetFactoredCouplings(ctx context.Context, f *hal.Factorization) e
 	if err := f.Validate(b.p.Cells); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	if err := disjointBlocks(&f.J); err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
 	if f.J.Rows > tngdMaxRows {
 		return fmt.Errorf("%s: %d rows (batch × outputs): the simulator keeps the dense %d×%d Gram matrix and takes at most %d rows: %w",
 			op, f.J.Rows, f.J.Rows, f.J.Rows, tngdMaxRows, hal.ErrUnsupported)
@@ -391,24 +390,6 @@ func (b *TNGD) SetFactoredCouplings(ctx context.Context, f *hal.Factorization) e
 	return nil
 }
 
-// disjointBlocks rejects layer blocks that share columns: the dual Gram
-// (hal.Jacobian.Gram) sums per-block terms and would miss their cross terms.
-func disjointBlocks(j *hal.Jacobian) error {
-	idx := make([]int, len(j.Blocks))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortFunc(idx, func(a, c int) int { return j.Blocks[a].Col - j.Blocks[c].Col })
-	for i := 1; i < len(idx); i++ {
-		p, q := j.Blocks[idx[i-1]], j.Blocks[idx[i]]
-		if p.Col+p.Out*p.In > q.Col {
-			return fmt.Errorf("jacobian blocks %d (columns [%d, %d)) and %d (from column %d) overlap: %w",
-				idx[i-1], p.Col, p.Col+p.Out*p.In, idx[i], q.Col, hal.ErrInvalid)
-		}
-	}
-	return nil
-}
-
 // realise builds the programmed U = sqrt(Scale)·H^{1/2}J and G = UUᵀ from
 // f through the DACs.
 func (b *TNGD) realise(f *hal.Factorization) (*tngdProgram, error) {
@@ -423,36 +404,18 @@ func (b *TNGD) realise(f *hal.Factorization) (*tngdProgram, error) {
 		if err := psdCheck(f.H[s*k*k:(s+1)*k*k], k, s); err != nil {
 			return nil, err
 		}
-		if err := symSqrt(hh[s*k*k:(s+1)*k*k], h[s*k*k:(s+1)*k*k], k); err != nil {
-			return nil, fmt.Errorf("H block %d: %w", s, err)
+		if !ggn.SqrtH(hh[s*k*k:(s+1)*k*k], h[s*k*k:(s+1)*k*k], k, &b.sqrtWS) {
+			return nil, fmt.Errorf("H block %d: eigendecomposition failed: %w", s, hal.ErrInvalid)
 		}
 	}
-	sc := math.Sqrt(f.Scale)
-	u := hal.Jacobian{Rows: j.Rows, Cols: j.Cols, RowsPerSample: k, Blocks: make([]hal.JacobianBlock, len(j.Blocks))}
-	maxOut := 1
+	// The realised factors, then U = sqrt(Scale)·H^{1/2}J from them.
+	rj := hal.Jacobian{Rows: j.Rows, Cols: j.Cols, RowsPerSample: k, Blocks: make([]hal.JacobianBlock, len(j.Blocks))}
 	for bi, blk := range j.Blocks {
-		sig := b.realiseArray(blk.Signal, 0, bi)
-		in := b.realiseArray(blk.Input, 1, bi)
-		// Rows of one sample share the input, so H^{1/2}J is again a
-		// structured Jacobian: its signals are H^{1/2}·Signal per sample.
-		hs := make([]float64, len(sig))
-		for s := range ns {
-			hb := hh[s*k*k : (s+1)*k*k]
-			for a := range k {
-				dst := hs[(s*k+a)*blk.Out : (s*k+a+1)*blk.Out]
-				for c := range k {
-					if w := sc * hb[a*k+c]; w != 0 {
-						src := sig[(s*k+c)*blk.Out : (s*k+c+1)*blk.Out]
-						for p, v := range src {
-							dst[p] += w * v
-						}
-					}
-				}
-			}
-		}
-		u.Blocks[bi] = hal.JacobianBlock{Col: blk.Col, Out: blk.Out, In: blk.In, Signal: hs, Input: in}
-		maxOut = max(maxOut, blk.Out)
+		rj.Blocks[bi] = hal.JacobianBlock{Col: blk.Col, Out: blk.Out, In: blk.In,
+			Signal: b.realiseArray(blk.Signal, 0, bi), Input: b.realiseArray(blk.Input, 1, bi)}
 	}
+	var u hal.Jacobian
+	ggn.U(&u, &rj, hh, f.Scale)
 	m := j.Rows
 	// G's storage: the buffer of the programming before last, if it fits.
 	var g []float64
@@ -462,11 +425,11 @@ func (b *TNGD) realise(f *hal.Factorization) (*tngdProgram, error) {
 		g = make([]float64, m*m)
 	}
 	b.spare = nil
-	b.gramTmp = gramInto(&u, g, b.gramTmp)
+	ggn.Gram(g, &u, &b.gramWS)
 	pr := &tngdProgram{u: u, n: j.Cols, m: m, lam: f.Lambda, g: g,
 		ux: make([]float64, m), ur: make([]float64, m), uz: make([]float64, m), ug: make([]float64, m),
 		out: make([]float64, m), coef: make([]float64, m),
-		wa: make([]float64, ns*maxOut), c: make([]float64, maxOut), back: make([]float64, j.Cols)}
+		work: make([]float64, ggn.WorkLen(&u)), back: make([]float64, j.Cols)}
 	return pr, nil
 }
 
@@ -590,36 +553,6 @@ func psdCheck(h []float64, k, s int) error {
 	big := math.Max(math.Abs(vals[0]), math.Abs(vals[k-1]))
 	if vals[0] < -1e-9*big {
 		return fmt.Errorf("H block %d has eigenvalue %g < 0: the board realises only positive-semidefinite H: %w", s, vals[0], hal.ErrUnstable)
-	}
-	return nil
-}
-
-// symSqrt sets dst to the symmetric square root of the PSD part of the
-// k × k symmetric h.
-func symSqrt(dst, h []float64, k int) error {
-	if k == 1 {
-		dst[0] = math.Sqrt(math.Max(h[0], 0))
-		return nil
-	}
-	var eig mat.EigenSym
-	if !eig.Factorize(mat.NewSymDense(k, slices.Clone(h)), true) {
-		return fmt.Errorf("eigendecomposition failed: %w", hal.ErrInvalid)
-	}
-	vals := eig.Values(nil)
-	var v mat.Dense
-	eig.VectorsTo(&v)
-	clear(dst)
-	for e, l := range vals {
-		if l <= 0 {
-			continue
-		}
-		r := math.Sqrt(l)
-		for a := range k {
-			va := v.At(a, e) * r
-			for c := range k {
-				dst[a*k+c] += va * v.At(c, e)
-			}
-		}
 	}
 	return nil
 }
@@ -831,10 +764,10 @@ func (b *TNGD) rowSpace(ctx context.Context, pr *tngdProgram, tf *transFuncs, d 
 	n, m := pr.n, pr.m
 	noise := tf.kappa > 0
 	if !pr.ugValid {
-		uMul(&pr.u, pr.ug, b.biasProg[:n], pr.wa)
+		ggn.MulVec(pr.ug, &pr.u, b.biasProg[:n], pr.work)
 		pr.ugValid = true
 	}
-	uMul(&pr.u, pr.ux, b.x[:n], pr.wa)
+	ggn.MulVec(pr.ux, &pr.u, b.x[:n], pr.work)
 	symMul(pr.g, m, pr.ur, pr.ux)
 	b.stats.GramProducts++
 	for i := range m {
@@ -842,7 +775,7 @@ func (b *TNGD) rowSpace(ctx context.Context, pr *tngdProgram, tf *transFuncs, d 
 	}
 	var yz []float64
 	if noise {
-		uMul(&pr.u, pr.uz, b.z[:n], pr.wa)
+		ggn.MulVec(pr.uz, &pr.u, b.z[:n], pr.work)
 		yz = pr.uz
 	}
 	out := pr.out
@@ -852,7 +785,7 @@ func (b *TNGD) rowSpace(ctx context.Context, pr *tngdProgram, tf *transFuncs, d 
 	if err := b.applyPsi(ctx, pr, tf, d, yz, out); err != nil {
 		return err
 	}
-	uTMul(&pr.u, pr.back, out, pr.c)
+	ggn.MulTransVec(pr.back, &pr.u, out, pr.work)
 	return nil
 }
 

@@ -6,12 +6,8 @@ import (
 	"fmt"
 	"math"
 
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
-
-	"github.com/spukit/spukit/hal"
 )
 
 // This file holds the numerics of the virtual SPU (tngd.go): the exact OU
@@ -120,86 +116,6 @@ func (tf *transFuncs) psi3(s float64) float64 {
 	t, k := tf.t, tf.kappa
 	fs := math.Sqrt(2 * k * t * phi1(-2*(tf.lam+s)*t))
 	return -4 * k * t * t * expDD02(-2*tf.lam*t, -2*(tf.lam+s)*t) / (fs + tf.f3)
-}
-
-// ---------------------------------------------------------------------------
-// Structured products with U (a hal.Jacobian whose signals already carry
-// sqrt(Scale)·H^{1/2}), without allocation.
-
-// uMul sets dst (m) to U v (v of length ≥ U.Cols). wa is scratch of length
-// ≥ samples·max(Out).
-func uMul(u *hal.Jacobian, dst, v, wa []float64) {
-	clear(dst[:u.Rows])
-	ns, k := u.Samples(), u.RowsPerSample
-	for _, b := range u.Blocks {
-		// wa[s][p] = W_p · a_s with W = v[Col:] as Out × In.
-		for s := range ns {
-			a := b.Input[s*b.In : s*b.In+b.In]
-			for p := range b.Out {
-				wa[s*b.Out+p] = floats.Dot(v[b.Col+p*b.In:b.Col+p*b.In+b.In], a)
-			}
-		}
-		for r := range u.Rows {
-			s := r / k
-			dst[r] += floats.Dot(b.Signal[r*b.Out:r*b.Out+b.Out], wa[s*b.Out:s*b.Out+b.Out])
-		}
-	}
-}
-
-// uTMul sets dst (U.Cols) to Uᵀ y. c is scratch of length ≥ max(Out).
-func uTMul(u *hal.Jacobian, dst, y, c []float64) {
-	clear(dst[:u.Cols])
-	ns, k := u.Samples(), u.RowsPerSample
-	for _, b := range u.Blocks {
-		cc := c[:b.Out]
-		for s := range ns {
-			clear(cc)
-			for r := s * k; r < (s+1)*k; r++ {
-				if y[r] != 0 {
-					floats.AddScaled(cc, y[r], b.Signal[r*b.Out:r*b.Out+b.Out])
-				}
-			}
-			a := b.Input[s*b.In : s*b.In+b.In]
-			for p, cp := range cc {
-				if cp != 0 {
-					floats.AddScaled(dst[b.Col+p*b.In:b.Col+p*b.In+b.In], cp, a)
-				}
-			}
-		}
-	}
-}
-
-// gramInto sets g (m × m, row-major, m = u.Rows) to U Uᵀ without forming
-// U, as hal.Jacobian.Gram does — a block adds (S Sᵀ) ∘ (I Iᵀ expanded to
-// rows) — but with symmetric rank-k updates on the upper triangle only,
-// then mirrored, so G is exactly symmetric. tmp is reused scratch; the
-// grown scratch is returned.
-func gramInto(u *hal.Jacobian, g, tmp []float64) []float64 {
-	m, k, ns := u.Rows, u.RowsPerSample, u.Samples()
-	if need := m*m + ns*ns; cap(tmp) < need {
-		tmp = make([]float64, need)
-	}
-	ss := blas64.Symmetric{N: m, Stride: m, Uplo: blas.Upper, Data: tmp[:m*m]}
-	ii := blas64.Symmetric{N: ns, Stride: ns, Uplo: blas.Upper, Data: tmp[m*m : m*m+ns*ns]}
-	clear(g)
-	for _, b := range u.Blocks {
-		blas64.Syrk(blas.NoTrans, 1, blas64.General{Rows: m, Cols: b.Out, Stride: b.Out, Data: b.Signal}, 0, ss)
-		blas64.Syrk(blas.NoTrans, 1, blas64.General{Rows: ns, Cols: b.In, Stride: b.In, Data: b.Input}, 0, ii)
-		for r := range m {
-			srow := ss.Data[r*m : r*m+m]
-			irow := ii.Data[(r/k)*ns : (r/k)*ns+ns]
-			grow := g[r*m : r*m+m]
-			for c := r; c < m; c++ {
-				grow[c] += srow[c] * irow[c/k]
-			}
-		}
-	}
-	for r := range m {
-		for c := r + 1; c < m; c++ {
-			g[c*m+r] = g[r*m+c]
-		}
-	}
-	return tmp
 }
 
 // symMul sets dst to G v for the m × m row-major g.

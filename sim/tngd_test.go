@@ -13,6 +13,7 @@ import (
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/spukit/spukit/ggn"
 	"github.com/spukit/spukit/hal"
 )
 
@@ -68,14 +69,7 @@ func smallTNGD(r *rand.Rand) *hal.Factorization {
 func tngdDenseA(f *hal.Factorization, cells int) *mat.Dense {
 	n, m, k := f.J.Cols, f.J.Rows, f.J.RowsPerSample
 	jd := mat.NewDense(m, n, nil)
-	e := make([]float64, n)
-	col := make([]float64, m)
-	for c := range n {
-		clear(e)
-		e[c] = 1
-		f.J.MulVec(col, e)
-		jd.SetCol(c, col)
-	}
+	ggn.Dense(jd.RawMatrix().Data, &f.J)
 	hm := mat.NewDense(m, m, nil)
 	for s := range f.J.Samples() {
 		for a := range k {
