@@ -6,10 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
-	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/spukit/spukit/calibration"
@@ -17,122 +14,11 @@ import (
 	"github.com/spukit/spukit/hal"
 	"github.com/spukit/spukit/mnist"
 	"github.com/spukit/spukit/optim"
-	"github.com/spukit/spukit/plot"
 	"github.com/spukit/spukit/training"
 )
 
 // defaultTrainBoard is the board spu train opens without --board.
 const defaultTrainBoard = "sim:tngd"
-
-// MNIST sizes.
-const (
-	mnistTrainN = 60000
-	mnistTestN  = 10000
-	mnistPixels = 784
-	mnistDigits = 10
-)
-
-// trainConfig is everything a training run depends on (the "config" of
-// --json).
-type trainConfig struct {
-	Board      string  `json:"board"`
-	Optimizer  string  `json:"optimizer"`
-	Mapping    string  `json:"mapping"`
-	Epochs     int     `json:"epochs"`
-	Iterations int     `json:"iterations"`
-	Batch      int     `json:"batch"`
-	LR         float64 `json:"lr"`
-	Damping    float64 `json:"damping"`
-	T          float64 `json:"t_tau"`
-	Delay      float64 `json:"delay_tau"`
-	Window     int     `json:"window"`
-	TrainSize  int     `json:"train_size"`
-	TestSize   int     `json:"test_size"`
-	Hidden     string  `json:"hidden"`
-	Activation string  `json:"activation"`
-	Seed       uint64  `json:"seed"`
-	EvalEvery  int     `json:"eval_every"`
-	Data       string  `json:"-"`
-}
-
-// trajectory is the part of the configuration that determines θ after a
-// given number of iterations: a checkpoint records it and --resume insists
-// on the same values. Epochs, iterations, evaluation and outputs may change.
-type trajectory struct {
-	Board      string  `json:"board,omitempty"` // only for board-backed optimisers
-	Optimizer  string  `json:"optimizer"`
-	Mapping    string  `json:"mapping,omitempty"`
-	Batch      int     `json:"batch"`
-	LR         float64 `json:"lr"`
-	Damping    float64 `json:"damping"`
-	T          float64 `json:"t_tau,omitempty"`
-	Delay      float64 `json:"delay_tau,omitempty"`
-	Window     int     `json:"window,omitempty"`
-	TrainSize  int     `json:"train_size"`
-	Hidden     string  `json:"hidden"`
-	Activation string  `json:"activation"`
-	Seed       uint64  `json:"seed"`
-}
-
-func (c *trainConfig) trajectory() trajectory {
-	tr := trajectory{Optimizer: c.Optimizer, Batch: c.Batch, LR: c.LR, Damping: c.Damping,
-		TrainSize: c.TrainSize, Hidden: c.Hidden, Activation: c.Activation, Seed: c.Seed}
-	if training.UsesAnalogTime(c.Optimizer) {
-		tr.T = c.T
-	}
-	if training.UsesBoard(c.Optimizer) {
-		tr.Board, tr.Mapping, tr.Delay, tr.Window = c.Board, c.Mapping, c.Delay, c.Window
-	}
-	return tr
-}
-
-// evalRecord is one line of --metrics (spu report reads them).
-type evalRecord = training.Eval
-
-// trainSummary is --json's output.
-type trainSummary struct {
-	Config    trainConfig `json:"config"`
-	Optimizer string      `json:"optimizer"`
-	// Board is the board used, null for the digital optimisers; Mapping
-	// is how TNGD met it ("none" for the digital optimisers).
-	Board      *string `json:"board"`
-	Mapping    string  `json:"mapping"`
-	Params     int     `json:"params"`
-	Iterations int     `json:"iterations"`
-	Epochs     float64 `json:"epochs"`
-	// TestAccuracy, TestLoss and TrainLoss are those of the last
-	// evaluation, made at iteration EvaluatedAt: before Iterations when the
-	// run was interrupted between evaluations.
-	TestAccuracy float64  `json:"test_accuracy"`
-	TestLoss     float64  `json:"test_loss"`
-	TrainLoss    *float64 `json:"train_loss,omitempty"`
-	EvaluatedAt  int      `json:"evaluated_at"`
-	// IterationsTo90 is the first evaluated iteration with test accuracy
-	// ≥ 0.9 (null if none).
-	IterationsTo90 *int    `json:"iterations_to_90"`
-	WallS          float64 `json:"wall_s"`
-	DigitalS       float64 `json:"digital_s"`
-	SimWallS       float64 `json:"sim_wall_s"`
-	BoardTimeS     float64 `json:"board_time_s"`
-	Rescales       int     `json:"rescales"`
-	ResumedFrom    int     `json:"resumed_from,omitempty"`
-	Checkpoint     string  `json:"checkpoint,omitempty"`
-	Metrics        string  `json:"metrics,omitempty"`
-	Plot           string  `json:"plot,omitempty"`
-	// Stopped is "interrupted" or "diverged" when the run did not finish.
-	Stopped string `json:"stopped,omitempty"`
-	// Maintenance is what the --check-every drift checks did, outside the
-	// iterations' board time; absent without them.
-	Maintenance *maintenance `json:"maintenance,omitempty"`
-}
-
-// maintenance accounts the drift checks and recalibrations of a run.
-type maintenance struct {
-	Checks         int     `json:"checks"`
-	Failed         int     `json:"failed"`
-	Recalibrations int     `json:"recalibrations"`
-	BoardTimeS     float64 `json:"board_time_s"`
-}
 
 const trainHelp = `With no flags: the paper's MNIST run of TNGD on the virtual SPU (sim:tngd):
 the 784-32-10 tanh MLP, 10 epochs (1560 iterations) over the first 10,000
@@ -172,7 +58,105 @@ override it. A progress bar goes to stderr when it is a terminal (not with
 --quiet), then one final line; the summary goes to stdout (--json: JSON).
 `
 
+// runTrain is spu train: parse and check the flags, settle --resume, open
+// the outputs, load MNIST and build the model, open (and calibrate) the
+// board, build the optimiser, run the loop, then report.
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, tf, err := parseTrainFlags(args, stdout)
+	if err != nil {
+		return err
+	}
+	resumeFrom, err := loadResume(&c, tf, stderr)
+	if err != nil {
+		return err
+	}
+	// Open the outputs before the long part, so a bad path fails now.
+	mw, err := openTrainOutputs(tf)
+	if err != nil {
+		return err
+	}
+	if mw != nil {
+		defer mw.Close()
+	}
+
+	trainSet, testSet, err := mnist.LoadN(c.Data, c.TrainSize, c.TestSize)
+	if err != nil {
+		return err
+	}
+	sizes, _ := c.sizes()
+	act, _ := optim.ParseActivation(c.Activation)
+	model, err := optim.NewMLP(sizes, act, c.Seed)
+	if err != nil {
+		return err
+	}
+	tb, err := openTrainBoard(ctx, &c, tf, stderr)
+	if err != nil {
+		return err
+	}
+	if tb.opened != nil {
+		defer tb.opened.Close()
+	}
+	opt, err := newTrainOptimizer(&c, tb.board, model, resumeFrom, stderr)
+	if err != nil {
+		return err
+	}
+
+	r := &trainRun{c: c, tf: tf, mw: mw}
+	r.sum = &trainSummary{Config: c, Optimizer: opt.Name(), Mapping: "none", Params: model.NumParams(),
+		Metrics: tf.metrics, Plot: tf.plot, Maintenance: tb.maint}
+	if tb.board != nil {
+		r.sum.Board = &r.c.Board
+		r.sum.Mapping = training.MappingOf(opt)
+	}
+	perEpoch := training.PerEpoch(trainSet.N, c.Batch)
+	total := c.Iterations
+	if total == 0 {
+		total = c.Epochs * perEpoch
+	}
+
+	// Progress: a bar on a terminal, a line per evaluation on a pipe or a
+	// file, nothing with --quiet; always one final line.
+	if !tf.quiet {
+		r.prog = newTrainProgress(stderr, isTerminal(stderr), opt.Name(), total, c.Epochs)
+	}
+	if err := r.resumed(resumeFrom); err != nil {
+		return err
+	}
+	opts := training.Options{
+		Model: model, Optimizer: opt,
+		Train: optim.Batch{X: trainSet.Images, Y: trainSet.Labels}, Test: optim.Batch{X: testSet.Images, Y: testSet.Labels},
+		Batch: c.Batch, Epochs: c.Epochs, Iterations: c.Iterations, Damping: c.Damping, Seed: c.Seed, EvalEvery: c.EvalEvery,
+		CheckpointDir: tf.checkpoint, Config: c.trajectory(), Resume: resumeFrom,
+		OnEval: r.onEval,
+	}
+	if r.prog != nil {
+		opts.OnStep = r.prog.step
+	}
+	opts.Maintain, opts.MaintainEvery = tb.maintain, tf.checkEvery
+	res, runErr := training.Run(ctx, opts)
+	if r.prog != nil {
+		r.prog.done()
+	}
+	if res == nil { // nothing ran: a configuration error
+		if errors.Is(runErr, training.ErrMismatch) {
+			return fmt.Errorf("--resume: %w (pass the settings the run started with, or use another --checkpoint directory)", runErr)
+		}
+		return runErr
+	}
+	return r.report(res, runErr, perEpoch, stdout, stderr)
+}
+
+// trainFlags are spu train's flags besides the run's configuration: its
+// outputs, its checkpoint and the board's calibration.
+type trainFlags struct {
+	metrics, plot, checkpoint, calibration string
+	resume, quiet, recalibrate, json       bool
+	checkEvery                             int
+}
+
+// parseTrainFlags parses spu train's flags and checks them, together and
+// against the optimiser (trainConfig.validate fills in the defaults).
+func parseTrainFlags(args []string, stdout io.Writer) (trainConfig, *trainFlags, error) {
 	f := newFlags("train", "spu train [--board URI] [--optimizer NAME] [--epochs N] [--checkpoint DIR [--resume]] [flags]", trainHelp)
 	f.board = defaultTrainBoard
 	f.Lookup("board").DefValue = defaultTrainBoard
@@ -194,199 +178,221 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	f.Uint64Var(&c.Seed, "seed", 1, "seed of the initial weights, the data order and tngd-em's noise")
 	f.IntVar(&c.EvalEvery, "eval-every", 20, "evaluate on the test set every `N` iterations (0: about 40 times per run)")
 	f.StringVar(&c.Data, "data", "", "`DIR` with the MNIST IDX .gz files (default: $SPU_MNIST_DIR, else the GoMNIST module)")
-	metrics := f.String("metrics", "", "write one JSON line per evaluation to `FILE.jsonl`")
-	plotPath := f.String("plot", "", "write loss and test accuracy vs iteration to `FILE.png`")
-	ckDir := f.String("checkpoint", "", "save checkpoints in `DIR`")
-	resume := f.Bool("resume", false, "continue the run checkpointed in --checkpoint DIR")
-	quiet := f.Bool("quiet", false, "no progress bar or progress lines; only the final line on stderr")
-	calFile := f.String("calibration", "", "apply the calibration in `FILE` (or \"cache\") to the board (tngd, tngd-adam)")
-	checkEvery := f.Int("check-every", 0, "with --calibration: check it for drift every `N` iterations (spu calibrate --check)")
-	recalibrate := f.Bool("recalibrate", false, "with --check-every: recalibrate when the check fails")
+	tf := &trainFlags{}
+	f.StringVar(&tf.metrics, "metrics", "", "write one JSON line per evaluation to `FILE.jsonl`")
+	f.StringVar(&tf.plot, "plot", "", "write loss and test accuracy vs iteration to `FILE.png`")
+	f.StringVar(&tf.checkpoint, "checkpoint", "", "save checkpoints in `DIR`")
+	f.BoolVar(&tf.resume, "resume", false, "continue the run checkpointed in --checkpoint DIR")
+	f.BoolVar(&tf.quiet, "quiet", false, "no progress bar or progress lines; only the final line on stderr")
+	f.StringVar(&tf.calibration, "calibration", "", "apply the calibration in `FILE` (or \"cache\") to the board (tngd, tngd-adam)")
+	f.IntVar(&tf.checkEvery, "check-every", 0, "with --calibration: check it for drift every `N` iterations (spu calibrate --check)")
+	f.BoolVar(&tf.recalibrate, "recalibrate", false, "with --check-every: recalibrate when the check fails")
 	if err := f.parse(args, stdout); err != nil {
-		return err
+		return c, nil, err
 	}
-	c.Board = f.board
-	set := f.given()
-	if err := c.validate(set); err != nil {
-		return err
+	c.Board, tf.json = f.board, f.json
+	if err := c.validate(f.given()); err != nil {
+		return c, nil, err
 	}
 	switch {
-	case *calFile != "" && !training.UsesBoard(c.Optimizer):
-		return usagef("--calibration applies to tngd and tngd-adam (board-backed), not %s", c.Optimizer)
-	case *checkEvery < 0 || (*checkEvery > 0 && *calFile == ""):
-		return usagef("--check-every %d: want N ≥ 1 together with --calibration", *checkEvery)
-	case *recalibrate && *checkEvery == 0:
-		return usagef("--recalibrate goes with --check-every N")
+	case tf.calibration != "" && !training.UsesBoard(c.Optimizer):
+		return c, nil, usagef("--calibration applies to tngd and tngd-adam (board-backed), not %s", c.Optimizer)
+	case tf.checkEvery < 0 || (tf.checkEvery > 0 && tf.calibration == ""):
+		return c, nil, usagef("--check-every %d: want N ≥ 1 together with --calibration", tf.checkEvery)
+	case tf.recalibrate && tf.checkEvery == 0:
+		return c, nil, usagef("--recalibrate goes with --check-every N")
 	}
-	if *resume && *ckDir == "" {
-		return usagef("--resume needs --checkpoint DIR (the directory of the run to continue)")
+	if tf.resume && tf.checkpoint == "" {
+		return c, nil, usagef("--resume needs --checkpoint DIR (the directory of the run to continue)")
 	}
-	var resumeFrom *checkpoint.Checkpoint
-	if *ckDir != "" {
-		ck, path, err := checkpoint.Load(*ckDir)
-		switch {
-		case *resume && err != nil:
-			return fmt.Errorf("--resume: %w", err)
-		case *resume:
-			// Check the settings before any output file is touched.
-			diff, err := training.ConfigDiff(ck.Config, c.trajectory())
-			if err != nil {
-				return fmt.Errorf("--resume: %w", err)
-			}
-			if len(diff) > 0 {
-				return fmt.Errorf("--resume: settings differ from the checkpoint's: %s (pass the settings the run started with, or use another --checkpoint directory): %w",
-					strings.Join(diff, ", "), training.ErrMismatch)
-			}
-			resumeFrom = ck
-			if path != "" && !strings.HasSuffix(path, checkpoint.FileName) {
-				fmt.Fprintf(stderr, "spu train: note: %s was missing or damaged; resuming from %s\n", checkpoint.FileName, path)
-			}
-		case err == nil:
-			return usagef("--checkpoint %s already holds a checkpoint (iteration %d of %s): pass --resume to continue it, or choose another directory",
-				*ckDir, ck.Iteration, ck.Optimizer)
-		case !errors.Is(err, os.ErrNotExist):
-			return usagef("--checkpoint %s holds a damaged checkpoint (%v): remove it or choose another directory", *ckDir, err)
-		}
+	return c, tf, nil
+}
+
+// loadResume returns the checkpoint --resume continues (nil without
+// --resume), refusing one whose settings differ from c, and refuses a
+// --checkpoint directory that already holds a checkpoint without --resume.
+func loadResume(c *trainConfig, tf *trainFlags, stderr io.Writer) (*checkpoint.Checkpoint, error) {
+	if tf.checkpoint == "" {
+		return nil, nil
 	}
-	// Open the outputs before the long part, so a bad path fails now.
-	var mw *os.File
-	if *metrics != "" {
-		fh, err := os.Create(*metrics)
+	ck, path, err := checkpoint.Load(tf.checkpoint)
+	switch {
+	case tf.resume && err != nil:
+		return nil, fmt.Errorf("--resume: %w", err)
+	case tf.resume:
+		// Check the settings before any output file is touched.
+		diff, err := training.ConfigDiff(ck.Config, c.trajectory())
 		if err != nil {
-			return fmt.Errorf("--metrics: %w", err)
+			return nil, fmt.Errorf("--resume: %w", err)
 		}
-		defer fh.Close()
+		if len(diff) > 0 {
+			return nil, fmt.Errorf("--resume: settings differ from the checkpoint's: %s (pass the settings the run started with, or use another --checkpoint directory): %w",
+				strings.Join(diff, ", "), training.ErrMismatch)
+		}
+		if path != "" && !strings.HasSuffix(path, checkpoint.FileName) {
+			fmt.Fprintf(stderr, "spu train: note: %s was missing or damaged; resuming from %s\n", checkpoint.FileName, path)
+		}
+		return ck, nil
+	case err == nil:
+		return nil, usagef("--checkpoint %s already holds a checkpoint (iteration %d of %s): pass --resume to continue it, or choose another directory",
+			tf.checkpoint, ck.Iteration, ck.Optimizer)
+	case !errors.Is(err, os.ErrNotExist):
+		return nil, usagef("--checkpoint %s holds a damaged checkpoint (%v): remove it or choose another directory", tf.checkpoint, err)
+	}
+	return nil, nil
+}
+
+// openTrainOutputs creates the --metrics file (nil without it) and checks
+// that the --plot file can be written.
+func openTrainOutputs(tf *trainFlags) (*os.File, error) {
+	var mw *os.File
+	if tf.metrics != "" {
+		fh, err := os.Create(tf.metrics)
+		if err != nil {
+			return nil, fmt.Errorf("--metrics: %w", err)
+		}
 		mw = fh
 	}
-	if *plotPath != "" {
-		if err := checkWritable(*plotPath); err != nil {
-			return fmt.Errorf("--plot: %w", err)
+	if tf.plot != "" {
+		if err := checkWritable(tf.plot); err != nil {
+			if mw != nil {
+				mw.Close()
+			}
+			return nil, fmt.Errorf("--plot: %w", err)
 		}
 	}
+	return mw, nil
+}
 
-	trainSet, testSet, err := mnist.LoadN(c.Data, c.TrainSize, c.TestSize)
+// trainBoard is the board of a run: the one opened (closed at the end),
+// the one the optimiser uses (calibrated with --calibration) and the
+// --check-every drift checks. All nil for the host optimisers.
+type trainBoard struct {
+	opened, board hal.Board
+	maintain      func(context.Context, int) error
+	maint         *maintenance
+}
+
+// openTrainBoard opens --board for a board-backed optimiser, applies
+// --calibration and --check-every and checks --window against its size.
+// On error the opened board is closed.
+func openTrainBoard(ctx context.Context, c *trainConfig, tf *trainFlags, stderr io.Writer) (*trainBoard, error) {
+	tb := &trainBoard{}
+	if !training.UsesBoard(c.Optimizer) {
+		return tb, nil // parseTrainFlags refused --calibration for these
+	}
+	b, err := openBoard(ctx, c.Board)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	sizes, _ := c.sizes()
-	act, _ := optim.ParseActivation(c.Activation)
-	model, err := optim.NewMLP(sizes, act, c.Seed)
-	if err != nil {
-		return err
+	tb.opened, tb.board = b, b
+	if err := tb.setUp(c, tf, stderr); err != nil {
+		b.Close()
+		return nil, err
 	}
-	var board hal.Board
-	if training.UsesBoard(c.Optimizer) {
-		if board, err = openBoard(ctx, c.Board); err != nil {
-			return err
-		}
-		defer board.Close()
-	}
-	var maintain func(context.Context, int) error
-	var maint *maintenance
-	if *calFile != "" {
-		wb, err := calibratedBoard(board, *calFile, true, stderr, "train")
+	return tb, nil
+}
+
+// setUp wraps the board in its calibration and checks --window.
+func (tb *trainBoard) setUp(c *trainConfig, tf *trainFlags, stderr io.Writer) error {
+	if tf.calibration != "" {
+		wb, err := calibratedBoard(tb.board, tf.calibration, true, stderr, "train")
 		if err != nil {
 			return err
 		}
-		board = wb
-		if *checkEvery > 0 {
-			maint = &maintenance{}
-			maintain = driftCheck(wb.(calibration.Board), *recalibrate, stderr, maint)
+		tb.board = wb
+		if tf.checkEvery > 0 {
+			tb.maint = &maintenance{}
+			tb.maintain = driftCheck(wb.(calibration.Board), tf.recalibrate, stderr, tb.maint)
 		}
 	}
-	if board != nil && c.Window > maxWindowBytes/8/max(1, board.Info().Cells) {
+	if c.Window > maxWindowBytes/8/max(1, tb.board.Info().Cells) {
 		return usagef("--window %d on %d cells: at most %d samples, the window is held at once (%d MiB at 8 bytes per cell and sample)",
-			c.Window, board.Info().Cells, maxWindowBytes/8/max(1, board.Info().Cells), maxWindowBytes>>20)
+			c.Window, tb.board.Info().Cells, maxWindowBytes/8/max(1, tb.board.Info().Cells), maxWindowBytes>>20)
 	}
+	return nil
+}
+
+// newTrainOptimizer builds the optimiser (an NGD too large for its dense
+// curvature is a usage error) and warns when a resumed run on a noisy
+// board cannot be bit-identical.
+func newTrainOptimizer(c *trainConfig, board hal.Board, model *optim.MLP, resumeFrom *checkpoint.Checkpoint, stderr io.Writer) (optim.Optimizer, error) {
 	mp, _ := optim.ParseMapping(c.Mapping)
 	opt, err := training.NewOptimizer(training.OptimizerSpec{Name: c.Optimizer, LR: c.LR, T: c.T, Delay: c.Delay,
 		Window: c.Window, Mapping: mp, Seed: c.Seed}, board, model, c.Batch)
 	if err != nil {
 		if errors.Is(err, hal.ErrInvalid) && c.Optimizer == "ngd" {
-			return &usageError{err}
+			return nil, &usageError{err}
 		}
-		return err
+		return nil, err
 	}
 	if resumeFrom != nil && board != nil && board.Info().Noise > 0 {
 		fmt.Fprintf(stderr, "spu train: note: the checkpoint holds %s's warm start but not the board's noise (%g V rms): the run resumed at iteration %d is statistically the same as an uninterrupted one, not bit-identical\n",
 			c.Optimizer, board.Info().Noise, resumeFrom.Iteration)
 	}
+	return opt, nil
+}
 
-	sum := &trainSummary{Config: c, Optimizer: opt.Name(), Mapping: "none", Params: model.NumParams(),
-		Metrics: *metrics, Plot: *plotPath, Maintenance: maint}
-	if board != nil {
-		sum.Board = &c.Board
-		sum.Mapping = training.MappingOf(opt)
-	}
-	perEpoch := training.PerEpoch(trainSet.N, c.Batch)
-	total := c.Iterations
-	if total == 0 {
-		total = c.Epochs * perEpoch
-	}
+// trainRun is what a run's evaluations and its final report write to.
+type trainRun struct {
+	c    trainConfig
+	tf   *trainFlags
+	mw   *os.File // --metrics, nil without it
+	prog *trainProgress
+	sum  *trainSummary
+}
 
-	// Progress: a bar on a terminal, a line per evaluation on a pipe or a
-	// file, nothing with --quiet; always one final line.
-	var prog *trainProgress
-	if !*quiet {
-		prog = newTrainProgress(stderr, isTerminal(stderr), opt.Name(), total, c.Epochs)
-	}
-	writeEval := func(e evalRecord) error {
-		if mw == nil {
-			return nil
-		}
-		line, err := json.Marshal(e)
-		if err != nil {
-			return fmt.Errorf("--metrics: %w", err)
-		}
-		if _, err := fmt.Fprintf(mw, "%s\n", line); err != nil {
-			return fmt.Errorf("--metrics: %w", err)
-		}
+// writeEval appends one evaluation to --metrics.
+func (r *trainRun) writeEval(e evalRecord) error {
+	if r.mw == nil {
 		return nil
 	}
-	if resumeFrom != nil {
-		// The metrics file restarts from the checkpoint's history, so it
-		// holds the whole run exactly once.
-		var ex struct {
-			History []evalRecord `json:"history"`
-		}
-		if err := json.Unmarshal(resumeFrom.Extra, &ex); err == nil {
-			for _, e := range ex.History {
-				if err := writeEval(e); err != nil {
-					return err
-				}
+	line, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("--metrics: %w", err)
+	}
+	if _, err := fmt.Fprintf(r.mw, "%s\n", line); err != nil {
+		return fmt.Errorf("--metrics: %w", err)
+	}
+	return nil
+}
+
+// onEval is the loop's OnEval: progress, then --metrics.
+func (r *trainRun) onEval(e evalRecord) error {
+	if r.prog != nil {
+		r.prog.eval(e)
+	}
+	return r.writeEval(e)
+}
+
+// resumed starts a resumed run's outputs from the checkpoint: the metrics
+// file restarts from its history, so it holds the whole run exactly once.
+func (r *trainRun) resumed(ck *checkpoint.Checkpoint) error {
+	if ck == nil {
+		return nil
+	}
+	var ex struct {
+		History []evalRecord `json:"history"`
+	}
+	if err := json.Unmarshal(ck.Extra, &ex); err == nil {
+		for _, e := range ex.History {
+			if err := r.writeEval(e); err != nil {
+				return err
 			}
 		}
-		sum.ResumedFrom = resumeFrom.Iteration
-		if prog != nil {
-			prog.resumed(resumeFrom.Iteration)
-		}
 	}
-	opts := training.Options{
-		Model: model, Optimizer: opt,
-		Train: optim.Batch{X: trainSet.Images, Y: trainSet.Labels}, Test: optim.Batch{X: testSet.Images, Y: testSet.Labels},
-		Batch: c.Batch, Epochs: c.Epochs, Iterations: c.Iterations, Damping: c.Damping, Seed: c.Seed, EvalEvery: c.EvalEvery,
-		CheckpointDir: *ckDir, Config: c.trajectory(), Resume: resumeFrom,
-		OnEval: func(e evalRecord) error {
-			if prog != nil {
-				prog.eval(e)
-			}
-			return writeEval(e)
-		},
+	r.sum.ResumedFrom = ck.Iteration
+	if r.prog != nil {
+		r.prog.resumed(ck.Iteration)
 	}
-	if prog != nil {
-		opts.OnStep = prog.step
-	}
-	opts.Maintain, opts.MaintainEvery = maintain, *checkEvery
-	res, runErr := training.Run(ctx, opts)
-	if prog != nil {
-		prog.done()
-	}
-	if res == nil { // nothing ran: a configuration error
-		if errors.Is(runErr, training.ErrMismatch) {
-			return fmt.Errorf("--resume: %w (pass the settings the run started with, or use another --checkpoint directory)", runErr)
-		}
-		return runErr
-	}
+	return nil
+}
+
+// report finishes a run that ran: the summary, --metrics closed, --plot,
+// the final line on stderr, the summary on stdout, and the error to exit
+// with (an interrupted run says how to resume).
+func (r *trainRun) report(res *training.Result, runErr error, perEpoch int, stdout, stderr io.Writer) error {
+	sum := r.sum
 	sum.fill(res, perEpoch)
 	switch {
 	case errors.Is(runErr, training.ErrInterrupted):
@@ -394,18 +400,18 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case errors.Is(runErr, training.ErrDiverged):
 		sum.Stopped = "diverged"
 	}
-	if mw != nil {
-		if err := mw.Close(); err != nil && runErr == nil {
+	if r.mw != nil {
+		if err := r.mw.Close(); err != nil && runErr == nil {
 			runErr = fmt.Errorf("--metrics: %w", err)
 		}
 	}
-	if *plotPath != "" && len(res.History) > 0 {
-		if err := writeTrainPlot(*plotPath, sum, res.History); err != nil && runErr == nil {
+	if r.tf.plot != "" && len(res.History) > 0 {
+		if err := writeTrainPlot(r.tf.plot, sum, res.History); err != nil && runErr == nil {
 			runErr = fmt.Errorf("--plot: %w", err)
 		}
 	}
 	fmt.Fprintf(stderr, "spu train: %s\n", sum.finalLine())
-	if f.json {
+	if r.tf.json {
 		if err := writeJSON(stdout, sum); err != nil {
 			return err
 		}
@@ -419,260 +425,4 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("interrupted at iteration %d (nothing saved: use --checkpoint DIR to be able to resume)", sum.Iterations)
 	}
 	return runErr
-}
-
-func (s *trainSummary) fill(res *training.Result, perEpoch int) {
-	s.Iterations = res.Iterations
-	s.Epochs = float64(res.Iterations) / float64(perEpoch)
-	s.TestAccuracy, s.TestLoss, s.TrainLoss = res.Final.TestAccuracy, res.Final.TestLoss, res.Final.TrainLoss
-	s.EvaluatedAt = res.Final.Iteration
-	s.WallS, s.DigitalS, s.SimWallS, s.BoardTimeS = res.Wall.Seconds(), res.Digital.Seconds(), res.SimWall.Seconds(), res.BoardTime.Seconds()
-	s.Rescales, s.Checkpoint = res.Rescales, res.Checkpoint
-	if res.ResumedFrom > 0 {
-		s.ResumedFrom = res.ResumedFrom
-	}
-	for _, e := range res.History {
-		if e.TestAccuracy >= 0.9 {
-			k := e.Iteration
-			s.IterationsTo90 = &k
-			break
-		}
-	}
-}
-
-func (s *trainSummary) where() string {
-	if s.Board == nil {
-		return s.Optimizer + " on the host"
-	}
-	return fmt.Sprintf("%s on %s (%s mapping)", s.Optimizer, *s.Board, s.Mapping)
-}
-
-// evaluatedAt names the iteration of the last evaluation when it is not
-// the last iteration (an interrupted run): its numbers are from there.
-func (s *trainSummary) evaluatedAt() string {
-	if s.EvaluatedAt == s.Iterations {
-		return ""
-	}
-	return fmt.Sprintf(" (measured at iteration %d, the last evaluation)", s.EvaluatedAt)
-}
-
-func (s *trainSummary) finalLine() string {
-	state := "done"
-	if s.Stopped != "" {
-		state = s.Stopped
-	}
-	line := fmt.Sprintf("%s: %s after %d iterations (%.2f epochs): test accuracy %.4f, test loss %.4g%s; wall %.1f s (digital %.1f s",
-		state, s.where(), s.Iterations, s.Epochs, s.TestAccuracy, s.TestLoss, s.evaluatedAt(), s.WallS, s.DigitalS)
-	if s.SimWallS > 0 {
-		line += fmt.Sprintf(", simulated analog %.1f s", s.SimWallS)
-	}
-	line += ")"
-	if s.Board != nil || s.BoardTimeS > 0 {
-		line += fmt.Sprintf(", board time %.3f s", s.BoardTimeS)
-	}
-	if m := s.Maintenance; m != nil {
-		line += fmt.Sprintf("; %d drift checks (%d failed, %d recalibrations) took %.1f s more board time",
-			m.Checks, m.Failed, m.Recalibrations, m.BoardTimeS)
-	}
-	return line
-}
-
-func (s *trainSummary) printHuman(w io.Writer) {
-	c := s.Config
-	fmt.Fprintf(w, "%s\n", s.where())
-	fmt.Fprintf(w, "  model       %s MLP %s, %d parameters\n", c.Activation, sizesString(c), s.Params)
-	fmt.Fprintf(w, "  data        %d training images in batches of %d, %d test images\n", c.TrainSize, c.Batch, c.TestSize)
-	fmt.Fprintf(w, "  settings    lr %g, damping %g", c.LR, c.Damping)
-	if training.UsesAnalogTime(c.Optimizer) {
-		fmt.Fprintf(w, ", t %gτ", c.T)
-	}
-	if training.UsesBoard(c.Optimizer) {
-		fmt.Fprintf(w, ", delay %gτ, window %d", c.Delay, c.Window)
-	}
-	fmt.Fprintf(w, ", seed %d\n", c.Seed)
-	fmt.Fprintf(w, "  iterations  %d (%.2f epochs)", s.Iterations, s.Epochs)
-	if s.ResumedFrom > 0 {
-		fmt.Fprintf(w, ", resumed at %d", s.ResumedFrom)
-	}
-	if s.Stopped != "" {
-		fmt.Fprintf(w, ", %s", s.Stopped)
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintf(w, "  test        accuracy %.4f, loss %.4g%s", s.TestAccuracy, s.TestLoss, s.evaluatedAt())
-	if s.IterationsTo90 != nil {
-		fmt.Fprintf(w, " (90 %% first seen at iteration %d)", *s.IterationsTo90)
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintf(w, "  time        wall %.1f s, digital %.2f s", s.WallS, s.DigitalS)
-	if s.SimWallS > 0 {
-		fmt.Fprintf(w, ", simulated analog %.2f s", s.SimWallS)
-	}
-	if s.Board != nil {
-		fmt.Fprintf(w, ", board time %.4f s", s.BoardTimeS)
-		if s.Iterations > s.ResumedFrom && s.Iterations > 0 {
-			fmt.Fprintf(w, " (%.3g ms per iteration)", 1e3*s.BoardTimeS/float64(s.Iterations))
-		}
-		if s.Rescales > 0 {
-			fmt.Fprintf(w, ", %d re-runs after saturated reads", s.Rescales)
-		}
-	}
-	fmt.Fprintln(w)
-	for _, o := range []struct{ k, v string }{{"checkpoint", s.Checkpoint}, {"metrics", s.Metrics}, {"plot", s.Plot}} {
-		if o.v != "" {
-			fmt.Fprintf(w, "  %-11s %s\n", o.k, o.v)
-		}
-	}
-}
-
-func trainLossText(l *float64) string {
-	if l == nil {
-		return ""
-	}
-	return fmt.Sprintf("train loss %.4f, ", *l)
-}
-
-func sizesString(c trainConfig) string {
-	sizes, _ := c.sizes()
-	parts := make([]string, len(sizes))
-	for i, s := range sizes {
-		parts[i] = strconv.Itoa(s)
-	}
-	return strings.Join(parts, "-")
-}
-
-func writeTrainPlot(path string, s *trainSummary, hist []evalRecord) error {
-	r := plot.Run{Name: s.Optimizer, TestN: s.Config.TestSize}
-	for _, e := range hist {
-		r.Iter = append(r.Iter, float64(e.Iteration))
-		r.Loss = append(r.Loss, e.TestLoss)
-		r.Acc = append(r.Acc, e.TestAccuracy)
-	}
-	title := fmt.Sprintf("MNIST %s, %s", sizesString(s.Config), s.where())
-	return plot.Training(path, title, "test loss", r)
-}
-
-// checkWritable fails early when path cannot be created.
-func checkWritable(path string) error {
-	if _, err := os.Stat(path); err == nil {
-		fh, err := os.OpenFile(path, os.O_WRONLY, 0)
-		if err != nil {
-			return err
-		}
-		return fh.Close()
-	}
-	fh, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	fh.Close()
-	return os.Remove(path)
-}
-
-// isTerminal reports whether w is a character device (a terminal).
-func isTerminal(w io.Writer) bool {
-	fh, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := fh.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-func (c *trainConfig) validate(set map[string]bool) error {
-	if !slices.Contains(training.Optimizers, c.Optimizer) {
-		return usagef("--optimizer %q: want one of %s", c.Optimizer, strings.Join(training.Optimizers, ", "))
-	}
-	if _, err := optim.ParseMapping(c.Mapping); err != nil {
-		return usagef("--mapping %q: want one of auto, primal, factored, dual", c.Mapping)
-	}
-	if _, err := optim.ParseActivation(c.Activation); err != nil {
-		return usagef("--activation %q: want tanh or relu", c.Activation)
-	}
-	nan := func(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
-	switch {
-	case c.Epochs < 1 && c.Iterations == 0:
-		return usagef("--epochs %d: want ≥ 1", c.Epochs)
-	case c.Iterations < 0:
-		return usagef("--iterations %d: want ≥ 1 (or 0: --epochs decides)", c.Iterations)
-	case c.Batch < 1:
-		return usagef("--batch %d: want ≥ 1", c.Batch)
-	case c.LR < 0 || nan(c.LR):
-		return usagef("--lr %g: want > 0 (or 0 for the optimizer's default)", c.LR)
-	case c.Damping < 0 || nan(c.Damping):
-		return usagef("--damping %g: want ≥ 0", c.Damping)
-	case c.Damping == 0 && training.UsesCurvature(c.Optimizer):
-		return usagef("--damping 0: %s needs λ > 0 (the paper uses 0.01)", c.Optimizer)
-	case c.Epochs > maxTrainIterations:
-		return usagef("--epochs %d: at most %d iterations in all (%s)", c.Epochs, maxTrainIterations, iterationsReason)
-	case c.Iterations > maxTrainIterations:
-		return usagef("--iterations %d: at most %d (%s)", c.Iterations, maxTrainIterations, iterationsReason)
-	case !(c.T > 0) || nan(c.T):
-		return usagef("--t %g: want > 0 (in τ)", c.T)
-	case c.Delay < 0 || nan(c.Delay):
-		return usagef("--delay %g: want ≥ 0 (in τ)", c.Delay)
-	case c.T > maxAnalogTaus:
-		return usagef("--t %g: at most %s", c.T, analogReason)
-	case c.Delay > maxAnalogTaus:
-		return usagef("--delay %g: at most %s", c.Delay, analogReason)
-	case c.Window < 1:
-		return usagef("--window %d: want ≥ 1", c.Window)
-	case c.TrainSize < 0 || c.TrainSize > mnistTrainN:
-		return usagef("--train-size %d: want 1..%d (0: all)", c.TrainSize, mnistTrainN)
-	case c.TestSize < 0 || c.TestSize > mnistTestN:
-		return usagef("--test-size %d: want 1..%d (0: all)", c.TestSize, mnistTestN)
-	case c.EvalEvery < 0:
-		return usagef("--eval-every %d: want ≥ 1 (or 0: about 40 evaluations)", c.EvalEvery)
-	}
-	if c.TrainSize == 0 {
-		c.TrainSize = mnistTrainN
-	}
-	if c.TestSize == 0 {
-		c.TestSize = mnistTestN
-	}
-	if c.Batch > c.TrainSize {
-		return usagef("--batch %d is larger than the training set (--train-size %d)", c.Batch, c.TrainSize)
-	}
-	// Flags that the chosen optimizer would silently ignore are mistakes.
-	for _, fl := range []string{"mapping", "delay", "window"} {
-		if set[fl] && !training.UsesBoard(c.Optimizer) {
-			return usagef("--%s applies to tngd and tngd-adam (board-backed), not %s", fl, c.Optimizer)
-		}
-	}
-	if set["t"] && !training.UsesAnalogTime(c.Optimizer) {
-		return usagef("--t applies to tngd, tngd-adam and tngd-em, not %s", c.Optimizer)
-	}
-	sizes, err := c.sizes()
-	if err != nil {
-		return err
-	}
-	params := 0
-	for i := 1; i < len(sizes); i++ {
-		params += (sizes[i-1] + 1) * sizes[i]
-	}
-	total := c.Iterations
-	if total == 0 {
-		total = c.Epochs * training.PerEpoch(c.TrainSize, c.Batch)
-	}
-	if err := checkTrainSize(total, c.EvalEvery, params); err != nil {
-		return err
-	}
-	if c.LR == 0 {
-		c.LR = training.DefaultLR[c.Optimizer]
-	}
-	return nil
-}
-
-// sizes returns the layer widths: 784 inputs, --hidden, 10 outputs.
-func (c *trainConfig) sizes() ([]int, error) {
-	sizes := []int{mnistPixels}
-	if strings.TrimSpace(c.Hidden) != "" {
-		for _, s := range strings.Split(c.Hidden, ",") {
-			w, err := strconv.Atoi(strings.TrimSpace(s))
-			if err != nil || w < 1 || w > 100000 {
-				return nil, usagef("--hidden %q: want comma-separated widths 1..100000 (or empty for none)", c.Hidden)
-			}
-			sizes = append(sizes, w)
-		}
-	}
-	return append(sizes, mnistDigits), nil
 }

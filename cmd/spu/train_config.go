@@ -1,0 +1,184 @@
+package main
+
+import (
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/spukit/spukit/optim"
+	"github.com/spukit/spukit/training"
+)
+
+// MNIST sizes.
+const (
+	mnistTrainN = 60000
+	mnistTestN  = 10000
+	mnistPixels = 784
+	mnistDigits = 10
+)
+
+// trainConfig is everything a training run depends on (the "config" of
+// --json).
+type trainConfig struct {
+	Board      string  `json:"board"`
+	Optimizer  string  `json:"optimizer"`
+	Mapping    string  `json:"mapping"`
+	Epochs     int     `json:"epochs"`
+	Iterations int     `json:"iterations"`
+	Batch      int     `json:"batch"`
+	LR         float64 `json:"lr"`
+	Damping    float64 `json:"damping"`
+	T          float64 `json:"t_tau"`
+	Delay      float64 `json:"delay_tau"`
+	Window     int     `json:"window"`
+	TrainSize  int     `json:"train_size"`
+	TestSize   int     `json:"test_size"`
+	Hidden     string  `json:"hidden"`
+	Activation string  `json:"activation"`
+	Seed       uint64  `json:"seed"`
+	EvalEvery  int     `json:"eval_every"`
+	Data       string  `json:"-"`
+}
+
+// trajectory is the part of the configuration that determines θ after a
+// given number of iterations: a checkpoint records it and --resume insists
+// on the same values. Epochs, iterations, evaluation and outputs may change.
+type trajectory struct {
+	Board      string  `json:"board,omitempty"` // only for board-backed optimisers
+	Optimizer  string  `json:"optimizer"`
+	Mapping    string  `json:"mapping,omitempty"`
+	Batch      int     `json:"batch"`
+	LR         float64 `json:"lr"`
+	Damping    float64 `json:"damping"`
+	T          float64 `json:"t_tau,omitempty"`
+	Delay      float64 `json:"delay_tau,omitempty"`
+	Window     int     `json:"window,omitempty"`
+	TrainSize  int     `json:"train_size"`
+	Hidden     string  `json:"hidden"`
+	Activation string  `json:"activation"`
+	Seed       uint64  `json:"seed"`
+}
+
+func (c *trainConfig) trajectory() trajectory {
+	tr := trajectory{Optimizer: c.Optimizer, Batch: c.Batch, LR: c.LR, Damping: c.Damping,
+		TrainSize: c.TrainSize, Hidden: c.Hidden, Activation: c.Activation, Seed: c.Seed}
+	if training.UsesAnalogTime(c.Optimizer) {
+		tr.T = c.T
+	}
+	if training.UsesBoard(c.Optimizer) {
+		tr.Board, tr.Mapping, tr.Delay, tr.Window = c.Board, c.Mapping, c.Delay, c.Window
+	}
+	return tr
+}
+
+// validate checks the configuration (set: the flags given on the command
+// line) and fills in the defaults: the whole data sets for sizes 0 and the
+// optimiser's learning rate for --lr 0.
+func (c *trainConfig) validate(set map[string]bool) error {
+	if !slices.Contains(training.Optimizers, c.Optimizer) {
+		return usagef("--optimizer %q: want one of %s", c.Optimizer, strings.Join(training.Optimizers, ", "))
+	}
+	if _, err := optim.ParseMapping(c.Mapping); err != nil {
+		return usagef("--mapping %q: want one of auto, primal, factored, dual", c.Mapping)
+	}
+	if _, err := optim.ParseActivation(c.Activation); err != nil {
+		return usagef("--activation %q: want tanh or relu", c.Activation)
+	}
+	if err := c.checkBounds(); err != nil {
+		return err
+	}
+	if c.TrainSize == 0 {
+		c.TrainSize = mnistTrainN
+	}
+	if c.TestSize == 0 {
+		c.TestSize = mnistTestN
+	}
+	if c.Batch > c.TrainSize {
+		return usagef("--batch %d is larger than the training set (--train-size %d)", c.Batch, c.TrainSize)
+	}
+	// Flags that the chosen optimizer would silently ignore are mistakes.
+	for _, fl := range []string{"mapping", "delay", "window"} {
+		if set[fl] && !training.UsesBoard(c.Optimizer) {
+			return usagef("--%s applies to tngd and tngd-adam (board-backed), not %s", fl, c.Optimizer)
+		}
+	}
+	if set["t"] && !training.UsesAnalogTime(c.Optimizer) {
+		return usagef("--t applies to tngd, tngd-adam and tngd-em, not %s", c.Optimizer)
+	}
+	sizes, err := c.sizes()
+	if err != nil {
+		return err
+	}
+	params := 0
+	for i := 1; i < len(sizes); i++ {
+		params += (sizes[i-1] + 1) * sizes[i]
+	}
+	total := c.Iterations
+	if total == 0 {
+		total = c.Epochs * training.PerEpoch(c.TrainSize, c.Batch)
+	}
+	if err := checkTrainSize(total, c.EvalEvery, params); err != nil {
+		return err
+	}
+	if c.LR == 0 {
+		c.LR = training.DefaultLR[c.Optimizer]
+	}
+	return nil
+}
+
+// checkBounds checks each number against its range and reports the first
+// one out of it.
+func (c *trainConfig) checkBounds() error {
+	nan := func(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
+	switch {
+	case c.Epochs < 1 && c.Iterations == 0:
+		return usagef("--epochs %d: want ≥ 1", c.Epochs)
+	case c.Iterations < 0:
+		return usagef("--iterations %d: want ≥ 1 (or 0: --epochs decides)", c.Iterations)
+	case c.Batch < 1:
+		return usagef("--batch %d: want ≥ 1", c.Batch)
+	case c.LR < 0 || nan(c.LR):
+		return usagef("--lr %g: want > 0 (or 0 for the optimizer's default)", c.LR)
+	case c.Damping < 0 || nan(c.Damping):
+		return usagef("--damping %g: want ≥ 0", c.Damping)
+	case c.Damping == 0 && training.UsesCurvature(c.Optimizer):
+		return usagef("--damping 0: %s needs λ > 0 (the paper uses 0.01)", c.Optimizer)
+	case c.Epochs > maxTrainIterations:
+		return usagef("--epochs %d: at most %d iterations in all (%s)", c.Epochs, maxTrainIterations, iterationsReason)
+	case c.Iterations > maxTrainIterations:
+		return usagef("--iterations %d: at most %d (%s)", c.Iterations, maxTrainIterations, iterationsReason)
+	case !(c.T > 0) || nan(c.T):
+		return usagef("--t %g: want > 0 (in τ)", c.T)
+	case c.Delay < 0 || nan(c.Delay):
+		return usagef("--delay %g: want ≥ 0 (in τ)", c.Delay)
+	case c.T > maxAnalogTaus:
+		return usagef("--t %g: at most %s", c.T, analogReason)
+	case c.Delay > maxAnalogTaus:
+		return usagef("--delay %g: at most %s", c.Delay, analogReason)
+	case c.Window < 1:
+		return usagef("--window %d: want ≥ 1", c.Window)
+	case c.TrainSize < 0 || c.TrainSize > mnistTrainN:
+		return usagef("--train-size %d: want 1..%d (0: all)", c.TrainSize, mnistTrainN)
+	case c.TestSize < 0 || c.TestSize > mnistTestN:
+		return usagef("--test-size %d: want 1..%d (0: all)", c.TestSize, mnistTestN)
+	case c.EvalEvery < 0:
+		return usagef("--eval-every %d: want ≥ 1 (or 0: about 40 evaluations)", c.EvalEvery)
+	}
+	return nil
+}
+
+// sizes returns the layer widths: 784 inputs, --hidden, 10 outputs.
+func (c *trainConfig) sizes() ([]int, error) {
+	sizes := []int{mnistPixels}
+	if strings.TrimSpace(c.Hidden) != "" {
+		for _, s := range strings.Split(c.Hidden, ",") {
+			w, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil || w < 1 || w > 100000 {
+				return nil, usagef("--hidden %q: want comma-separated widths 1..100000 (or empty for none)", c.Hidden)
+			}
+			sizes = append(sizes, w)
+		}
+	}
+	return append(sizes, mnistDigits), nil
+}
