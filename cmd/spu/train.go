@@ -101,13 +101,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 
-	r := &trainRun{c: c, tf: tf, mw: mw}
-	r.sum = &trainSummary{Config: c, Optimizer: opt.Name(), Mapping: "none", Params: model.NumParams(),
-		Metrics: tf.metrics, Plot: tf.plot, Maintenance: tb.maint}
-	if tb.board != nil {
-		r.sum.Board = &r.c.Board
-		r.sum.Mapping = training.MappingOf(opt)
-	}
+	r := newTrainRun(c, tf, mw, opt, model.NumParams(), tb)
 	perEpoch := training.PerEpoch(trainSet.N, c.Batch)
 	total := c.Iterations
 	if total == 0 {
@@ -340,6 +334,19 @@ type trainRun struct {
 	mw   *os.File // --metrics, nil without it
 	prog *trainProgress
 	sum  *trainSummary
+}
+
+// newTrainRun starts the run's summary: configuration, optimiser, board
+// and mapping (null and "none" for the host optimisers), outputs.
+func newTrainRun(c trainConfig, tf *trainFlags, mw *os.File, opt optim.Optimizer, params int, tb *trainBoard) *trainRun {
+	r := &trainRun{c: c, tf: tf, mw: mw}
+	r.sum = &trainSummary{Config: c, Optimizer: opt.Name(), Mapping: "none", Params: params,
+		Metrics: tf.metrics, Plot: tf.plot, Maintenance: tb.maint}
+	if tb.board != nil {
+		r.sum.Board = &r.c.Board
+		r.sum.Mapping = training.MappingOf(opt)
+	}
+	return r
 }
 
 // writeEval appends one evaluation to --metrics.
