@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"math"
 	"os"
-	"strings"
 
-	"github.com/spukit/spukit/hal"
 	"github.com/spukit/spukit/internal/jsonfile"
 )
 
@@ -124,15 +121,6 @@ type ADCWiring struct {
 	MinPeriodS float64 `json:"min_period_s,omitempty"`
 }
 
-// Chip names accepted in a wiring.
-const (
-	ChipAD5676 = "ad5676"
-	ChipAD5293 = "ad5293"
-	ChipAD5450 = "ad5450"
-	ChipHC595  = "hc595"
-	ChipAD7606 = "ad7606"
-)
-
 // DefaultWiring returns the reference 8-cell board ("ref8", docs/boards.md):
 // general topology with 64 daisy-chained AD5293 rheostats (row-major) and
 // 8 74HC595 polarity registers, an AD5676 bias DAC and an AD5676 state DAC
@@ -195,172 +183,6 @@ func DecodeWiring(r io.Reader) (Wiring, error) {
 		return Wiring{}, err
 	}
 	return w, nil
-}
-
-// Validate checks the wiring and names every bad field with what it
-// should be.
-func (w Wiring) Validate() error {
-	var errs []string
-	bad := func(f string, args ...any) { errs = append(errs, fmt.Sprintf(f, args...)) }
-	pos := func(field string, v float64) {
-		if !(v > 0) || math.IsInf(v, 0) {
-			bad("%s = %g, want a finite value > 0", field, v)
-		}
-	}
-	nonneg := func(field string, v float64) {
-		if !(v >= 0) || math.IsInf(v, 0) {
-			bad("%s = %g, want a finite value ≥ 0", field, v)
-		}
-	}
-	if w.Cells < 1 || w.Cells > 8 {
-		bad("cells = %d, want 1..8 (one AD5676 and one AD7606 serve at most 8 cells)", w.Cells)
-	}
-	k := max(w.Cells, 0)
-	pos("tau_s", w.TauS)
-	nonneg("noise_v", w.NoiseV)
-	if !(w.SPIHz >= 1e3 && w.SPIHz <= 50e6) {
-		bad("spi_hz = %g, want 1e3..50e6", w.SPIHz)
-	}
-	channels := func(field string, ch []int, n int) {
-		if len(ch) != k {
-			bad("%s has %d entries, want one per cell (%d)", field, len(ch), k)
-			return
-		}
-		seen := map[int]bool{}
-		for i, c := range ch {
-			if c < 0 || c >= n || seen[c] {
-				bad("%s[%d] = %d, want a distinct channel 0..%d", field, i, c, n-1)
-			}
-			seen[c] = true
-		}
-	}
-	dac := func(p string, d DACWiring) {
-		if d.Chip != ChipAD5676 {
-			bad("%s.chip = %q, want %q", p, d.Chip, ChipAD5676)
-		}
-		if d.Port == "" {
-			bad("%s.port is empty", p)
-		}
-		channels(p+".channels", d.Channels, 8)
-		if !(d.MinV < d.MaxV) || math.IsInf(d.MinV, 0) || math.IsInf(d.MaxV, 0) {
-			bad("%s range [%g, %g] V, want finite min_v < max_v", p, d.MinV, d.MaxV)
-		}
-		nonneg(p+".settle_s", d.SettleS)
-	}
-	dac("bias", w.Bias)
-	dac("state", w.State.DACWiring)
-	if w.State.ForcePin == "" {
-		bad("state.force_pin is empty")
-	}
-	pos("state.force_s", w.State.ForceS)
-
-	c := w.Coupling
-	switch c.Chip {
-	case ChipAD5293:
-		if c.Bits != 10 {
-			bad("coupling.bits = %d, want 10 for ad5293", c.Bits)
-		}
-		if len(c.SyncPins) != 0 {
-			bad("coupling.sync_pins given for a daisy-chained ad5293 (it uses the port's chip select)")
-		}
-	case ChipAD5450:
-		if c.Bits != 8 && c.Bits != 10 && c.Bits != 12 && c.Bits != 14 {
-			bad("coupling.bits = %d, want 8, 10, 12 or 14 for ad5450", c.Bits)
-		}
-		if len(c.SyncPins) != len(c.Elements) {
-			bad("coupling.sync_pins has %d entries, want one per element (%d)", len(c.SyncPins), len(c.Elements))
-		}
-	default:
-		bad("coupling.chip = %q, want %q or %q", c.Chip, ChipAD5293, ChipAD5450)
-	}
-	if c.Port == "" {
-		bad("coupling.port is empty")
-	}
-	if !(c.Max >= 1) || math.IsInf(c.Max, 0) {
-		bad("coupling.max = %g, want a finite value ≥ 1 (the identity must be programmable)", c.Max)
-	}
-	nonneg("coupling.settle_s", c.SettleS)
-	want := k * k
-	if c.Symmetric {
-		want = k * (k + 1) / 2
-	}
-	if len(c.Elements) != want {
-		bad("coupling.elements has %d entries, want %d (every entry of A%s exactly once)", len(c.Elements), want,
-			map[bool]string{true: " with i ≤ j", false: ""}[c.Symmetric])
-	} else {
-		seen := map[[2]int]int{}
-		for e, rc := range c.Elements {
-			i, j := rc[0], rc[1]
-			if i < 0 || j < 0 || i >= k || j >= k || (c.Symmetric && i > j) {
-				bad("coupling.elements[%d] = [%d, %d], want 0 ≤ row, col < %d%s", e, i, j, k,
-					map[bool]string{true: " and row ≤ col", false: ""}[c.Symmetric])
-				continue
-			}
-			if p, dup := seen[rc]; dup {
-				bad("coupling.elements[%d] = [%d, %d] repeats elements[%d]", e, i, j, p)
-			}
-			seen[rc] = e
-		}
-	}
-	if w.Polarity.Chip != ChipHC595 {
-		bad("polarity.chip = %q, want %q", w.Polarity.Chip, ChipHC595)
-	}
-	if w.Polarity.Port == "" {
-		bad("polarity.port is empty")
-	}
-	a := w.ADC
-	if a.Chip != ChipAD7606 {
-		bad("adc.chip = %q, want %q", a.Chip, ChipAD7606)
-	}
-	if a.Port == "" {
-		bad("adc.port is empty")
-	}
-	channels("adc.channels", a.Channels, 8)
-	if a.RangeV != 5 && a.RangeV != 10 {
-		bad("adc.range_v = %g, want 5 or 10", a.RangeV)
-	}
-	if a.ConvstPin == "" || a.BusyPin == "" {
-		bad("adc.convst_pin and adc.busy_pin are required")
-	}
-	pos("adc.conversion_s", a.ConversionS)
-	nonneg("adc.min_period_s", a.MinPeriodS)
-
-	// One GPIO drives one signal.
-	pins := map[string]string{}
-	pin := func(what, name string) {
-		if name == "" {
-			return
-		}
-		if other, dup := pins[name]; dup {
-			bad("%s %q is also %s: each signal needs its own GPIO", what, name, other)
-		}
-		pins[name] = what
-	}
-	pin("state.force_pin", w.State.ForcePin)
-	pin("adc.convst_pin", a.ConvstPin)
-	pin("adc.busy_pin", a.BusyPin)
-	pin("adc.range_pin", a.RangePin)
-	for e, name := range c.SyncPins {
-		pin(fmt.Sprintf("coupling.sync_pins[%d]", e), name)
-	}
-
-	// One chip select serves one chip (or one chain).
-	ports := map[string]string{}
-	for _, p := range []struct{ name, port string }{
-		{"bias", w.Bias.Port}, {"state", w.State.Port}, {"coupling", c.Port}, {"polarity", w.Polarity.Port}, {"adc", a.Port},
-	} {
-		if p.port == "" {
-			continue
-		}
-		if other, dup := ports[p.port]; dup {
-			bad("%s.port %q is also %s.port: each chip (or chain) needs its own chip select", p.name, p.port, other)
-		}
-		ports[p.port] = p.name
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("wiring: %s: %w", strings.Join(errs, "; "), hal.ErrInvalid)
-	}
-	return nil
 }
 
 // Ports lists the SPI ports the wiring uses, bias first.

@@ -45,6 +45,7 @@ func TestWiringErrors(t *testing.T) {
 		{"element repeated", func(w *spi.Wiring) { w.Coupling.Elements[9] = [2]int{0, 0} }, "coupling.elements[9] = [0, 0] repeats elements[0]"},
 		{"element outside", func(w *spi.Wiring) { w.Coupling.Elements[9] = [2]int{8, 0} }, "coupling.elements[9] = [8, 0], want 0 ≤ row, col < 8"},
 		{"elements short", func(w *spi.Wiring) { w.Coupling.Elements = w.Coupling.Elements[:10] }, "coupling.elements has 10 entries, want 64"},
+		{"coupling chip", func(w *spi.Wiring) { w.Coupling.Chip = "ad5291" }, `coupling.chip = "ad5291", want "ad5293" or "ad5450"`},
 		{"rheostat bits", func(w *spi.Wiring) { w.Coupling.Bits = 12 }, "coupling.bits = 12, want 10 for ad5293"},
 		{"mdac pins", func(w *spi.Wiring) { w.Coupling.Chip = "ad5450" }, "coupling.sync_pins has 0 entries, want one per element (64)"},
 		{"coupling max", func(w *spi.Wiring) { w.Coupling.Max = 0.5 }, "coupling.max = 0.5, want a finite value ≥ 1"},

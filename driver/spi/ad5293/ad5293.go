@@ -38,7 +38,10 @@ import (
 	"fmt"
 
 	"periph.io/x/conn/v3"
+	"periph.io/x/conn/v3/physic"
+	"periph.io/x/conn/v3/spi"
 
+	"github.com/spukit/spukit/driver/spi/bus"
 	"github.com/spukit/spukit/hal"
 )
 
@@ -55,6 +58,17 @@ const (
 
 // Max is the largest wiper code.
 const Max = 1023
+
+// Bus is the AD5293's SPI interface: data clocked in on SCLK's falling
+// edges with SCLK idling low, mode 1 (ADI's no-OS AD5293 driver connects
+// with NO_OS_SPI_MODE_1), at up to 50 MHz, and one 16-bit frame per chip.
+// The datasheet gives one SCLK limit, so read-back has the same 50 MHz;
+// but SDO is open-drain, and its pull-up with the next chip's SDI load may
+// need a longer clock period (docs/boards.md §1).
+var Bus = bus.Limits{
+	Mode: spi.Mode1, Modes: []spi.Mode{spi.Mode1},
+	WriteHz: 50 * physic.MegaHertz, ReadHz: 50 * physic.MegaHertz, FrameBytes: 2,
+}
 
 // controlUnlock allows RDAC writes (control bit C1); C2 = 0 keeps the
 // chip in resistor-performance mode (tighter tolerance, settling up to

@@ -26,13 +26,26 @@ import (
 
 	"periph.io/x/conn/v3"
 	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/physic"
+	"periph.io/x/conn/v3/spi"
 
+	"github.com/spukit/spukit/driver/spi/bus"
 	"github.com/spukit/spukit/hal"
 )
 
 // CtrlLoadUpdate is the control field (bits 15:14) of a load-and-update
 // frame.
 const CtrlLoadUpdate = 0x0
+
+// Bus is the AD545x's SPI interface (AD5450/5451/5452/5453 datasheet
+// Rev. G): "50 MHz serial interface"; by default the shift register clocks
+// data on SCLK's falling edge (p. 21, control bits), so mode 1 and mode 2
+// both work and the driver uses mode 1. There is no read-back. One frame is
+// 16 bits.
+var Bus = bus.Limits{
+	Mode: spi.Mode1, Modes: []spi.Mode{spi.Mode1, spi.Mode2},
+	WriteHz: 50 * physic.MegaHertz, FrameBytes: 2,
+}
 
 // Opts configures the DAC.
 type Opts struct {

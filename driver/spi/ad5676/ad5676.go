@@ -21,7 +21,10 @@ import (
 	"fmt"
 
 	"periph.io/x/conn/v3"
+	"periph.io/x/conn/v3/physic"
+	"periph.io/x/conn/v3/spi"
 
+	"github.com/spukit/spukit/driver/spi/bus"
 	"github.com/spukit/spukit/hal"
 )
 
@@ -44,6 +47,22 @@ const powerDown1k = 0x5555
 
 // Channels is the number of DAC channels.
 const Channels = 8
+
+// Bits is the resolution: codes 0…65535.
+const Bits = 16
+
+// Bus is the AD5676's SPI interface (datasheet Rev. D). SDIN is latched on
+// SCLK's falling edges, so mode 1 and mode 2 both work; the driver uses
+// mode 1. Writes run at up to 50 MHz ("50 MHz SPI", t1 ≥ 20 ns). Read-back
+// on SDO is slower: t1 ≥ 40 ns, 25 MHz, in the nanoDAC+ family's
+// "daisy-chain and readback timing characteristics" (read in the
+// AD5686/AD5686R datasheets, Table 5, 2.7 V ≤ VLOGIC ≤ 5.5 V; 66 ns below
+// 2.7 V) — check the AD5676's own table for your revision. One frame is
+// 24 bits.
+var Bus = bus.Limits{
+	Mode: spi.Mode1, Modes: []spi.Mode{spi.Mode1, spi.Mode2},
+	WriteHz: 50 * physic.MegaHertz, ReadHz: 25 * physic.MegaHertz, FrameBytes: 3,
+}
 
 // Opts configures the device. The zero value is fine.
 type Opts struct{}

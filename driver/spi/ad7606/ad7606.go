@@ -17,12 +17,30 @@ import (
 
 	"periph.io/x/conn/v3"
 	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/physic"
+	"periph.io/x/conn/v3/spi"
 
+	"github.com/spukit/spukit/driver/spi/bus"
 	"github.com/spukit/spukit/hal"
 )
 
 // Channels is the number of simultaneously sampled inputs.
 const Channels = 8
+
+// Bits is the resolution: two's-complement codes −32768…32767.
+const Bits = 16
+
+// Bus is the AD7606's serial read-out: it only sends (DOUT A), at up to
+// 23.5 MHz with VDRIVE above 4.75 V (Linux ad7606_spi.c MAX_SPI_FREQ_HZ).
+// The driver uses mode 3 (CPOL and CPHA): the Linux adi,ad7606 binding
+// requires spi-cpha, while its own example sets only spi-cpol (mode 2), so
+// modes 2 and 3 are accepted until a bench check (docs/boards.md, "Not yet
+// verified on hardware"). One frame is the 16-byte read-out of every
+// channel.
+var Bus = bus.Limits{
+	Mode: spi.Mode3, Modes: []spi.Mode{spi.Mode2, spi.Mode3},
+	ReadHz: 23500 * physic.KiloHertz, FrameBytes: 2 * Channels,
+}
 
 // Opts configures the ADC.
 type Opts struct {

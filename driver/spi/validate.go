@@ -1,0 +1,187 @@
+package spi
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/spukit/spukit/hal"
+)
+
+// problems collects what is wrong with a wiring, one message per bad
+// field, in the order of the fields.
+type problems []string
+
+func (p *problems) bad(f string, args ...any) { *p = append(*p, fmt.Sprintf(f, args...)) }
+
+func (p *problems) positive(field string, v float64) {
+	if !(v > 0) || math.IsInf(v, 0) {
+		p.bad("%s = %g, want a finite value > 0", field, v)
+	}
+}
+
+func (p *problems) nonNegative(field string, v float64) {
+	if !(v >= 0) || math.IsInf(v, 0) {
+		p.bad("%s = %g, want a finite value ≥ 0", field, v)
+	}
+}
+
+// channels checks one channel per cell, distinct, below n.
+func (p *problems) channels(field string, ch []int, k, n int) {
+	if len(ch) != k {
+		p.bad("%s has %d entries, want one per cell (%d)", field, len(ch), k)
+		return
+	}
+	seen := map[int]bool{}
+	for i, c := range ch {
+		if c < 0 || c >= n || seen[c] {
+			p.bad("%s[%d] = %d, want a distinct channel 0..%d", field, i, c, n-1)
+		}
+		seen[c] = true
+	}
+}
+
+// Validate checks the wiring and names every bad field with what it
+// should be. Each chip's own rules come from its row of the wiring table.
+func (w Wiring) Validate() error {
+	var p problems
+	if w.Cells < 1 || w.Cells > 8 {
+		p.bad("cells = %d, want 1..8 (one AD5676 and one AD7606 serve at most 8 cells)", w.Cells)
+	}
+	p.positive("tau_s", w.TauS)
+	p.nonNegative("noise_v", w.NoiseV)
+	if !(w.SPIHz >= 1e3 && w.SPIHz <= 50e6) {
+		p.bad("spi_hz = %g, want 1e3..50e6", w.SPIHz)
+	}
+	k := max(w.Cells, 0)
+	w.Bias.check(&p, "bias", k)
+	w.State.check(&p, "state", k)
+	if w.State.ForcePin == "" {
+		p.bad("state.force_pin is empty")
+	}
+	p.positive("state.force_s", w.State.ForceS)
+	w.Coupling.check(&p, k)
+	if _, ok := polarityChips[w.Polarity.Chip]; !ok {
+		p.bad("polarity.chip = %q, want %s", w.Polarity.Chip, chipNames(polarityChips))
+	}
+	if w.Polarity.Port == "" {
+		p.bad("polarity.port is empty")
+	}
+	w.ADC.check(&p, k)
+	w.checkShared(&p)
+	if len(p) > 0 {
+		return fmt.Errorf("wiring: %s: %w", strings.Join(p, "; "), hal.ErrInvalid)
+	}
+	return nil
+}
+
+func (d DACWiring) check(p *problems, field string, k int) {
+	n := 8
+	if c, ok := dacChips[d.Chip]; ok {
+		n = c.channels
+	} else {
+		p.bad("%s.chip = %q, want %s", field, d.Chip, chipNames(dacChips))
+	}
+	if d.Port == "" {
+		p.bad("%s.port is empty", field)
+	}
+	p.channels(field+".channels", d.Channels, k, n)
+	if !(d.MinV < d.MaxV) || math.IsInf(d.MinV, 0) || math.IsInf(d.MaxV, 0) {
+		p.bad("%s range [%g, %g] V, want finite min_v < max_v", field, d.MinV, d.MaxV)
+	}
+	p.nonNegative(field+".settle_s", d.SettleS)
+}
+
+func (c CouplingWiring) check(p *problems, k int) {
+	if cc, ok := couplingChips[c.Chip]; ok {
+		cc.check(c, p.bad)
+	} else {
+		p.bad("coupling.chip = %q, want %s", c.Chip, chipNames(couplingChips))
+	}
+	if c.Port == "" {
+		p.bad("coupling.port is empty")
+	}
+	if !(c.Max >= 1) || math.IsInf(c.Max, 0) {
+		p.bad("coupling.max = %g, want a finite value ≥ 1 (the identity must be programmable)", c.Max)
+	}
+	p.nonNegative("coupling.settle_s", c.SettleS)
+	want := k * k
+	if c.Symmetric {
+		want = k * (k + 1) / 2
+	}
+	if len(c.Elements) != want {
+		p.bad("coupling.elements has %d entries, want %d (every entry of A%s exactly once)", len(c.Elements), want,
+			map[bool]string{true: " with i ≤ j", false: ""}[c.Symmetric])
+		return
+	}
+	seen := map[[2]int]int{}
+	for e, rc := range c.Elements {
+		i, j := rc[0], rc[1]
+		if i < 0 || j < 0 || i >= k || j >= k || (c.Symmetric && i > j) {
+			p.bad("coupling.elements[%d] = [%d, %d], want 0 ≤ row, col < %d%s", e, i, j, k,
+				map[bool]string{true: " and row ≤ col", false: ""}[c.Symmetric])
+			continue
+		}
+		if prev, dup := seen[rc]; dup {
+			p.bad("coupling.elements[%d] = [%d, %d] repeats elements[%d]", e, i, j, prev)
+		}
+		seen[rc] = e
+	}
+}
+
+func (a ADCWiring) check(p *problems, k int) {
+	ac, ok := adcChips[a.Chip]
+	n := 8
+	if ok {
+		n = ac.channels
+	} else {
+		p.bad("adc.chip = %q, want %s", a.Chip, chipNames(adcChips))
+	}
+	if a.Port == "" {
+		p.bad("adc.port is empty")
+	}
+	p.channels("adc.channels", a.Channels, k, n)
+	if ok {
+		ac.check(a, p.bad)
+	}
+	if a.ConvstPin == "" || a.BusyPin == "" {
+		p.bad("adc.convst_pin and adc.busy_pin are required")
+	}
+	p.positive("adc.conversion_s", a.ConversionS)
+	p.nonNegative("adc.min_period_s", a.MinPeriodS)
+}
+
+// checkShared refuses a GPIO that drives two signals and a chip select
+// that serves two chips (or chains).
+func (w Wiring) checkShared(p *problems) {
+	pins := map[string]string{}
+	pin := func(what, name string) {
+		if name == "" {
+			return
+		}
+		if other, dup := pins[name]; dup {
+			p.bad("%s %q is also %s: each signal needs its own GPIO", what, name, other)
+		}
+		pins[name] = what
+	}
+	pin("state.force_pin", w.State.ForcePin)
+	pin("adc.convst_pin", w.ADC.ConvstPin)
+	pin("adc.busy_pin", w.ADC.BusyPin)
+	pin("adc.range_pin", w.ADC.RangePin)
+	for e, name := range w.Coupling.SyncPins {
+		pin(fmt.Sprintf("coupling.sync_pins[%d]", e), name)
+	}
+	ports := map[string]string{}
+	for _, pp := range []struct{ name, port string }{
+		{"bias", w.Bias.Port}, {"state", w.State.Port}, {"coupling", w.Coupling.Port},
+		{"polarity", w.Polarity.Port}, {"adc", w.ADC.Port},
+	} {
+		if pp.port == "" {
+			continue
+		}
+		if other, dup := ports[pp.port]; dup {
+			p.bad("%s.port %q is also %s.port: each chip (or chain) needs its own chip select", pp.name, pp.port, other)
+		}
+		ports[pp.port] = pp.name
+	}
+}
