@@ -76,7 +76,8 @@
 //     one matrix-free F v per step. g̃ → F⁻¹g as t → ∞ (κ₀ = 0); t → 0 is
 //     SGD. It is stable only while δt·λ_max(F) < 2 (Iteration.MaxEigenvalue
 //     estimates λ_max); real MNIST batches at 784-32-10 give λ_max ≈ 3–6.
-//   - TNGD, TNGDAdam: the same dynamics run by a board (see NewTNGD).
+//   - TNGD, TNGDAdam: the same dynamics run by a board, driven through a
+//     solver.Session (see NewTNGD).
 //
 // SGD (with heavy-ball momentum) and Adam use g directly.
 //

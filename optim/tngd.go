@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/solver"
 )
 
 // Mapping says how a TNGD iteration meets the board.
@@ -85,18 +86,22 @@ func (o TNGDOptions) withDefaults() TNGDOptions {
 // Headroom of the ADC range and changed only when the state grows out of
 // (or shrinks far below) that budget, in which case the state is re-forced
 // to β·g̃ of the previous step.
+//
+// The board is driven through a solver.Session, which scales, pads,
+// programs, relaxes, reads and accounts board time; TNGD adds its policies:
+// the mapping, the run time t and delay t_d, the headroom scale β, the
+// rescale on saturation and the dual map-back.
 type TNGD struct {
-	board   hal.Board
+	sess    *solver.Session
 	info    hal.Info
 	opts    TNGDOptions
 	mapping Mapping
 
 	started bool
 	beta    float64   // volts per gradient unit
-	alpha   float64   // coupling scale of the primal and dual mappings
-	prev    []float64 // last estimate: g̃ (primal, factored) or y (dual), problem units
+	alpha   float64   // coupling scale the board was last programmed with (restored by SetState): the delay runs on it
+	prev    []float64 // last estimate: g̃ (primal, factored) or y (dual), problem units, one per cell
 	period  time.Duration
-	buf     []float64
 
 	forceNext bool // the scale changed: force the state at the next step
 }
@@ -110,7 +115,11 @@ func NewTNGD(b hal.Board, n, m int, opts TNGDOptions) (*TNGD, error) {
 		return nil, fmt.Errorf("tngd: lr = %g (> 0), t = %gτ (> 0), delay = %gτ (≥ 0), window = %d (≥ 1), headroom = %g (0, 1]: %w",
 			opts.LR, opts.T, opts.Delay, opts.Window, opts.Headroom, hal.ErrInvalid)
 	}
-	info := b.Info()
+	sess, err := solver.NewSession(b)
+	if err != nil {
+		return nil, fmt.Errorf("tngd: %w", err)
+	}
+	info := sess.Info()
 	_, factored := b.(hal.Factored)
 	mp := opts.Mapping
 	if mp == MapAuto {
@@ -146,7 +155,7 @@ func NewTNGD(b hal.Board, n, m int, opts TNGDOptions) (*TNGD, error) {
 	if opts.Window > 1 && time.Duration(opts.Window)*info.MinSamplePeriod > tauDuration(info, opts.T) {
 		return nil, fmt.Errorf("tngd: a window of %d samples at %v is longer than t = %gτ: %w", opts.Window, info.MinSamplePeriod, opts.T, hal.ErrInvalid)
 	}
-	return &TNGD{board: b, info: info, opts: opts, mapping: mp, alpha: 1, period: info.MinSamplePeriod}, nil
+	return &TNGD{sess: sess, info: info, opts: opts, mapping: mp, alpha: 1, period: info.MinSamplePeriod}, nil
 }
 
 // Name returns "tngd".
@@ -172,40 +181,6 @@ func (o *TNGD) Step(ctx context.Context, it *Iteration) (StepStats, error) {
 	return st, nil
 }
 
-// boardTimer splits wall time into board calls and the rest (digital work)
-// and reads the board clock when there is one.
-type boardTimer struct {
-	b       hal.Board
-	inBoard time.Duration
-	start   time.Time
-	clock0  time.Duration
-}
-
-func newBoardTimer(b hal.Board) *boardTimer {
-	t := &boardTimer{b: b, start: time.Now()}
-	t.clock0, _ = hal.BoardTime(b)
-	return t
-}
-
-func (t *boardTimer) call(f func() error) error {
-	s := time.Now()
-	err := f()
-	t.inBoard += time.Since(s)
-	return err
-}
-
-func (t *boardTimer) stats(st *StepStats) {
-	st.Digital = time.Since(t.start) - t.inBoard
-	if t.b.Info().Caps.Has(hal.CapSimulated) {
-		st.SimWall = t.inBoard
-	}
-	if now, ok := hal.BoardTime(t.b); ok {
-		st.BoardTime = now - t.clock0
-	} else {
-		st.BoardTime = t.inBoard
-	}
-}
-
 // maxRescales bounds how often one step re-runs after a saturated read.
 const maxRescales = 4
 
@@ -213,58 +188,27 @@ const maxRescales = 4
 // mapping, the primal direction (g − Uᵀy)/λ recovered from the dual
 // estimate y). It does not change the model.
 func (o *TNGD) Direction(ctx context.Context, it *Iteration) (d []float64, st StepStats, err error) {
-	tm := newBoardTimer(o.board)
-	defer tm.stats(&st)
+	u0, start := o.sess.Usage(), time.Now()
+	defer func() { o.account(&st, u0, start) }()
 	g := it.Grad
 	lam := it.Lambda
-	k := o.info.Cells
 
 	// The board keeps evolving on the previous A, b while the host works.
 	if o.started && o.opts.Delay > 0 {
-		if err := tm.call(func() error { return o.board.Run(ctx, tauDuration(o.info, o.opts.Delay/o.alpha)) }); err != nil {
+		if err := o.sess.Relax(ctx, tauDuration(o.info, o.opts.Delay/o.alpha)); err != nil {
 			return nil, st, fmt.Errorf("tngd: delay: %w", err)
 		}
 	}
-
-	var rhs []float64
-	switch o.mapping {
-	case MapFactored:
-		f := it.Factorization()
-		fb := o.board.(hal.Factored)
-		if err := tm.call(func() error { return fb.SetFactoredCouplings(ctx, f) }); err != nil {
-			return nil, st, fmt.Errorf("tngd: program factored couplings: %w", err)
-		}
-		rhs = pad(g, k)
-	case MapPrimal:
-		a := make([]float64, k*k)
-		it.denseFInto(a, k)
-		if err := o.programDense(ctx, tm, a, len(g)); err != nil {
-			return nil, st, err
-		}
-		rhs = pad(g, k)
-	case MapDual:
-		gm := it.DualGram()
-		m := gm.SymmetricDim()
-		a := make([]float64, k*k)
-		for i := range m {
-			for j := range m {
-				a[i*k+j] = gm.At(i, j)
-			}
-			a[i*k+i] += lam
-		}
-		if err := o.programDense(ctx, tm, a, m); err != nil {
-			return nil, st, err
-		}
-		ug := make([]float64, m)
-		it.U(ug, g)
-		rhs = pad(ug, k)
+	rhs, err := o.program(ctx, it)
+	if err != nil {
+		return nil, st, err
 	}
 
 	warm := o.prev
 	force := !o.started || o.forceNext
 	o.forceNext = false
 	if warm == nil {
-		warm = make([]float64, k)
+		warm = make([]float64, o.info.Cells)
 		if o.mapping != MapDual {
 			copy(warm, g) // the first iteration starts from g: t = 0 is SGD
 		}
@@ -279,40 +223,109 @@ func (o *TNGD) Direction(ctx context.Context, it *Iteration) (d []float64, st St
 		o.beta = lim
 		force = true
 	}
+	est, err := o.relax(ctx, rhs, warm, force, &st)
+	if err != nil {
+		return nil, st, err
+	}
+	o.started = true
+	o.prev = est
+	if o.mapping == MapDual {
+		d := make([]float64, len(g))
+		it.UT(d, est[:len(rhs)])
+		for i := range d {
+			d[i] = (g[i] - d[i]) / lam
+		}
+		return d, st, nil
+	}
+	return est[:len(g)], st, nil
+}
 
+// account fills the step's costs from the session's usage since u0 and
+// the wall time since start.
+func (o *TNGD) account(st *StepStats, u0 solver.Usage, start time.Time) {
+	u := o.sess.Usage().Sub(u0)
+	st.Digital = time.Since(start) - u.InBoard
+	if o.info.Caps.Has(hal.CapSimulated) {
+		st.SimWall = u.InBoard
+	}
+	st.BoardTime = u.BoardTime
+}
+
+// program sends this iteration's curvature to the board by the mapping in
+// use and returns the right-hand side: g (primal, factored) or U g (dual).
+func (o *TNGD) program(ctx context.Context, it *Iteration) ([]float64, error) {
+	rhs := it.Grad
+	var err error
+	switch o.mapping {
+	case MapFactored:
+		err = o.sess.ProgramFactored(ctx, it.Factorization())
+	case MapPrimal:
+		n := len(it.Grad)
+		a := make([]float64, n*n)
+		it.denseFInto(a, n)
+		err = o.programDense(ctx, a, n)
+	case MapDual:
+		gm := it.DualGram()
+		m := gm.SymmetricDim()
+		a := make([]float64, m*m)
+		for i := range m {
+			for j := range m {
+				a[i*m+j] = gm.At(i, j)
+			}
+			a[i*m+i] += it.Lambda
+		}
+		err = o.programDense(ctx, a, m)
+		rhs = make([]float64, m)
+		it.U(rhs, it.Grad)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tngd: %w", err)
+	}
+	o.alpha = o.sess.Alpha()
+	return rhs, nil
+}
+
+// programDense programs the n × n matrix a, λI + PSD and so positive
+// definite by construction (no O(n³) check), at the largest coupling scale
+// that fits the symmetric part of the board's range.
+func (o *TNGD) programDense(ctx context.Context, a []float64, n int) error {
+	alpha, err := o.sess.CouplingScale(a, true)
+	if err != nil {
+		return err
+	}
+	return o.sess.ProgramDense(ctx, a, n, alpha)
+}
+
+// relax runs the programmed problem for t from the warm start (forced when
+// force is set, else the state the board is in) and returns the window's
+// mean in gradient units, one per cell. A saturated read re-runs the step
+// from the warm start at a 4× smaller scale, at most maxRescales times.
+func (o *TNGD) relax(ctx context.Context, rhs, warm []float64, force bool, st *StepStats) ([]float64, error) {
 	period := o.period
 	total := tauDuration(o.info, o.opts.T/o.alpha)
 	window := time.Duration(o.opts.Window) * period
 	if total < window {
-		return nil, st, fmt.Errorf("tngd: t = %gτ is %v on this board (coupling scale %.3g), shorter than %d sample period(s) of %v: %w",
+		return nil, fmt.Errorf("tngd: t = %gτ is %v on this board (coupling scale %.3g), shorter than %d sample period(s) of %v: %w",
 			o.opts.T, total, o.alpha, o.opts.Window, period, hal.ErrOutOfRange)
 	}
-	buf := o.sampleBuf(o.opts.Window * k)
-	var est []float64
+	est := make([]float64, o.info.Cells)
 	for attempt := 0; ; attempt++ {
 		// Bias before a forced state: the board relaxes while the bias is
 		// written, and the run should start from the warm start exactly.
-		bias := scaled(rhs, o.alpha*o.beta)
-		if err := tm.call(func() error { return o.board.SetBias(ctx, bias) }); err != nil {
-			return nil, st, fmt.Errorf("tngd: bias: %w", err)
+		if err := o.sess.SetRHS(ctx, rhs, o.alpha*o.beta, o.beta); err != nil {
+			return nil, fmt.Errorf("tngd: bias: %w", err)
 		}
 		if force {
-			x := scaled(warm, o.beta)
-			if err := tm.call(func() error { return o.board.SetState(ctx, x) }); err != nil {
-				return nil, st, fmt.Errorf("tngd: warm start: %w", err)
+			if _, err := o.sess.Force(ctx, warm); err != nil {
+				return nil, fmt.Errorf("tngd: warm start: %w", err)
 			}
 		}
 		if run := total - window; run > 0 {
-			if err := tm.call(func() error { return o.board.Run(ctx, run) }); err != nil {
-				return nil, st, fmt.Errorf("tngd: run %gτ: %w", o.opts.T, err)
+			if err := o.sess.Relax(ctx, run); err != nil {
+				return nil, fmt.Errorf("tngd: run %gτ: %w", o.opts.T, err)
 			}
 		}
-		var n int
-		err := tm.call(func() error {
-			var err error
-			n, err = o.board.Sample(ctx, period, buf)
-			return err
-		})
+		peak, err := o.sess.Window(ctx, period, o.opts.Window, est)
 		if errors.Is(err, hal.ErrSaturated) && attempt < maxRescales {
 			// Re-run this step from the warm start with a 4× smaller scale.
 			o.beta /= 4
@@ -321,18 +334,7 @@ func (o *TNGD) Direction(ctx context.Context, it *Iteration) (d []float64, st St
 			continue
 		}
 		if err != nil {
-			return nil, st, fmt.Errorf("tngd: read: %w", err)
-		}
-		est = make([]float64, k)
-		peak := 0.0
-		for r := range n {
-			for i := range k {
-				est[i] += buf[r*k+i]
-				peak = math.Max(peak, math.Abs(buf[r*k+i]))
-			}
-		}
-		for i := range est {
-			est[i] /= float64(n) * o.beta
+			return nil, fmt.Errorf("tngd: read: %w", err)
 		}
 		// Grow the scale when the state uses under a quarter of its
 		// budget: the ADC's resolution is then wasted. The next step
@@ -344,20 +346,8 @@ func (o *TNGD) Direction(ctx context.Context, it *Iteration) (d []float64, st St
 				o.forceNext = true
 			}
 		}
-		break
+		return est, nil
 	}
-	o.started = true
-	o.prev = est
-	if o.mapping == MapDual {
-		m := it.DualGram().SymmetricDim()
-		d := make([]float64, len(g))
-		it.UT(d, est[:m])
-		for i := range d {
-			d[i] = (g[i] - d[i]) / lam
-		}
-		return d, st, nil
-	}
-	return est[:len(g)], st, nil
 }
 
 // betaFor returns the scale (volts per problem unit) that puts a state of
@@ -384,71 +374,12 @@ func (o *TNGD) biasLimit(rhsMax float64) float64 {
 	return 0.95 * bs / (o.alpha * rhsMax)
 }
 
-// programDense scales the leading n × n block of the k × k matrix a into the
-// coupling range (α), pads the rest with the identity and programs it.
-func (o *TNGD) programDense(ctx context.Context, tm *boardTimer, a []float64, n int) error {
-	k := o.info.Cells
-	peak := 0.0
-	for i := range n {
-		for j := range n {
-			peak = math.Max(peak, math.Abs(a[i*k+j]))
-		}
-	}
-	cmax := math.Min(math.Abs(o.info.Coupling.Min), o.info.Coupling.Max)
-	o.alpha = 0.95 * cmax / peak
-	prog := make([]float64, k*k)
-	for i := range k {
-		if i >= n {
-			prog[i*k+i] = 1
-			continue
-		}
-		for j := range n {
-			prog[i*k+j] = o.alpha * a[i*k+j]
-		}
-	}
-	if o.info.Topology == hal.Symmetric {
-		for i := range n {
-			for j := range i {
-				v := 0.5 * (prog[i*k+j] + prog[j*k+i])
-				prog[i*k+j], prog[j*k+i] = v, v
-			}
-		}
-	}
-	if err := tm.call(func() error { return o.board.SetCouplings(ctx, prog) }); err != nil {
-		return fmt.Errorf("tngd: program couplings: %w", err)
-	}
-	return nil
-}
-
-func pad(v []float64, k int) []float64 {
-	out := make([]float64, k)
-	copy(out, v)
-	return out
-}
-
 func maxAbs(v []float64) float64 {
 	m := 0.0
 	for _, x := range v {
 		m = math.Max(m, math.Abs(x))
 	}
 	return m
-}
-
-// scaled returns s·v. Values are not clipped: the caller chose s so they fit,
-// and the board refuses (with a *hal.RangeError) anything that does not.
-func scaled(v []float64, s float64) []float64 {
-	out := make([]float64, len(v))
-	for i, x := range v {
-		out[i] = s * x
-	}
-	return out
-}
-
-func (o *TNGD) sampleBuf(n int) []float64 {
-	if cap(o.buf) < n {
-		o.buf = make([]float64, n)
-	}
-	return o.buf[:n]
 }
 
 // TNGDAdam feeds the board's estimate g̃ to Adam in place of the gradient,
