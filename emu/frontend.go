@@ -50,19 +50,19 @@ func NewFrontEnd(ctx context.Context, b hal.Board) *FrontEnd {
 
 // Info returns what the firmware reports in INFO for board b: its
 // hal.Info, and a board clock when b keeps board time (hal.BoardTime).
-func Info(b hal.Board) firmware.Info {
+func Info(b hal.Board) proto.Info {
 	in := b.Info()
-	caps := uint8(0)
+	var caps proto.Capability
 	if in.Caps.Has(hal.CapNoise) {
-		caps |= 1
+		caps |= proto.CapNoise
 	}
 	if _, ok := hal.BoardTime(b); ok {
-		caps |= 2
+		caps |= proto.CapClock
 	}
 	if in.Caps.Has(hal.CapSimulated) {
-		caps |= 4
+		caps |= proto.CapSimulated
 	}
-	return firmware.Info{
+	return proto.Info{
 		Firmware: fitString("emu " + in.Firmware), Serial: fitString(in.Serial), Cells: in.Cells,
 		Symmetric: in.Topology == hal.Symmetric, Caps: caps,
 		CouplingMax: float32(in.Coupling.Max), CouplingBits: uint8(couplingBits(in)),

@@ -10,7 +10,6 @@ package firmware
 
 import (
 	"encoding/binary"
-	"math"
 
 	"github.com/spukit/spukit/firmware/proto"
 )
@@ -45,25 +44,6 @@ type FrontEnd interface {
 type Transport interface {
 	Read(p []byte) (int, error)
 	Write(p []byte) (int, error)
-}
-
-// Info is what HELLO reports. Strings longer than proto.MaxString bytes
-// are cut to that length, so a serial must be unique within its first
-// proto.MaxString bytes.
-type Info struct {
-	Firmware, Serial string
-	Cells            int
-	Symmetric        bool
-	Caps             uint8
-	CouplingMax      float32
-	CouplingBits     uint8
-	BiasMin, BiasMax float32
-	BiasBits         uint8
-	ADCMin, ADCMax   float32
-	ADCBits          uint8
-	TauNs            uint32
-	Noise            float32
-	MinPeriodNs      uint32
 }
 
 const replaySlots = 4
@@ -101,7 +81,7 @@ type replay struct {
 // Board is the firmware's state. Create it with New; call Poll in the main
 // loop. It allocates nothing after New.
 type Board struct {
-	info   Info
+	info   proto.Info
 	fe     FrontEnd
 	tr     Transport
 	dec    proto.Decoder
@@ -121,8 +101,11 @@ type Board struct {
 	satNow []byte // one reading's saturation bitmap
 }
 
-// New returns a board program for the given front end and link.
-func New(info Info, fe FrontEnd, tr Transport) *Board {
+// New returns a board program for the given front end and link; HELLO
+// answers with info (its Version set to proto.Version, the protocol this
+// firmware speaks).
+func New(info proto.Info, fe FrontEnd, tr Transport) *Board {
+	info.Version = proto.Version
 	nb := (info.Cells + 7) / 8
 	b := &Board{info: info, fe: fe, tr: tr, codes: make([]uint16, info.Cells), conv: make([]uint16, info.Cells),
 		satNow: make([]byte, nb)}
@@ -449,38 +432,9 @@ func (b *Board) execute(p proto.Packet) (int, proto.Code, uint8) {
 	return 0, proto.CodeUnknownType, 0
 }
 
+// encodeInfo writes INFO into b.resp (proto.MaxInfoSize fits a payload).
 func (b *Board) encodeInfo() int {
-	r := b.resp[:0]
-	r = append(r, proto.Version)
-	r = appendString(r, b.info.Firmware)
-	r = appendString(r, b.info.Serial)
-	sym := uint8(0)
-	if b.info.Symmetric {
-		sym = 1
-	}
-	r = append(r, uint8(b.info.Cells), sym, b.info.Caps)
-	r = appendF32(r, b.info.CouplingMax)
-	r = append(r, b.info.CouplingBits)
-	r = appendF32(appendF32(r, b.info.BiasMin), b.info.BiasMax)
-	r = append(r, b.info.BiasBits)
-	r = appendF32(appendF32(r, b.info.ADCMin), b.info.ADCMax)
-	r = append(r, b.info.ADCBits)
-	r = binary.LittleEndian.AppendUint32(r, b.info.TauNs)
-	r = appendF32(r, b.info.Noise)
-	r = binary.LittleEndian.AppendUint32(r, b.info.MinPeriodNs)
-	return len(r)
-}
-
-func appendString(r []byte, s string) []byte {
-	if len(s) > proto.MaxString {
-		s = s[:proto.MaxString]
-	}
-	r = append(r, uint8(len(s)))
-	return append(r, s...)
-}
-
-func appendF32(r []byte, f float32) []byte {
-	return binary.LittleEndian.AppendUint32(r, math.Float32bits(f))
+	return len(proto.AppendInfo(b.resp[:0], b.info))
 }
 
 func (b *Board) sendError(seq uint16, typ proto.Type, code proto.Code, detail uint8, cache bool) {

@@ -66,7 +66,7 @@ func (p *pipe) Read(b []byte) (int, error) {
 }
 func (p *pipe) Write(b []byte) (int, error) { p.out = append(p.out, b...); return len(b), nil }
 
-var testInfo = Info{Firmware: "fw 0.1", Serial: "B-0007", Cells: 4, Caps: 3, CouplingMax: 2, CouplingBits: 10,
+var testInfo = proto.Info{Firmware: "fw 0.1", Serial: "B-0007", Cells: 4, Caps: proto.CapNoise | proto.CapClock, CouplingMax: 2, CouplingBits: 10,
 	BiasMin: -5, BiasMax: 5, BiasBits: 16, ADCMin: -5, ADCMax: 5, ADCBits: 16, TauNs: 100000, Noise: 0.01, MinPeriodNs: 5000}
 
 func newBoard() (*Board, *fakeFE, *pipe) {
@@ -112,6 +112,11 @@ func TestHelloAndInfo(t *testing.T) {
 	assert.Equal(t, "B-0007", string(pl[off+1:off+1+int(pl[off])]))
 	off += 1 + int(pl[off])
 	assert.Equal(t, byte(4), pl[off], "cells")
+	got, err := proto.DecodeInfo(pl)
+	require.NoError(t, err)
+	want := testInfo
+	want.Version = proto.Version
+	assert.Equal(t, want, got)
 
 	r = exchange(t, b, p, proto.TypeHello, 8, []byte{proto.Version + 1})
 	require.Len(t, r, 1)

@@ -147,68 +147,38 @@ func (d *Dev) Close() error {
 	return d.port.Close()
 }
 
+// parseInfo sets d.info and d.clock from an INFO payload.
 func (d *Dev) parseInfo(p []byte) error {
-	r := reader{b: p}
-	ver := r.u8()
-	fw := r.str()
-	serial := r.str()
-	cells := int(r.u8())
-	topo := r.u8()
-	caps := r.u8()
-	cmax := float64(r.f32())
-	cbits := int(r.u8())
-	bmin, bmax, bbits := float64(r.f32()), float64(r.f32()), int(r.u8())
-	amin, amax, abits := float64(r.f32()), float64(r.f32()), int(r.u8())
-	tau := time.Duration(r.u32())
-	noise := float64(r.f32())
-	minp := time.Duration(r.u32())
-	if r.bad {
+	in, err := proto.DecodeInfo(p)
+	if err != nil {
 		return fmt.Errorf("payload of %d bytes is too short: %w", len(p), hal.ErrInvalid)
 	}
-	if ver != proto.Version {
-		return fmt.Errorf("board speaks protocol %d, this driver %d: %w", ver, proto.Version, hal.ErrUnsupported)
+	if in.Version != proto.Version {
+		return fmt.Errorf("board speaks protocol %d, this driver %d: %w", in.Version, proto.Version, hal.ErrUnsupported)
 	}
 	var hc hal.Capability
-	if caps&1 != 0 {
+	if in.Caps.Has(proto.CapNoise) {
 		hc |= hal.CapNoise
 	}
-	d.clock = caps&2 != 0
-	if caps&4 != 0 {
+	if in.Caps.Has(proto.CapSimulated) {
 		hc |= hal.CapSimulated
 	}
+	d.clock = in.Caps.Has(proto.CapClock)
 	t := hal.General
-	if topo == 1 {
+	if in.Symmetric {
 		t = hal.Symmetric
 	}
+	cmax := float64(in.CouplingMax)
 	d.info = hal.Info{
-		Model: "serial", Serial: serial, Firmware: fw, Cells: cells, Topology: t,
+		Model: "serial", Serial: in.Serial, Firmware: in.Firmware, Cells: in.Cells, Topology: t,
 		Coupling:     hal.Range{Min: -cmax, Max: cmax},
-		CouplingStep: cmax / (math.Exp2(float64(cbits)) - 1),
-		Bias:         hal.Converter{Range: hal.Range{Min: bmin, Max: bmax}, Bits: bbits},
-		ADC:          hal.Converter{Range: hal.Range{Min: amin, Max: amax}, Bits: abits},
-		Tau:          tau, Noise: noise, MinSamplePeriod: minp, Caps: hc,
+		CouplingStep: cmax / (math.Exp2(float64(in.CouplingBits)) - 1),
+		Bias:         hal.Converter{Range: hal.Range{Min: float64(in.BiasMin), Max: float64(in.BiasMax)}, Bits: int(in.BiasBits)},
+		ADC:          hal.Converter{Range: hal.Range{Min: float64(in.ADCMin), Max: float64(in.ADCMax)}, Bits: int(in.ADCBits)},
+		Tau:          time.Duration(in.TauNs), Noise: float64(in.Noise), MinSamplePeriod: time.Duration(in.MinPeriodNs), Caps: hc,
 	}
 	return d.info.Validate()
 }
-
-type reader struct {
-	b   []byte
-	bad bool
-}
-
-func (r *reader) take(n int) []byte {
-	if r.bad || len(r.b) < n {
-		r.bad = true
-		return make([]byte, n)
-	}
-	v := r.b[:n]
-	r.b = r.b[n:]
-	return v
-}
-func (r *reader) u8() uint8    { return r.take(1)[0] }
-func (r *reader) u32() uint32  { return binary.LittleEndian.Uint32(r.take(4)) }
-func (r *reader) f32() float32 { return math.Float32frombits(r.u32()) }
-func (r *reader) str() string  { return string(r.take(int(r.u8()))) }
 
 func (d *Dev) check(ctx context.Context, op string) error {
 	if d.closed {

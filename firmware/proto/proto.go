@@ -9,8 +9,12 @@
 //
 // Everything here is allocation-free and TinyGo-friendly: encoders and the
 // decoder write into caller-provided buffers, and no length read from the
-// wire can make them allocate or index out of bounds. The package imports
-// only encoding/binary, errors and hash/crc32.
+// wire can make them allocate or index out of bounds (DecodeInfo, used by
+// hosts, allocates only the strings it returns). The package imports only
+// encoding/binary, errors, hash/crc32 and math.
+//
+// INFO, the board's description, is encoded by AppendInfo and decoded by
+// DecodeInfo (info.go), with its capability bits named (CapNoise, …).
 package proto
 
 import (
