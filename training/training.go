@@ -26,15 +26,11 @@
 package training
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
-	"sort"
 	"time"
 
 	"github.com/spukit/spukit/checkpoint"
@@ -142,23 +138,7 @@ type Result struct {
 	ResumedFrom                 int    // the iteration a resume started at (0 = fresh)
 }
 
-// extra is the loop's own part of a checkpoint.
-type extra struct {
-	Batch     int     `json:"batch"`
-	TrainN    int     `json:"train_n"`
-	Inputs    int     `json:"inputs"`
-	Damping   float64 `json:"damping"`
-	WallS     float64 `json:"wall_s"`
-	DigitalS  float64 `json:"digital_s"`
-	SimWallS  float64 `json:"sim_wall_s"`
-	BoardS    float64 `json:"board_time_s"`
-	Rescales  int     `json:"rescales"`
-	LossSum   float64 `json:"loss_sum"`
-	LossN     int     `json:"loss_n"`
-	History   []Eval  `json:"history"`
-	LastCkptK int     `json:"-"`
-}
-
+// validate checks that the options describe a run that can start.
 func (o *Options) validate() error {
 	switch {
 	case o.Model == nil || o.Optimizer == nil:
@@ -203,327 +183,44 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	start := time.Now()
-	n := o.Train.Size()
-	in := o.Model.Inputs()
-	perEpoch := PerEpoch(n, o.Batch)
-	total := o.Iterations
-	if total == 0 {
-		total = o.Epochs * perEpoch
-	}
-	every := o.EvalEvery
-	if every == 0 {
-		every = max(1, (total+39)/40)
-	}
-	theta := o.Model.Params()
-
-	k := 0
-	ex := extra{Batch: o.Batch, TrainN: n, Inputs: in, Damping: o.Damping}
-	res := &Result{PerEpoch: perEpoch}
-	if c := o.Resume; c != nil {
-		if err := o.restore(c, &ex); err != nil {
-			return nil, err
-		}
-		k = c.Iteration
-		res.ResumedFrom = k
-		ex.LastCkptK = k
-	}
-	wall0 := time.Duration(ex.WallS * 1e9)
-	digital := time.Duration(ex.DigitalS * 1e9)
-	board := time.Duration(ex.BoardS * 1e9)
-	simWall := time.Duration(ex.SimWallS * 1e9)
-	res.Rescales = ex.Rescales
-	lossSum, lossN := ex.LossSum, ex.LossN
-	res.History = ex.History
-
-	snapshot := func() {
-		res.Iterations = k
-		res.Wall = wall0 + time.Since(start)
-		res.Digital, res.SimWall, res.BoardTime = digital, simWall, board
-	}
-	save := func() error {
-		if o.CheckpointDir == "" || (ex.LastCkptK == k && res.Checkpoint != "") {
-			return nil
-		}
-		snapshot()
-		ex.WallS, ex.DigitalS, ex.SimWallS, ex.BoardS = res.Wall.Seconds(), digital.Seconds(), simWall.Seconds(), board.Seconds()
-		ex.Rescales, ex.LossSum, ex.LossN, ex.History = res.Rescales, lossSum, lossN, res.History
-		path, err := checkpoint.Save(o.CheckpointDir, o.checkpointAt(k, perEpoch, &ex))
-		if err != nil {
-			return err
-		}
-		ex.LastCkptK = k
-		res.Checkpoint = path
-		return nil
-	}
-	evaluate := func() error {
-		loss, acc, err := o.Model.Evaluate(o.Test)
-		if err != nil {
-			return fmt.Errorf("evaluation at iteration %d: %w", k, err)
-		}
-		snapshot()
-		e := Eval{Iteration: k, Epoch: float64(k) / float64(perEpoch), TestLoss: loss, TestAccuracy: acc,
-			WallS: res.Wall.Seconds(), DigitalS: digital.Seconds(), SimWallS: simWall.Seconds(), BoardTimeS: board.Seconds()}
-		if lossN > 0 {
-			tl := lossSum / float64(lossN)
-			e.TrainLoss = &tl
-		}
-		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return fmt.Errorf("iteration %d: test loss is %g: %w", k, loss, ErrDiverged)
-		}
-		lossSum, lossN = 0, 0
-		res.History = append(res.History, e)
-		res.Final = e
-		if o.OnEval != nil {
-			if err := o.OnEval(e); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	// fail returns err with the run's position and its last good checkpoint.
-	fail := func(err error) (*Result, error) {
-		snapshot()
-		where := ""
-		if res.Checkpoint != "" {
-			where = fmt.Sprintf("; last good checkpoint %s (iteration %d)", res.Checkpoint, ex.LastCkptK)
-		} else if o.CheckpointDir != "" && o.Resume != nil {
-			where = fmt.Sprintf("; last good checkpoint in %s (iteration %d)", o.CheckpointDir, ex.LastCkptK)
-		}
-		return res, fmt.Errorf("%w%s", err, where)
-	}
-
-	if k == 0 || len(res.History) == 0 || res.History[len(res.History)-1].Iteration != k {
-		if err := evaluate(); err != nil {
-			return fail(err)
-		}
-		if err := save(); err != nil {
-			return fail(err)
-		}
-	} else {
-		res.Final = res.History[len(res.History)-1]
-	}
-
-	bt := optim.Batch{X: make([]float64, o.Batch*in), Y: make([]int, o.Batch)}
-	var order []int
-	orderEpoch := -1
-	for k < total {
-		if err := ctx.Err(); err != nil {
-			if serr := save(); serr != nil {
-				return fail(fmt.Errorf("interrupted at iteration %d, and the checkpoint failed: %w", k, serr))
-			}
-			return fail(fmt.Errorf("%w at iteration %d: %w", ErrInterrupted, k, err))
-		}
-		epoch, pos := k/perEpoch, k%perEpoch
-		if epoch != orderEpoch {
-			order, orderEpoch = Order(o.Seed, epoch, n), epoch
-		}
-		for j, idx := range order[pos*o.Batch : (pos+1)*o.Batch] {
-			copy(bt.X[j*in:(j+1)*in], o.Train.X[idx*in:(idx+1)*in])
-			bt.Y[j] = o.Train.Y[idx]
-		}
-		if o.Maintain != nil && o.MaintainEvery > 0 && k > 0 && k%o.MaintainEvery == 0 {
-			if err := o.Maintain(ctx, k); err != nil {
-				return fail(fmt.Errorf("iteration %d: maintenance: %w", k, err))
-			}
-		}
-		t0 := time.Now()
-		it, err := optim.NewIteration(k, o.Model, bt, o.Damping)
-		if err != nil {
-			return fail(fmt.Errorf("iteration %d: %w", k, err))
-		}
-		grad := time.Since(t0)
-		if bad := nonFinite(it.Grad); math.IsNaN(it.Loss) || math.IsInf(it.Loss, 0) || bad >= 0 {
-			msg := fmt.Sprintf("loss %g", it.Loss)
-			if bad >= 0 {
-				msg += fmt.Sprintf(", gradient[%d] = %g", bad, it.Grad[bad])
-			}
-			return fail(fmt.Errorf("iteration %d (epoch %d): %s: %w (try a smaller --lr or a larger --damping)", k, epoch, msg, ErrDiverged))
-		}
-		st, err := o.Optimizer.Step(ctx, it)
-		if err != nil {
-			if ctx.Err() != nil {
-				// A step cut short changes nothing it has not finished
-				// (board-backed optimisers update θ last): save at k.
-				if serr := save(); serr != nil {
-					return fail(fmt.Errorf("interrupted at iteration %d, and the checkpoint failed: %w", k, serr))
-				}
-				return fail(fmt.Errorf("%w at iteration %d: %w", ErrInterrupted, k, ctx.Err()))
-			}
-			return fail(fmt.Errorf("iteration %d: %s: %w", k, o.Optimizer.Name(), err))
-		}
-		if bad := nonFinite(theta); bad >= 0 {
-			return fail(fmt.Errorf("iteration %d (epoch %d): the %s step made θ[%d] = %g: %w (try a smaller --lr or a larger --damping)",
-				k, epoch, o.Optimizer.Name(), bad, theta[bad], ErrDiverged))
-		}
-		digital += grad + st.Digital
-		simWall += st.SimWall
-		board += st.BoardTime
-		res.Rescales += st.Rescales
-		lossSum += it.Loss
-		lossN++
-		k++
-		if o.OnStep != nil {
-			o.OnStep(Step{Iteration: k, Total: total, Epoch: epoch, Loss: it.Loss, Stats: st})
-		}
-		if k%every == 0 || k == total {
-			if err := evaluate(); err != nil {
-				if errors.Is(err, ErrDiverged) {
-					return fail(err)
-				}
-				if serr := save(); serr != nil {
-					return fail(fmt.Errorf("%w; and the checkpoint failed: %w", err, serr))
-				}
-				return fail(err)
-			}
-			if err := save(); err != nil {
-				return fail(err)
-			}
-		}
-	}
-	if err := save(); err != nil {
-		return fail(err)
-	}
-	snapshot()
-	return res, nil
-}
-
-// nonFinite returns the index of the first NaN or ±Inf in v, or −1.
-func nonFinite(v []float64) int {
-	for i, x := range v {
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return i
-		}
-	}
-	return -1
-}
-
-func (o *Options) checkpointAt(k, perEpoch int, ex *extra) *checkpoint.Checkpoint {
-	c := &checkpoint.Checkpoint{Header: checkpoint.Header{
-		Model:     checkpoint.Model{Sizes: slices.Clone(o.Model.Sizes), Activation: o.Model.Act.String()},
-		Optimizer: o.Optimizer.Name(),
-		Iteration: k, Epoch: k / perEpoch, Seed: o.Seed,
-	}}
-	c.Theta = o.Model.Params()
-	if s, ok := o.Optimizer.(optim.Stateful); ok {
-		c.OptimizerStateful = true
-		c.OptimizerState = s.State()
-	}
-	if o.Config != nil {
-		c.Config, _ = marshal(o.Config)
-	}
-	c.Extra, _ = marshal(ex)
-	return c
-}
-
-// restore checks c against the options and loads it into the model and
-// optimiser.
-func (o *Options) restore(c *checkpoint.Checkpoint, ex *extra) error {
-	mm := func(format string, args ...any) error {
-		return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrMismatch)
-	}
-	if !slices.Equal(c.Model.Sizes, o.Model.Sizes) || c.Model.Activation != o.Model.Act.String() {
-		return mm("checkpoint model %v %s, this run %v %s", c.Model.Sizes, c.Model.Activation, o.Model.Sizes, o.Model.Act)
-	}
-	if c.Optimizer != o.Optimizer.Name() {
-		return mm("checkpoint optimizer %s, this run %s", c.Optimizer, o.Optimizer.Name())
-	}
-	if c.Seed != o.Seed {
-		return mm("checkpoint seed %d, this run %d", c.Seed, o.Seed)
-	}
-	if len(c.Theta) != o.Model.NumParams() {
-		return mm("checkpoint has %d parameters, the model %d", len(c.Theta), o.Model.NumParams())
-	}
-	var saved extra
-	if err := json.Unmarshal(c.Extra, &saved); err != nil {
-		return fmt.Errorf("checkpoint: loop state: %v: %w", err, checkpoint.ErrCorrupt)
-	}
-	if saved.Batch != o.Batch || saved.TrainN != o.Train.Size() || saved.Inputs != o.Model.Inputs() {
-		return mm("checkpoint batch %d over %d examples, this run batch %d over %d", saved.Batch, saved.TrainN, o.Batch, o.Train.Size())
-	}
-	if saved.Damping != o.Damping {
-		return mm("checkpoint damping %g, this run %g", saved.Damping, o.Damping)
-	}
-	if o.Config != nil {
-		diff, err := ConfigDiff(c.Config, o.Config)
-		if err != nil {
-			return err
-		}
-		if len(diff) > 0 {
-			return mm("settings differ from the checkpoint's: %s", joinDiff(diff))
-		}
-	}
-	s, stateful := o.Optimizer.(optim.Stateful)
-	if c.OptimizerStateful {
-		if !stateful {
-			return mm("checkpoint has optimizer state, %s takes none", o.Optimizer.Name())
-		}
-		if err := s.SetState(c.OptimizerState); err != nil {
-			return fmt.Errorf("checkpoint optimizer state: %w", err)
-		}
-	}
-	copy(o.Model.Params(), c.Theta)
-	*ex = saved
-	return nil
-}
-
-// ConfigDiff compares a saved configuration (JSON object) with the current
-// one, returning "key: saved → now" for every top-level key that differs.
-func ConfigDiff(saved json.RawMessage, now any) ([]string, error) {
-	nb, err := marshal(now)
+	r, err := newRun(&o)
 	if err != nil {
 		return nil, err
 	}
-	var a, b map[string]any
-	if len(saved) == 0 {
-		saved = json.RawMessage("{}")
-	}
-	if err := json.Unmarshal(saved, &a); err != nil {
-		return nil, fmt.Errorf("checkpoint config: %v: %w", err, checkpoint.ErrCorrupt)
-	}
-	if err := json.Unmarshal(nb, &b); err != nil {
-		return nil, fmt.Errorf("config is not a JSON object: %w", err)
-	}
-	var diff []string
-	for k, bv := range b {
-		av, ok := a[k]
-		as, _ := marshal(av)
-		bs, _ := marshal(bv)
-		if !ok {
-			as = []byte("(unset)")
+	// A fresh run, or one resumed from a checkpoint not taken at an
+	// evaluation, is evaluated (and saved) before its first step.
+	if h := r.res.History; r.k == 0 || len(h) == 0 || h[len(h)-1].Iteration != r.k {
+		if err := r.evaluate(); err != nil {
+			return r.fail(err)
 		}
-		if string(as) != string(bs) {
-			diff = append(diff, fmt.Sprintf("%s %s → %s", k, as, bs))
+		if err := r.save(); err != nil {
+			return r.fail(err)
+		}
+	} else {
+		r.res.Final = h[len(h)-1]
+	}
+	for r.k < r.total {
+		if err := ctx.Err(); err != nil {
+			return r.interrupted(err)
+		}
+		cut, err := r.step(ctx)
+		if cut {
+			// A step cut short changes nothing it has not finished
+			// (board-backed optimisers update θ last): save at k.
+			return r.interrupted(ctx.Err())
+		}
+		if err != nil {
+			return r.fail(err)
+		}
+		if r.k%r.every == 0 || r.k == r.total {
+			if err := r.evaluateAndSave(); err != nil {
+				return r.fail(err)
+			}
 		}
 	}
-	for k, av := range a {
-		if _, ok := b[k]; !ok {
-			as, _ := marshal(av)
-			diff = append(diff, fmt.Sprintf("%s %s → (unset)", k, as))
-		}
+	if err := r.save(); err != nil {
+		return r.fail(err)
 	}
-	sort.Strings(diff)
-	return diff, nil
-}
-
-// marshal is json.Marshal without HTML escaping (board URIs hold '&').
-func marshal(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
-}
-
-func joinDiff(d []string) string {
-	s := ""
-	for i, x := range d {
-		if i > 0 {
-			s += ", "
-		}
-		s += x
-	}
-	return s
+	r.snapshot()
+	return r.res, nil
 }
