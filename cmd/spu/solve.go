@@ -102,132 +102,42 @@ be positive, except --burn 0, which skips the burn-in, and --batches, which
 must be at least 2.
 `
 
+// runSolve is spu solve: parse and check the flags, build or load the
+// problem, open (and calibrate) the board, solve, compare with a digital
+// solve and report; a saturated final sampling still reports, then exits 3.
 func runSolve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f := newFlags("solve",
-		"spu solve [--board URI] (--a FILE [--b FILE] | --random N [--cond K] [--seed S]) [--json] [--burn D] [--duration D] [--period D] [--batches N] [--tol T]",
-		solveHelp)
-	aPath := f.String("a", "", "matrix A from `FILE` (CSV, or JSON holding a and b)")
-	bPath := f.String("b", "", "right-hand side b from `FILE` (CSV or JSON)")
-	randomN := f.Int("random", 0, "generate a random SPD problem of size `N`")
-	cond := f.Float64("cond", 10, "condition number `K` of the random problem (1 … 1e12)")
-	seed := f.Uint64("seed", 1, "seed `S` of the random problem")
-	var burn, duration, period durFlag
-	f.Var(&burn, "burn", "burn-in time `D` before sampling (0 = none; default: the solver's, from the problem's relaxation time)")
-	f.Var(&duration, "duration", "board time `D` spent sampling (default: solver's)")
-	f.Var(&period, "period", "sample period `D` (default: solver's)")
-	batches := f.Int("batches", 0, "number of batches `N` for the error bars (default: solver's)")
-	tol := f.Float64("tol", 0, "keep sampling (doubling the time) until max std err ≤ `T`·max|x| (default: off)")
-	calFile := f.String("calibration", "", "apply the calibration in `FILE` (or \"cache\": the newest cached one for the board; see spu calibrate)")
-	dither := f.Bool("dither", true, "with --calibration: dither the coupling codes across sample batches")
-	if err := f.parse(args, stdout); err != nil {
+	sf, err := parseSolveFlags(args, stdout)
+	if err != nil {
 		return err
 	}
-	set := f.given()
-
-	// Flag checks: all before reading files or opening the board.
-	switch {
-	case set["random"] && (set["a"] || set["b"]):
-		return usagef("give either --random or --a/--b, not both")
-	case !set["random"] && !set["a"]:
-		if set["b"] {
-			return usagef("--b needs --a")
-		}
-		return usagef("no problem: give --a FILE [--b FILE] or --random N")
-	case !set["random"] && (set["cond"] || set["seed"]):
-		return usagef("--cond and --seed go with --random")
-	}
-	if set["random"] {
-		if *randomN < 1 || *randomN > maxRandomN {
-			return usagef("--random %d: want a size from 1 to %d", *randomN, maxRandomN)
-		}
-		if !(*cond >= 1 && *cond <= solver.MaxRandomCond) {
-			return usagef("--cond %g: want a condition number ≥ 1 and ≤ %g (beyond it float64 round-off in forming A changes its spectrum; no board's couplings resolve it anyway)",
-				*cond, float64(solver.MaxRandomCond))
-		}
-	}
-	if burn.negative() {
-		return usagef("--burn %s: must be ≥ 0 (0 = no burn-in; leave it out for the solver's default)", &burn)
-	}
-	for _, d := range []struct {
-		name string
-		f    *durFlag
-	}{{"duration", &duration}, {"period", &period}} {
-		if d.f.set && !d.f.positive() {
-			return usagef("--%s %s: must be positive (leave it out for the solver's default)", d.name, d.f)
-		}
-	}
-	if set["batches"] && *batches < 2 {
-		return usagef("--batches %d: must be at least 2 (the error bars need two batches)", *batches)
-	}
-	if *batches > maxBatches {
-		return usagef("--batches %d: at most %d (the error bar's own relative error 1/√(2(B−1)) is 0.7 %% there; more batches cost memory and board time without sharpening it)", *batches, maxBatches)
-	}
-	if set["tol"] && (!(*tol > 0) || math.IsInf(*tol, 0)) {
-		return usagef("--tol %g: must be a positive number", *tol)
+	p, err := sf.problem(ctx)
+	if err != nil {
+		return err
 	}
 
-	var p problem
-	if set["random"] {
-		var err error
-		if p, err = randomProblem(ctx, *randomN, *cond, *seed); err != nil {
-			return err
-		}
-		// Symmetric positive definite by construction: the O(n³)
-		// stability check below is skipped (minutes at n = 4096).
-	} else {
-		var err error
-		if p, err = loadProblem(*aPath, *bPath); err != nil {
-			return err
-		}
-		if err := hal.Stable(p.a, p.n); err != nil {
-			return fmt.Errorf("A (%s) refused before running the board, it cannot relax to a solution (a symmetric positive-definite A always can): %w", p.aName, err)
-		}
-	}
-
-	b, err := openBoard(ctx, f.board)
+	b, err := openBoard(ctx, sf.board)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	if *calFile != "" {
-		if b, err = calibratedBoard(b, *calFile, *dither, stderr, "solve"); err != nil {
+	if sf.calibration != "" {
+		if b, err = calibratedBoard(b, sf.calibration, sf.dither, stderr, "solve"); err != nil {
 			return err
 		}
 	}
 	info := b.Info()
 	if p.n > info.Cells {
 		return fmt.Errorf("problem is %d×%d but board %s has %d cells: use a board with at least %d cells (problems larger than the board are not supported yet): %w",
-			p.n, p.n, f.board, info.Cells, p.n, hal.ErrDimension)
+			p.n, p.n, sf.board, info.Cells, p.n, hal.ErrDimension)
 	}
-	var o solver.Options
-	for _, d := range []struct {
-		name string
-		f    *durFlag
-		dst  *time.Duration
-	}{{"burn", &burn, &o.Burn}, {"duration", &duration, &o.Duration}, {"period", &period, &o.Period}} {
-		if !d.f.set {
-			continue
-		}
-		v, err := d.f.resolve(info.Tau)
-		if err != nil {
-			return usagef("--%s %v", d.name, err)
-		}
-		if v <= 0 && d.name != "burn" {
-			return usagef("--%s %s is %v on a board with τ = %v: must be positive", d.name, d.f, v, info.Tau)
-		}
-		if err := checkBoardTime(fmt.Sprintf("--%s %s", d.name, d.f), float64(v), info.Tau); err != nil {
-			return err
-		}
-		*d.dst = v
+	o, err := sf.solverOptions(info)
+	if err != nil {
+		return err
 	}
-	if burn.set && o.Burn == 0 {
-		o.Burn = solver.NoBurn
-	}
-	o.Batches, o.Tol = *batches, *tol
 
 	a := mat.NewDense(p.n, p.n, append([]float64(nil), p.a...))
 	start := time.Now()
-	res, err := solver.Solve(ctx, b, a, append([]float64(nil), p.b...), &o)
+	res, err := solver.Solve(ctx, b, a, append([]float64(nil), p.b...), o)
 	wall := time.Since(start)
 	var satErr error
 	if err != nil {
@@ -245,8 +155,165 @@ func runSolve(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	rep := newSolveReport(sf.board, p, a, res, xd, wall)
+	if sf.json {
+		err = writeJSON(stdout, rep)
+	} else {
+		printSolve(stdout, rep)
+	}
+	if err != nil {
+		return err
+	}
+	return satErr
+}
+
+// solveFlags are spu solve's flags.
+type solveFlags struct {
+	*flags
+	set                    map[string]bool // the flags given
+	aPath, bPath           string
+	randomN                int
+	cond                   float64
+	seed                   uint64
+	burn, duration, period durFlag
+	batches                int
+	tol                    float64
+	calibration            string
+	dither                 bool
+}
+
+// parseSolveFlags parses spu solve's flags and checks them: all before
+// reading files or opening the board.
+func parseSolveFlags(args []string, stdout io.Writer) (*solveFlags, error) {
+	f := newFlags("solve",
+		"spu solve [--board URI] (--a FILE [--b FILE] | --random N [--cond K] [--seed S]) [--json] [--burn D] [--duration D] [--period D] [--batches N] [--tol T]",
+		solveHelp)
+	sf := &solveFlags{flags: f}
+	f.StringVar(&sf.aPath, "a", "", "matrix A from `FILE` (CSV, or JSON holding a and b)")
+	f.StringVar(&sf.bPath, "b", "", "right-hand side b from `FILE` (CSV or JSON)")
+	f.IntVar(&sf.randomN, "random", 0, "generate a random SPD problem of size `N`")
+	f.Float64Var(&sf.cond, "cond", 10, "condition number `K` of the random problem (1 … 1e12)")
+	f.Uint64Var(&sf.seed, "seed", 1, "seed `S` of the random problem")
+	f.Var(&sf.burn, "burn", "burn-in time `D` before sampling (0 = none; default: the solver's, from the problem's relaxation time)")
+	f.Var(&sf.duration, "duration", "board time `D` spent sampling (default: solver's)")
+	f.Var(&sf.period, "period", "sample period `D` (default: solver's)")
+	f.IntVar(&sf.batches, "batches", 0, "number of batches `N` for the error bars (default: solver's)")
+	f.Float64Var(&sf.tol, "tol", 0, "keep sampling (doubling the time) until max std err ≤ `T`·max|x| (default: off)")
+	f.StringVar(&sf.calibration, "calibration", "", "apply the calibration in `FILE` (or \"cache\": the newest cached one for the board; see spu calibrate)")
+	f.BoolVar(&sf.dither, "dither", true, "with --calibration: dither the coupling codes across sample batches")
+	if err := f.parse(args, stdout); err != nil {
+		return nil, err
+	}
+	sf.set = f.given()
+	if err := sf.check(); err != nil {
+		return nil, err
+	}
+	return sf, nil
+}
+
+// check checks the flags together: one problem source, the random
+// problem's size and condition, the solver settings' bounds.
+func (sf *solveFlags) check() error {
+	set := sf.set
+	switch {
+	case set["random"] && (set["a"] || set["b"]):
+		return usagef("give either --random or --a/--b, not both")
+	case !set["random"] && !set["a"]:
+		if set["b"] {
+			return usagef("--b needs --a")
+		}
+		return usagef("no problem: give --a FILE [--b FILE] or --random N")
+	case !set["random"] && (set["cond"] || set["seed"]):
+		return usagef("--cond and --seed go with --random")
+	}
+	if set["random"] {
+		if sf.randomN < 1 || sf.randomN > maxRandomN {
+			return usagef("--random %d: want a size from 1 to %d", sf.randomN, maxRandomN)
+		}
+		if !(sf.cond >= 1 && sf.cond <= solver.MaxRandomCond) {
+			return usagef("--cond %g: want a condition number ≥ 1 and ≤ %g (beyond it float64 round-off in forming A changes its spectrum; no board's couplings resolve it anyway)",
+				sf.cond, float64(solver.MaxRandomCond))
+		}
+	}
+	if sf.burn.negative() {
+		return usagef("--burn %s: must be ≥ 0 (0 = no burn-in; leave it out for the solver's default)", &sf.burn)
+	}
+	for _, d := range []struct {
+		name string
+		f    *durFlag
+	}{{"duration", &sf.duration}, {"period", &sf.period}} {
+		if d.f.set && !d.f.positive() {
+			return usagef("--%s %s: must be positive (leave it out for the solver's default)", d.name, d.f)
+		}
+	}
+	if set["batches"] && sf.batches < 2 {
+		return usagef("--batches %d: must be at least 2 (the error bars need two batches)", sf.batches)
+	}
+	if sf.batches > maxBatches {
+		return usagef("--batches %d: at most %d (the error bar's own relative error 1/√(2(B−1)) is 0.7 %% there; more batches cost memory and board time without sharpening it)", sf.batches, maxBatches)
+	}
+	if set["tol"] && (!(sf.tol > 0) || math.IsInf(sf.tol, 0)) {
+		return usagef("--tol %g: must be a positive number", sf.tol)
+	}
+	return nil
+}
+
+// problem builds the random problem or loads A and b, refusing a loaded A
+// that cannot relax before the board is opened.
+func (sf *solveFlags) problem(ctx context.Context) (problem, error) {
+	if sf.set["random"] {
+		// Symmetric positive definite by construction: the O(n³)
+		// stability check below is skipped (minutes at n = 4096).
+		return randomProblem(ctx, sf.randomN, sf.cond, sf.seed)
+	}
+	p, err := loadProblem(sf.aPath, sf.bPath)
+	if err != nil {
+		return p, err
+	}
+	if err := hal.Stable(p.a, p.n); err != nil {
+		return p, fmt.Errorf("A (%s) refused before running the board, it cannot relax to a solution (a symmetric positive-definite A always can): %w", p.aName, err)
+	}
+	return p, nil
+}
+
+// solverOptions turns the solver flags into solver.Options for a board
+// with time constant info.Tau (durations may be given in τ); flags left
+// out keep the solver's defaults.
+func (sf *solveFlags) solverOptions(info hal.Info) (*solver.Options, error) {
+	var o solver.Options
+	for _, d := range []struct {
+		name string
+		f    *durFlag
+		dst  *time.Duration
+	}{{"burn", &sf.burn, &o.Burn}, {"duration", &sf.duration, &o.Duration}, {"period", &sf.period, &o.Period}} {
+		if !d.f.set {
+			continue
+		}
+		v, err := d.f.resolve(info.Tau)
+		if err != nil {
+			return nil, usagef("--%s %v", d.name, err)
+		}
+		if v <= 0 && d.name != "burn" {
+			return nil, usagef("--%s %s is %v on a board with τ = %v: must be positive", d.name, d.f, v, info.Tau)
+		}
+		if err := checkBoardTime(fmt.Sprintf("--%s %s", d.name, d.f), float64(v), info.Tau); err != nil {
+			return nil, err
+		}
+		*d.dst = v
+	}
+	if sf.burn.set && o.Burn == 0 {
+		o.Burn = solver.NoBurn
+	}
+	o.Batches, o.Tol = sf.batches, sf.tol
+	return &o, nil
+}
+
+// newSolveReport is the report of a solve of p (A = a) on board: the
+// board's answer, the digital one xd, their agreement and the solver's
+// account of what it did.
+func newSolveReport(board string, p problem, a *mat.Dense, res *solver.Result, xd []float64, wall time.Duration) solveJSON {
 	rep := solveJSON{
-		Board: f.board, Problem: p.source, N: p.n,
+		Board: board, Problem: p.source, N: p.n,
 		X: jfloats(res.X), StdErr: jfloats(res.StdErr), XDigital: jfloats(xd),
 		Residual:   jfloat(residual(a, res.X, p.b)),
 		RelError:   jfloat(relDiff(res.X, xd)),
@@ -266,15 +333,7 @@ func runSolve(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(rep.StdErr) != p.n {
 		rep.StdErr = make([]jfloat, p.n)
 	}
-	if f.json {
-		err = writeJSON(stdout, rep)
-	} else {
-		printSolve(stdout, rep)
-	}
-	if err != nil {
-		return err
-	}
-	return satErr
+	return rep
 }
 
 // digitalSolve solves a x = b with gonum for comparison. An ill-conditioned
