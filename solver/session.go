@@ -85,7 +85,6 @@ func NewSession(b hal.Board) (*Session, error) {
 		return nil, fmt.Errorf("board reports an invalid description: %w", err)
 	}
 	s.k, s.adc = s.info.Cells, adc{s.info.ADC.Range}
-	s.rd = reader{sat: make([]int, s.k)}
 	s.t0, _ = hal.BoardTime(b)
 	return s, nil
 }
@@ -367,6 +366,9 @@ type reader struct {
 // stops the reading.
 func (s *Session) Stream(ctx context.Context, period time.Duration, rows int, fn func(x []float64)) error {
 	k, r := s.k, &s.rd
+	if r.sat == nil {
+		r.sat = make([]int, k) // here, not in NewSession: TNGD never streams
+	}
 	chunk := max(1, min(maxChunkRows, maxChunkValues/k))
 	if need := min(rows, chunk) * k; len(r.buf) < need {
 		r.buf = make([]float64, need)
