@@ -1,0 +1,57 @@
+package virtual
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// vAD7606 is a virtual AD7606: a conversion at CONVST's rising edge, BUSY
+// falling when it is done, a 16-byte read-out.
+type vAD7606 struct {
+	conv      [8]int16
+	ready     bool // a conversion finished and was not read out yet
+	busyEdge  bool
+	rangeHigh bool // ±10 V instead of ±5 V
+}
+
+func newAD7606(rangeHigh bool) *vAD7606 { return &vAD7606{rangeHigh: rangeHigh} }
+
+// convert implements adcDevice: codes c·range/32768, clipped to 16 bits.
+func (a *vAD7606) convert(v []float64, channels []int) {
+	full := 5.0
+	if a.rangeHigh {
+		full = 10
+	}
+	clear(a.conv[:])
+	for i, ch := range channels {
+		c := math.Round(v[i] * 32768 / full)
+		a.conv[ch] = int16(math.Min(math.Max(c, math.MinInt16), math.MaxInt16))
+	}
+	a.ready, a.busyEdge = true, true
+}
+
+// busyFell implements adcDevice.
+func (a *vAD7606) busyFell() bool {
+	fell := a.busyEdge
+	a.busyEdge = false
+	return fell
+}
+
+// setRange implements adcDevice.
+func (a *vAD7606) setRange(high bool) { a.rangeHigh = high }
+
+// tx reads out the last conversion: 8 big-endian two's-complement words.
+func (a *vAD7606) tx(w, rd []byte) error {
+	if len(w) != 16 || rd == nil {
+		return fmt.Errorf("AD7606 read-out of %d bytes (read %t), want 16 read", len(w), rd != nil)
+	}
+	if !a.ready {
+		return errors.New("AD7606 read-out without a finished conversion")
+	}
+	for i, c := range a.conv {
+		rd[2*i], rd[2*i+1] = byte(uint16(c)>>8), byte(uint16(c))
+	}
+	a.ready = false
+	return nil
+}

@@ -1,0 +1,71 @@
+package virtual
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/physic"
+	"periph.io/x/conn/v3/pin"
+)
+
+// vpin is a virtual GPIO.
+type vpin struct {
+	name string
+	l    gpio.Level
+	r    *Rig
+	role string // force, convst, busy, range or sync
+	elem int    // the element a SYNC pin selects
+}
+
+var _ gpio.PinIO = (*vpin)(nil)
+
+// Out implements gpio.PinOut: edges on FORCE, CONVST and SYNC act.
+func (p *vpin) Out(l gpio.Level) error {
+	if p.role == "busy" {
+		return fmt.Errorf("virtual %s: BUSY is an input", p.name)
+	}
+	prev := p.l
+	p.l = l
+	r := p.r
+	switch {
+	case p.role == "force" && prev == gpio.High && l == gpio.Low:
+		return r.forceState()
+	case p.role == "convst" && prev == gpio.Low && l == gpio.High:
+		return r.convert()
+	case p.role == "sync" && prev == gpio.Low && l == gpio.High:
+		return r.latchCouplings()
+	case p.role == "range":
+		r.adc.setRange(l == gpio.High)
+	}
+	return nil
+}
+
+// In implements gpio.PinIn; only BUSY is an input.
+func (p *vpin) In(gpio.Pull, gpio.Edge) error {
+	if p.role != "busy" {
+		return fmt.Errorf("virtual %s: %s is an output", p.name, p.role)
+	}
+	return nil
+}
+
+// WaitForEdge implements gpio.PinIn: BUSY's falling edge is there as soon
+// as a conversion was started (simulated time already moved past it).
+func (p *vpin) WaitForEdge(time.Duration) bool { return p.role == "busy" && p.r.adc.busyFell() }
+
+// Read implements gpio.PinIn.
+func (p *vpin) Read() gpio.Level { return p.l }
+
+// String, Name, Number, Function, Halt, Pull, DefaultPull and PWM complete
+// gpio.PinIO.
+func (p *vpin) String() string                        { return "virtual:" + p.name }
+func (p *vpin) Name() string                          { return p.name }
+func (p *vpin) Number() int                           { return -1 }
+func (p *vpin) Function() string                      { return p.role }
+func (p *vpin) Halt() error                           { return nil }
+func (p *vpin) Pull() gpio.Pull                       { return gpio.PullNoChange }
+func (p *vpin) DefaultPull() gpio.Pull                { return gpio.PullNoChange }
+func (p *vpin) PWM(gpio.Duty, physic.Frequency) error { return errors.New("virtual pin: no PWM") }
+
+var _ pin.Pin = (*vpin)(nil)
