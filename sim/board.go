@@ -12,6 +12,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/sim/internal/phys"
 )
 
 // Board is a simulated SPU implementing hal.Board and hal.Clock. Its node
@@ -109,9 +110,9 @@ func New(p Profile, seed uint64) (*Board, error) {
 		CouplingStep:    step,
 		Bias:            hal.Converter{Range: hal.Range{Min: p.Bias.MinV, Max: p.Bias.MaxV}, Bits: p.Bias.Bits},
 		ADC:             hal.Converter{Range: hal.Range{Min: p.ADC.MinV, Max: p.ADC.MaxV}, Bits: p.ADC.Bits},
-		Tau:             seconds(p.TauS),
+		Tau:             phys.Seconds(p.TauS),
 		Noise:           p.NoiseV,
-		MinSamplePeriod: seconds(p.ADC.MinPeriodS),
+		MinSamplePeriod: phys.Seconds(p.ADC.MinPeriodS),
 		Caps:            caps,
 	}
 	if err := b.info.Validate(); err != nil {
@@ -119,7 +120,7 @@ func New(p Profile, seed uint64) (*Board, error) {
 	}
 	b.tempC = p.Thermal.AmbientC + p.Thermal.StdC*b.tempR.NormFloat64()
 	if p.drifts() {
-		b.nextUpdate = seconds(p.Thermal.UpdateS)
+		b.nextUpdate = phys.Seconds(p.Thermal.UpdateS)
 	}
 	// Power-up: identity couplings, zero bias, zero state.
 	for i := range k {
@@ -211,7 +212,7 @@ func (b *Board) SetCouplings(ctx context.Context, a []float64) error {
 	if changed == 0 {
 		return nil
 	}
-	if err := b.busy(ctx, time.Duration(changed)*seconds(b.prof.Timing.CouplingWriteS)+seconds(b.prof.Timing.CouplingSettleS)); err != nil {
+	if err := b.busy(ctx, time.Duration(changed)*phys.Seconds(b.prof.Timing.CouplingWriteS)+phys.Seconds(b.prof.Timing.CouplingSettleS)); err != nil {
 		return fmt.Errorf("set couplings: %w", err)
 	}
 	copy(b.aNom, q)
@@ -239,7 +240,7 @@ func (b *Board) SetBias(ctx context.Context, v []float64) error {
 	if changed == 0 {
 		return nil
 	}
-	if err := b.busy(ctx, time.Duration(changed)*seconds(b.prof.Timing.BiasWriteS)+seconds(b.prof.Timing.BiasSettleS)); err != nil {
+	if err := b.busy(ctx, time.Duration(changed)*phys.Seconds(b.prof.Timing.BiasWriteS)+phys.Seconds(b.prof.Timing.BiasSettleS)); err != nil {
 		return fmt.Errorf("set bias: %w", err)
 	}
 	copy(b.biasCode, codes)
@@ -256,7 +257,7 @@ func (b *Board) SetState(ctx context.Context, x []float64) error {
 	if err := hal.CheckVector("state", x, b.k, b.info.ADC.Range); err != nil {
 		return fmt.Errorf("set state: %w", err)
 	}
-	b.now += seconds(b.prof.Timing.StateSetS)
+	b.now += phys.Seconds(b.prof.Timing.StateSetS)
 	b.diverged = nil
 	copy(b.x, x)
 	clear(b.railHits)
@@ -272,7 +273,7 @@ func (b *Board) Run(ctx context.Context, d time.Duration) error {
 	if err := hal.CheckDuration(d); err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
-	chunk := max(seconds(1e4*b.prof.TauS), time.Microsecond)
+	chunk := max(phys.Seconds(1e4*b.prof.TauS), time.Microsecond)
 	for d > 0 {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("run: %w", err)
@@ -306,7 +307,7 @@ func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64)
 	var sat []int
 	skew := time.Duration(0)
 	if b.prof.ADC.Multiplexed {
-		skew = seconds(b.prof.ADC.ChannelSkewS)
+		skew = phys.Seconds(b.prof.ADC.ChannelSkewS)
 	}
 	lead := period - time.Duration(k-1)*skew
 	for n := range rows {
@@ -571,7 +572,7 @@ func (b *Board) updateDrift() {
 		b.tempC = th.AmbientC + (b.tempC-th.AmbientC)*rho + th.StdC*math.Sqrt(1-rho*rho)*b.tempR.NormFloat64()
 	}
 	b.tempAt = b.now
-	up := seconds(th.UpdateS)
+	up := phys.Seconds(th.UpdateS)
 	for b.nextUpdate <= b.now {
 		b.nextUpdate += up
 	}

@@ -31,4 +31,6 @@
 //
 //	sim:proto8?seed=3      built-in profile (see BuiltinNames)
 //	sim:board.json?seed=3  profile from a JSON file
+//	sim:tngd?cells=25450   the large virtual SPU with factored couplings,
+//	                       implemented by package sim/tngd
 package sim

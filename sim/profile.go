@@ -3,14 +3,13 @@ package sim
 import (
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/spukit/spukit/hal"
 	"github.com/spukit/spukit/internal/jsonfile"
+	"github.com/spukit/spukit/sim/internal/phys"
 )
 
 // Profile describes a simulated board: its size, its nominal parts and the
@@ -210,26 +209,11 @@ func DecodeProfile(r io.Reader) (Profile, error) {
 	return p, nil
 }
 
-// Physical bounds of a profile's fields. Beyond them a value describes no
-// board that could be built, and huge finite values (noise_v = 1e300,
-// coupling.max = 1e308) overflow the simulation to Inf, where the matrix
-// exponential used to loop for ever; durations beyond 292 years overflow
-// time.Duration and came out negative.
+// Physical bounds of a profile's fields beyond those in package phys (see
+// there why they exist).
 const (
-	// maxVolts bounds every voltage: node voltages come from op-amps, and
-	// even high-voltage parts rail at a few hundred volts.
-	maxVolts = 1e3
-	// maxCoupling bounds coupling.max in 1/τ: A_ij is the ratio of the
-	// cell's resistor to the coupling element's, and 10⁶ would put a 0.1 Ω
-	// element against a 100 kΩ cell (sim:tngd's λ has the same bound).
-	maxCoupling = 1e6
-	// minTauS is the resolution of time.Duration, in which hal.Info
-	// reports τ; maxTauS is an hour: the solver's defaults run thousands
-	// to 10⁶ τ, and 10⁶ h (114 years) must still fit a time.Duration.
-	minTauS, maxTauS = 1e-9, 3600
-	// maxPeriodS bounds the ADC's sample period and channel skew: an ADC
-	// slower than one reading per hour is not a converter for an RC board.
-	maxPeriodS = 3600
+	// The bounds shared with sim:tngd (volts, couplings, τ, sample
+	// periods) are in sim/internal/phys.
 	// maxOpS bounds each write, settle and state-forcing time: a DAC write
 	// or settle longer than a second is a fault, and K² writes of a second
 	// (4096² s) still fit a time.Duration.
@@ -252,77 +236,52 @@ const (
 	maxINLLSB = 1 << 16
 )
 
-// fieldErrs collects the bad fields of a profile, each with its allowed
-// range and, for physical bounds, why.
-type fieldErrs []string
-
-func (e *fieldErrs) bad(field string, v any, want string) {
-	*e = append(*e, fmt.Sprintf("%s = %v, want %s", field, v, want))
-}
-
-// within requires lo ≤ v ≤ hi (v finite); why says where hi comes from.
-func (e *fieldErrs) within(field string, v, lo, hi float64, unit, why string) {
-	if !(v >= lo && v <= hi) {
-		e.bad(field, v, fmt.Sprintf("%g … %g%s (%s)", lo, hi, unit, why))
-	}
-}
-
-// positive requires 0 < v ≤ hi.
-func (e *fieldErrs) positive(field string, v, hi float64, unit, why string) {
-	if !(v > 0 && v <= hi) {
-		e.bad(field, v, fmt.Sprintf("a value > 0 and ≤ %g%s (%s)", hi, unit, why))
-	}
-}
-
 // Reasons quoted in the messages.
 const (
-	whyVolts  = "op-amp circuits rail at a few hundred volts"
-	whyTau    = "1 ns is time.Duration's resolution; runs of 10⁶ τ must fit 292 years"
-	whyPeriod = "an ADC slower than one reading an hour does not sample an RC board"
-	whyOp     = "a write or settle slower than a second is a fault"
+	whyOp = "a write or settle slower than a second is a fault"
 )
 
 // Validate checks every field and names the bad ones with their allowed
 // range and, for physical bounds, the reason.
 func (p Profile) Validate() error {
-	var e fieldErrs
+	var e phys.FieldErrs
 	if p.Cells < 1 || p.Cells > 4096 {
-		e.bad("cells", p.Cells, "1..4096")
+		e.Bad("cells", p.Cells, "1..4096")
 	}
 	if _, err := hal.ParseTopology(p.Topology); err != nil {
-		e.bad("topology", fmt.Sprintf("%q", p.Topology), `"general" or "symmetric"`)
+		e.Bad("topology", fmt.Sprintf("%q", p.Topology), `"general" or "symmetric"`)
 	}
-	e.within("tau_s", p.TauS, minTauS, maxTauS, " s", whyTau)
+	e.Within("tau_s", p.TauS, phys.MinTauS, phys.MaxTauS, " s", phys.WhyTau)
 	if !(p.CapacitorTolerance >= 0 && p.CapacitorTolerance < 0.5) {
-		e.bad("capacitor_tolerance", p.CapacitorTolerance, "0 ≤ x < 0.5")
+		e.Bad("capacitor_tolerance", p.CapacitorTolerance, "0 ≤ x < 0.5")
 	}
-	e.within("noise_v", p.NoiseV, 0, maxVolts, " V", whyVolts)
-	e.within("rail_v", p.RailV, 0, maxVolts, " V", whyVolts+"; 0 = no rails")
-	e.within("coupling.max", p.Coupling.Max, 1, maxCoupling, " 1/τ",
+	e.Within("noise_v", p.NoiseV, 0, phys.MaxVolts, " V", phys.WhyVolts)
+	e.Within("rail_v", p.RailV, 0, phys.MaxVolts, " V", phys.WhyVolts+"; 0 = no rails")
+	e.Within("coupling.max", p.Coupling.Max, 1, phys.MaxCoupling, " 1/τ",
 		"≥ 1 so that the identity is programmable; 10⁶ would be a 0.1 Ω element against a 100 kΩ cell")
 	if p.Coupling.Bits < 0 || p.Coupling.Bits > 24 {
-		e.bad("coupling.bits", p.Coupling.Bits, "0..24 (0 = continuous)")
+		e.Bad("coupling.bits", p.Coupling.Bits, "0..24 (0 = continuous)")
 	}
 	if !(p.Coupling.Tolerance >= 0 && p.Coupling.Tolerance < 0.5) {
-		e.bad("coupling.tolerance", p.Coupling.Tolerance, "0 ≤ x < 0.5")
+		e.Bad("coupling.tolerance", p.Coupling.Tolerance, "0 ≤ x < 0.5")
 	}
-	e.within("coupling.tempco_ppm_per_c", p.Coupling.TempcoPPM, 0, maxTempcoPPM, " ppm/°C", "thermistors reach about 4·10⁴")
-	e.within("coupling.ageing_per_hour", p.Coupling.AgeingPerHour, 0, maxAgeingPerHour, "", "an element drifting by its value in an hour has failed")
+	e.Within("coupling.tempco_ppm_per_c", p.Coupling.TempcoPPM, 0, maxTempcoPPM, " ppm/°C", "thermistors reach about 4·10⁴")
+	e.Within("coupling.ageing_per_hour", p.Coupling.AgeingPerHour, 0, maxAgeingPerHour, "", "an element drifting by its value in an hour has failed")
 	p.validateConverters(&e)
-	e.positive("adc.min_period_s", p.ADC.MinPeriodS, maxPeriodS, " s", whyPeriod)
-	e.within("adc.channel_skew_s", p.ADC.ChannelSkewS, 0, maxPeriodS, " s", whyPeriod)
+	e.Positive("adc.min_period_s", p.ADC.MinPeriodS, phys.MaxPeriodS, " s", phys.WhyPeriod)
+	e.Within("adc.channel_skew_s", p.ADC.ChannelSkewS, 0, phys.MaxPeriodS, " s", phys.WhyPeriod)
 	if p.ADC.Multiplexed && p.Cells > 1 && float64(p.Cells-1)*p.ADC.ChannelSkewS >= p.ADC.MinPeriodS {
-		e.bad("adc.channel_skew_s", p.ADC.ChannelSkewS, fmt.Sprintf("(cells-1)·skew < min_period_s = %g", p.ADC.MinPeriodS))
+		e.Bad("adc.channel_skew_s", p.ADC.ChannelSkewS, fmt.Sprintf("(cells-1)·skew < min_period_s = %g", p.ADC.MinPeriodS))
 	}
-	e.within("thermal.ambient_c", p.Thermal.AmbientC, minAmbientC, maxAmbientC, " °C", "above absolute zero, below where solder melts")
-	e.within("thermal.std_c", p.Thermal.StdC, 0, maxTempStdC, " °C", "a board's temperature spread")
-	e.within("thermal.corr_time_s", p.Thermal.CorrTimeS, 0, maxThermalS, " s", "ten days")
-	e.within("thermal.update_s", p.Thermal.UpdateS, 0, maxThermalS, " s", "ten days")
+	e.Within("thermal.ambient_c", p.Thermal.AmbientC, minAmbientC, maxAmbientC, " °C", "above absolute zero, below where solder melts")
+	e.Within("thermal.std_c", p.Thermal.StdC, 0, maxTempStdC, " °C", "a board's temperature spread")
+	e.Within("thermal.corr_time_s", p.Thermal.CorrTimeS, 0, maxThermalS, " s", "ten days")
+	e.Within("thermal.update_s", p.Thermal.UpdateS, 0, maxThermalS, " s", "ten days")
 	if p.drifts() && !(p.Thermal.UpdateS > 0) {
-		e.bad("thermal.update_s", p.Thermal.UpdateS, "> 0 when tempco or ageing is on")
+		e.Bad("thermal.update_s", p.Thermal.UpdateS, "> 0 when tempco or ageing is on")
 	}
 	if p.Thermal.StdC > 0 && !(p.Thermal.CorrTimeS > 0) {
-		e.bad("thermal.corr_time_s", p.Thermal.CorrTimeS, "> 0 when std_c > 0")
+		e.Bad("thermal.corr_time_s", p.Thermal.CorrTimeS, "> 0 when std_c > 0")
 	}
 	for _, t := range []struct {
 		name string
@@ -332,7 +291,7 @@ func (p Profile) Validate() error {
 		{"timing.bias_write_s", p.Timing.BiasWriteS}, {"timing.bias_settle_s", p.Timing.BiasSettleS},
 		{"timing.state_set_s", p.Timing.StateSetS},
 	} {
-		e.within(t.name, t.v, 0, maxOpS, " s", whyOp)
+		e.Within(t.name, t.v, 0, maxOpS, " s", whyOp)
 	}
 	if len(e) > 0 {
 		return fmt.Errorf("profile %q: %s: %w", p.Name, strings.Join(e, "; "), hal.ErrInvalid)
@@ -341,7 +300,7 @@ func (p Profile) Validate() error {
 }
 
 // validateConverters checks the bias DAC and the ADC.
-func (p Profile) validateConverters(e *fieldErrs) {
+func (p Profile) validateConverters(e *phys.FieldErrs) {
 	for _, c := range []struct {
 		name       string
 		min, max   float64
@@ -353,27 +312,27 @@ func (p Profile) validateConverters(e *fieldErrs) {
 		extraUnit  string
 	}{
 		{"bias_dac", p.Bias.MinV, p.Bias.MaxV, p.Bias.Bits, p.Bias.OffsetV, p.Bias.GainError, "inl_lsb", p.Bias.INLLSB, maxINLLSB, " LSB"},
-		{"adc", p.ADC.MinV, p.ADC.MaxV, p.ADC.Bits, p.ADC.OffsetV, p.ADC.GainError, "noise_v", p.ADC.NoiseV, maxVolts, " V"},
+		{"adc", p.ADC.MinV, p.ADC.MaxV, p.ADC.Bits, p.ADC.OffsetV, p.ADC.GainError, "noise_v", p.ADC.NoiseV, phys.MaxVolts, " V"},
 	} {
-		if !(c.min < c.max && c.min >= -maxVolts && c.max <= maxVolts) {
-			e.bad(c.name+".min_v/max_v", fmt.Sprintf("[%g, %g]", c.min, c.max),
-				fmt.Sprintf("min_v < max_v within ±%g V (%s)", float64(maxVolts), whyVolts))
+		if !(c.min < c.max && c.min >= -phys.MaxVolts && c.max <= phys.MaxVolts) {
+			e.Bad(c.name+".min_v/max_v", fmt.Sprintf("[%g, %g]", c.min, c.max),
+				fmt.Sprintf("min_v < max_v within ±%g V (%s)", float64(phys.MaxVolts), phys.WhyVolts))
 		}
 		if c.bits < 0 || c.bits > 24 {
-			e.bad(c.name+".bits", c.bits, "0..24 (0 = continuous)")
+			e.Bad(c.name+".bits", c.bits, "0..24 (0 = continuous)")
 		}
-		e.within(c.name+".offset_v", c.off, 0, maxVolts, " V", whyVolts)
+		e.Within(c.name+".offset_v", c.off, 0, phys.MaxVolts, " V", phys.WhyVolts)
 		if !(c.gain >= 0 && c.gain < 0.5) {
-			e.bad(c.name+".gain_error", c.gain, "0 ≤ x < 0.5")
+			e.Bad(c.name+".gain_error", c.gain, "0 ≤ x < 0.5")
 		}
-		why := whyVolts
+		why := phys.WhyVolts
 		if c.extra == "inl_lsb" {
 			why = "beyond 2¹⁶ LSB it is no longer a DAC of that resolution"
 		}
-		e.within(c.name+"."+c.extra, c.extraValue, 0, c.extraMax, c.extraUnit, why)
+		e.Within(c.name+"."+c.extra, c.extraValue, 0, c.extraMax, c.extraUnit, why)
 	}
 	if p.Bias.Bits == 0 && p.Bias.INLLSB != 0 {
-		e.bad("bias_dac.inl_lsb", p.Bias.INLLSB, "0 for a continuous DAC (bits = 0)")
+		e.Bad("bias_dac.inl_lsb", p.Bias.INLLSB, "0 for a continuous DAC (bits = 0)")
 	}
 }
 
@@ -381,5 +340,3 @@ func (p Profile) validateConverters(e *fieldErrs) {
 func (p Profile) drifts() bool {
 	return (p.Coupling.TempcoPPM > 0 && p.Thermal.StdC > 0) || p.Coupling.AgeingPerHour > 0
 }
-
-func seconds(s float64) time.Duration { return time.Duration(math.Round(s * 1e9)) }

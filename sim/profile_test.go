@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/sim/tngd"
 )
 
 func TestBuiltinsValid(t *testing.T) {
@@ -158,7 +159,7 @@ func TestProfilePhysicalBounds(t *testing.T) {
 		_, err = New(p, 1)
 		assert.ErrorIs(t, err, hal.ErrInvalid)
 	}
-	tp := DefaultTNGDProfile()
+	tp := tngd.DefaultProfile()
 	tp.NoiseV, tp.TauS = 1e300, 1e300
 	err := tp.Validate()
 	require.ErrorIs(t, err, hal.ErrInvalid)
@@ -168,5 +169,5 @@ func TestProfilePhysicalBounds(t *testing.T) {
 	for _, n := range BuiltinNames() {
 		require.NoError(t, builtins[n].Validate())
 	}
-	require.NoError(t, DefaultTNGDProfile().Validate())
+	require.NoError(t, tngd.DefaultProfile().Validate())
 }

@@ -3,6 +3,8 @@ package sim
 import (
 	"math"
 	"math/rand/v2"
+
+	"github.com/spukit/spukit/sim/internal/phys"
 )
 
 // truth is one board's manufacturing spread, drawn once from its seed like
@@ -26,8 +28,8 @@ type inlTerm struct{ amp, phase float64 }
 // Streams of the seeded PCG generator: truth, dynamics noise, temperature.
 const (
 	streamTruth = 0x7472757468 // "truth"
-	streamNoise = 0x6e6f697365 // "noise"
-	streamTemp  = 0x74656d70   // "temp"
+	streamNoise = phys.StreamNoise
+	streamTemp  = 0x74656d70 // "temp"
 )
 
 func drawTruth(p Profile, seed uint64) truth {

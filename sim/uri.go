@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/sim/tngd"
 )
 
 func init() { hal.Register("sim", openURI) }
@@ -24,11 +25,7 @@ func openURI(_ context.Context, u *url.URL) (hal.Board, error) {
 			strings.Join(BuiltinNames(), ", "), hal.ErrInvalid)
 	}
 	if name == "tngd" {
-		q, err := hal.CheckQuery("sim:tngd", u, tngdOptions...)
-		if err != nil {
-			return nil, err
-		}
-		return openTNGD(q)
+		return tngd.OpenURL(u) // the virtual SPU: its own package and options
 	}
 	seed := uint64(1)
 	q, err := hal.CheckQuery("sim", u, "seed")

@@ -1,4 +1,4 @@
-package sim
+package tngd
 
 import (
 	"math"
@@ -102,11 +102,10 @@ func BenchmarkTNGDIteration(b *testing.B) {
 			for i := range facs {
 				facs[i] = mlpFactorization(r, c.gaussian)
 			}
-			hb, err := hal.Open(ctx, c.uri)
+			board, err := open(c.uri)
 			if err != nil {
 				b.Fatal(err)
 			}
-			board := hb.(*TNGD)
 			cells := board.Info().Cells
 			grads := make([][]float64, 4)
 			for i := range grads {
