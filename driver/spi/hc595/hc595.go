@@ -21,11 +21,12 @@ import (
 	"github.com/spukit/spukit/hal"
 )
 
-// Bus is a 74HC595's SPI interface: SRCLK shifts on rising edges, so
-// mode 0 and mode 3 both work and the driver uses mode 0, at up to 20 MHz
-// (the 74HC family's shift-clock limit at VCC = 4.5 V; slower at 3.3 V,
-// docs/boards.md §2). Its serial output is not read. One frame is one
-// byte per register.
+// Bus is a 74HC595's SPI interface: SRCLK shifts on rising edges (every
+// vendor's function table), so mode 0 and mode 3 both work and the driver
+// uses mode 0. 20 MHz is the shift clock the driver has always used for
+// VCC = 4.5 V; it was not re-checked against a vendor's fmax table here
+// (check your part's, and expect less at 3.3 V: docs/boards.md §2). Its
+// serial output is not read. One frame is one byte per register.
 var Bus = bus.Limits{
 	Mode: spi.Mode0, Modes: []spi.Mode{spi.Mode0, spi.Mode3},
 	WriteHz: 20 * physic.MegaHertz, FrameBytes: 1,
