@@ -62,56 +62,22 @@ the burn-in. When readings saturate every sample is still written, the
 problem is reported on stderr and the exit code is 3.
 `
 
+// runSample is spu sample: parse and check the flags, read the couplings
+// and bias, open the board and resolve the timing against it, program it,
+// stream the samples as CSV, then summarise; saturated readings still
+// write every sample, then exit 3.
 func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f := newFlags("sample",
-		"spu sample [--board URI] [--n N] [--period D] [--burn D] [--couplings FILE] [--bias FILE|LIST] [--out FILE.csv] [--json] [--quiet]",
-		sampleHelp)
-	n := f.Int("n", 1000, "number of samples `N` (≥ 1)")
-	var period, burn durFlag
-	burn.Set("20tau")
-	f.Var(&period, "period", "sample period `D` (0 = the board's minimum)")
-	f.Var(&burn, "burn", "burn-in time `D` before the first sample (0 = none)")
-	couplings := f.String("couplings", "", "program the coupling matrix from `FILE` (CSV or JSON, K×K, units of 1/τ)")
-	biasArg := f.String("bias", "", "program the bias from a `FILE` (CSV or JSON) or a list like 0.5,0,-0.5 (volts)")
-	out := f.String("out", "", "write the CSV to `FILE` instead of stdout")
-	quiet := f.Bool("quiet", false, "no progress on stderr")
-	if err := f.parse(args, stdout); err != nil {
+	sf, err := parseSampleFlags(args, stdout)
+	if err != nil {
 		return err
 	}
-	if *n <= 0 {
-		return usagef("--n %d: the sample count must be at least 1", *n)
-	}
-	if *n > maxSamples {
-		return usagef("--n %d: at most %d samples per run (about 130 bytes of CSV each on 8 cells, 13 GB at the bound: record longer runs in pieces)", *n, maxSamples)
-	}
-	if period.negative() {
-		return usagef("--period %s: must be ≥ 0 (0 = the board's minimum)", &period)
-	}
-	if burn.negative() {
-		return usagef("--burn %s: must be ≥ 0 (0 = no burn-in)", &burn)
-	}
-
 	// Read the inputs before touching the board.
-	var a []float64
-	var an int
-	if *couplings != "" {
-		t, err := readTable(*couplings, "couplings")
-		if err != nil {
-			return fmt.Errorf("--couplings: %w", err)
-		}
-		if a, an, err = t.square("A"); err != nil {
-			return err
-		}
-	}
-	var bias []float64
-	if *biasArg != "" {
-		var err error
-		if bias, err = parseVectorArg(*biasArg, "bias"); err != nil {
-			return err
-		}
+	a, an, bias, err := sf.readInputs()
+	if err != nil {
+		return err
 	}
 
-	b, err := openBoard(ctx, f.board)
+	b, err := openBoard(ctx, sf.board)
 	if err != nil {
 		return err
 	}
@@ -120,34 +86,21 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	k := info.Cells
 	if a != nil && an != k {
 		return fmt.Errorf("couplings %s are %d×%d but board %s has %d cells: want %d×%d: %w",
-			*couplings, an, an, f.board, k, k, k, hal.ErrDimension)
+			sf.couplings, an, an, sf.board, k, k, k, hal.ErrDimension)
 	}
 	if bias != nil && len(bias) != k {
 		return fmt.Errorf("bias %s has %d entries but board %s has %d cells: want %d: %w",
-			*biasArg, len(bias), f.board, k, k, hal.ErrDimension)
+			sf.bias, len(bias), sf.board, k, k, hal.ErrDimension)
 	}
-	per, err := period.resolve(info.Tau)
+	per, burnD, err := sf.timing(info)
 	if err != nil {
-		return usagef("--period %v", err)
-	}
-	if per, err = hal.SamplePeriod(info, per); err != nil {
-		return fmt.Errorf("--period %s: %w; use at least %v (--period 0 picks it)", &period, err, info.MinSamplePeriod)
-	}
-	burnD, err := burn.resolve(info.Tau)
-	if err != nil {
-		return usagef("--burn %v", err)
-	}
-	if err := checkBoardTime("--burn "+burn.String(), float64(burnD), info.Tau); err != nil {
-		return err
-	}
-	if err := checkBoardTime(fmt.Sprintf("--n %d samples one --period %v apart", *n, per), float64(*n)*float64(per), info.Tau); err != nil {
 		return err
 	}
 
 	var w io.Writer = stdout
 	var file *os.File
-	if *out != "" {
-		if file, err = os.Create(*out); err != nil {
+	if sf.out != "" {
+		if file, err = os.Create(sf.out); err != nil {
 			return fmt.Errorf("--out: %w", err)
 		}
 		defer file.Close()
@@ -155,28 +108,132 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 
 	start := time.Now()
+	if err := sf.program(ctx, b, a, bias, burnD); err != nil {
+		return err
+	}
+	res, err := sf.sample(ctx, b, per, w, file, stderr)
+	if err != nil {
+		return err
+	}
+	wall := time.Since(start)
+	return sf.report(b, k, res, per, burnD, wall, stdout, stderr)
+}
+
+// sampleFlags are spu sample's flags.
+type sampleFlags struct {
+	*flags
+	n                    int
+	period, burn         durFlag
+	couplings, bias, out string
+	quiet                bool
+}
+
+// parseSampleFlags parses spu sample's flags and checks those that need
+// no board.
+func parseSampleFlags(args []string, stdout io.Writer) (*sampleFlags, error) {
+	f := newFlags("sample",
+		"spu sample [--board URI] [--n N] [--period D] [--burn D] [--couplings FILE] [--bias FILE|LIST] [--out FILE.csv] [--json] [--quiet]",
+		sampleHelp)
+	sf := &sampleFlags{flags: f}
+	f.IntVar(&sf.n, "n", 1000, "number of samples `N` (≥ 1)")
+	sf.burn.Set("20tau")
+	f.Var(&sf.period, "period", "sample period `D` (0 = the board's minimum)")
+	f.Var(&sf.burn, "burn", "burn-in time `D` before the first sample (0 = none)")
+	f.StringVar(&sf.couplings, "couplings", "", "program the coupling matrix from `FILE` (CSV or JSON, K×K, units of 1/τ)")
+	f.StringVar(&sf.bias, "bias", "", "program the bias from a `FILE` (CSV or JSON) or a list like 0.5,0,-0.5 (volts)")
+	f.StringVar(&sf.out, "out", "", "write the CSV to `FILE` instead of stdout")
+	f.BoolVar(&sf.quiet, "quiet", false, "no progress on stderr")
+	if err := f.parse(args, stdout); err != nil {
+		return nil, err
+	}
+	if sf.n <= 0 {
+		return nil, usagef("--n %d: the sample count must be at least 1", sf.n)
+	}
+	if sf.n > maxSamples {
+		return nil, usagef("--n %d: at most %d samples per run (about 130 bytes of CSV each on 8 cells, 13 GB at the bound: record longer runs in pieces)", sf.n, maxSamples)
+	}
+	if sf.period.negative() {
+		return nil, usagef("--period %s: must be ≥ 0 (0 = the board's minimum)", &sf.period)
+	}
+	if sf.burn.negative() {
+		return nil, usagef("--burn %s: must be ≥ 0 (0 = no burn-in)", &sf.burn)
+	}
+	return sf, nil
+}
+
+// readInputs reads --couplings (a, an×an; nil without it) and --bias (nil
+// without it).
+func (sf *sampleFlags) readInputs() (a []float64, an int, bias []float64, err error) {
+	if sf.couplings != "" {
+		t, err := readTable(sf.couplings, "couplings")
+		if err != nil {
+			return nil, 0, nil, fmt.Errorf("--couplings: %w", err)
+		}
+		if a, an, err = t.square("A"); err != nil {
+			return nil, 0, nil, err
+		}
+	}
+	if sf.bias != "" {
+		if bias, err = parseVectorArg(sf.bias, "bias"); err != nil {
+			return nil, 0, nil, err
+		}
+	}
+	return a, an, bias, nil
+}
+
+// timing resolves --period and --burn against the board (durations may be
+// given in τ) and bounds the board time they ask for.
+func (sf *sampleFlags) timing(info hal.Info) (per, burn time.Duration, err error) {
+	per, err = sf.period.resolve(info.Tau)
+	if err != nil {
+		return 0, 0, usagef("--period %v", err)
+	}
+	if per, err = hal.SamplePeriod(info, per); err != nil {
+		return 0, 0, fmt.Errorf("--period %s: %w; use at least %v (--period 0 picks it)", &sf.period, err, info.MinSamplePeriod)
+	}
+	burnD, err := sf.burn.resolve(info.Tau)
+	if err != nil {
+		return 0, 0, usagef("--burn %v", err)
+	}
+	if err := checkBoardTime("--burn "+sf.burn.String(), float64(burnD), info.Tau); err != nil {
+		return 0, 0, err
+	}
+	if err := checkBoardTime(fmt.Sprintf("--n %d samples one --period %v apart", sf.n, per), float64(sf.n)*float64(per), info.Tau); err != nil {
+		return 0, 0, err
+	}
+	return per, burnD, nil
+}
+
+// program programs the couplings and bias given (as given: nothing is
+// scaled) and runs the burn-in.
+func (sf *sampleFlags) program(ctx context.Context, b hal.Board, a, bias []float64, burn time.Duration) error {
 	if a != nil {
 		if err := b.SetCouplings(ctx, a); err != nil {
-			return fmt.Errorf("couplings %s: %w%s", *couplings, err, rangeHint(err))
+			return fmt.Errorf("couplings %s: %w%s", sf.couplings, err, rangeHint(err))
 		}
 	}
 	if bias != nil {
 		if err := b.SetBias(ctx, bias); err != nil {
-			return fmt.Errorf("bias %s: %w%s", *biasArg, err, rangeHint(err))
+			return fmt.Errorf("bias %s: %w%s", sf.bias, err, rangeHint(err))
 		}
 	}
-	if burnD > 0 {
-		if err := b.Run(ctx, burnD); err != nil {
+	if burn > 0 {
+		if err := b.Run(ctx, burn); err != nil {
 			return fmt.Errorf("burn-in: %w", err)
 		}
 	}
+	return nil
+}
 
+// sample streams the --n samples as CSV to w (closing file, --out, when
+// set) with progress on stderr; an interrupt keeps the rows written.
+func (sf *sampleFlags) sample(ctx context.Context, b hal.Board, per time.Duration, w io.Writer, file *os.File, stderr io.Writer) (*sampleStats, error) {
 	// Progress on stderr, never where the CSV or the JSON summary goes.
 	var prog *countProgress
-	if !*quiet && !(f.json && *out == "") {
-		prog = newCountProgress(stderr, isTerminal(stderr), "sampling "+f.board, "samples", *n)
+	if !sf.quiet && !(sf.json && sf.out == "") {
+		prog = newCountProgress(stderr, isTerminal(stderr), "sampling "+sf.board, "samples", sf.n)
 	}
-	res, err := sampleCSV(ctx, b, *n, per, w, prog.set)
+	res, err := sampleCSV(ctx, b, sf.n, per, w, prog.set)
 	prog.done()
 	if err == nil && file != nil {
 		err = file.Close()
@@ -184,18 +241,22 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil && ctx.Err() != nil {
 		// sampleCSV flushed every whole row read before the interrupt.
 		dest := "stdout"
-		if *out != "" {
-			dest = *out
+		if sf.out != "" {
+			dest = sf.out
 		}
-		return fmt.Errorf("interrupted; the rows written to %s before it are kept, each one complete: %w", dest, err)
+		return nil, fmt.Errorf("interrupted; the rows written to %s before it are kept, each one complete: %w", dest, err)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	wall := time.Since(start)
+	return res, nil
+}
 
+// report writes the summary of k cells (JSON on stdout with --out, else on stderr;
+// a table on stderr without --json) and returns the saturation error.
+func (sf *sampleFlags) report(b hal.Board, k int, res *sampleStats, per, burnD, wall time.Duration, stdout, stderr io.Writer) error {
 	sum := sampleJSON{
-		Board: f.board, Cells: k, Samples: res.samples, PeriodS: per.Seconds(), BurnS: burnD.Seconds(),
+		Board: sf.board, Cells: k, Samples: res.samples, PeriodS: per.Seconds(), BurnS: burnD.Seconds(),
 		WallS: wall.Seconds(), MeanV: res.mean, StdV: res.std(), SaturatedPerCell: res.sat, Out: "-",
 	}
 	if bt, ok := hal.BoardTime(b); ok {
@@ -205,12 +266,12 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	for _, c := range res.sat {
 		sum.Saturated += c
 	}
-	if *out != "" {
-		sum.Out = *out
+	if sf.out != "" {
+		sum.Out = sf.out
 	}
-	if f.json {
+	if sf.json {
 		jw := stderr
-		if *out != "" {
+		if sf.out != "" {
 			jw = stdout
 		}
 		if err := writeJSON(jw, sum); err != nil {
