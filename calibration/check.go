@@ -69,19 +69,14 @@ type CheckReport struct {
 // Check measures a reference coupling matrix on board b (a raw board or a
 // calibrated Board, which is looked through) and compares it with what cal
 // predicts. It reprograms the board.
+//
+// The comparison: the reference's realised couplings against the
+// prediction (compareCouplings), then what the corrected ADC still shows
+// (compareADC), pooled into one χ²/dof.
 func Check(ctx context.Context, b hal.Board, cal *Calibration, o *CheckOptions) (*CheckReport, error) {
-	var opt CheckOptions
-	if o != nil {
-		opt = *o
-	}
-	if opt.Events == 0 {
-		opt.Events = DefaultCheckEvents
-	}
-	if opt.MinEffect == 0 {
-		opt.MinEffect = DefaultMinEffect
-	}
-	if opt.Events < 50 {
-		return nil, fmt.Errorf("calibration check: %d events, want ≥ 50: %w", opt.Events, hal.ErrInvalid)
+	opt, err := o.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	if cb, ok := b.(Board); ok {
 		b = cb.Unwrap()
@@ -99,74 +94,18 @@ func Check(ctx context.Context, b hal.Board, cal *Calibration, o *CheckOptions) 
 	if err != nil {
 		return nil, fmt.Errorf("calibration check: %w", err)
 	}
-	k := s.k
-	po := Options{Seed: opt.Seed ^ 0xc4ec4, Probes: 3, Events: 30, Window: 3, BiasLevels: 3, BiasTaus: 10}
-	pr, err := probes(s.info, po)
+	m, err := s.measureReference(ctx, cal, opt.Seed, opt.Events)
 	if err != nil {
 		return nil, err
 	}
-	ref := pr[0]
-	if err := b.SetCouplings(ctx, ref); err != nil {
-		return nil, fmt.Errorf("calibration check: programming the reference: %w", err)
-	}
-	// The transients relax toward the bias: zero it, as calibration does
-	// (a board left at the last bias level would rail).
-	if err := s.zeroBias(ctx); err != nil {
-		return nil, fmt.Errorf("calibration check: %w", err)
-	}
-	rng := rand.New(rand.NewPCG(opt.Seed, streamStates^0xc4ec4))
-	t, err := s.record(ctx, rng, opt.Events, cal.Options.forBoard(s.info).Window, cal.correctADC, nil)
-	if err != nil {
-		return nil, fmt.Errorf("calibration check: %w", err)
-	}
-	f, err := t.reg.solve()
-	if err != nil {
-		return nil, fmt.Errorf("calibration check: %w", err)
-	}
-	a, se, err := drift(f, k, s.info.Tau, s.period)
-	if err != nil {
-		return nil, fmt.Errorf("calibration check: %w", err)
-	}
-	want := cal.realised(ref)
 	rep := &CheckReport{MinEffect: opt.MinEffect}
-	var ss, sse float64
-	d := make([]float64, len(a))
-	pred := make([]float64, len(a))
-	for e := range a {
-		d[e] = a[e] - want[e]
-		pred[e] = math.Pow(cal.Couplings.GainSE[e]*ref[e], 2) + math.Pow(cal.Couplings.OffsetSE[e], 2)
-		ss += d[e] * d[e]
-		sse += se[e]*se[e] + pred[e]
-		rep.MaxCoupling = math.Max(rep.MaxCoupling, math.Abs(d[e]))
-	}
-	// The 64 deviations share their regression's row residuals: compare
-	// them by their full covariance (Mahalanobis), not one by one.
-	chi2, err := mahalanobis(f, k, float64(s.info.Tau)/float64(s.period), d, pred)
+	chi2, err := rep.compareCouplings(m, cal, float64(s.info.Tau)/float64(s.period))
 	if err != nil {
-		return nil, fmt.Errorf("calibration check: %w", err)
+		return nil, err
 	}
-	n := float64(len(a))
-	rep.RMSCoupling, rep.RMSCouplingSE = math.Sqrt(ss/n), math.Sqrt(sse/n)
-	dof := len(a)
-	bc, err := backcast(f, t, k)
-	if err != nil {
-		return nil, fmt.Errorf("calibration check: %w", err)
-	}
-	rep.ADCGainShift, rep.ADCOffsetShift = make([]float64, k), make([]float64, k)
-	for i := range k {
-		xs, ys := make([]float64, len(bc)), make([]float64, len(bc))
-		for e, z := range bc {
-			xs[e], ys[e] = t.forced[e][i], z[i]
-		}
-		g, off, gse, ose, _, ok := line(xs, ys)
-		if !ok {
-			continue
-		}
-		rep.ADCGainShift[i], rep.ADCOffsetShift[i] = g-1, off
-		gv := gse*gse + math.Pow(cal.ADC.GainSE[i]/cal.ADC.Gain[i], 2)
-		ov := ose*ose + math.Pow(cal.ADC.OffsetSE[i]/cal.ADC.Gain[i], 2)
-		chi2 += (g-1)*(g-1)/gv + off*off/ov
-		dof += 2
+	dof := len(m.realised)
+	if chi2, dof, err = rep.compareADC(m, cal, chi2, dof); err != nil {
+		return nil, err
 	}
 	rep.Dof = dof
 	rep.Chi2PerDof = chi2 / float64(dof)
@@ -183,6 +122,122 @@ func Check(ctx context.Context, b hal.Board, cal *Calibration, o *CheckOptions) 
 	c := s.cost()
 	rep.BoardTimeS, rep.WallS = c.BoardTimeS, c.WallS
 	return rep, nil
+}
+
+// withDefaults returns the options (nil: all defaults) with the defaults
+// filled in, refusing too few events.
+func (o *CheckOptions) withDefaults() (CheckOptions, error) {
+	var opt CheckOptions
+	if o != nil {
+		opt = *o
+	}
+	if opt.Events == 0 {
+		opt.Events = DefaultCheckEvents
+	}
+	if opt.MinEffect == 0 {
+		opt.MinEffect = DefaultMinEffect
+	}
+	if opt.Events < 50 {
+		return opt, fmt.Errorf("calibration check: %d events, want ≥ 50: %w", opt.Events, hal.ErrInvalid)
+	}
+	return opt, nil
+}
+
+// reference is the check's measurement: the reference couplings as
+// programmed, their transients (ADC-corrected), the regression fit and the
+// realised τ_ref·M with its standard errors.
+type reference struct {
+	k            int // cells
+	programmed   []float64
+	t            *transients
+	f            *fit
+	realised, se []float64
+}
+
+// measureReference programs the reference matrix (the first probe of a
+// seeded draw) at zero bias and records events transients through the
+// calibration's ADC correction, with the calibration's window.
+func (s *session) measureReference(ctx context.Context, cal *Calibration, seed uint64, events int) (*reference, error) {
+	po := Options{Seed: seed ^ 0xc4ec4, Probes: 3, Events: 30, Window: 3, BiasLevels: 3, BiasTaus: 10}
+	pr, err := probes(s.info, po)
+	if err != nil {
+		return nil, err
+	}
+	m := &reference{k: s.k, programmed: pr[0]}
+	if err := s.b.SetCouplings(ctx, m.programmed); err != nil {
+		return nil, fmt.Errorf("calibration check: programming the reference: %w", err)
+	}
+	// The transients relax toward the bias: zero it, as calibration does
+	// (a board left at the last bias level would rail).
+	if err := s.zeroBias(ctx); err != nil {
+		return nil, fmt.Errorf("calibration check: %w", err)
+	}
+	rng := rand.New(rand.NewPCG(seed, streamStates^0xc4ec4))
+	if m.t, err = s.record(ctx, rng, events, cal.Options.forBoard(s.info).Window, cal.correctADC, nil); err != nil {
+		return nil, fmt.Errorf("calibration check: %w", err)
+	}
+	if m.f, err = m.t.reg.solve(); err != nil {
+		return nil, fmt.Errorf("calibration check: %w", err)
+	}
+	if m.realised, m.se, err = drift(m.f, s.k, s.info.Tau, s.period); err != nil {
+		return nil, fmt.Errorf("calibration check: %w", err)
+	}
+	return m, nil
+}
+
+// compareCouplings fills in the coupling deviations of the reference from
+// cal's prediction (rms, largest, rms standard error) and returns their χ²
+// by the full covariance; s = τ_ref/h.
+func (rep *CheckReport) compareCouplings(m *reference, cal *Calibration, s float64) (float64, error) {
+	a, se, ref := m.realised, m.se, m.programmed
+	want := cal.realised(ref)
+	var ss, sse float64
+	d := make([]float64, len(a))
+	pred := make([]float64, len(a))
+	for e := range a {
+		d[e] = a[e] - want[e]
+		pred[e] = math.Pow(cal.Couplings.GainSE[e]*ref[e], 2) + math.Pow(cal.Couplings.OffsetSE[e], 2)
+		ss += d[e] * d[e]
+		sse += se[e]*se[e] + pred[e]
+		rep.MaxCoupling = math.Max(rep.MaxCoupling, math.Abs(d[e]))
+	}
+	// The 64 deviations share their regression's row residuals: compare
+	// them by their full covariance (Mahalanobis), not one by one.
+	chi2, err := mahalanobis(m.f, m.k, s, d, pred)
+	if err != nil {
+		return 0, fmt.Errorf("calibration check: %w", err)
+	}
+	n := float64(len(a))
+	rep.RMSCoupling, rep.RMSCouplingSE = math.Sqrt(ss/n), math.Sqrt(sse/n)
+	return chi2, nil
+}
+
+// compareADC fits the ADC line that the corrected readings still show per
+// channel (backcast against the forced states) and adds each channel's
+// gain and offset shift to chi2 and dof.
+func (rep *CheckReport) compareADC(m *reference, cal *Calibration, chi2 float64, dof int) (float64, int, error) {
+	k := m.k
+	bc, err := backcast(m.f, m.t, k)
+	if err != nil {
+		return 0, 0, fmt.Errorf("calibration check: %w", err)
+	}
+	rep.ADCGainShift, rep.ADCOffsetShift = make([]float64, k), make([]float64, k)
+	for i := range k {
+		xs, ys := make([]float64, len(bc)), make([]float64, len(bc))
+		for e, z := range bc {
+			xs[e], ys[e] = m.t.forced[e][i], z[i]
+		}
+		g, off, gse, ose, _, ok := line(xs, ys)
+		if !ok {
+			continue
+		}
+		rep.ADCGainShift[i], rep.ADCOffsetShift[i] = g-1, off
+		gv := gse*gse + math.Pow(cal.ADC.GainSE[i]/cal.ADC.Gain[i], 2)
+		ov := ose*ose + math.Pow(cal.ADC.OffsetSE[i]/cal.ADC.Gain[i], 2)
+		chi2 += (g-1)*(g-1)/gv + off*off/ov
+		dof += 2
+	}
+	return chi2, dof, nil
 }
 
 // mahalanobis returns dᵀC⁻¹d for the deviations d of the realised τ_ref·M
