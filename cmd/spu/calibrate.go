@@ -130,28 +130,37 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	sum := summarise(f.board, cal)
-	if *out != "" {
-		if err := cal.Save(*out); err != nil {
+	if err := saveCalibration(cal, &sum, *out, cacheDir, *noCache, *plotPath); err != nil {
+		return err
+	}
+	if f.json {
+		return writeJSON(stdout, sum)
+	}
+	printCalibration(stdout, sum)
+	return nil
+}
+
+// saveCalibration writes cal to --out and to the cache (unless --no-cache),
+// noting where in sum, and plots it to --plot.
+func saveCalibration(cal *calibration.Calibration, sum *calibrateJSON, out, cacheDir string, noCache bool, plotPath string) error {
+	if out != "" {
+		if err := cal.Save(out); err != nil {
 			return err
 		}
-		sum.Out = *out
+		sum.Out = out
 	}
-	if !*noCache {
+	if !noCache {
 		p := calibration.CachePath(cacheDir, cal.Board.Serial, cal.Key)
 		if err := cal.Save(p); err != nil {
 			return err
 		}
 		sum.Cache = p
 	}
-	if *plotPath != "" {
-		if err := writeCalibrationPlot(*plotPath, cal); err != nil {
+	if plotPath != "" {
+		if err := writeCalibrationPlot(plotPath, cal); err != nil {
 			return fmt.Errorf("--plot: %w", err)
 		}
 	}
-	if f.json {
-		return writeJSON(stdout, sum)
-	}
-	printCalibration(stdout, sum)
 	return nil
 }
 
