@@ -337,11 +337,11 @@ const maxFileBytes = 64 << 20
 func Decode(r io.Reader) (*Calibration, error) {
 	data, err := jsonfile.Read(r, maxFileBytes)
 	if err != nil {
-		return nil, fmt.Errorf("calibration: %w", err)
+		return nil, fmt.Errorf("calibration: %w", jsonfile.Invalid(err, hal.ErrInvalid))
 	}
 	var c Calibration
 	if err := jsonfile.Decode(data, &c); err != nil {
-		return nil, fmt.Errorf("calibration: %w", err)
+		return nil, fmt.Errorf("calibration: %w", jsonfile.Invalid(err, hal.ErrInvalid))
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err

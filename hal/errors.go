@@ -38,7 +38,8 @@ type RangeError struct {
 	Row, Col int
 	// Value is the offending value, Min and Max the allowed range.
 	Value, Min, Max float64
-	// Unit is the unit of Value, Min and Max ("V", "1/τ", "s").
+	// Unit is the unit of Value, Min and Max ("V", "1/τ", "s"); empty for
+	// a count or a code.
 	Unit string
 	// Hint suggests a fix; may be empty.
 	Hint string
@@ -54,7 +55,11 @@ func (e *RangeError) Error() string {
 	case e.Row >= 0:
 		fmt.Fprintf(&b, "[%d]", e.Row)
 	}
-	fmt.Fprintf(&b, " = %g %s is outside the allowed range [%g, %g] %s", e.Value, e.Unit, e.Min, e.Max, e.Unit)
+	unit := ""
+	if e.Unit != "" {
+		unit = " " + e.Unit
+	}
+	fmt.Fprintf(&b, " = %g%s is outside the allowed range [%g, %g]%s", e.Value, unit, e.Min, e.Max, unit)
 	if e.Hint != "" {
 		b.WriteString("; ")
 		b.WriteString(e.Hint)

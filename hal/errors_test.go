@@ -69,6 +69,20 @@ func TestRangeErrorScalar(t *testing.T) {
 	assert.ErrorIs(t, e, hal.ErrOutOfRange)
 }
 
+// The whole message, with and without a unit: one space between words, none
+// at the end (a unitless error once read "channel = 9  is outside the
+// allowed range [0, 7] ").
+func TestRangeErrorText(t *testing.T) {
+	e := &hal.RangeError{What: "ad5676 channel", Row: -1, Col: -1, Value: 9, Min: 0, Max: 7}
+	assert.Equal(t, "ad5676 channel = 9 is outside the allowed range [0, 7]", e.Error())
+	e = &hal.RangeError{What: "bias", Row: 2, Col: -1, Value: 6, Min: -5, Max: 5, Unit: "V"}
+	assert.Equal(t, "bias[2] = 6 V is outside the allowed range [-5, 5] V", e.Error())
+	e.Hint = "lower it"
+	assert.Equal(t, "bias[2] = 6 V is outside the allowed range [-5, 5] V; lower it", e.Error())
+	e = &hal.RangeError{What: "wiper code", Row: -1, Col: -1, Value: 1024, Min: 0, Max: 1023, Hint: "use 10 bits"}
+	assert.Equal(t, "wiper code = 1024 is outside the allowed range [0, 1023]; use 10 bits", e.Error())
+}
+
 func TestSaturationError(t *testing.T) {
 	e := &hal.SaturationError{Counts: []int{0, 3, 0, 2}, Samples: 10}
 	msg := e.Error()

@@ -94,8 +94,10 @@
 // # Units and errors
 //
 // Analog times are in units of τ; StepStats.BoardTime of TNGDEuler takes
-// τ = 1 µs (the paper's RC). Bad input returns errors wrapping the hal
-// sentinels: hal.ErrDimension for sizes, hal.ErrInvalid for values,
+// τ = 1 µs (the paper's RC). The model's errors are its own: ErrModel for
+// a malformed description (sizes, activation), ErrData for inputs or labels
+// that do not fit it. The optimisers' bad input returns errors wrapping the
+// hal sentinels: hal.ErrDimension for sizes, hal.ErrInvalid for values,
 // hal.ErrUnsupported for a refused dense NGD, hal.ErrUnstable for a
 // curvature that is not positive definite or a diverging Euler–Maruyama run.
 package optim

@@ -1,6 +1,7 @@
 package optim
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -8,8 +9,16 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
+)
 
-	"github.com/spukit/spukit/hal"
+// Errors of the model, its own rather than the board contract's (package
+// hal): callers branch on them with errors.Is.
+var (
+	// ErrModel: a model description is malformed (layer sizes, activation).
+	ErrModel = errors.New("invalid model")
+	// ErrData: inputs or labels do not fit the model (a batch or input of
+	// the wrong shape, a label outside the classes).
+	ErrData = errors.New("data do not fit the model")
 )
 
 // Activation is a hidden-layer nonlinearity.
@@ -38,7 +47,7 @@ func ParseActivation(s string) (Activation, error) {
 	case "relu":
 		return ReLU, nil
 	}
-	return 0, fmt.Errorf("activation %q: want tanh or relu: %w", s, hal.ErrInvalid)
+	return 0, fmt.Errorf("activation %q: want tanh or relu: %w", s, ErrModel)
 }
 
 // DefaultSizes returns the paper's MNIST network, 784-32-10 (N = 25,450).
@@ -68,15 +77,15 @@ type MLP struct {
 // seed (gain 1 for tanh — LeCun — and 2 for ReLU — He); biases are zero.
 func NewMLP(sizes []int, act Activation, seed uint64) (*MLP, error) {
 	if len(sizes) < 2 {
-		return nil, fmt.Errorf("mlp sizes %v: want at least inputs and outputs: %w", sizes, hal.ErrInvalid)
+		return nil, fmt.Errorf("mlp sizes %v: want at least inputs and outputs: %w", sizes, ErrModel)
 	}
 	for i, s := range sizes {
 		if s < 1 {
-			return nil, fmt.Errorf("mlp sizes %v: layer %d has width %d, want ≥ 1: %w", sizes, i, s, hal.ErrInvalid)
+			return nil, fmt.Errorf("mlp sizes %v: layer %d has width %d, want ≥ 1: %w", sizes, i, s, ErrModel)
 		}
 	}
 	if act != Tanh && act != ReLU {
-		return nil, fmt.Errorf("mlp activation %d: %w", int(act), hal.ErrInvalid)
+		return nil, fmt.Errorf("mlp activation %d: %w", int(act), ErrModel)
 	}
 	m := &MLP{Sizes: append([]int(nil), sizes...), Act: act}
 	n := 0
@@ -166,12 +175,12 @@ type pass struct {
 func (m *MLP) check(bt Batch) error {
 	if bt.Size() == 0 || len(bt.X) != bt.Size()*m.Inputs() {
 		return fmt.Errorf("batch: %d labels and %d inputs, want %d inputs per example: %w",
-			bt.Size(), len(bt.X), m.Inputs(), hal.ErrDimension)
+			bt.Size(), len(bt.X), m.Inputs(), ErrData)
 	}
 	classes := max(m.Outputs(), 2)
 	for i, y := range bt.Y {
 		if y < 0 || y >= classes {
-			return fmt.Errorf("label %d = %d, want 0..%d: %w", i, y, classes-1, hal.ErrInvalid)
+			return fmt.Errorf("label %d = %d, want 0..%d: %w", i, y, classes-1, ErrData)
 		}
 	}
 	return nil
@@ -329,7 +338,7 @@ func (m *MLP) Evaluate(bt Batch) (loss, accuracy float64, err error) {
 // row-major) as an n × Outputs row-major matrix.
 func (m *MLP) Logits(x []float64) ([]float64, error) {
 	if len(x) == 0 || len(x)%m.Inputs() != 0 {
-		return nil, fmt.Errorf("logits: %d inputs, want a multiple of %d: %w", len(x), m.Inputs(), hal.ErrDimension)
+		return nil, fmt.Errorf("logits: %d inputs, want a multiple of %d: %w", len(x), m.Inputs(), ErrData)
 	}
 	n := len(x) / m.Inputs()
 	out := make([]float64, 0, n*m.Outputs())

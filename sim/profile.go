@@ -197,11 +197,11 @@ func LoadProfile(path string) (Profile, error) {
 func DecodeProfile(r io.Reader) (Profile, error) {
 	data, err := jsonfile.Read(r, jsonfile.MaxBytes)
 	if err != nil {
-		return Profile{}, err
+		return Profile{}, jsonfile.Invalid(err, hal.ErrInvalid)
 	}
 	var p Profile
 	if err := jsonfile.Decode(data, &p); err != nil {
-		return Profile{}, err
+		return Profile{}, jsonfile.Invalid(err, hal.ErrInvalid)
 	}
 	if err := p.Validate(); err != nil {
 		return Profile{}, err

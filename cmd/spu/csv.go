@@ -36,7 +36,7 @@ func readFile(path string) ([]byte, error) {
 	defer f.Close()
 	data, err := jsonfile.Read(f, maxInputBytes)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, jsonfile.Invalid(err, hal.ErrInvalid))
 	}
 	return data, nil
 }

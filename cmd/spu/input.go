@@ -70,7 +70,8 @@ func isJSON(path string) bool { return strings.HasSuffix(strings.ToLower(path), 
 func jsonValue(path string, data []byte) (any, error) {
 	var v any
 	if err := jsonfile.Decode(data, &v); err != nil {
-		if strings.HasPrefix(err.Error(), "line ") {
+		err = jsonfile.Invalid(err, hal.ErrInvalid)
+		if je := (*jsonfile.Error)(nil); errors.As(err, &je) && je.Line > 0 {
 			return nil, fmt.Errorf("%s %w", path, err) // "FILE line 2 column 3: ..."
 		}
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/spukit/spukit/hal"
 	"github.com/spukit/spukit/internal/jsonfile"
 )
 
@@ -173,11 +174,11 @@ func LoadWiring(path string) (Wiring, error) {
 func DecodeWiring(r io.Reader) (Wiring, error) {
 	data, err := jsonfile.Read(r, jsonfile.MaxBytes)
 	if err != nil {
-		return Wiring{}, err
+		return Wiring{}, jsonfile.Invalid(err, hal.ErrInvalid)
 	}
 	var w Wiring
 	if err := jsonfile.Decode(data, &w); err != nil {
-		return Wiring{}, err
+		return Wiring{}, jsonfile.Invalid(err, hal.ErrInvalid)
 	}
 	if err := w.Validate(); err != nil {
 		return Wiring{}, err

@@ -2,13 +2,12 @@ package jsonfile
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/spukit/spukit/hal"
 )
 
 type target struct {
@@ -36,7 +35,8 @@ func TestDecodeErrors(t *testing.T) {
 	} {
 		var v target
 		err := Decode([]byte(c.in), &v)
-		require.ErrorIs(t, err, hal.ErrInvalid, c.in)
+		var je *Error
+		require.ErrorAs(t, err, &je, c.in)
 		assert.Contains(t, err.Error(), c.want, c.in)
 	}
 }
@@ -59,10 +59,32 @@ func TestRead(t *testing.T) {
 	assert.Len(t, data, MaxBytes)
 
 	_, err = Read(strings.NewReader(at+" "), MaxBytes)
-	require.ErrorIs(t, err, hal.ErrInvalid)
+	var je *Error
+	require.ErrorAs(t, err, &je)
 	assert.ErrorContains(t, err, "larger than the limit of 1 MiB")
 	_, err = Read(strings.NewReader("12345"), 4)
 	assert.ErrorContains(t, err, "limit of 4 bytes")
 	_, err = Read(strings.NewReader(strings.Repeat("x", 3<<10)), 2<<10)
 	assert.ErrorContains(t, err, "limit of 2 KiB")
+}
+
+// Errors carry their position; Invalid adds a caller's sentinel to
+// malformed input only, keeping the message and adding the sentinel's text.
+func TestErrorPositionAndInvalid(t *testing.T) {
+	err := Decode([]byte("{\"cells\": 8,\n  \"tau\": }"), new(target))
+	var je *Error
+	require.ErrorAs(t, err, &je)
+	assert.Equal(t, [2]int{2, 10}, [2]int{je.Line, je.Column})
+	var se *json.SyntaxError
+	assert.ErrorAs(t, err, &se, "encoding/json's error is kept")
+
+	sentinel := errors.New("invalid argument")
+	marked := Invalid(err, sentinel)
+	assert.ErrorIs(t, marked, sentinel)
+	assert.ErrorAs(t, marked, &je)
+	assert.Equal(t, err.Error()+": invalid argument", marked.Error())
+
+	io := errors.New("read error")
+	assert.Same(t, io, Invalid(io, sentinel), "not malformed input: unchanged")
+	assert.Nil(t, Invalid(nil, sentinel))
 }
