@@ -70,3 +70,20 @@ func TestNewOptimizerErrors(t *testing.T) {
 		})
 	}
 }
+
+// The table says what the six hand-written places said before it: the
+// names in help order, the default step sizes and the three properties
+// (the old definitions are the oracle).
+func TestOptimizerTable(t *testing.T) {
+	assert.Equal(t, []string{"sgd", "adam", "ngd", "ngd-cg", "ngd-woodbury", "tngd", "tngd-adam", "tngd-em"}, Optimizers)
+	assert.Equal(t, map[string]float64{
+		"sgd": 0.1, "adam": 1e-3, "ngd": 0.01, "ngd-cg": 0.01, "ngd-woodbury": 0.01,
+		"tngd": 0.01, "tngd-adam": 1e-3, "tngd-em": 0.01,
+	}, DefaultLR)
+	for _, name := range append(Optimizers, "unknown") {
+		board := name == "tngd" || name == "tngd-adam"
+		assert.Equal(t, board, UsesBoard(name), name)
+		assert.Equal(t, board || name == "tngd-em", UsesAnalogTime(name), name)
+		assert.Equal(t, name != "sgd" && name != "adam", UsesCurvature(name), name)
+	}
+}
