@@ -104,6 +104,8 @@ func TestProductsAgainstNaiveAndDense(t *testing.T) {
 		var dtw mat.VecDense
 		dtw.MulVec(denseFromDefinition(j).T(), mat.NewVecDense(j.Rows, w))
 		assert.Less(t, relErr(gotT, dtw.RawVector().Data), 1e-14, "Jᵀ w against dense J %v", sh)
+		gemmMulTransVec(j, wantT, w)
+		assert.Equal(t, wantT, gotT, "Jᵀ w bit for bit as the GEMM formulation %v", sh)
 
 		d := make([]float64, j.Rows*j.Cols)
 		ggn.Dense(d, j)
@@ -290,4 +292,25 @@ func TestShapePanics(t *testing.T) {
 	bad.Blocks = append([]hal.JacobianBlock(nil), j.Blocks...)
 	bad.Blocks[1].Signal = bad.Blocks[1].Signal[1:]
 	assert.Panics(t, func() { ggn.MulVec(make([]float64, 6), &bad, make([]float64, 27), work) })
+}
+
+// At the paper's MNIST shape (784-32-10, batch 64), with some zero weights,
+// MulTransVec is bit for bit the GEMM formulation (whose In columns GEMM
+// splits into blocks, and on which gonum may run goroutines).
+func TestMulTransVecMatchesGemmAtMNISTShape(t *testing.T) {
+	r := rand.New(rand.NewPCG(12, 12))
+	f := randFact(r, 64, 10, 32*785+10*33, [][3]int{{0, 32, 785}, {32 * 785, 10, 33}})
+	work := make([]float64, ggn.WorkLen(&f.J))
+	got, want := make([]float64, f.J.Cols), make([]float64, f.J.Cols)
+	for i := range 4 {
+		w := randVec(r, f.J.Rows)
+		for q := range w {
+			if i%2 == 1 && r.Float64() < 0.3 {
+				w[q] = 0
+			}
+		}
+		ggn.MulTransVec(got, &f.J, w, work)
+		gemmMulTransVec(&f.J, want, w)
+		require.Equal(t, want, got)
+	}
 }

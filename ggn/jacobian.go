@@ -6,6 +6,7 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/floats"
 
 	"github.com/spukit/spukit/hal"
 )
@@ -69,27 +70,37 @@ func MulVec(dst []float64, j *hal.Jacobian, v, work []float64) {
 	}
 }
 
-// MulTransVec sets dst = Jᵀ w: per block, C_s = Σ_{r∈s} w_r Signal_r
-// (Samples × Out), then the block's columns are Cᵀ·Input (one GEMM).
-// Columns no block covers are zero. dst has length j.Cols, w length
-// j.Rows, work at least WorkLen(j). It does not allocate.
+// MulTransVec sets dst = Jᵀ w: per block and sample s, the Out-vector
+// c = Σ_{r∈s} w_r Signal_r, then each of the block's Out column ranges
+// gets c_p times the sample's input (a long AXPY). Every entry sums over
+// the samples in order, exactly as the GEMM Cᵀ·Input that optim used, so
+// the results are bit for bit those of GEMM, without its blocking of the
+// In columns into short pieces. Columns no block covers are zero. dst has
+// length j.Cols, w length j.Rows, work at least WorkLen(j). It does not
+// allocate.
 func MulTransVec(dst []float64, j *hal.Jacobian, w, work []float64) {
 	checkShape(j)
 	checkLen("dst", len(dst), j.Cols)
 	checkLen("w", len(w), j.Rows)
 	checkWork(len(work), WorkLen(j))
 	clear(dst)
-	b, k := j.Samples(), j.RowsPerSample
+	k := j.RowsPerSample
 	for _, blk := range j.Blocks {
-		c := work[:b*blk.Out]
-		clear(c)
-		for r := range j.Rows {
-			if w[r] != 0 {
-				axpy(c[(r/k)*blk.Out:(r/k+1)*blk.Out], w[r], blk.Signal[r*blk.Out:(r+1)*blk.Out])
+		c := work[:blk.Out]
+		for s := range j.Samples() {
+			clear(c)
+			for r := s * k; r < (s+1)*k; r++ {
+				if w[r] != 0 {
+					axpy(c, w[r], blk.Signal[r*blk.Out:(r+1)*blk.Out])
+				}
+			}
+			a := blk.Input[s*blk.In : (s+1)*blk.In]
+			for p, cp := range c {
+				if cp != 0 {
+					floats.AddScaled(dst[blk.Col+p*blk.In:blk.Col+(p+1)*blk.In], cp, a)
+				}
 			}
 		}
-		blas64.Gemm(blas.Trans, blas.NoTrans, 1, general(b, blk.Out, blk.Out, c),
-			general(b, blk.In, blk.In, blk.Input), 1, general(blk.Out, blk.In, blk.In, dst[blk.Col:blk.Col+blk.Out*blk.In]))
 	}
 }
 

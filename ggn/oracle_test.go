@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/spukit/spukit/hal"
@@ -179,4 +181,26 @@ func denseFromDefinition(j *hal.Jacobian) *mat.Dense {
 		}
 	}
 	return out
+}
+
+// gemmMulTransVec is the GEMM formulation of Jᵀw that optim used before
+// package ggn: per block, C_s = Σ_{r∈s} w_r Signal_r (Samples × Out), then
+// the block's columns are Cᵀ·Input. MulTransVec must match it bit for bit:
+// the seeded results of ngd-woodbury and the dual mapping depend on it.
+func gemmMulTransVec(j *hal.Jacobian, dst, w []float64) {
+	clear(dst[:j.Cols])
+	b, k := j.Samples(), j.RowsPerSample
+	for _, blk := range j.Blocks {
+		c := make([]float64, b*blk.Out)
+		for r := range j.Rows {
+			if w[r] != 0 {
+				for p, v := range blk.Signal[r*blk.Out : (r+1)*blk.Out] {
+					c[(r/k)*blk.Out+p] += w[r] * v
+				}
+			}
+		}
+		blas64.Gemm(blas.Trans, blas.NoTrans, 1, blas64.General{Rows: b, Cols: blk.Out, Stride: blk.Out, Data: c},
+			blas64.General{Rows: b, Cols: blk.In, Stride: blk.In, Data: blk.Input}, 1,
+			blas64.General{Rows: blk.Out, Cols: blk.In, Stride: blk.In, Data: dst[blk.Col : blk.Col+blk.Out*blk.In]})
+	}
 }
