@@ -180,6 +180,31 @@ func (c *Calibration) Validate() error {
 	if k < 1 || c.Board.Serial == "" || !(c.Board.TauS > 0) {
 		return fmt.Errorf("calibration: board cells %d, serial %q, tau %g s: %w", k, c.Board.Serial, c.Board.TauS, hal.ErrInvalid)
 	}
+	if err := c.checkValues(k); err != nil {
+		return err
+	}
+	if len(c.Couplings.OffsetFitted) != k*k || len(c.Couplings.Dof) != k*k {
+		return fmt.Errorf("calibration: couplings.offset_fitted has %d entries and couplings.dof %d, want %d: %w",
+			len(c.Couplings.OffsetFitted), len(c.Couplings.Dof), k*k, hal.ErrDimension)
+	}
+	if len(c.Success) != k || len(c.BoundaryHits) != k {
+		return fmt.Errorf("calibration: success has %d entries and boundary_hits %d, want %d: %w",
+			len(c.Success), len(c.BoundaryHits), k, hal.ErrDimension)
+	}
+	for name, v := range map[string][]float64{"adc.gain": c.ADC.Gain, "bias_dac.gain": c.Bias.Gain, "couplings.gain": c.Couplings.Gain, "cells.tau_s": c.Cells.TauS} {
+		for i, g := range v {
+			if !(g > 0) {
+				return fmt.Errorf("calibration: %s[%d] = %g, want a positive value: %w", name, i, g, hal.ErrInvalid)
+			}
+		}
+	}
+	return c.Bias.checkSizes(k)
+}
+
+// checkValues checks the length of every per-channel and per-element
+// field of a k-cell calibration, and that its values are finite and of
+// plausible size.
+func (c *Calibration) checkValues(k int) error {
 	// Every per-channel and per-element field, in a fixed order so that
 	// the first bad one is named the same way every time.
 	type field struct {
@@ -211,22 +236,13 @@ func (c *Calibration) Validate() error {
 			}
 		}
 	}
-	if len(c.Couplings.OffsetFitted) != k*k || len(c.Couplings.Dof) != k*k {
-		return fmt.Errorf("calibration: couplings.offset_fitted has %d entries and couplings.dof %d, want %d: %w",
-			len(c.Couplings.OffsetFitted), len(c.Couplings.Dof), k*k, hal.ErrDimension)
-	}
-	if len(c.Success) != k || len(c.BoundaryHits) != k {
-		return fmt.Errorf("calibration: success has %d entries and boundary_hits %d, want %d: %w",
-			len(c.Success), len(c.BoundaryHits), k, hal.ErrDimension)
-	}
-	for name, v := range map[string][]float64{"adc.gain": c.ADC.Gain, "bias_dac.gain": c.Bias.Gain, "couplings.gain": c.Couplings.Gain, "cells.tau_s": c.Cells.TauS} {
-		for i, g := range v {
-			if !(g > 0) {
-				return fmt.Errorf("calibration: %s[%d] = %g, want a positive value: %w", name, i, g, hal.ErrInvalid)
-			}
-		}
-	}
-	for _, m := range [][][]float64{c.Bias.Measured, c.Bias.MeasuredSE} {
+	return nil
+}
+
+// checkSizes checks the bias sweep's per-channel tables (measured means,
+// their standard errors, the INL) against k channels and the levels.
+func (bd *BiasDAC) checkSizes(k int) error {
+	for _, m := range [][][]float64{bd.Measured, bd.MeasuredSE} {
 		if m == nil {
 			continue
 		}
@@ -234,18 +250,18 @@ func (c *Calibration) Validate() error {
 			return fmt.Errorf("calibration: bias_dac.measured has %d channels, want %d: %w", len(m), k, hal.ErrDimension)
 		}
 		for i, row := range m {
-			if len(row) != len(c.Bias.Levels) {
-				return fmt.Errorf("calibration: bias_dac.measured[%d] has %d entries for %d levels: %w", i, len(row), len(c.Bias.Levels), hal.ErrDimension)
+			if len(row) != len(bd.Levels) {
+				return fmt.Errorf("calibration: bias_dac.measured[%d] has %d entries for %d levels: %w", i, len(row), len(bd.Levels), hal.ErrDimension)
 			}
 		}
 	}
-	if c.Bias.INL != nil {
-		if len(c.Bias.INL) != k {
-			return fmt.Errorf("calibration: bias_dac.inl_v has %d channels, want %d: %w", len(c.Bias.INL), k, hal.ErrDimension)
+	if bd.INL != nil {
+		if len(bd.INL) != k {
+			return fmt.Errorf("calibration: bias_dac.inl_v has %d channels, want %d: %w", len(bd.INL), k, hal.ErrDimension)
 		}
-		for i, t := range c.Bias.INL {
-			if t != nil && len(t) != len(c.Bias.Levels) {
-				return fmt.Errorf("calibration: bias_dac.inl_v[%d] has %d entries for %d levels: %w", i, len(t), len(c.Bias.Levels), hal.ErrDimension)
+		for i, t := range bd.INL {
+			if t != nil && len(t) != len(bd.Levels) {
+				return fmt.Errorf("calibration: bias_dac.inl_v[%d] has %d entries for %d levels: %w", i, len(t), len(bd.Levels), hal.ErrDimension)
 			}
 		}
 	}
