@@ -49,11 +49,7 @@ func checkClock(ctx context.Context, b hal.Board, _ config) error {
 	if t0 < 0 {
 		return failf("BoardTime() = %v at open, want ≥ 0", t0)
 	}
-	v, err := safeBias(in)
-	if err != nil {
-		return err
-	}
-	if err := program(ctx, b, identity(k, 1), constant(k, v)); err != nil {
+	if _, err := programNeutral(ctx, b, in); err != nil {
 		return err
 	}
 	t1, err := now()

@@ -13,11 +13,8 @@ import (
 func checkADCRange(ctx context.Context, b hal.Board, _ config) error {
 	in := b.Info()
 	k := in.Cells
-	v, err := safeBias(in)
+	v, err := programNeutral(ctx, b, in)
 	if err != nil {
-		return err
-	}
-	if err := program(ctx, b, identity(k, 1), constant(k, v)); err != nil {
 		return err
 	}
 	const n = 200

@@ -290,11 +290,7 @@ func checkUnstable(ctx context.Context, b hal.Board, _ config) error {
 func checkArguments(ctx context.Context, b hal.Board, _ config) error {
 	in := b.Info()
 	k := in.Cells
-	v, err := safeBias(in)
-	if err != nil {
-		return err
-	}
-	if err := program(ctx, b, identity(k, 1), constant(k, v)); err != nil {
+	if _, err := programNeutral(ctx, b, in); err != nil {
 		return err
 	}
 	var errs []error

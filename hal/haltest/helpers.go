@@ -92,6 +92,19 @@ func tauSpan(in hal.Info, n, c float64) time.Duration {
 	return time.Duration(math.Ceil(n * float64(in.Tau) / c))
 }
 
+// programNeutral programs A = I and the safe bias v (safeBias) on every
+// cell, the setting most checks start from, and returns v.
+func programNeutral(ctx context.Context, b hal.Board, in hal.Info) (float64, error) {
+	v, err := safeBias(in)
+	if err != nil {
+		return 0, err
+	}
+	if err := program(ctx, b, identity(in.Cells, 1), constant(in.Cells, v)); err != nil {
+		return 0, err
+	}
+	return v, nil
+}
+
 // program sets couplings and bias.
 func program(ctx context.Context, b hal.Board, a, bias []float64) error {
 	if err := b.SetCouplings(ctx, a); err != nil {
@@ -129,11 +142,8 @@ func joinThenSmoke(ctx context.Context, b hal.Board, errs []error) error {
 func smoke(ctx context.Context, b hal.Board) error {
 	in := b.Info()
 	k := in.Cells
-	v, err := safeBias(in)
+	v, err := programNeutral(ctx, b, in)
 	if err != nil {
-		return err
-	}
-	if err := program(ctx, b, identity(k, 1), constant(k, v)); err != nil {
 		return err
 	}
 	if err := forceAndRun(ctx, b, constant(k, v), 5); err != nil {
