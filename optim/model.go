@@ -394,16 +394,12 @@ func (m *MLP) backward(ps *pass, bt Batch) []float64 {
 	return grad
 }
 
+// dot is a plain loop, not floats.Dot: its summation order is part of
+// every seeded result (gonum's unrolled kernel sums in another order).
 func dot(a, b []float64) float64 {
 	s := 0.0
 	for i, v := range a {
 		s += v * b[i]
 	}
 	return s
-}
-
-func axpy(dst []float64, a float64, x []float64) {
-	for i, v := range x {
-		dst[i] += a * v
-	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/lapack/lapack64"
 	"gonum.org/v1/gonum/mat"
 
@@ -355,8 +356,8 @@ func cg(it *Iteration, tol float64, maxIter int) ([]float64, int, float64) {
 	for ; k < maxIter && rr > stop; k++ {
 		it.FVec(ap, p)
 		alpha := rr / dot(p, ap)
-		axpy(x, alpha, p)
-		axpy(r, -alpha, ap)
+		floats.AddScaled(x, alpha, p)
+		floats.AddScaled(r, -alpha, ap)
 		nr := dot(r, r)
 		beta := nr / rr
 		for i := range p {
