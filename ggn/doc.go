@@ -23,9 +23,10 @@
 // workspace whose zero value is ready); shapes are documented and checked,
 // and a mismatch panics, since it is a programming error and not bad input
 // (check a factorization from outside with hal.Factorization.Validate
-// first). MulVec and MulTransVec, the per-product kernels, never allocate;
-// Gram, SqrtH and Curvature allocate only when a workspace grows (and
-// gonum's eigensolver inside SqrtH allocates its own work).
+// first). MulVec, MulTransVec, Dense and Curvature never allocate; Gram
+// allocates its workspace when it grows and otherwise only the bookkeeping
+// of its goroutines; U allocates the signals dst does not have yet; and
+// gonum's eigensolver inside SqrtH allocates its own work.
 //
 // Blocks must cover disjoint columns, as hal.Jacobian.Validate requires:
 // Gram sums per-block terms and would miss an overlap's cross terms.

@@ -314,3 +314,15 @@ func TestMulTransVecMatchesGemmAtMNISTShape(t *testing.T) {
 		require.Equal(t, want, got)
 	}
 }
+
+// Dense and Curvature do not allocate either.
+func TestDenseKernelsDoNotAllocate(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 13))
+	sh := shapes[1]
+	f := randFact(r, sh.samples, sh.k, sh.cols, sh.blocks)
+	j := &f.J
+	d := make([]float64, j.Rows*j.Cols)
+	fd := make([]float64, j.Cols*j.Cols)
+	assert.Zero(t, testing.AllocsPerRun(5, func() { ggn.Dense(d, j) }))
+	assert.Zero(t, testing.AllocsPerRun(5, func() { ggn.Curvature(fd, j.Cols, j, 0.1, d) }))
+}
