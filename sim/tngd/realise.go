@@ -7,6 +7,7 @@ import (
 
 	"github.com/spukit/spukit/ggn"
 	"github.com/spukit/spukit/hal"
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -69,20 +70,12 @@ func quantise(v, step float64) float64 {
 	return math.Round(v/step) * step
 }
 
-func maxAbs(v []float64) float64 {
-	m := 0.0
-	for _, x := range v {
-		m = math.Max(m, math.Abs(x))
-	}
-	return m
-}
-
 // realiseArray returns the realised copy of a Signal (kind 0) or Input
 // (kind 1) array of block `block`: each entry through the factor DAC (full
 // scale = the array's largest |entry|) times its element's gain.
 func (b *Board) realiseArray(v []float64, kind, block int) []float64 {
 	out := slices.Clone(v)
-	step := b.dacStep(maxAbs(v))
+	step := b.dacStep(floats.Norm(v, math.Inf(1)))
 	tol := b.p.Mismatch
 	for i, x := range out {
 		x = quantise(x, step)
@@ -109,7 +102,7 @@ func (b *Board) realiseH(h []float64, k int) []float64 {
 		return slices.Clone(h)
 	}
 	out := make([]float64, len(h))
-	step := b.dacStep(maxAbs(h))
+	step := b.dacStep(floats.Norm(h, math.Inf(1)))
 	tol := b.p.Mismatch
 	el := func(v float64, idx int) float64 {
 		v = quantise(v, step)
