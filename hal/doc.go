@@ -29,6 +29,14 @@
 //
 //	b, err := hal.Open(ctx, "sim:proto8?seed=3")
 //
+// Every board starts in the same neutral state when it is opened, whatever
+// a previous session (of this or another program) left programmed:
+// couplings A = I, bias b = 0 and, where the board can force it, state
+// x = 0. A program therefore never inherits couplings or a bias it did not
+// set. Drivers for boards that keep their analog state across connections
+// (a serial board's firmware, SPI DACs) reset it on open; haltest's Reopen
+// check holds every board to this.
+//
 // # Capabilities
 //
 // Each optional fact about a board has exactly one signal:
@@ -40,25 +48,22 @@
 //     a serial board whose firmware keeps no clock, a wrapper such as
 //     calibration.Wrap or a network client forwarding to a board that may
 //     lack it — implements the interface anyway and reports "not here"
-//     through the method's own result (Clock's ok), so no wrapper needs a
-//     second type per combination of capabilities. Read board time with
-//     BoardTime(b), never by asserting Clock alone.
+//     through the method's own result (Clock's ok; ErrUnsupported from a
+//     method that returns an error), so no wrapper needs a second type per
+//     combination of capabilities. Read board time with BoardTime(b), never
+//     by asserting Clock alone.
 //
 // A wire protocol may carry such facts in its own encoding (the serial
 // firmware's INFO capability bits are package firmware/proto's); drivers
 // translate them into the signal above.
 //
-// Every board starts in the same neutral state when it is opened, whatever
-// a previous session (of this or another program) left programmed:
-// couplings A = I, bias b = 0 and, where the board can force it, state
-// x = 0. A program therefore never inherits couplings or a bias it did not
-// set. Drivers for boards that keep their analog state across connections
-// (a serial board's firmware, SPI DACs) reset it on open; haltest's Reopen
-// check holds every board to this.
-//
 // # Errors
 //
 // Conditions callers must branch on are sentinel errors (ErrOutOfRange,
 // ErrSaturated, …) tested with errors.Is. Out-of-range values come as a
-// *RangeError naming the entry, the value and the allowed range.
+// *RangeError naming the entry, the value and the allowed range. The
+// sentinels are the board contract's: packages that are not about boards
+// (the model in optim, the JSON reader internal/jsonfile) have their own
+// errors, and a caller adds hal's where its contract says so (a profile
+// that is not valid JSON is ErrInvalid to Open).
 package hal
