@@ -24,25 +24,22 @@ func OpenURL(u *url.URL) (hal.Board, error) {
 // openQuery opens "sim:tngd?opt=value&…" (see docs/profiles.md) from the
 // options hal.CheckQuery returned: known keys, one value each.
 func openQuery(q url.Values) (hal.Board, error) {
-	p := DefaultProfile()
-	seed := uint64(1)
-	num := func(key string) (float64, error) {
-		v := q.Get(key)
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			return 0, fmt.Errorf("sim:tngd: option %s=%q: want a finite number: %w", key, v, hal.ErrInvalid)
+	o := uriProfile{p: DefaultProfile(), seed: 1}
+	for _, key := range optionOrder(q) {
+		if err := o.set(key, q.Get(key)); err != nil {
+			return nil, err
 		}
-		return f, nil
 	}
-	integer := func(key string) (int, error) {
-		v := q.Get(key)
-		i, err := strconv.Atoi(v)
-		if err != nil {
-			return 0, fmt.Errorf("sim:tngd: option %s=%q: want an integer: %w", key, v, hal.ErrInvalid)
-		}
-		return i, nil
+	if o.kappaSet && o.noiseSet {
+		return nil, fmt.Errorf("sim:tngd: give noise (σ, V) or kappa (κ₀ = σ², V²), not both: %w", hal.ErrInvalid)
 	}
-	// "bits" sets every converter; the specific options then override it.
+	return New(o.p, o.seed)
+}
+
+// optionOrder returns q's keys in the order they are applied: "bits"
+// first, since it sets every converter and the specific options then
+// override it; the others sorted.
+func optionOrder(q url.Values) []string {
 	keys := make([]string, 0, len(q))
 	for k := range q {
 		keys = append(keys, k)
@@ -56,88 +53,94 @@ func openQuery(q url.Values) (hal.Board, error) {
 		}
 		return strings.Compare(a, b)
 	})
-	kappaSet, noiseSet := false, false
-	for _, key := range keys {
-		var err error
-		var f float64
-		var i int
-		switch key {
-		case "seed":
-			v := q.Get(key)
-			seed, err = strconv.ParseUint(v, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("sim:tngd: seed %q: want a non-negative integer: %w", v, hal.ErrInvalid)
-			}
-		case "cells":
-			i, err = integer(key)
-			p.Cells = i
-		case "bits":
-			i, err = integer(key)
-			p.DACBits, p.BiasBits, p.ADCBits = i, i, i
-		case "dac_bits":
-			i, err = integer(key)
-			p.DACBits = i
-		case "bias_bits":
-			i, err = integer(key)
-			p.BiasBits = i
-		case "adc_bits":
-			i, err = integer(key)
-			p.ADCBits = i
-		case "lanczos_max":
-			i, err = integer(key)
-			p.LanczosMax = i
-		case "noise":
-			f, err = num(key)
-			p.NoiseV, noiseSet = f, true
-		case "kappa":
-			f, err = num(key)
-			if err == nil && f < 0 {
-				return nil, fmt.Errorf("sim:tngd: kappa = %g V²: want ≥ 0: %w", f, hal.ErrInvalid)
-			}
-			p.NoiseV, kappaSet = math.Sqrt(f), true
-		case "tau":
-			f, err = num(key)
-			p.TauS = f
-		case "mismatch":
-			f, err = num(key)
-			p.Mismatch = f
-		case "bias_range":
-			f, err = num(key)
-			p.BiasRangeV = f
-		case "adc_range":
-			f, err = num(key)
-			p.ADCRangeV = f
-		case "adc_conv":
-			f, err = num(key)
-			p.ADCConvS = f
-		case "min_period":
-			f, err = num(key)
-			p.MinPeriodS = f
-		case "link":
-			f, err = num(key)
-			p.LinkBytesPerS = f
-		case "lanczos_tol":
-			f, err = num(key)
-			p.LanczosTol = f
-		case "freerun":
-			v := q.Get(key)
-			p.FreeRun, err = strconv.ParseBool(v)
-			if err != nil {
-				return nil, fmt.Errorf("sim:tngd: freerun=%q: want 0 or 1: %w", v, hal.ErrInvalid)
-			}
-		case "method":
-			p.Method = q.Get(key)
-		default:
-			return nil, fmt.Errorf("sim:tngd: unknown option %q (known: %s): %w", key, strings.Join(uriOptions, ", "), hal.ErrInvalid)
-		}
+	return keys
+}
+
+// intOptions are the options that set integer fields of the profile.
+var intOptions = map[string]func(p *Profile, i int){
+	"cells":       func(p *Profile, i int) { p.Cells = i },
+	"bits":        func(p *Profile, i int) { p.DACBits, p.BiasBits, p.ADCBits = i, i, i },
+	"dac_bits":    func(p *Profile, i int) { p.DACBits = i },
+	"bias_bits":   func(p *Profile, i int) { p.BiasBits = i },
+	"adc_bits":    func(p *Profile, i int) { p.ADCBits = i },
+	"lanczos_max": func(p *Profile, i int) { p.LanczosMax = i },
+}
+
+// floatOptions are the options that set a finite number into the profile
+// as it is (kappa, which is converted, is in uriProfile.set).
+var floatOptions = map[string]func(p *Profile, f float64){
+	"noise":       func(p *Profile, f float64) { p.NoiseV = f },
+	"tau":         func(p *Profile, f float64) { p.TauS = f },
+	"mismatch":    func(p *Profile, f float64) { p.Mismatch = f },
+	"bias_range":  func(p *Profile, f float64) { p.BiasRangeV = f },
+	"adc_range":   func(p *Profile, f float64) { p.ADCRangeV = f },
+	"adc_conv":    func(p *Profile, f float64) { p.ADCConvS = f },
+	"min_period":  func(p *Profile, f float64) { p.MinPeriodS = f },
+	"link":        func(p *Profile, f float64) { p.LinkBytesPerS = f },
+	"lanczos_tol": func(p *Profile, f float64) { p.LanczosTol = f },
+}
+
+// uriProfile is the profile and seed a sim:tngd URI builds, and which of
+// the two ways to give the noise it used.
+type uriProfile struct {
+	p                  Profile
+	seed               uint64
+	kappaSet, noiseSet bool
+}
+
+// set applies option key = v.
+func (o *uriProfile) set(key, v string) error {
+	if set, ok := intOptions[key]; ok {
+		i, err := strconv.Atoi(v)
 		if err != nil {
-			return nil, err
+			return fmt.Errorf("sim:tngd: option %s=%q: want an integer: %w", key, v, hal.ErrInvalid)
 		}
+		set(&o.p, i)
+		return nil
 	}
-	if kappaSet && noiseSet {
-		return nil, fmt.Errorf("sim:tngd: give noise (σ, V) or kappa (κ₀ = σ², V²), not both: %w", hal.ErrInvalid)
+	if set, ok := floatOptions[key]; ok {
+		f, err := finite(key, v)
+		if err != nil {
+			return err
+		}
+		set(&o.p, f)
+		o.noiseSet = o.noiseSet || key == "noise"
+		return nil
 	}
-	return New(p, seed)
+	var err error
+	switch key {
+	case "seed":
+		if o.seed, err = strconv.ParseUint(v, 10, 64); err != nil {
+			return fmt.Errorf("sim:tngd: seed %q: want a non-negative integer: %w", v, hal.ErrInvalid)
+		}
+	case "kappa":
+		f, err := finite(key, v)
+		if err != nil {
+			return err
+		}
+		if f < 0 {
+			return fmt.Errorf("sim:tngd: kappa = %g V²: want ≥ 0: %w", f, hal.ErrInvalid)
+		}
+		o.p.NoiseV, o.kappaSet = math.Sqrt(f), true
+	case "freerun":
+		if o.p.FreeRun, err = strconv.ParseBool(v); err != nil {
+			return fmt.Errorf("sim:tngd: freerun=%q: want 0 or 1: %w", v, hal.ErrInvalid)
+		}
+	case "method":
+		o.p.Method = v
+	default:
+		return fmt.Errorf("sim:tngd: unknown option %q (known: %s): %w", key, strings.Join(uriOptions, ", "), hal.ErrInvalid)
+	}
+	return nil
+}
+
+// finite parses option key's value v as a finite number.
+func finite(key, v string) (float64, error) {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, fmt.Errorf("sim:tngd: option %s=%q: want a finite number: %w", key, v, hal.ErrInvalid)
+	}
+	return f, nil
 }
 
 var uriOptions = []string{"seed", "cells", "noise", "kappa", "tau", "bits", "dac_bits", "mismatch",
