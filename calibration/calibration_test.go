@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -418,4 +419,38 @@ func TestProgressNamesStages(t *testing.T) {
 	assert.Equal(t, want, stages)
 	assert.Contains(t, want[0], "probe 1 of 4: transients for ADC, couplings, τ, noise")
 	assert.Equal(t, 1.0, last)
+}
+
+// With several bad gains, Validate names the first in the documented order
+// (adc.gain, bias_dac.gain, couplings.gain, cells.tau_s) every time, not
+// whichever a map's iteration order happens to reach first.
+func TestValidateNamesFirstBadGainInOrder(t *testing.T) {
+	c := calibrate(t, "sim:proto8?seed=1", Options{Events: 800, Probes: 4, BiasTaus: 100})
+	bad := *c
+	zero := func(v []float64, i int) []float64 {
+		v = slices.Clone(v)
+		v[i] = 0
+		return v
+	}
+	bad.ADC.Gain = zero(c.ADC.Gain, 2)
+	bad.Bias.Gain = zero(c.Bias.Gain, 0)
+	bad.Couplings.Gain = zero(c.Couplings.Gain, 5)
+	bad.Cells.TauS = zero(c.Cells.TauS, 1)
+	for _, tc := range []struct {
+		want string
+		fix  func()
+	}{
+		{"adc.gain[2] = 0", func() { bad.ADC.Gain = c.ADC.Gain }},
+		{"bias_dac.gain[0] = 0", func() { bad.Bias.Gain = c.Bias.Gain }},
+		{"couplings.gain[5] = 0", func() { bad.Couplings.Gain = c.Couplings.Gain }},
+		{"cells.tau_s[1] = 0", func() { bad.Cells.TauS = c.Cells.TauS }},
+	} {
+		for range 20 {
+			err := bad.Validate()
+			require.ErrorIs(t, err, hal.ErrInvalid)
+			require.ErrorContains(t, err, "calibration: "+tc.want+", want a positive value")
+		}
+		tc.fix()
+	}
+	require.NoError(t, bad.Validate())
 }

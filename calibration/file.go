@@ -191,10 +191,15 @@ func (c *Calibration) Validate() error {
 		return fmt.Errorf("calibration: success has %d entries and boundary_hits %d, want %d: %w",
 			len(c.Success), len(c.BoundaryHits), k, hal.ErrDimension)
 	}
-	for name, v := range map[string][]float64{"adc.gain": c.ADC.Gain, "bias_dac.gain": c.Bias.Gain, "couplings.gain": c.Couplings.Gain, "cells.tau_s": c.Cells.TauS} {
-		for i, g := range v {
+	// In a fixed order, as checkValues, so that the first bad one is named
+	// the same way every time (a map's order is random).
+	for _, f := range []struct {
+		name string
+		v    []float64
+	}{{"adc.gain", c.ADC.Gain}, {"bias_dac.gain", c.Bias.Gain}, {"couplings.gain", c.Couplings.Gain}, {"cells.tau_s", c.Cells.TauS}} {
+		for i, g := range f.v {
 			if !(g > 0) {
-				return fmt.Errorf("calibration: %s[%d] = %g, want a positive value: %w", name, i, g, hal.ErrInvalid)
+				return fmt.Errorf("calibration: %s[%d] = %g, want a positive value: %w", f.name, i, g, hal.ErrInvalid)
 			}
 		}
 	}
