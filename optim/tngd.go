@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"gonum.org/v1/gonum/floats"
+
 	"github.com/spukit/spukit/hal"
 	"github.com/spukit/spukit/solver"
 )
@@ -213,11 +215,12 @@ func (o *TNGD) Direction(ctx context.Context, it *Iteration) (d []float64, st St
 			copy(warm, g) // the first iteration starts from g: t = 0 is SGD
 		}
 	}
+	rhsMax := floats.Norm(rhs, math.Inf(1))
 	if !o.started || o.beta == 0 {
 		// Worst-case growth from the warm start: ‖(I − e^{−At})A⁻¹‖ ≤ min(t, 1/λ_min) with λ_min ≥ λ.
-		o.beta = o.betaFor(math.Max(maxAbs(warm), maxAbs(rhs)*math.Min(o.opts.T, 1/lam)), maxAbs(rhs))
+		o.beta = o.betaFor(math.Max(floats.Norm(warm, math.Inf(1)), rhsMax*math.Min(o.opts.T, 1/lam)), rhsMax)
 	}
-	if lim := o.biasLimit(maxAbs(rhs)); o.beta > lim {
+	if lim := o.biasLimit(rhsMax); o.beta > lim {
 		// A larger gradient or a new coupling scale: shrink the scale so
 		// the bias fits, and restate the warm start in the new units.
 		o.beta = lim
@@ -341,7 +344,7 @@ func (o *TNGD) relax(ctx context.Context, rhs, warm []float64, force bool, st *S
 		// re-forces the state at the new scale.
 		fs := math.Min(math.Abs(o.info.ADC.Min), math.Abs(o.info.ADC.Max))
 		if peak < o.opts.Headroom*fs/4 {
-			if nb := math.Min(2*o.beta, o.biasLimit(maxAbs(rhs))); nb > o.beta {
+			if nb := math.Min(2*o.beta, o.biasLimit(floats.Norm(rhs, math.Inf(1)))); nb > o.beta {
 				o.beta = nb
 				o.forceNext = true
 			}
@@ -372,14 +375,6 @@ func (o *TNGD) biasLimit(rhsMax float64) float64 {
 	}
 	bs := math.Min(math.Abs(o.info.Bias.Min), math.Abs(o.info.Bias.Max))
 	return 0.95 * bs / (o.alpha * rhsMax)
-}
-
-func maxAbs(v []float64) float64 {
-	m := 0.0
-	for _, x := range v {
-		m = math.Max(m, math.Abs(x))
-	}
-	return m
 }
 
 // TNGDAdam feeds the board's estimate g̃ to Adam in place of the gradient,

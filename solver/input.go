@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"time"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/spukit/spukit/hal"
@@ -96,19 +97,10 @@ func dense(b hal.Board, info hal.Info) error {
 	return nil
 }
 
-// maxAbs returns max_i |v_i|.
-func maxAbs(v []float64) float64 {
-	m := 0.0
-	for _, x := range v {
-		m = math.Max(m, math.Abs(x))
-	}
-	return m
-}
-
 // symmetrise checks that the n×n matrix a is symmetric to within
 // symTol·max|a| and makes it exactly symmetric. It reports false if not.
 func symmetrise(a []float64, n int) (ok bool, i0, j0 int) {
-	tol := symTol * maxAbs(a)
+	tol := symTol * floats.Norm(a, math.Inf(1))
 	for i := range n {
 		for j := range i {
 			if math.Abs(a[i*n+j]-a[j*n+i]) > tol {

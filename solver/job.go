@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/spukit/spukit/hal"
@@ -92,7 +93,7 @@ func open(ctx context.Context, b hal.Board, a mat.Matrix, opts *Options, require
 // that the board's coupling step keeps it stable.
 func (s *job) scale(ctx context.Context) error {
 	n := s.n
-	s.mA = maxAbs(s.a)
+	s.mA = floats.Norm(s.a, math.Inf(1))
 	s.u = make([]float64, n*n)
 	for i, v := range s.a {
 		if s.mA > 0 {

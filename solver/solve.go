@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/spukit/spukit/hal"
@@ -65,7 +66,7 @@ func solve(ctx context.Context, b hal.Board, a mat.Matrix, rhs []float64, opts *
 	}
 	// Bias scale: b' = sb·u with u = rhs/mb, |u_i| ≤ 1, so that x' = (β/α)x
 	// with β = sb/mb is computed without overflow for any finite rhs.
-	mb := maxAbs(rhs)
+	mb := floats.Norm(rhs, math.Inf(1))
 	if mb == 0 {
 		// A is nonsingular, so x = 0 exactly; there is nothing to measure.
 		s.notef("rhs = 0: x = 0 exactly (A is nonsingular); the board was not used")
