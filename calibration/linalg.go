@@ -351,28 +351,6 @@ func wls(a, y, se []float64, withOffset bool) (g, o, gse, ose, chi2 float64, ok 
 	return g, o, gse, ose, chi2, true
 }
 
-// matVec returns m v for a k×k row-major m.
-func matVec(m, v []float64, k int) []float64 {
-	out := make([]float64, k)
-	for i := range k {
-		acc := 0.0
-		for j := range k {
-			acc += m[i*k+j] * v[j]
-		}
-		out[i] = acc
-	}
-	return out
-}
-
-// solveVec solves m x = v for a k×k row-major m.
-func solveVec(m, v []float64, k int) ([]float64, error) {
-	var x mat.VecDense
-	if err := x.SolveVec(mat.NewDense(k, k, append([]float64(nil), m...)), mat.NewVecDense(k, append([]float64(nil), v...))); err != nil {
-		return nil, fmt.Errorf("singular system: %v: %w", err, hal.ErrUnstable)
-	}
-	return append([]float64(nil), x.RawVector().Data...), nil
-}
-
 // line fits y = g·x + o by ordinary least squares with standard errors and
 // the rms residual.
 func line(x, y []float64) (g, o, gse, ose, rms float64, ok bool) {
