@@ -338,7 +338,6 @@ func (b *Board) handle(p proto.Packet) {
 
 // execute runs one request and writes its response payload into b.resp.
 func (b *Board) execute(p proto.Packet) (int, proto.Code, uint8) {
-	k := b.info.Cells
 	pl := p.Payload
 	switch p.Type {
 	case proto.TypeHello:
@@ -350,54 +349,9 @@ func (b *Board) execute(p proto.Packet) (int, proto.Code, uint8) {
 		}
 		return b.encodeInfo(), proto.CodeOK, 0
 	case proto.TypeSetCouplings, proto.TypeSetCouplingsHold:
-		if len(pl) < 4 {
-			return 0, proto.CodeBadLength, 0
-		}
-		r0, c0, rows, cols := int(pl[0]), int(pl[1]), int(pl[2]), int(pl[3])
-		if len(pl) != 4+2*rows*cols {
-			return 0, proto.CodeBadLength, 0
-		}
-		if r0+rows > k || c0+cols > k {
-			return 0, proto.CodeOutOfRange, 0
-		}
-		limit := int(1)<<b.info.CouplingBits - 1
-		for i := range rows * cols {
-			v := int(int16(binary.LittleEndian.Uint16(pl[4+2*i:])))
-			if v > limit || -v > limit {
-				return 0, proto.CodeOutOfRange, uint8(i)
-			}
-		}
-		for i := range rows * cols {
-			v := int16(binary.LittleEndian.Uint16(pl[4+2*i:]))
-			if err := b.fe.SetCoupling(r0+i/cols, c0+i%cols, v); err != nil {
-				return 0, proto.CodeInternal, 0
-			}
-		}
-		if p.Type == proto.TypeSetCouplingsHold {
-			return 0, proto.CodeOK, 0 // latched by the final SET_COUPLINGS
-		}
-		if b.fe.LatchCouplings() != nil {
-			// The analog side refused the matrix (e.g. unstable).
-			return 0, proto.CodeOutOfRange, 0xff
-		}
-		return 0, proto.CodeOK, 0
+		return b.setCouplings(p.Type == proto.TypeSetCouplingsHold, pl)
 	case proto.TypeSetBias, proto.TypeSetState:
-		if len(pl) != 2*k {
-			return 0, proto.CodeBadLength, 0
-		}
-		for i := range k {
-			b.codes[i] = binary.LittleEndian.Uint16(pl[2*i:])
-		}
-		if p.Type == proto.TypeSetState {
-			if b.fe.ForceState(b.codes) != nil {
-				return 0, proto.CodeInternal, 0
-			}
-			return 0, proto.CodeOK, 0
-		}
-		if b.fe.SetBias(b.codes) != nil {
-			return 0, proto.CodeInternal, 0
-		}
-		return 0, proto.CodeOK, 0
+		return b.setCodes(p.Type == proto.TypeSetState, pl)
 	case proto.TypeRun:
 		if len(pl) != 8 {
 			return 0, proto.CodeBadLength, 0
@@ -430,6 +384,66 @@ func (b *Board) execute(p proto.Packet) (int, proto.Code, uint8) {
 		return 11, proto.CodeOK, 0
 	}
 	return 0, proto.CodeUnknownType, 0
+}
+
+// setCouplings runs SET_COUPLINGS (hold: SET_COUPLINGS_HOLD): a block of
+// coupling codes, checked whole before any is written, then latched unless
+// held.
+func (b *Board) setCouplings(hold bool, pl []byte) (int, proto.Code, uint8) {
+	k := b.info.Cells
+	if len(pl) < 4 {
+		return 0, proto.CodeBadLength, 0
+	}
+	r0, c0, rows, cols := int(pl[0]), int(pl[1]), int(pl[2]), int(pl[3])
+	if len(pl) != 4+2*rows*cols {
+		return 0, proto.CodeBadLength, 0
+	}
+	if r0+rows > k || c0+cols > k {
+		return 0, proto.CodeOutOfRange, 0
+	}
+	limit := int(1)<<b.info.CouplingBits - 1
+	for i := range rows * cols {
+		v := int(int16(binary.LittleEndian.Uint16(pl[4+2*i:])))
+		if v > limit || -v > limit {
+			return 0, proto.CodeOutOfRange, uint8(i)
+		}
+	}
+	for i := range rows * cols {
+		v := int16(binary.LittleEndian.Uint16(pl[4+2*i:]))
+		if err := b.fe.SetCoupling(r0+i/cols, c0+i%cols, v); err != nil {
+			return 0, proto.CodeInternal, 0
+		}
+	}
+	if hold {
+		return 0, proto.CodeOK, 0 // latched by the final SET_COUPLINGS
+	}
+	if b.fe.LatchCouplings() != nil {
+		// The analog side refused the matrix (e.g. unstable).
+		return 0, proto.CodeOutOfRange, 0xff
+	}
+	return 0, proto.CodeOK, 0
+}
+
+// setCodes runs SET_BIAS (state false) or SET_STATE (state true): one DAC
+// code per cell.
+func (b *Board) setCodes(state bool, pl []byte) (int, proto.Code, uint8) {
+	k := b.info.Cells
+	if len(pl) != 2*k {
+		return 0, proto.CodeBadLength, 0
+	}
+	for i := range k {
+		b.codes[i] = binary.LittleEndian.Uint16(pl[2*i:])
+	}
+	if state {
+		if b.fe.ForceState(b.codes) != nil {
+			return 0, proto.CodeInternal, 0
+		}
+		return 0, proto.CodeOK, 0
+	}
+	if b.fe.SetBias(b.codes) != nil {
+		return 0, proto.CodeInternal, 0
+	}
+	return 0, proto.CodeOK, 0
 }
 
 // encodeInfo writes INFO into b.resp (proto.MaxInfoSize fits a payload).
