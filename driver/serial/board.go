@@ -115,7 +115,6 @@ func (d *Dev) Sample(ctx context.Context, period time.Duration, dst []float64) (
 	perChunk := (proto.MaxPayload - 5) / (2 * k)
 	chunkTime := time.Duration(perChunk) * period
 	next, tries := 0, 0
-	lsb := d.info.ADC.LSB()
 	for {
 		deadline := time.Now().Add(d.opts.Timeout + 4*chunkTime)
 		p, err := d.receive(ctx, deadline)
@@ -124,12 +123,7 @@ func (d *Dev) Sample(ctx context.Context, period time.Duration, dst []float64) (
 			if tries++; tries > d.opts.Retries {
 				return next, fmt.Errorf("sample: no data after %d tries at sample %d of %d: %w", tries, next, rows, hal.ErrTimeout)
 			}
-			if next == 0 {
-				err = d.send(proto.TypeSample, seq, req) // the request may be lost
-			} else {
-				err = d.send(proto.TypeSampleAck, seq, binary.LittleEndian.AppendUint32(nil, uint32(next)))
-			}
-			if err != nil {
+			if err := d.resendSample(seq, req, next); err != nil {
 				return next, fmt.Errorf("sample: %w", err)
 			}
 			continue
@@ -152,20 +146,12 @@ func (d *Dev) Sample(ctx context.Context, period time.Duration, dst []float64) (
 			}
 			return rows, saturation(p.Payload, k, rows)
 		case proto.TypeSampleData:
-			if len(p.Payload) < 5 || (len(p.Payload)-5)%(2*k) != 0 {
+			n, ok, err := d.takeChunk(p.Payload, dst, next, rows)
+			if err != nil {
+				return next, err
+			}
+			if !ok {
 				continue
-			}
-			first := int(binary.LittleEndian.Uint32(p.Payload))
-			if first != next {
-				continue // out of order or a duplicate: the ack asks again
-			}
-			n := (len(p.Payload) - 5) / (2 * k)
-			if first+n > rows {
-				return next, fmt.Errorf("sample: board sent samples beyond %d: %w", rows, hal.ErrInvalid)
-			}
-			for i := range n * k {
-				code := binary.LittleEndian.Uint16(p.Payload[5+2*i:])
-				dst[first*k+i] = d.info.ADC.Min + float64(code)*lsb
 			}
 			next += n
 			tries = 0
@@ -174,6 +160,41 @@ func (d *Dev) Sample(ctx context.Context, period time.Duration, dst []float64) (
 			}
 		}
 	}
+}
+
+// resendSample repeats what a timeout may have lost: the SAMPLE request
+// while no data has come, else the acknowledgement of the next samples
+// wanted.
+func (d *Dev) resendSample(seq uint16, req []byte, next int) error {
+	if next == 0 {
+		return d.send(proto.TypeSample, seq, req)
+	}
+	return d.send(proto.TypeSampleAck, seq, binary.LittleEndian.AppendUint32(nil, uint32(next)))
+}
+
+// takeChunk converts a SAMPLE_DATA payload into volts in dst when it holds
+// the next samples wanted and returns how many it held. ok is false for a
+// malformed chunk, or one out of order or a duplicate, which is ignored:
+// the acknowledgement asks again.
+func (d *Dev) takeChunk(p []byte, dst []float64, next, rows int) (n int, ok bool, err error) {
+	k := d.info.Cells
+	if len(p) < 5 || (len(p)-5)%(2*k) != 0 {
+		return 0, false, nil
+	}
+	first := int(binary.LittleEndian.Uint32(p))
+	if first != next {
+		return 0, false, nil
+	}
+	n = (len(p) - 5) / (2 * k)
+	if first+n > rows {
+		return 0, false, fmt.Errorf("sample: board sent samples beyond %d: %w", rows, hal.ErrInvalid)
+	}
+	lsb := d.info.ADC.LSB()
+	for i := range n * k {
+		code := binary.LittleEndian.Uint16(p[5+2*i:])
+		dst[first*k+i] = d.info.ADC.Min + float64(code)*lsb
+	}
+	return n, true, nil
 }
 
 // saturation turns the SAMPLE summary's per-channel bitmap into a
