@@ -107,7 +107,8 @@ func fitCouplings(cal *Calibration, pr [][]float64, fits []*fit, info hal.Info, 
 		g, off, gse, ose, chi2, ok := wls(av, yv, sv, true)
 		fitted := ok && math.Abs(off) >= 3*ose
 		if !fitted {
-			g, off, gse, ose, chi2, ok = wls(av, yv, sv, false)
+			// The fit through the origin has no offset.
+			g, _, gse, _, chi2, ok = wls(av, yv, sv, false)
 			off, ose = 0, 0
 		}
 		if !ok || !(g > 0) {
