@@ -238,13 +238,7 @@ func (w *wrapped) reach(c *Calibration) (hal.Info, error) {
 func (w *wrapped) Info() hal.Info { return w.info }
 
 func (w *wrapped) check(ctx context.Context, op string) error {
-	if w.closed {
-		return fmt.Errorf("%s: %w", op, hal.ErrClosed)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	return nil
+	return hal.CheckUsable(ctx, op, w.closed)
 }
 
 // step returns the coupling step (0: continuous).

@@ -1,6 +1,7 @@
 package hal
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"time"
@@ -113,6 +114,19 @@ func SampleRows(dst []float64, k int) (int, error) {
 func CheckDuration(d time.Duration) error {
 	if d <= 0 {
 		return fmt.Errorf("run time %v: must be positive: %w", d, ErrInvalid)
+	}
+	return nil
+}
+
+// CheckUsable is the check every Board method makes before it touches the
+// board: operation op on a closed board is ErrClosed, and with ctx done it
+// is ctx.Err(), each prefixed by op; otherwise nil.
+func CheckUsable(ctx context.Context, op string, closed bool) error {
+	if closed {
+		return fmt.Errorf("%s: %w", op, ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package hal_test
 
 import (
+	"context"
 	"errors"
 	"math"
 	"math/cmplx"
@@ -301,4 +302,19 @@ func TestSampleRows(t *testing.T) {
 		require.ErrorIs(t, err, hal.ErrDimension, "len %d", l)
 		assert.Contains(t, err.Error(), "want a positive multiple of 8 cells")
 	}
+}
+
+// CheckUsable: closed first, then the context, each named by the operation.
+func TestCheckUsable(t *testing.T) {
+	ctx := context.Background()
+	require.NoError(t, hal.CheckUsable(ctx, "run", false))
+	err := hal.CheckUsable(ctx, "run", true)
+	require.ErrorIs(t, err, hal.ErrClosed)
+	assert.Equal(t, "run: "+hal.ErrClosed.Error(), err.Error())
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	err = hal.CheckUsable(done, "sample", false)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, "sample: context canceled", err.Error())
+	require.ErrorIs(t, hal.CheckUsable(done, "sample", true), hal.ErrClosed, "closed wins")
 }

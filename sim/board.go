@@ -157,13 +157,7 @@ func (b *Board) Close() error {
 }
 
 func (b *Board) check(ctx context.Context, op string) error {
-	if b.closed {
-		return fmt.Errorf("%s: %w", op, hal.ErrClosed)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	return nil
+	return hal.CheckUsable(ctx, op, b.closed)
 }
 
 func (b *Board) quantiseCoupling(a float64) float64 {

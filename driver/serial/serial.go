@@ -181,13 +181,7 @@ func (d *Dev) parseInfo(p []byte) error {
 }
 
 func (d *Dev) check(ctx context.Context, op string) error {
-	if d.closed {
-		return fmt.Errorf("%s: %w", op, hal.ErrClosed)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	return nil
+	return hal.CheckUsable(ctx, op, d.closed)
 }
 
 func (d *Dev) nextSeq() uint16 {

@@ -296,13 +296,7 @@ func (b *Board) Stats() Stats { return b.stats }
 func (b *Board) BoardTime() (time.Duration, bool) { return b.host.Now() - b.t0, true }
 
 func (b *Board) check(ctx context.Context, op string) error {
-	if b.closed {
-		return fmt.Errorf("%s: %w", op, hal.ErrClosed)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	return nil
+	return hal.CheckUsable(ctx, op, b.closed)
 }
 
 // halt leaves the board in a safe, stable state: A = I, b = 0, FORCE and

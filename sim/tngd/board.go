@@ -163,13 +163,7 @@ func (b *Board) Close() error {
 }
 
 func (b *Board) check(ctx context.Context, op string) error {
-	if b.closed {
-		return fmt.Errorf("%s: %w", op, hal.ErrClosed)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	return nil
+	return hal.CheckUsable(ctx, op, b.closed)
 }
 
 // linkTime is the board time to move n 16-bit values over the link.
