@@ -110,6 +110,22 @@ func SampleRows(dst []float64, k int) (int, error) {
 	return len(dst) / k, nil
 }
 
+// SampleArgs checks Board.Sample's arguments on a board described by info:
+// it returns the period as SamplePeriod resolves it and the number of
+// samples dst holds for info.Cells cells as SampleRows counts them, or the
+// first of their errors.
+func SampleArgs(info Info, period time.Duration, dst []float64) (time.Duration, int, error) {
+	period, err := SamplePeriod(info, period)
+	if err != nil {
+		return 0, 0, err
+	}
+	rows, err := SampleRows(dst, info.Cells)
+	if err != nil {
+		return 0, 0, err
+	}
+	return period, rows, nil
+}
+
 // CheckDuration returns ErrInvalid unless d > 0.
 func CheckDuration(d time.Duration) error {
 	if d <= 0 {

@@ -318,3 +318,22 @@ func TestCheckUsable(t *testing.T) {
 	assert.Equal(t, "sample: context canceled", err.Error())
 	require.ErrorIs(t, hal.CheckUsable(done, "sample", true), hal.ErrClosed, "closed wins")
 }
+
+// SampleArgs is SamplePeriod then SampleRows for info.Cells cells.
+func TestSampleArgs(t *testing.T) {
+	in := hal.Info{Cells: 4, MinSamplePeriod: time.Microsecond}
+	p, rows, err := hal.SampleArgs(in, 0, make([]float64, 12))
+	require.NoError(t, err)
+	assert.Equal(t, time.Microsecond, p)
+	assert.Equal(t, 3, rows)
+	p, rows, err = hal.SampleArgs(in, 5*time.Microsecond, make([]float64, 4))
+	require.NoError(t, err)
+	assert.Equal(t, 5*time.Microsecond, p)
+	assert.Equal(t, 1, rows)
+	_, _, err = hal.SampleArgs(in, time.Nanosecond, make([]float64, 5))
+	var re *hal.RangeError
+	require.ErrorAs(t, err, &re, "the period is checked first")
+	_, _, err = hal.SampleArgs(in, 0, make([]float64, 5))
+	require.ErrorIs(t, err, hal.ErrDimension)
+	assert.Contains(t, err.Error(), "want a positive multiple of 4 cells")
+}

@@ -96,15 +96,11 @@ func (d *Dev) Sample(ctx context.Context, period time.Duration, dst []float64) (
 	if err := d.check(ctx, "sample"); err != nil {
 		return 0, err
 	}
-	period, err := hal.SamplePeriod(d.info, period)
+	period, rows, err := hal.SampleArgs(d.info, period, dst)
 	if err != nil {
 		return 0, fmt.Errorf("sample: %w", err)
 	}
 	k := d.info.Cells
-	rows, err := hal.SampleRows(dst, k)
-	if err != nil {
-		return 0, fmt.Errorf("sample: %w", err)
-	}
 	req := binary.LittleEndian.AppendUint32(nil, uint32(rows))
 	req = binary.LittleEndian.AppendUint32(req, uint32(period.Nanoseconds()))
 	req = binary.LittleEndian.AppendUint16(req, uint16(d.opts.Window))

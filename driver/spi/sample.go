@@ -30,15 +30,11 @@ func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64)
 	if err := b.check(ctx, "sample"); err != nil {
 		return 0, err
 	}
-	period, err := hal.SamplePeriod(b.info, period)
+	period, rows, err := hal.SampleArgs(b.info, period, dst)
 	if err != nil {
 		return 0, fmt.Errorf("sample: %w", err)
 	}
 	k := b.k
-	rows, err := hal.SampleRows(dst, k)
-	if err != nil {
-		return 0, fmt.Errorf("sample: %w", err)
-	}
 	lead := b.w.sampleTime()
 	start := b.host.Now()
 	var sat []int

@@ -321,15 +321,11 @@ func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64)
 	if err := b.check(ctx, "sample"); err != nil {
 		return 0, err
 	}
-	period, err := hal.SamplePeriod(b.info, period)
+	period, rows, err := hal.SampleArgs(b.info, period, dst)
 	if err != nil {
 		return 0, fmt.Errorf("sample: %w", err)
 	}
 	k := b.p.Cells
-	rows, err := hal.SampleRows(dst, k)
-	if err != nil {
-		return 0, fmt.Errorf("sample: %w", err)
-	}
 	var sat []int
 	readout := phys.Seconds(b.p.ADCConvS) + b.linkTime(float64(k))
 	for r := range rows {
