@@ -102,13 +102,13 @@ func New(ctx context.Context, host Host, w Wiring, opts *Opts) (_ *Board, err er
 		return nil, err
 	}
 	if err := b.openDACs(); err != nil {
-		return nil, err
+		return nil, contract(err)
 	}
 	if err := b.openCouplings(); err != nil {
-		return nil, err
+		return nil, contract(err)
 	}
 	if err := b.openADC(); err != nil {
-		return nil, err
+		return nil, contract(err)
 	}
 	if err := b.reset(ctx); err != nil {
 		return nil, fmt.Errorf("spi board: initialise: %w", err)
@@ -310,7 +310,7 @@ func (b *Board) halt() error {
 		id[i*b.k+i] = 1
 	}
 	return errors.Join(b.SetCouplings(ctx, id), b.SetBias(ctx, make([]float64, b.k)),
-		b.force.Out(gpio.Low), b.adc.Halt())
+		b.force.Out(gpio.Low), contract(b.adc.Halt()))
 }
 
 // Close leaves the board safe (A = I, b = 0, no conversion running) and

@@ -51,7 +51,7 @@ func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64)
 			b.stats.MaxLate = max(b.stats.MaxLate, late)
 		}
 		if err := b.adc.Convert(); err != nil {
-			return n, fmt.Errorf("sample %d of %d: %w", n, rows, err)
+			return n, fmt.Errorf("sample %d of %d: %w", n, rows, contract(err))
 		}
 		b.stats.Conversions++
 		b.stats.SampleBus += b.w.readout()

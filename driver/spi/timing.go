@@ -53,11 +53,12 @@ func (c *timedConn) Tx(w, r []byte) error {
 	return c.Conn.Tx(w, r)
 }
 
-// program runs f with its bus time accounted as programming.
+// program runs f with its bus time accounted as programming; a chip's
+// error comes back in the hal contract (contract).
 func (b *Board) program(f func() error) error {
 	b.programming = true
 	defer func() { b.programming = false }()
-	return f()
+	return contract(f())
 }
 
 // wait sleeps d of board time after the current time, accounted as

@@ -42,7 +42,6 @@ import (
 	"periph.io/x/conn/v3/spi"
 
 	"github.com/spukit/spukit/driver/spi/bus"
-	"github.com/spukit/spukit/hal"
 )
 
 // Commands (bits 13:10 of a frame).
@@ -79,8 +78,19 @@ const controlUnlock = 0x002
 // impedance.
 const sdoFloat = 0x8001
 
-// ErrLocked is returned for wiper writes before Unlock.
-var ErrLocked = errors.New("ad5293: wiper is write-protected until Unlock")
+// Errors the driver returns; compare with errors.Is. An out-of-range code
+// is a *bus.RangeError that matches ErrRange.
+var (
+	// ErrLocked is returned for wiper writes before Unlock.
+	ErrLocked = errors.New("ad5293: wiper is write-protected until Unlock")
+	// ErrConfig: NewChain got no connection or a chain length outside
+	// 1..4096.
+	ErrConfig error = bus.NewError(bus.Config, "ad5293: bad chain")
+	// ErrLength: a slice of codes or values without one entry per chip.
+	ErrLength error = bus.NewError(bus.Length, "ad5293: wrong number of entries")
+	// ErrRange: a wiper code outside 0..Max.
+	ErrRange error = bus.NewError(bus.Range, "ad5293: wiper code out of range")
+)
 
 // Opts configures a single device. The zero value is fine.
 type Opts struct{}
@@ -98,10 +108,10 @@ type Chain struct {
 // chips.
 func NewChain(c conn.Conn, n int) (*Chain, error) {
 	if c == nil {
-		return nil, fmt.Errorf("ad5293: nil connection: %w", hal.ErrInvalid)
+		return nil, fmt.Errorf("%w: nil connection", ErrConfig)
 	}
 	if n < 1 || n > 4096 {
-		return nil, fmt.Errorf("ad5293: chain of %d chips, want 1..4096: %w", n, hal.ErrInvalid)
+		return nil, fmt.Errorf("%w: chain of %d chips, want 1..4096", ErrConfig, n)
 	}
 	return &Chain{c: c, n: n, w: make([]byte, 2*n), r: make([]byte, 2*n)}, nil
 }
@@ -156,11 +166,11 @@ func (ch *Chain) Unlock() error {
 // transaction. Every code is checked before anything is sent.
 func (ch *Chain) Write(codes []int) error {
 	if len(codes) != ch.n {
-		return fmt.Errorf("ad5293: %d codes for %d chips: %w", len(codes), ch.n, hal.ErrDimension)
+		return fmt.Errorf("%w: %d codes for %d chips", ErrLength, len(codes), ch.n)
 	}
 	for k, c := range codes {
 		if c < 0 || c > Max {
-			return &hal.RangeError{What: fmt.Sprintf("ad5293 wiper code (chip %d)", k), Row: -1, Col: -1, Value: float64(c), Min: 0, Max: Max}
+			return &bus.RangeError{What: fmt.Sprintf("ad5293 wiper code (chip %d)", k), Value: c, Min: 0, Max: Max, Err: ErrRange}
 		}
 	}
 	if !ch.unlocked {
@@ -183,7 +193,7 @@ func (ch *Chain) Read(dst []int) error { return ch.readAll(CmdReadRDAC, dst) }
 // clock out, the 10 data bits of each chip's frame.
 func (ch *Chain) readAll(cmd uint8, dst []int) error {
 	if len(dst) != ch.n {
-		return fmt.Errorf("ad5293: %d values for %d chips: %w", len(dst), ch.n, hal.ErrDimension)
+		return fmt.Errorf("%w: %d values for %d chips", ErrLength, len(dst), ch.n)
 	}
 	if err := ch.all(cmd, 0, nil); err != nil {
 		return err
@@ -257,7 +267,7 @@ func (d *Dev) Unlock() error { return d.ch.Unlock() }
 // Write sets the wiper to code (0…1023).
 func (d *Dev) Write(code int) error {
 	if code < 0 || code > Max {
-		return &hal.RangeError{What: "ad5293 wiper code", Row: -1, Col: -1, Value: float64(code), Min: 0, Max: Max}
+		return &bus.RangeError{What: "ad5293 wiper code", Value: code, Min: 0, Max: Max, Err: ErrRange}
 	}
 	d.one[0] = code
 	return d.ch.Write(d.one[:])

@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"periph.io/x/conn/v3/conntest"
 
-	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/driver/spi/bus"
 )
 
 // Byte sequences from the frame format in the package doc:
@@ -45,11 +45,11 @@ func TestErrors(t *testing.T) {
 	require.Error(t, err, "a wrong byte fails")
 	assert.Contains(t, err.Error(), "command 0x6")
 	d.ch.unlocked = true
-	var re *hal.RangeError
+	var re *bus.RangeError
 	require.ErrorAs(t, d.Write(1024), &re)
-	require.ErrorIs(t, d.Write(-1), hal.ErrOutOfRange)
+	require.ErrorIs(t, d.Write(-1), ErrRange)
 	_, err = New(nil, nil)
-	require.ErrorIs(t, err, hal.ErrInvalid)
+	require.ErrorIs(t, err, ErrConfig)
 }
 
 // A chain of three: chip k's frame is frame 2−k of each transaction.
@@ -71,8 +71,10 @@ func TestChainPlayback(t *testing.T) {
 	assert.Equal(t, 3, ch.Len())
 	require.ErrorIs(t, ch.Write([]int{1, 2, 3}), ErrLocked)
 	require.NoError(t, ch.Unlock())
-	require.ErrorIs(t, ch.Write([]int{1, 2}), hal.ErrDimension)
-	require.ErrorIs(t, ch.Write([]int{1, 2000, 3}), hal.ErrOutOfRange, "checked before anything is sent")
+	require.ErrorIs(t, ch.Write([]int{1, 2}), ErrLength)
+	require.ErrorIs(t, ch.Write([]int{1, 2000, 3}), ErrRange, "checked before anything is sent")
+	assert.EqualError(t, ch.Write([]int{1, 2000, 3}), "ad5293 wiper code (chip 1) = 2000 is outside the allowed range [0, 1023]")
+	assert.EqualError(t, ch.Write([]int{1, 2}), "ad5293: wrong number of entries: 2 codes for 3 chips")
 	require.NoError(t, ch.Write([]int{1, 2, 3}))
 	got := make([]int, 3)
 	require.NoError(t, ch.Read(got))
@@ -84,5 +86,5 @@ func TestChainPlayback(t *testing.T) {
 	require.NoError(t, ch.FloatSDO())
 	require.NoError(t, pb.Close())
 	_, err = NewChain(pb, 0)
-	require.ErrorIs(t, err, hal.ErrInvalid)
+	require.ErrorIs(t, err, ErrConfig)
 }

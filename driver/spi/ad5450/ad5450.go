@@ -30,7 +30,6 @@ import (
 	"periph.io/x/conn/v3/spi"
 
 	"github.com/spukit/spukit/driver/spi/bus"
-	"github.com/spukit/spukit/hal"
 )
 
 // CtrlLoadUpdate is the control field (bits 15:14) of a load-and-update
@@ -57,6 +56,15 @@ type Opts struct {
 	Sync gpio.PinOut
 }
 
+// Errors the driver returns; compare with errors.Is. An out-of-range code
+// is a *bus.RangeError that matches ErrRange.
+var (
+	// ErrConfig: New got no connection or a resolution it does not know.
+	ErrConfig error = bus.NewError(bus.Config, "ad5450: bad options")
+	// ErrRange: a code outside 0..Max.
+	ErrRange error = bus.NewError(bus.Range, "ad5450: code out of range")
+)
+
 // Dev is one multiplying DAC.
 type Dev struct {
 	c    conn.Conn
@@ -69,7 +77,7 @@ type Dev struct {
 // sends nothing.
 func New(c conn.Conn, opts *Opts) (*Dev, error) {
 	if c == nil {
-		return nil, fmt.Errorf("ad5450: nil connection: %w", hal.ErrInvalid)
+		return nil, fmt.Errorf("%w: nil connection", ErrConfig)
 	}
 	var o Opts
 	if opts != nil {
@@ -81,7 +89,7 @@ func New(c conn.Conn, opts *Opts) (*Dev, error) {
 	switch o.Bits {
 	case 8, 10, 12, 14:
 	default:
-		return nil, fmt.Errorf("ad5450: %d bits, want 8, 10, 12 or 14: %w", o.Bits, hal.ErrInvalid)
+		return nil, fmt.Errorf("%w: %d bits, want 8, 10, 12 or 14", ErrConfig, o.Bits)
 	}
 	d := &Dev{c: c, bits: o.Bits, sync: o.Sync}
 	if d.sync != nil {
@@ -117,7 +125,7 @@ func Frame(bits, code int) [2]byte {
 // so the driver remembers the last code written (Code).
 func (d *Dev) Write(code int) error {
 	if code < 0 || code > d.Max() {
-		return &hal.RangeError{What: "ad5450 code", Row: -1, Col: -1, Value: float64(code), Min: 0, Max: float64(d.Max())}
+		return &bus.RangeError{What: "ad5450 code", Value: code, Min: 0, Max: d.Max(), Err: ErrRange}
 	}
 	f := Frame(d.bits, code)
 	if d.sync != nil {

@@ -9,7 +9,7 @@ import (
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpiotest"
 
-	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/driver/spi/bus"
 )
 
 type recPin struct {
@@ -64,12 +64,13 @@ func TestErrors(t *testing.T) {
 	assert.Contains(t, err.Error(), "write 1")
 	assert.Equal(t, gpio.High, sync.L, "SYNC released after a failed transfer")
 	assert.Equal(t, -1, d.Code(), "after a failed write the code is unknown")
-	var re *hal.RangeError
+	var re *bus.RangeError
 	require.ErrorAs(t, d.Write(1024), &re)
-	assert.Equal(t, 1023.0, re.Max)
-	require.ErrorIs(t, d.Write(-1), hal.ErrOutOfRange)
+	assert.Equal(t, 1023, re.Max)
+	assert.Equal(t, "ad5450 code = 1024 is outside the allowed range [0, 1023]", re.Error())
+	require.ErrorIs(t, d.Write(-1), ErrRange)
 	_, err = New(pb, &Opts{Bits: 11})
-	require.ErrorIs(t, err, hal.ErrInvalid)
+	require.ErrorIs(t, err, ErrConfig)
 	_, err = New(nil, nil)
-	require.ErrorIs(t, err, hal.ErrInvalid)
+	require.ErrorIs(t, err, ErrConfig)
 }

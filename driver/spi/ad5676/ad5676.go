@@ -25,7 +25,6 @@ import (
 	"periph.io/x/conn/v3/spi"
 
 	"github.com/spukit/spukit/driver/spi/bus"
-	"github.com/spukit/spukit/hal"
 )
 
 // Commands (bits 23:20 of a frame).
@@ -37,6 +36,15 @@ const (
 	CmdPower       = 0x4
 	CmdReset       = 0x6
 	CmdReadback    = 0x9
+)
+
+// Errors the driver returns; compare with errors.Is. A channel out of
+// range is a *bus.RangeError that matches ErrRange.
+var (
+	// ErrConfig: New got no connection.
+	ErrConfig error = bus.NewError(bus.Config, "ad5676: bad options")
+	// ErrRange: a channel outside 0..Channels−1.
+	ErrRange error = bus.NewError(bus.Range, "ad5676: channel out of range")
 )
 
 // resetKey is the data word the software reset requires.
@@ -76,7 +84,7 @@ type Dev struct {
 // New returns a DAC on c. It does not touch the chip.
 func New(c conn.Conn, _ *Opts) (*Dev, error) {
 	if c == nil {
-		return nil, fmt.Errorf("ad5676: nil connection: %w", hal.ErrInvalid)
+		return nil, fmt.Errorf("%w: nil connection", ErrConfig)
 	}
 	return &Dev{c: c}, nil
 }
@@ -99,7 +107,7 @@ func (d *Dev) tx(cmd, addr uint8, data uint16, read []byte) error {
 
 func checkChannel(ch int) error {
 	if ch < 0 || ch >= Channels {
-		return &hal.RangeError{What: "ad5676 channel", Row: -1, Col: -1, Value: float64(ch), Min: 0, Max: Channels - 1}
+		return &bus.RangeError{What: "ad5676 channel", Value: ch, Min: 0, Max: Channels - 1, Err: ErrRange}
 	}
 	return nil
 }

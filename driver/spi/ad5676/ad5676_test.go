@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"periph.io/x/conn/v3/conntest"
 
-	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/driver/spi/bus"
 )
 
 // Byte sequences follow the frame format in the package doc: command in the
@@ -57,13 +57,13 @@ func TestBadChannel(t *testing.T) {
 	require.NoError(t, err)
 	for _, ch := range []int{-1, 8} {
 		err := d.Write(ch, 1)
-		var re *hal.RangeError
+		var re *bus.RangeError
 		require.ErrorAs(t, err, &re)
-		require.ErrorIs(t, err, hal.ErrOutOfRange)
+		require.ErrorIs(t, err, ErrRange)
 	}
 	_, err = d.Readback(9)
-	require.ErrorIs(t, err, hal.ErrOutOfRange)
+	require.ErrorIs(t, err, ErrRange)
 	require.NoError(t, pb.Close(), "nothing was sent for a bad channel")
 	_, err = New(nil, nil)
-	require.ErrorIs(t, err, hal.ErrInvalid)
+	require.ErrorIs(t, err, ErrConfig)
 }

@@ -21,7 +21,6 @@ import (
 	"periph.io/x/conn/v3/spi"
 
 	"github.com/spukit/spukit/driver/spi/bus"
-	"github.com/spukit/spukit/hal"
 )
 
 // Channels is the number of simultaneously sampled inputs.
@@ -41,6 +40,16 @@ var Bus = bus.Limits{
 	Mode: spi.Mode3, Modes: []spi.Mode{spi.Mode2, spi.Mode3},
 	ReadHz: 23500 * physic.KiloHertz, FrameBytes: 2 * Channels,
 }
+
+// Errors the driver returns; compare with errors.Is.
+var (
+	// ErrConfig: New got no connection, CONVST or BUSY.
+	ErrConfig error = bus.NewError(bus.Config, "ad7606: bad options")
+	// ErrLength: Convert's dst does not have Channels entries.
+	ErrLength error = bus.NewError(bus.Length, "ad7606: wrong number of channels")
+	// ErrTimeout: BUSY did not fall within the timeout.
+	ErrTimeout error = bus.NewError(bus.Timeout, "ad7606: conversion timed out")
+)
 
 // Opts configures the ADC.
 type Opts struct {
@@ -69,7 +78,7 @@ type Dev struct {
 // busy. It sets CONVST low, arms BUSY for falling edges and drives RANGE.
 func New(c conn.Conn, convst gpio.PinOut, busy gpio.PinIn, opts *Opts) (*Dev, error) {
 	if c == nil || convst == nil || busy == nil {
-		return nil, fmt.Errorf("ad7606: connection, CONVST and BUSY are required: %w", hal.ErrInvalid)
+		return nil, fmt.Errorf("%w: connection, CONVST and BUSY are required", ErrConfig)
 	}
 	var o Opts
 	if opts != nil {
@@ -104,10 +113,10 @@ func (d *Dev) String() string { return fmt.Sprintf("AD7606{%s, ±%gV}", d.c, d.f
 func (d *Dev) FullScale() float64 { return d.fullV }
 
 // Convert samples all channels once into dst (length Channels, raw codes).
-// A BUSY that does not fall within the timeout is hal.ErrTimeout.
+// A BUSY that does not fall within the timeout is ErrTimeout.
 func (d *Dev) Convert(dst []int16) error {
 	if len(dst) != Channels {
-		return fmt.Errorf("ad7606: dst has %d entries, want %d: %w", len(dst), Channels, hal.ErrDimension)
+		return fmt.Errorf("%w: dst has %d entries, want %d", ErrLength, len(dst), Channels)
 	}
 	// A BUSY edge that arrived after an earlier timeout would end this
 	// wait at once, before the conversion: drain it first.
@@ -124,7 +133,7 @@ func (d *Dev) Convert(dst []int16) error {
 		return fmt.Errorf("ad7606: CONVST: %w", err)
 	}
 	if !done {
-		return fmt.Errorf("ad7606: BUSY did not fall within %v: %w", d.timeout, hal.ErrTimeout)
+		return fmt.Errorf("%w: BUSY did not fall within %v", ErrTimeout, d.timeout)
 	}
 	if err := d.c.Tx(d.zeros[:], d.buf[:]); err != nil {
 		return fmt.Errorf("ad7606: read: %w", err)

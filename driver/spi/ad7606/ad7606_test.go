@@ -9,8 +9,6 @@ import (
 	"periph.io/x/conn/v3/conntest"
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpiotest"
-
-	"github.com/spukit/spukit/hal"
 )
 
 // recPin records every level CONVST is driven to.
@@ -66,9 +64,10 @@ func TestBusyTimeout(t *testing.T) {
 	d, err := New(pb, &gpiotest.Pin{N: "CONVST"}, busy, &Opts{BusyTimeout: 5 * time.Millisecond})
 	require.NoError(t, err)
 	err = d.Convert(make([]int16, Channels))
-	require.ErrorIs(t, err, hal.ErrTimeout)
-	require.ErrorIs(t, d.Convert(make([]int16, 3)), hal.ErrDimension)
+	require.ErrorIs(t, err, ErrTimeout)
+	assert.EqualError(t, err, "ad7606: conversion timed out: BUSY did not fall within 5ms", "names the wait")
+	require.ErrorIs(t, d.Convert(make([]int16, 3)), ErrLength)
 	require.NoError(t, pb.Close(), "nothing read after a timeout")
 	_, err = New(nil, nil, nil, nil)
-	require.ErrorIs(t, err, hal.ErrInvalid)
+	require.ErrorIs(t, err, ErrConfig)
 }

@@ -4,7 +4,9 @@
 // of one frame. Each chip package below driver/spi exports one Limits
 // (ad5676.Bus, ad5293.Bus, …): driver/spi connects with it, and the
 // virtual chips of driver/spi/virtual refuse anything outside it, so the
-// two sides of the bus read one table.
+// two sides of the bus read one table. RangeError is the chips' shared
+// shape of an argument out of range, each matching its own chip's
+// sentinel.
 package bus
 
 import (

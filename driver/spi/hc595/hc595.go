@@ -18,7 +18,6 @@ import (
 	"periph.io/x/conn/v3/spi"
 
 	"github.com/spukit/spukit/driver/spi/bus"
-	"github.com/spukit/spukit/hal"
 )
 
 // Bus is a 74HC595's SPI interface: SRCLK shifts on rising edges (every
@@ -31,6 +30,15 @@ var Bus = bus.Limits{
 	Mode: spi.Mode0, Modes: []spi.Mode{spi.Mode0, spi.Mode3},
 	WriteHz: 20 * physic.MegaHertz, FrameBytes: 1,
 }
+
+// Errors the driver returns; compare with errors.Is. An output out of
+// range is a *bus.RangeError that matches ErrRange.
+var (
+	// ErrConfig: New got no connection or a register count outside 1..64.
+	ErrConfig error = bus.NewError(bus.Config, "hc595: bad options")
+	// ErrRange: an output outside 0..Outputs−1.
+	ErrRange error = bus.NewError(bus.Range, "hc595: output out of range")
+)
 
 // Opts configures the chain.
 type Opts struct {
@@ -50,7 +58,7 @@ type Dev struct {
 // the chip.
 func New(c conn.Conn, opts *Opts) (*Dev, error) {
 	if c == nil || opts == nil || opts.Registers < 1 || opts.Registers > 64 {
-		return nil, fmt.Errorf("hc595: need a connection and 1–64 registers: %w", hal.ErrInvalid)
+		return nil, fmt.Errorf("%w: need a connection and 1–64 registers", ErrConfig)
 	}
 	return &Dev{c: c, n: opts.Registers, state: make([]byte, opts.Registers), frame: make([]byte, opts.Registers)}, nil
 }
@@ -64,7 +72,7 @@ func (d *Dev) Outputs() int { return 8 * d.n }
 // Set changes output k in the shadow state; Flush latches all of them.
 func (d *Dev) Set(k int, on bool) error {
 	if k < 0 || k >= d.Outputs() {
-		return &hal.RangeError{What: "hc595 output", Row: -1, Col: -1, Value: float64(k), Min: 0, Max: float64(d.Outputs() - 1)}
+		return &bus.RangeError{What: "hc595 output", Value: k, Min: 0, Max: d.Outputs() - 1, Err: ErrRange}
 	}
 	if on {
 		d.state[k/8] |= 1 << (k % 8)

@@ -5,8 +5,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"periph.io/x/conn/v3/conntest"
-
-	"github.com/spukit/spukit/hal"
 )
 
 func TestChain(t *testing.T) {
@@ -25,9 +23,9 @@ func TestChain(t *testing.T) {
 	require.NoError(t, d.Flush())
 	require.NoError(t, d.Halt())
 	require.NoError(t, pb.Close())
-	require.ErrorIs(t, d.Set(24, true), hal.ErrOutOfRange)
+	require.ErrorIs(t, d.Set(24, true), ErrRange)
 	_, err = New(pb, &Opts{})
-	require.ErrorIs(t, err, hal.ErrInvalid)
+	require.ErrorIs(t, err, ErrConfig)
 }
 
 func TestWrongByteFails(t *testing.T) {
