@@ -2,7 +2,6 @@ package calibration
 
 import (
 	"context"
-	"math"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/testnum"
 	"github.com/spukit/spukit/solver"
 )
 
@@ -25,22 +25,12 @@ func spdProblem(n int, cond float64, seed uint64) (*mat.Dense, []float64, []floa
 	return a, b, x.RawVector().Data
 }
 
-// relErr is ‖x − ref‖₂/‖ref‖₂.
-func relErr(x, ref []float64) float64 {
-	var d, r float64
-	for i := range x {
-		d += (x[i] - ref[i]) * (x[i] - ref[i])
-		r += ref[i] * ref[i]
-	}
-	return math.Sqrt(d / r)
-}
-
 func solveErr(t *testing.T, b hal.Board, p uint64, d time.Duration) float64 {
 	t.Helper()
 	a, rhs, x := spdProblem(8, 100, p)
 	got, err := solveOn(b, a, rhs, d)
 	require.NoError(t, err)
-	return relErr(got, x)
+	return testnum.RelErr(got, x)
 }
 
 // solveOn solves with the solver's defaults except the sampling time d.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/testnum"
 )
 
 // BenchmarkCalibratedSolve is the full accuracy table of
@@ -91,7 +92,7 @@ func solveErrB(b *testing.B, bd hal.Board, p uint64, d time.Duration) float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return relErr(r, x)
+	return testnum.RelErr(r, x)
 }
 
 // BenchmarkCalibrationBudget is the diagnosis table of docs/calibration.md

@@ -85,10 +85,17 @@ func exchange(t *testing.T, b *Board, p *pipe, typ proto.Type, seq uint16, paylo
 	p.in = append(p.in, dst[:n]...)
 	p.out = p.out[:0]
 	require.NoError(t, b.Poll())
+	return decodeAll(t, p.out)
+}
+
+// decodeAll decodes every packet in the board's output, each with its own
+// copy of the payload.
+func decodeAll(t *testing.T, wire []byte) []proto.Packet {
+	t.Helper()
 	var d proto.Decoder
 	var out []proto.Packet
-	for off := 0; off < len(p.out); {
-		k, pkt, ok, err := d.Feed(p.out[off:])
+	for off := 0; off < len(wire); {
+		k, pkt, ok, err := d.Feed(wire[off:])
 		require.NoError(t, err)
 		off += k
 		if ok {
@@ -223,16 +230,7 @@ func TestGarbageIsCountedAndDiagnosed(t *testing.T) {
 	p.in = []byte{1, 2, 3, 0, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0}
 	require.NoError(t, b.Poll())
 	assert.Equal(t, uint16(2), b.Errors())
-	var d proto.Decoder
-	var got []proto.Packet
-	for off := 0; off < len(p.out); {
-		n, pkt, ok, err := d.Feed(p.out[off:])
-		require.NoError(t, err)
-		off += n
-		if ok {
-			got = append(got, pkt)
-		}
-	}
+	got := decodeAll(t, p.out)
 	require.Len(t, got, 2, "one diagnostic per bad frame")
 	for _, g := range got {
 		assert.Equal(t, proto.TypeError, g.Type)

@@ -6,13 +6,14 @@ import (
 
 	"github.com/spukit/spukit/ggn"
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/testnum"
 )
 
 // benchFact is the paper's MNIST shape: 784-32-10 with bias inputs
 // (N = 25,450), batch 64 (m = 640).
 func benchFact() *hal.Factorization {
 	r := rand.New(rand.NewPCG(1, 2))
-	return randFact(r, 64, 10, 32*785+10*33, [][3]int{{0, 32, 785}, {32 * 785, 10, 33}})
+	return testnum.RandFactorization(r, 64, 10, 32*785+10*33, [][3]int{{0, 32, 785}, {32 * 785, 10, 33}}, 0.1)
 }
 
 // BenchmarkKernels times each kernel at the MNIST shape with reused

@@ -11,44 +11,8 @@ import (
 
 	"github.com/spukit/spukit/ggn"
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/testnum"
 )
-
-// randFact draws a factorization of an MLP's shape: blocks {col, out, in}
-// with Gaussian signals and inputs, and H blocks diag(p) − ppᵀ (softmax
-// cross-entropy Hessians, PSD with a zero eigenvalue) for samples of k > 1
-// rows.
-func randFact(r *rand.Rand, samples, k, cols int, blocks [][3]int) *hal.Factorization {
-	j := hal.Jacobian{Rows: samples * k, Cols: cols, RowsPerSample: k}
-	for _, b := range blocks {
-		blk := hal.JacobianBlock{Col: b[0], Out: b[1], In: b[2],
-			Signal: randVec(r, j.Rows*b[1]), Input: randVec(r, samples*b[2])}
-		j.Blocks = append(j.Blocks, blk)
-	}
-	h := make([]float64, samples*k*k)
-	p := make([]float64, k)
-	for s := range samples {
-		sum := 0.0
-		for a := range p {
-			p[a] = math.Exp(r.NormFloat64())
-			sum += p[a]
-		}
-		for a := range k {
-			for c := range k {
-				v := -p[a] * p[c] / (sum * sum)
-				if a == c {
-					v += p[a] / sum
-				}
-				h[s*k*k+a*k+c] = v
-			}
-		}
-	}
-	if k == 1 { // diag(p) − ppᵀ = 0: a sigmoid's p(1 − p) instead
-		for s := range samples {
-			h[s] = 0.2 + r.Float64()
-		}
-	}
-	return &hal.Factorization{J: j, H: h, Scale: 1 / float64(samples), Lambda: 0.1}
-}
 
 func randVec(r *rand.Rand, n int) []float64 {
 	v := make([]float64, n)
@@ -71,19 +35,10 @@ var shapes = []struct {
 	{9, 1, 30, [][3]int{{2, 4, 7}}},
 }
 
-func relErr(got, want []float64) float64 {
-	d, n := 0.0, 0.0
-	for i := range want {
-		d += (got[i] - want[i]) * (got[i] - want[i])
-		n += want[i] * want[i]
-	}
-	return math.Sqrt(d / n)
-}
-
 func TestProductsAgainstNaiveAndDense(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, sh := range shapes {
-		f := randFact(r, sh.samples, sh.k, sh.cols, sh.blocks)
+		f := testnum.RandFactorization(r, sh.samples, sh.k, sh.cols, sh.blocks, 0.1)
 		j := &f.J
 		require.NoError(t, j.Validate())
 		work := make([]float64, ggn.WorkLen(j))
@@ -92,18 +47,18 @@ func TestProductsAgainstNaiveAndDense(t *testing.T) {
 		got, want := make([]float64, j.Rows), make([]float64, j.Rows)
 		ggn.MulVec(got, j, v, work)
 		naiveMulVec(j, want, v)
-		assert.Less(t, relErr(got, want), 1e-14, "J v %v", sh)
+		assert.Less(t, testnum.RelErr(got, want), 1e-14, "J v %v", sh)
 		var dv mat.VecDense
 		dv.MulVec(denseFromDefinition(j), mat.NewVecDense(j.Cols, v))
-		assert.Less(t, relErr(got, dv.RawVector().Data), 1e-14, "J v against dense J %v", sh)
+		assert.Less(t, testnum.RelErr(got, dv.RawVector().Data), 1e-14, "J v against dense J %v", sh)
 
 		gotT, wantT := make([]float64, j.Cols), make([]float64, j.Cols)
 		ggn.MulTransVec(gotT, j, w, work)
 		naiveMulTransVec(j, wantT, w)
-		assert.Less(t, relErr(gotT, wantT), 1e-14, "Jᵀ w %v", sh)
+		assert.Less(t, testnum.RelErr(gotT, wantT), 1e-14, "Jᵀ w %v", sh)
 		var dtw mat.VecDense
 		dtw.MulVec(denseFromDefinition(j).T(), mat.NewVecDense(j.Rows, w))
-		assert.Less(t, relErr(gotT, dtw.RawVector().Data), 1e-14, "Jᵀ w against dense J %v", sh)
+		assert.Less(t, testnum.RelErr(gotT, dtw.RawVector().Data), 1e-14, "Jᵀ w against dense J %v", sh)
 		gemmMulTransVec(j, wantT, w)
 		assert.Equal(t, wantT, gotT, "Jᵀ w bit for bit as the GEMM formulation %v", sh)
 
@@ -112,7 +67,7 @@ func TestProductsAgainstNaiveAndDense(t *testing.T) {
 		assert.Equal(t, denseFromDefinition(j).RawMatrix().Data, d, "Dense %v", sh)
 	}
 	// Columns no block covers are zero in Jᵀw, whatever dst held.
-	f := randFact(r, 3, 2, 27, shapes[0].blocks)
+	f := testnum.RandFactorization(r, 3, 2, 27, shapes[0].blocks, 0.1)
 	dst := randVec(r, 27)
 	ggn.MulTransVec(dst, &f.J, randVec(r, 6), make([]float64, ggn.WorkLen(&f.J)))
 	assert.Zero(t, dst[26], "uncovered column")
@@ -122,7 +77,7 @@ func TestProductsAgainstNaiveAndDense(t *testing.T) {
 func TestProductsDoNotAllocate(t *testing.T) {
 	r := rand.New(rand.NewPCG(2, 2))
 	sh := shapes[2]
-	f := randFact(r, sh.samples, sh.k, sh.cols, sh.blocks)
+	f := testnum.RandFactorization(r, sh.samples, sh.k, sh.cols, sh.blocks, 0.1)
 	j := &f.J
 	work := make([]float64, ggn.WorkLen(j))
 	v, w := randVec(r, j.Cols), randVec(r, j.Rows)
@@ -137,7 +92,7 @@ func TestGram(t *testing.T) {
 	r := rand.New(rand.NewPCG(6, 6))
 	var ws ggn.GramWork
 	for _, sh := range shapes {
-		f := randFact(r, sh.samples, sh.k, sh.cols, sh.blocks)
+		f := testnum.RandFactorization(r, sh.samples, sh.k, sh.cols, sh.blocks, 0.1)
 		m := f.J.Rows
 		want := naiveGram(&f.J)
 		got := randVec(r, m*m)
@@ -170,7 +125,7 @@ func TestGramDenseSpecialCase(t *testing.T) {
 	var want mat.Dense
 	jd := mat.NewDense(m, n, in)
 	want.Mul(jd, jd.T())
-	assert.Less(t, relErr(got, want.RawMatrix().Data), 1e-15)
+	assert.Less(t, testnum.RelErr(got, want.RawMatrix().Data), 1e-15)
 }
 
 func TestSqrtH(t *testing.T) {
@@ -195,14 +150,14 @@ func TestSqrtH(t *testing.T) {
 	// upper triangle bit for bit) and is exactly symmetric.
 	r := rand.New(rand.NewPCG(8, 8))
 	for _, k := range []int{2, 3, 10} {
-		f := randFact(r, 6, k, 10, [][3]int{{0, 2, 5}})
+		f := testnum.RandFactorization(r, 6, k, 10, [][3]int{{0, 2, 5}}, 0.1)
 		hh := make([]float64, len(f.H))
 		require.True(t, ggn.SqrtH(hh, f.H, k, &ws))
 		for s := range 6 {
 			blk, h := hh[s*k*k:(s+1)*k*k], f.H[s*k*k:(s+1)*k*k]
 			var sq mat.Dense
 			sq.Mul(mat.NewDense(k, k, blk), mat.NewDense(k, k, blk))
-			assert.Less(t, relErr(sq.RawMatrix().Data, h), 1e-14, "H^{1/2}² = H, k = %d", k)
+			assert.Less(t, testnum.RelErr(sq.RawMatrix().Data, h), 1e-14, "H^{1/2}² = H, k = %d", k)
 			want := make([]float64, k*k)
 			require.True(t, naiveSymSqrt(want, h, k))
 			for a := range k {
@@ -224,7 +179,7 @@ func TestU(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 9))
 	var ws ggn.SqrtWork
 	for _, sh := range shapes {
-		f := randFact(r, sh.samples, sh.k, sh.cols, sh.blocks)
+		f := testnum.RandFactorization(r, sh.samples, sh.k, sh.cols, sh.blocks, 0.1)
 		k, b := sh.k, sh.samples
 		hh := make([]float64, len(f.H))
 		require.True(t, ggn.SqrtH(hh, f.H, k, &ws))
@@ -244,7 +199,7 @@ func TestU(t *testing.T) {
 			require.NoError(t, u.Validate())
 			got := make([]float64, u.Rows*u.Cols)
 			ggn.Dense(got, &u)
-			assert.Less(t, relErr(got, want.RawMatrix().Data), 1e-14, "U %v", sh)
+			assert.Less(t, testnum.RelErr(got, want.RawMatrix().Data), 1e-14, "U %v", sh)
 		}
 	}
 }
@@ -255,7 +210,7 @@ func TestCurvature(t *testing.T) {
 	r := rand.New(rand.NewPCG(10, 10))
 	var ws ggn.SqrtWork
 	for _, sh := range shapes {
-		f := randFact(r, sh.samples, sh.k, sh.cols, sh.blocks)
+		f := testnum.RandFactorization(r, sh.samples, sh.k, sh.cols, sh.blocks, 0.1)
 		n, stride := f.J.Cols, f.J.Cols+3
 		hh := make([]float64, len(f.H))
 		require.True(t, ggn.SqrtH(hh, f.H, sh.k, &ws))
@@ -278,7 +233,7 @@ func TestCurvature(t *testing.T) {
 // Shape mismatches are programming errors: they panic, as in gonum.
 func TestShapePanics(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 11))
-	f := randFact(r, 3, 2, 27, shapes[0].blocks)
+	f := testnum.RandFactorization(r, 3, 2, 27, shapes[0].blocks, 0.1)
 	j := &f.J
 	work := make([]float64, ggn.WorkLen(j))
 	assert.PanicsWithValue(t, "ggn: dst has length 5, want 6", func() { ggn.MulVec(make([]float64, 5), j, make([]float64, 27), work) })
@@ -299,7 +254,7 @@ func TestShapePanics(t *testing.T) {
 // splits into blocks, and on which gonum may run goroutines).
 func TestMulTransVecMatchesGemmAtMNISTShape(t *testing.T) {
 	r := rand.New(rand.NewPCG(12, 12))
-	f := randFact(r, 64, 10, 32*785+10*33, [][3]int{{0, 32, 785}, {32 * 785, 10, 33}})
+	f := testnum.RandFactorization(r, 64, 10, 32*785+10*33, [][3]int{{0, 32, 785}, {32 * 785, 10, 33}}, 0.1)
 	work := make([]float64, ggn.WorkLen(&f.J))
 	got, want := make([]float64, f.J.Cols), make([]float64, f.J.Cols)
 	for i := range 4 {
@@ -319,7 +274,7 @@ func TestMulTransVecMatchesGemmAtMNISTShape(t *testing.T) {
 func TestDenseKernelsDoNotAllocate(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 13))
 	sh := shapes[1]
-	f := randFact(r, sh.samples, sh.k, sh.cols, sh.blocks)
+	f := testnum.RandFactorization(r, sh.samples, sh.k, sh.cols, sh.blocks, 0.1)
 	j := &f.J
 	d := make([]float64, j.Rows*j.Cols)
 	fd := make([]float64, j.Cols*j.Cols)

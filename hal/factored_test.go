@@ -8,24 +8,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/testnum"
 )
 
+// randJacobian draws two layers 3→4→2 with bias inputs: block 0 is
+// 4×(3+1), block 1 is 2×(4+1), over 3 samples.
 func randJacobian(r *rand.Rand) *hal.Jacobian {
-	// Two layers 3→4→2 with bias inputs: block 0 is 4×(3+1), block 1 is 2×(4+1).
-	const samples, outs = 3, 2
-	j := &hal.Jacobian{Rows: samples * outs, Cols: 4*4 + 2*5 + 1, RowsPerSample: outs}
-	for _, sz := range [][3]int{{0, 4, 4}, {16, 2, 5}} {
-		b := hal.JacobianBlock{Col: sz[0], Out: sz[1], In: sz[2],
-			Signal: make([]float64, j.Rows*sz[1]), Input: make([]float64, samples*sz[2])}
-		for i := range b.Signal {
-			b.Signal[i] = r.NormFloat64()
-		}
-		for i := range b.Input {
-			b.Input[i] = r.NormFloat64()
-		}
-		j.Blocks = append(j.Blocks, b)
-	}
-	return j
+	j := testnum.RandJacobian(r, 3, 2, 4*4+2*5+1, [][3]int{{0, 4, 4}, {16, 2, 5}})
+	return &j
 }
 
 func TestFactorizationValidate(t *testing.T) {

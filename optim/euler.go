@@ -1,6 +1,7 @@
 package optim
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -40,16 +41,17 @@ type EulerOptions struct {
 	Seed  uint64  // noise seed; iteration K draws from PCG(Seed, K)
 }
 
+// The defaults both TNGD optimisers (the board's and the Euler reference)
+// share: a zero option takes them.
+const (
+	defaultLR = 0.01
+	defaultT  = 50
+)
+
 func (o EulerOptions) withDefaults() EulerOptions {
-	if o.LR == 0 {
-		o.LR = 0.01
-	}
-	if o.T == 0 {
-		o.T = 50
-	}
-	if o.Dt == 0 {
-		o.Dt = 0.1
-	}
+	o.LR = cmp.Or(o.LR, defaultLR)
+	o.T = cmp.Or(o.T, defaultT)
+	o.Dt = cmp.Or(o.Dt, 0.1)
 	return o
 }
 

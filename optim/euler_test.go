@@ -11,6 +11,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/testnum"
 )
 
 // eigF returns the eigendecomposition of the dense F of it.
@@ -57,14 +58,14 @@ func TestEulerNoiselessClosedForm(t *testing.T) {
 	assert.Equal(t, 2500*time.Nanosecond, st.BoardTime, "t = 2.5τ at τ = 1 µs")
 	assert.Positive(t, st.SimWall, "the integration stands in for the board")
 	want := emClosedForm(vals, vecs, it.Grad, it.Grad, 0.1, 25)
-	assert.Less(t, relErr(got, want), 1e-12, "first iteration starts from g")
+	assert.Less(t, testnum.RelErr(got, want), 1e-12, "first iteration starts from g")
 
 	// The next iteration starts from the previous g̃.
 	it2 := tinyIteration(t, []int{4, 3, 3}, Tanh, 4, 12)
 	vals2, vecs2 := eigF(t, it2)
 	got2, _, err := o.Direction(ctx, it2)
 	require.NoError(t, err)
-	assert.Less(t, relErr(got2, emClosedForm(vals2, vecs2, it2.Grad, got, 0.1, 25)), 1e-12, "warm start")
+	assert.Less(t, testnum.RelErr(got2, emClosedForm(vals2, vecs2, it2.Grad, got, 0.1, 25)), 1e-12, "warm start")
 
 	// A time that is not a multiple of δt ends with a shorter step.
 	o3, err := NewTNGDEuler(EulerOptions{T: 0.25, Dt: 0.1})
@@ -73,7 +74,7 @@ func TestEulerNoiselessClosedForm(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 3, st3.Iterations)
 	two := emClosedForm(vals, vecs, it.Grad, it.Grad, 0.1, 2)
-	assert.Less(t, relErr(got3, emClosedForm(vals, vecs, it.Grad, two, 0.05, 1)), 1e-12)
+	assert.Less(t, testnum.RelErr(got3, emClosedForm(vals, vecs, it.Grad, two, 0.05, 1)), 1e-12)
 }
 
 // κ₀ = 0: a long run is NGD (the Euler iteration's fixed point is exactly
@@ -88,21 +89,21 @@ func TestEulerLimits(t *testing.T) {
 	require.NoError(t, err)
 	d, _, err := long.Direction(ctx, it)
 	require.NoError(t, err)
-	assert.Less(t, relErr(d, ngd), 1e-9)
+	assert.Less(t, testnum.RelErr(d, ngd), 1e-9)
 
 	short, err := NewTNGDEuler(EulerOptions{T: 1e-9})
 	require.NoError(t, err)
 	d, st, err := short.Direction(ctx, it)
 	require.NoError(t, err)
 	assert.Equal(t, 1, st.Iterations)
-	assert.Less(t, relErr(d, it.Grad), 1e-8)
+	assert.Less(t, testnum.RelErr(d, it.Grad), 1e-8)
 
 	// In between it moves from g toward F⁻¹g.
 	mid, err := NewTNGDEuler(EulerOptions{T: 5})
 	require.NoError(t, err)
 	d, _, err = mid.Direction(ctx, it)
 	require.NoError(t, err)
-	assert.Less(t, relErr(d, ngd), relErr(it.Grad, ngd))
+	assert.Less(t, testnum.RelErr(d, ngd), testnum.RelErr(it.Grad, ngd))
 
 	// The step is θ ← θ − η g̃.
 	before := append([]float64(nil), it.Model.Params()...)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spukit/spukit/ggn"
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/testnum"
 )
 
 func tinyBatch(r *rand.Rand, b, in, classes int) Batch {
@@ -127,26 +128,6 @@ func blockDiag(blocks []float64, b, k int) *mat.Dense {
 	return d
 }
 
-func maxDiff(a, b mat.Matrix) float64 {
-	r, c := a.Dims()
-	d := 0.0
-	for i := range r {
-		for j := range c {
-			d = math.Max(d, math.Abs(a.At(i, j)-b.At(i, j)))
-		}
-	}
-	return d
-}
-
-func relErr(a, b []float64) float64 {
-	var num, den float64
-	for i := range a {
-		num += (a[i] - b[i]) * (a[i] - b[i])
-		den += b[i] * b[i]
-	}
-	return math.Sqrt(num / den)
-}
-
 func testVec(n int, phase float64) []float64 {
 	v := make([]float64, n)
 	for i := range v {
@@ -197,11 +178,11 @@ func TestJacobianAgainstFiniteDifferences(t *testing.T) {
 		want.MulVec(jf, mat.NewVecDense(n, v))
 		got := make([]float64, rows)
 		it.JVec(got, v)
-		assert.Less(t, relErr(got, want.RawVector().Data), 1e-14)
+		assert.Less(t, testnum.RelErr(got, want.RawVector().Data), 1e-14)
 		wantT.MulVec(jf.T(), mat.NewVecDense(rows, y))
 		gotT := make([]float64, n)
 		it.JTVec(gotT, y)
-		assert.Less(t, relErr(gotT, wantT.RawVector().Data), 1e-14)
+		assert.Less(t, testnum.RelErr(gotT, wantT.RawVector().Data), 1e-14)
 	}
 }
 
@@ -299,7 +280,7 @@ func TestCurvatureAgainstDense(t *testing.T) {
 		hh := blockDiag(it.HalfH(), it.Batch.Size(), k)
 		var sq mat.Dense
 		sq.Mul(hh, hh)
-		assert.Less(t, maxDiff(&sq, blockDiag(f.H, it.Batch.Size(), k)), 1e-14, "H^{1/2}² = H %v", c.sizes)
+		assert.Less(t, testnum.MaxAbsDiff(&sq, blockDiag(f.H, it.Batch.Size(), k)), 1e-14, "H^{1/2}² = H %v", c.sizes)
 
 		// F v matrix-free.
 		v := testVec(n, 0.5)
@@ -307,38 +288,38 @@ func TestCurvatureAgainstDense(t *testing.T) {
 		it.FVec(fv, v)
 		var want mat.VecDense
 		want.MulVec(fd, mat.NewVecDense(n, v))
-		assert.Less(t, relErr(fv, want.RawVector().Data), 1e-8, "F v %v", c.sizes)
+		assert.Less(t, testnum.RelErr(fv, want.RawVector().Data), 1e-8, "F v %v", c.sizes)
 
 		// F dense.
 		fdense, err := it.DenseF()
 		require.NoError(t, err)
-		assert.Less(t, maxDiff(fdense, fd), 1e-8, "DenseF %v", c.sizes)
+		assert.Less(t, testnum.MaxAbsDiff(fdense, fd), 1e-8, "DenseF %v", c.sizes)
 
 		// U v, Uᵀ y and F = λI + UᵀU.
 		uv := make([]float64, rows)
 		it.U(uv, v)
 		var wantU, wantUT mat.VecDense
 		wantU.MulVec(ud, mat.NewVecDense(n, v))
-		assert.Less(t, relErr(uv, wantU.RawVector().Data), 1e-8, "U v %v", c.sizes)
+		assert.Less(t, testnum.RelErr(uv, wantU.RawVector().Data), 1e-8, "U v %v", c.sizes)
 		y := testVec(rows, 2)
 		uty := make([]float64, n)
 		it.UT(uty, y)
 		wantUT.MulVec(ud.T(), mat.NewVecDense(rows, y))
-		assert.Less(t, relErr(uty, wantUT.RawVector().Data), 1e-8, "Uᵀ y %v", c.sizes)
+		assert.Less(t, testnum.RelErr(uty, wantUT.RawVector().Data), 1e-8, "Uᵀ y %v", c.sizes)
 		var utu mat.Dense
 		utu.Mul(ud.T(), ud)
 		for i := range n {
 			utu.Set(i, i, utu.At(i, i)+it.Lambda)
 		}
-		assert.Less(t, maxDiff(&utu, fd), 1e-8, "λI + UᵀU = F %v", c.sizes)
+		assert.Less(t, testnum.MaxAbsDiff(&utu, fd), 1e-8, "λI + UᵀU = F %v", c.sizes)
 
 		// G = U Uᵀ, and the hal reference Gram of the structured U.
 		var uut mat.Dense
 		uut.Mul(ud, ud.T())
 		g := it.DualGram()
 		assert.Equal(t, rows, g.SymmetricDim())
-		assert.Less(t, maxDiff(g, &uut), 1e-8, "G = U Uᵀ %v", c.sizes)
-		assert.Less(t, maxDiff(g, denseGram(it.UJacobian())), 1e-14, "U Uᵀ of U formed entry by entry %v", c.sizes)
+		assert.Less(t, testnum.MaxAbsDiff(g, &uut), 1e-8, "G = U Uᵀ %v", c.sizes)
+		assert.Less(t, testnum.MaxAbsDiff(g, denseGram(it.UJacobian())), 1e-14, "U Uᵀ of U formed entry by entry %v", c.sizes)
 		raw := g.RawSymmetric()
 		for r := range rows {
 			for cc := range rows {
@@ -353,7 +334,7 @@ func TestCurvatureAgainstDense(t *testing.T) {
 func TestDualGramLargeBatch(t *testing.T) {
 	it := tinyIteration(t, []int{20, 12, 10}, Tanh, 40, 5) // m = 400
 	g := it.DualGram()
-	assert.Less(t, maxDiff(g, denseGram(it.UJacobian())), 1e-13)
+	assert.Less(t, testnum.MaxAbsDiff(g, denseGram(it.UJacobian())), 1e-13)
 }
 
 // denseGram is U Uᵀ from U formed entry by entry (ggn.Dense), by gonum.
@@ -374,7 +355,7 @@ func TestCurvatureAfterUpdate(t *testing.T) {
 	want := b.DualGram()
 	_, err = (&SGD{LR: 0.5}).Step(context.Background(), a)
 	require.NoError(t, err)
-	assert.Equal(t, 0.0, maxDiff(a.DualGram(), want))
+	assert.Equal(t, 0.0, testnum.MaxAbsDiff(a.DualGram(), want))
 }
 
 func TestWoodburyAndCGAreExactNGD(t *testing.T) {
@@ -392,7 +373,7 @@ func TestWoodburyAndCGAreExactNGD(t *testing.T) {
 		require.NoError(t, err)
 		wood, err := WoodburyDirection(it)
 		require.NoError(t, err)
-		assert.Less(t, relErr(wood, dense), 1e-8, "woodbury %v", c.sizes)
+		assert.Less(t, testnum.RelErr(wood, dense), 1e-8, "woodbury %v", c.sizes)
 		y, err := WoodburyDual(it)
 		require.NoError(t, err)
 		assert.Equal(t, wood, WoodburyBack(it, y))
@@ -411,9 +392,9 @@ func TestWoodburyAndCGAreExactNGD(t *testing.T) {
 		require.NoError(t, err)
 		fdv := make([]float64, len(d))
 		it.FVec(fdv, d)
-		assert.Less(t, relErr(fdv, it.Grad), 2*tol, "CG residual %v", c.sizes)
+		assert.Less(t, testnum.RelErr(fdv, it.Grad), 2*tol, "CG residual %v", c.sizes)
 		assert.LessOrEqual(t, st.Residual, tol)
-		assert.Less(t, relErr(d, dense), kappa*tol, "CG error %v (κ = %.3g, %d iterations)", c.sizes, kappa, st.Iterations)
+		assert.Less(t, testnum.RelErr(d, dense), kappa*tol, "CG error %v (κ = %.3g, %d iterations)", c.sizes, kappa, st.Iterations)
 	}
 }
 

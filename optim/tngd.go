@@ -1,6 +1,7 @@
 package optim
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -64,18 +65,10 @@ type TNGDOptions struct {
 }
 
 func (o TNGDOptions) withDefaults() TNGDOptions {
-	if o.LR == 0 {
-		o.LR = 0.01
-	}
-	if o.T == 0 {
-		o.T = 50
-	}
-	if o.Window == 0 {
-		o.Window = 1
-	}
-	if o.Headroom == 0 {
-		o.Headroom = 0.5
-	}
+	o.LR = cmp.Or(o.LR, defaultLR)
+	o.T = cmp.Or(o.T, defaultT)
+	o.Window = cmp.Or(o.Window, 1)
+	o.Headroom = cmp.Or(o.Headroom, 0.5)
 	return o
 }
 

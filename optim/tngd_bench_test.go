@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/testnum"
 )
 
 // BenchmarkTNGDvsEuler times one first TNGD iteration (t = 50τ, from g) at
@@ -43,7 +44,7 @@ func BenchmarkTNGDvsEuler(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		b.ReportMetric(relErr(d, exact), "rel_err_vs_exact")
+		b.ReportMetric(testnum.RelErr(d, exact), "rel_err_vs_exact")
 	})
 	b.Run("euler", func(b *testing.B) {
 		var d []float64
@@ -56,6 +57,6 @@ func BenchmarkTNGDvsEuler(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		b.ReportMetric(relErr(d, exact), "rel_err_vs_exact")
+		b.ReportMetric(testnum.RelErr(d, exact), "rel_err_vs_exact")
 	})
 }

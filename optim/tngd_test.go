@@ -12,6 +12,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/testnum"
 	"github.com/spukit/spukit/sim"
 )
 
@@ -60,7 +61,7 @@ func TestTNGDLongRunIsNGD(t *testing.T) {
 		require.NoError(t, err)
 		// λ = 0.05: e^{−λT} = e^{−50}; what remains is float round-off
 		// amplified by the scaling (1/λ for the dual back-map).
-		assert.Less(t, relErr(got, want), 1e-6, "%v", c.mapping)
+		assert.Less(t, testnum.RelErr(got, want), 1e-6, "%v", c.mapping)
 		// The run lasts t/α in board τ (α: the coupling scale that fits F
 		// into the range), plus programming and one sample.
 		assert.GreaterOrEqual(t, st.BoardTime, time.Duration(1000/o.alpha*float64(100*time.Microsecond)), "board time covers the run")
@@ -106,9 +107,9 @@ func TestTNGDFiniteTimeClosedForm(t *testing.T) {
 		got, _, err := o.Direction(bg, it)
 		require.NoError(t, err)
 		// The run lasts t/α·τ rounded to 1 ns: relative timing error ≤ 1e-5.
-		assert.Less(t, relErr(got, want), 1e-4, "t = %gτ", tt)
+		assert.Less(t, testnum.RelErr(got, want), 1e-4, "t = %gτ", tt)
 		if tt == 1 {
-			assert.Less(t, relErr(got, it.Grad), relErr(got, func() []float64 { d, _ := DenseDirection(it); return d }()), "short runs stay near SGD")
+			assert.Less(t, testnum.RelErr(got, it.Grad), testnum.RelErr(got, func() []float64 { d, _ := DenseDirection(it); return d }()), "short runs stay near SGD")
 		}
 	}
 	o, err := NewTNGD(quietBoard(t), n, it.Rows(), TNGDOptions{T: 0.01, Mapping: MapPrimal})
@@ -191,13 +192,13 @@ func TestTNGDMappingsAgree(t *testing.T) {
 		require.NoError(t, err)
 		// Run times are rounded to 1 ns of board time (τ = 100 µs and
 		// 1 µs): relative error ≲ 1e-3 on the virtual board.
-		assert.Less(t, relErr(df, dp), 2e-3, "t = %gτ", tt)
+		assert.Less(t, testnum.RelErr(df, dp), 2e-3, "t = %gτ", tt)
 		if tt == 1000 {
 			d, err := NewTNGD(quietBoard(t), n, m, TNGDOptions{T: tt, Mapping: MapDual})
 			require.NoError(t, err)
 			dd, _, err := d.Direction(bg, it)
 			require.NoError(t, err)
-			assert.Less(t, relErr(dd, dp), 1e-5)
+			assert.Less(t, testnum.RelErr(dd, dp), 1e-5)
 		}
 	}
 }
@@ -220,6 +221,6 @@ func TestTNGDStateResume(t *testing.T) {
 	require.NoError(t, b.SetState(saved))
 	got, _, err := b.Direction(bg, it)
 	require.NoError(t, err)
-	assert.Less(t, relErr(got, want), 1e-9)
+	assert.Less(t, testnum.RelErr(got, want), 1e-9)
 	require.ErrorIs(t, b.SetState([]float64{1, 2}), hal.ErrDimension)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/testnum"
 )
 
 // quiet is a k-cell board with no noise and no non-ideality: every
@@ -19,22 +20,6 @@ func quiet(k int) Profile {
 	p := cleanProfile(k)
 	p.NoiseV = 0
 	return p
-}
-
-func diag(k int, v float64) []float64 {
-	a := make([]float64, k*k)
-	for i := range k {
-		a[i*k+i] = v
-	}
-	return a
-}
-
-func fill(k int, v float64) []float64 {
-	b := make([]float64, k)
-	for i := range b {
-		b[i] = v
-	}
-	return b
 }
 
 // settle programs A and b, relaxes for 100τ and returns one reading.
@@ -52,23 +37,23 @@ func settle(t *testing.T, p Profile, a, bias []float64) ([]float64, error) {
 
 func TestCouplingQuantisation(t *testing.T) {
 	p := quiet(2)
-	x, err := settle(t, p, diag(2, 1), fill(2, 1))
+	x, err := settle(t, p, testnum.Identity(2, 1), testnum.Constant(2, 1))
 	require.NoError(t, err)
-	assert.InDeltaSlice(t, fill(2, 1), x, 1e-12, "off: exact")
+	assert.InDeltaSlice(t, testnum.Constant(2, 1), x, 1e-12, "off: exact")
 
 	p.Coupling.Bits = 4 // step 4/15: 1.0 is realised as code 4 = 16/15
 	b, err := New(p, 1)
 	require.NoError(t, err)
 	assert.InDelta(t, 4.0/15, b.Info().CouplingStep, 1e-15)
-	x, err = settle(t, p, diag(2, 1), fill(2, 1))
+	x, err = settle(t, p, testnum.Identity(2, 1), testnum.Constant(2, 1))
 	require.NoError(t, err)
-	assert.InDeltaSlice(t, fill(2, 15.0/16), x, 1e-12, "on: x = b/(16/15)")
+	assert.InDeltaSlice(t, testnum.Constant(2, 15.0/16), x, 1e-12, "on: x = b/(16/15)")
 }
 
 func TestCouplingTolerance(t *testing.T) {
 	p := quiet(4)
 	p.Coupling.Tolerance = 0.01
-	x, err := settle(t, p, diag(4, 1), fill(4, 1))
+	x, err := settle(t, p, testnum.Identity(4, 1), testnum.Constant(4, 1))
 	require.NoError(t, err)
 	moved := 0
 	for _, v := range x {
@@ -88,8 +73,8 @@ func TestCapacitorMismatchTiming(t *testing.T) {
 		p.CapacitorTolerance = tol
 		b, err := New(p, 3)
 		require.NoError(t, err)
-		require.NoError(t, b.SetBias(ctx, fill(4, 1)))
-		require.NoError(t, b.SetState(ctx, fill(4, 0)))
+		require.NoError(t, b.SetBias(ctx, testnum.Constant(4, 1)))
+		require.NoError(t, b.SetState(ctx, testnum.Constant(4, 0)))
 		require.NoError(t, b.Run(ctx, 100*time.Microsecond))
 		out := make([]float64, 4)
 		_, err = b.Sample(ctx, 5*time.Microsecond, out)
@@ -109,17 +94,17 @@ func TestCapacitorMismatchTiming(t *testing.T) {
 
 func TestBiasDAC(t *testing.T) {
 	p := quiet(2)
-	x, err := settle(t, p, diag(2, 1), fill(2, 0.01))
+	x, err := settle(t, p, testnum.Identity(2, 1), testnum.Constant(2, 0.01))
 	require.NoError(t, err)
-	assert.InDeltaSlice(t, fill(2, 0.01), x, 1e-12, "continuous DAC: exact")
+	assert.InDeltaSlice(t, testnum.Constant(2, 0.01), x, 1e-12, "continuous DAC: exact")
 
 	p.Bias = DACProfile{MinV: -5, MaxV: 5, Bits: 8} // LSB = 10/256 ≈ 39 mV
-	x, err = settle(t, p, diag(2, 1), fill(2, 0.01))
+	x, err = settle(t, p, testnum.Identity(2, 1), testnum.Constant(2, 0.01))
 	require.NoError(t, err)
-	assert.InDeltaSlice(t, fill(2, 0), x, 1e-12, "0.01 V rounds to code 128 = 0 V")
+	assert.InDeltaSlice(t, testnum.Constant(2, 0), x, 1e-12, "0.01 V rounds to code 128 = 0 V")
 
 	p.Bias = DACProfile{MinV: -5, MaxV: 5, GainError: 0.01, OffsetV: 0.01}
-	x, err = settle(t, p, diag(2, 1), fill(2, 2))
+	x, err = settle(t, p, testnum.Identity(2, 1), testnum.Constant(2, 2))
 	require.NoError(t, err)
 	for _, v := range x {
 		assert.LessOrEqual(t, math.Abs(v-2), 2*0.01+0.01+1e-12)
@@ -160,7 +145,7 @@ func TestADCQuantisationAndErrors(t *testing.T) {
 	p := quiet(2)
 	p.ADC.MinV, p.ADC.MaxV, p.ADC.Bits = -5, 5, 10
 	lsb := 10 / 1024.0
-	x, err := settle(t, p, diag(2, 1), fill(2, 0.123))
+	x, err := settle(t, p, testnum.Identity(2, 1), testnum.Constant(2, 0.123))
 	require.NoError(t, err)
 	for _, v := range x {
 		code := (v + 5) / lsb
@@ -170,7 +155,7 @@ func TestADCQuantisationAndErrors(t *testing.T) {
 
 	p = quiet(2)
 	p.ADC.OffsetV, p.ADC.GainError = 0.01, 0.01
-	x, err = settle(t, p, diag(2, 1), fill(2, 1))
+	x, err = settle(t, p, testnum.Identity(2, 1), testnum.Constant(2, 1))
 	require.NoError(t, err)
 	for _, v := range x {
 		assert.LessOrEqual(t, math.Abs(v-1), 0.02+1e-12)
@@ -204,7 +189,7 @@ func TestADCNoise(t *testing.T) {
 func TestADCSaturation(t *testing.T) {
 	p := quiet(2)
 	p.ADC.MinV, p.ADC.MaxV = -5, 5
-	x, err := settle(t, p, diag(2, 1), []float64{8, 1})
+	x, err := settle(t, p, testnum.Identity(2, 1), []float64{8, 1})
 	var se *hal.SaturationError
 	require.ErrorAs(t, err, &se)
 	require.ErrorIs(t, err, hal.ErrSaturated)
@@ -212,19 +197,19 @@ func TestADCSaturation(t *testing.T) {
 	assert.InDeltaSlice(t, []float64{5, 1}, x, 1e-12, "samples delivered, the saturated one at the range end")
 
 	p.ADC.Bits = 16
-	_, err = settle(t, p, diag(2, 1), []float64{1, -8})
+	_, err = settle(t, p, testnum.Identity(2, 1), []float64{1, -8})
 	require.ErrorAs(t, err, &se)
 	assert.Equal(t, []int{0, 1}, se.Counts)
 }
 
 func TestRails(t *testing.T) {
 	p := quiet(2)
-	x, err := settle(t, p, diag(2, 1), []float64{2, 0.5})
+	x, err := settle(t, p, testnum.Identity(2, 1), []float64{2, 0.5})
 	require.NoError(t, err)
 	assert.InDeltaSlice(t, []float64{2, 0.5}, x, 1e-12, "no rails: linear")
 
 	p.RailV = 1
-	x, err = settle(t, p, diag(2, 1), []float64{2, 0.5})
+	x, err = settle(t, p, testnum.Identity(2, 1), []float64{2, 0.5})
 	var se *hal.SaturationError
 	require.ErrorAs(t, err, &se)
 	assert.Equal(t, []int{1, 0}, se.Counts, "the railed node is reported")
@@ -240,8 +225,8 @@ func TestChannelSkew(t *testing.T) {
 		p.ADC.MinPeriodS = 50e-6
 		b, err := New(p, 6)
 		require.NoError(t, err)
-		require.NoError(t, b.SetBias(ctx, fill(3, 1)))
-		require.NoError(t, b.SetState(ctx, fill(3, 0)))
+		require.NoError(t, b.SetBias(ctx, testnum.Constant(3, 1)))
+		require.NoError(t, b.SetState(ctx, testnum.Constant(3, 0)))
 		out := make([]float64, 3)
 		_, err = b.Sample(ctx, period, out)
 		require.NoError(t, err)
@@ -263,7 +248,7 @@ func TestDrift(t *testing.T) {
 	measure := func(p Profile) (before, after []float64) {
 		b, err := New(p, 7)
 		require.NoError(t, err)
-		require.NoError(t, b.SetBias(ctx, fill(3, 1)))
+		require.NoError(t, b.SetBias(ctx, testnum.Constant(3, 1)))
 		require.NoError(t, b.Run(ctx, 10*time.Millisecond))
 		before = make([]float64, 3)
 		_, err = b.Sample(ctx, 0, before)
@@ -312,7 +297,7 @@ func TestBoardClock(t *testing.T) {
 		t1, _ := b.BoardTime()
 		return t1 - t0
 	}
-	a := diag(2, 1)
+	a := testnum.Identity(2, 1)
 	assert.Zero(t, step(func() error { return b.SetCouplings(ctx, a) }), "unchanged elements are not rewritten")
 	a[1], a[2] = -0.5, -0.5
 	assert.Equal(t, 22*time.Microsecond, step(func() error { return b.SetCouplings(ctx, a) }), "2 writes + settle")

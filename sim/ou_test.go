@@ -11,6 +11,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/testnum"
 )
 
 // lyapunov solves M Σ + Σ Mᵀ = Q by the Kronecker form
@@ -86,17 +87,6 @@ func cexp(z complex128) complex128 {
 	return complex(r*math.Cos(imag(z)), r*math.Sin(imag(z)))
 }
 
-func maxAbsDiff(a, b mat.Matrix) float64 {
-	r, c := a.Dims()
-	d := 0.0
-	for i := range r {
-		for j := range c {
-			d = math.Max(d, math.Abs(a.At(i, j)-b.At(i, j)))
-		}
-	}
-	return d
-}
-
 func TestDiscretizeScalarClosedForm(t *testing.T) {
 	const a, q = 2.5, 0.7
 	for _, h := range []float64{1e-4, 0.1, 1, 10, 1e4} {
@@ -126,20 +116,20 @@ func TestDiscretizeNonNormal(t *testing.T) {
 	for _, h := range []float64{0.01, 0.3, 2, 50} {
 		tr := mustDiscretize(t, nonNormal, q, h)
 		phi := expmEig(t, nonNormal, h)
-		assert.Less(t, maxAbsDiff(phi, tr.phi), 1e-12, "Φ vs eigendecomposition, h=%g", h)
+		assert.Less(t, testnum.MaxAbsDiff(phi, tr.phi), 1e-12, "Φ vs eigendecomposition, h=%g", h)
 
 		// Ψ = M⁻¹ (I − Φ).
 		var imp, psi mat.Dense
 		imp.Sub(eye(3), phi)
 		require.NoError(t, psi.Solve(nonNormal, &imp))
-		assert.Less(t, maxAbsDiff(&psi, tr.psi), 1e-12, "Ψ, h=%g", h)
+		assert.Less(t, testnum.MaxAbsDiff(&psi, tr.psi), 1e-12, "Ψ, h=%g", h)
 
 		// Discrete Lyapunov: Qd = Σ − Φ Σ Φᵀ with Σ the stationary covariance.
 		var t1, t2, want mat.Dense
 		t1.Mul(phi, sigma)
 		t2.Mul(&t1, phi.T())
 		want.Sub(sigma, &t2)
-		assert.Less(t, maxAbsDiff(&want, tr.qd), 1e-11, "Qd, h=%g", h)
+		assert.Less(t, testnum.MaxAbsDiff(&want, tr.qd), 1e-11, "Qd, h=%g", h)
 	}
 }
 
@@ -168,7 +158,7 @@ func TestNoiseFactor(t *testing.T) {
 	var ll mat.Dense
 	lm := mat.NewDense(2, 2, l)
 	ll.Mul(lm, lm.T())
-	assert.Less(t, maxAbsDiff(&ll, sing), 1e-12)
+	assert.Less(t, testnum.MaxAbsDiff(&ll, sing), 1e-12)
 
 	// Zero: no factor.
 	l, err = noiseFactor(mat.NewSymDense(2, nil))

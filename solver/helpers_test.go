@@ -89,16 +89,6 @@ func exact(t testing.TB, a mat.Matrix, b []float64) []float64 {
 	return x.RawVector().Data
 }
 
-// relErr returns ‖x − y‖₂/‖y‖₂.
-func relErr(x, y []float64) float64 {
-	var d, n float64
-	for i := range x {
-		d += (x[i] - y[i]) * (x[i] - y[i])
-		n += y[i] * y[i]
-	}
-	return math.Sqrt(d / n)
-}
-
 // open opens a board by URI and closes it when the test ends.
 func open(t testing.TB, uri string) hal.Board {
 	t.Helper()

@@ -10,6 +10,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/testnum"
 	"github.com/spukit/spukit/sim"
 	"github.com/spukit/spukit/solver"
 )
@@ -68,7 +69,7 @@ func TestSessionProgramsOnceRelaxesMany(t *testing.T) {
 		for range 3 {
 			r := gaussian(rng(seed+10), 5)
 			x := relaxTo(t, s, r)
-			assert.Less(t, relErr(x[:5], exact(t, a, r)), 1e-9)
+			assert.Less(t, testnum.RelErr(x[:5], exact(t, a, r)), 1e-9)
 			assert.Equal(t, make([]float64, 3), x[5:], "padding cells sit at 0 V")
 		}
 		u := s.Usage()
@@ -140,6 +141,6 @@ func TestSessionFactored(t *testing.T) {
 	}
 	r := []float64{1, -1, 0.5, 2}
 	x := relaxTo(t, s, r)
-	assert.Less(t, relErr(x, exact(t, &a, r)), 1e-6)
+	assert.Less(t, testnum.RelErr(x, exact(t, &a, r)), 1e-6)
 	assert.Equal(t, 1, s.Usage().Programs)
 }

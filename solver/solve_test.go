@@ -12,6 +12,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/testnum"
 	"github.com/spukit/spukit/sim"
 	"github.com/spukit/spukit/solver"
 )
@@ -37,7 +38,7 @@ func TestSolveIdealSPD(t *testing.T) {
 	res, err := solver.Solve(t.Context(), b, a, rhs, nil)
 	require.NoError(t, err)
 	x := exact(t, a, rhs)
-	rel := relErr(res.X, x)
+	rel := testnum.RelErr(res.X, x)
 	t.Logf("sim:ideal cond 10 seed 1: rel_error %.3g, max rel stderr %.3g, scale %+v, retries %d, %d samples, burn %v, board time %v, wall %v",
 		rel, res.MaxRelStdErr(), res.Scale, res.Retries, res.Samples, res.Burn, res.BoardTime, res.Wall)
 	assert.LessOrEqual(t, rel, 0.01)
@@ -87,7 +88,7 @@ func TestSolveCalibration(t *testing.T) {
 		res, err := solver.Solve(t.Context(), b, a, rhs, nil)
 		require.NoError(t, err)
 		x := exact(t, a, rhs)
-		assert.LessOrEqual(t, relErr(res.X, x), 0.01, "seed %d", seed)
+		assert.LessOrEqual(t, testnum.RelErr(res.X, x), 0.01, "seed %d", seed)
 		z = append(z, zscores(res, x)...)
 	}
 	var in1, in2, z2 float64
@@ -218,7 +219,7 @@ func TestSolveNonNormal(t *testing.T) {
 	res, err := solver.Solve(t.Context(), b, a, rhs, nil)
 	require.NoError(t, err)
 	x := exact(t, a, rhs)
-	rel := relErr(res.X, x)
+	rel := testnum.RelErr(res.X, x)
 	t.Logf("non-normal: rel_error %.3g, relaxation %v, burn %v, retries %d, notes %q", rel, res.Relaxation, res.Burn, res.Retries, res.Notes)
 	assert.LessOrEqual(t, rel, 0.01)
 	for i, z := range zscores(res, x) {
@@ -253,7 +254,7 @@ func TestSolveScaling(t *testing.T) {
 			}
 			res, err := solver.Solve(t.Context(), open(t, "sim:ideal?seed=3"), &as, bs, nil)
 			require.NoError(t, err)
-			rel := relErr(res.X, want)
+			rel := testnum.RelErr(res.X, want)
 			t.Logf("rel_error %.3g, scale %+v, retries %d", rel, res.Scale, res.Retries)
 			assert.LessOrEqual(t, rel, 0.01)
 			// The board sees the same problem whatever the units.
@@ -290,7 +291,7 @@ func TestSolveReducesBias(t *testing.T) {
 	res, err := solver.Solve(t.Context(), b, a, rhs, nil)
 	require.NoError(t, err)
 	x := exact(t, a, rhs)
-	rel := relErr(res.X, x)
+	rel := testnum.RelErr(res.X, x)
 	t.Logf("rel_error %.3g, retries %d, pilots %+v, scale %+v", rel, res.Retries, res.Pilots, res.Scale)
 	assert.Positive(t, res.Retries)
 	require.Len(t, res.Pilots, res.Retries+1)
@@ -326,7 +327,7 @@ func TestSolveProto8(t *testing.T) {
 	res, err := solver.Solve(t.Context(), b, a, rhs, nil)
 	require.NoError(t, err)
 	x := exact(t, a, rhs)
-	rel := relErr(res.X, x)
+	rel := testnum.RelErr(res.X, x)
 	t.Logf("sim:proto8 cond 10 seed 1: rel_error %.3g (uncalibrated), max rel stderr %.3g, scale %+v, retries %d, pilots %+v, board time %v, notes %q",
 		rel, res.MaxRelStdErr(), res.Scale, res.Retries, res.Pilots, res.BoardTime, res.Notes)
 	assert.False(t, math.IsNaN(rel) || math.IsInf(rel, 0))
@@ -344,7 +345,7 @@ func TestSolveTol(t *testing.T) {
 	assert.LessOrEqual(t, res.MaxRelStdErr(), 5e-5)
 	assert.Greater(t, res.Samples, 2000)
 	assert.Equal(t, 20, res.Batches)
-	assert.LessOrEqual(t, relErr(res.X, exact(t, a, rhs)), 1e-3)
+	assert.LessOrEqual(t, testnum.RelErr(res.X, exact(t, a, rhs)), 1e-3)
 
 	// Unreachable tolerance: stops at MaxDuration and says so.
 	res, err = solver.Solve(t.Context(), b, a, rhs, &solver.Options{Duration: 100 * tau, Tol: 1e-12, MaxDuration: 400 * tau, Batches: 7})
@@ -382,7 +383,7 @@ func TestSolveWarmStart(t *testing.T) {
 	res, err := solver.Solve(t.Context(), b, a, rhs, &solver.Options{Warm: x, Burn: solver.NoBurn, Duration: 200 * tau})
 	require.NoError(t, err)
 	assert.Zero(t, res.Burn)
-	assert.LessOrEqual(t, relErr(res.X, x), 0.01)
+	assert.LessOrEqual(t, testnum.RelErr(res.X, x), 0.01)
 
 	// A wild guess is clipped into the ADC range, with a note.
 	wild := make([]float64, len(x))
@@ -392,7 +393,7 @@ func TestSolveWarmStart(t *testing.T) {
 	res, err = solver.Solve(t.Context(), b, a, rhs, &solver.Options{Warm: wild})
 	require.NoError(t, err)
 	assert.True(t, containsNote(res.Notes, "clipped"), "notes %q", res.Notes)
-	assert.LessOrEqual(t, relErr(res.X, x), 0.01)
+	assert.LessOrEqual(t, testnum.RelErr(res.X, x), 0.01)
 }
 
 // spy is a board without hal.Clock that records what the solver asks.
@@ -433,7 +434,7 @@ func TestSolveChunksAndWallClock(t *testing.T) {
 	assert.LessOrEqual(t, s.maxRows, 4096, "samples are read in chunks")
 	assert.False(t, res.Clocked, "no hal.Clock: board time is wall time")
 	assert.Equal(t, res.Wall, res.BoardTime)
-	assert.LessOrEqual(t, relErr(res.X, exact(t, a, rhs)), 0.01)
+	assert.LessOrEqual(t, testnum.RelErr(res.X, exact(t, a, rhs)), 0.01)
 }
 
 func TestSolveNoiseless(t *testing.T) {
@@ -445,7 +446,7 @@ func TestSolveNoiseless(t *testing.T) {
 	a, rhs := problem8(1)
 	res, err := solver.Solve(t.Context(), b, a, rhs, nil)
 	require.NoError(t, err)
-	assert.LessOrEqual(t, relErr(res.X, exact(t, a, rhs)), 1e-6)
+	assert.LessOrEqual(t, testnum.RelErr(res.X, exact(t, a, rhs)), 1e-6)
 	for _, e := range res.StdErr {
 		assert.LessOrEqual(t, e, 1e-9)
 	}
@@ -466,7 +467,7 @@ func TestSolveSymmetricBoard(t *testing.T) {
 	a, rhs := problem8(1)
 	res, err := solver.Solve(t.Context(), s, a, rhs, nil)
 	require.NoError(t, err)
-	assert.LessOrEqual(t, relErr(res.X, exact(t, a, rhs)), 0.01)
+	assert.LessOrEqual(t, testnum.RelErr(res.X, exact(t, a, rhs)), 0.01)
 }
 
 func TestSolveSmallerThanBoard(t *testing.T) {
@@ -475,7 +476,7 @@ func TestSolveSmallerThanBoard(t *testing.T) {
 	res, err := solver.Solve(t.Context(), open(t, "sim:ideal?seed=2"), sub, rhs[:3], nil)
 	require.NoError(t, err)
 	require.Len(t, res.X, 3)
-	assert.LessOrEqual(t, relErr(res.X, exact(t, sub, rhs[:3])), 0.01)
+	assert.LessOrEqual(t, testnum.RelErr(res.X, exact(t, sub, rhs[:3])), 0.01)
 }
 
 func TestSolveZeroRHS(t *testing.T) {
@@ -616,5 +617,5 @@ func TestSolveEdgeInputs(t *testing.T) {
 	huge := mat.NewDense(2, 2, []float64{1e308, -1e307, 1e307, 1e308})
 	res, err = solver.Solve(t.Context(), b, huge, []float64{1e308, 1e308}, nil)
 	require.NoError(t, err)
-	assert.LessOrEqual(t, relErr(res.X, exact(t, mat.NewDense(2, 2, []float64{1, -0.1, 0.1, 1}), []float64{1, 1})), 0.01)
+	assert.LessOrEqual(t, testnum.RelErr(res.X, exact(t, mat.NewDense(2, 2, []float64{1, -0.1, 0.1, 1}), []float64{1, 1})), 0.01)
 }

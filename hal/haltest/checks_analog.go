@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/testnum"
 )
 
 // checkADCRange: readings lie in the ADC range, also when the nodes start at
@@ -20,7 +21,7 @@ func checkADCRange(ctx context.Context, b hal.Board, _ config) error {
 	const n = 200
 	dst := make([]float64, n*k)
 	for _, x := range []float64{in.ADC.Max, in.ADC.Min, v} {
-		if err := b.SetState(ctx, constant(k, x)); err != nil {
+		if err := b.SetState(ctx, testnum.Constant(k, x)); err != nil {
 			return failf("SetState(all cells at %g V, inside the ADC range): %w", x, err)
 		}
 		if x == v {
@@ -86,10 +87,10 @@ func checkSaturation(ctx context.Context, b hal.Board, _ config) error {
 	if err != nil {
 		return err
 	}
-	if err := program(ctx, b, identity(k, c), constant(k, bias)); err != nil {
+	if err := program(ctx, b, testnum.Identity(k, c), testnum.Constant(k, bias)); err != nil {
 		return err
 	}
-	if err := b.SetState(ctx, constant(k, adcEnd)); err != nil {
+	if err := b.SetState(ctx, testnum.Constant(k, adcEnd)); err != nil {
 		return failf("SetState(all cells at the ADC end %g V): %w", adcEnd, err)
 	}
 	if err := b.Run(ctx, tauSpan(in, 20, c)); err != nil {
@@ -136,7 +137,7 @@ func checkEquilibrium(ctx context.Context, b hal.Board, cfg config) error {
 	if err != nil {
 		return err
 	}
-	if err := program(ctx, b, identity(k, 1), lv); err != nil {
+	if err := program(ctx, b, testnum.Identity(k, 1), lv); err != nil {
 		return err
 	}
 	if err := b.SetState(ctx, lv); err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/testnum"
 )
 
 // checkDimensions: wrong lengths are ErrDimension, and n = 0 for Sample.
@@ -29,7 +30,7 @@ func checkDimensions(ctx context.Context, b hal.Board, _ config) error {
 			return err
 		}
 		errs = append(errs, wantIs(fmtOp("SetState(%d entries) on a %d-cell board", l, k),
-			b.SetState(ctx, constant(l, v)), hal.ErrDimension))
+			b.SetState(ctx, testnum.Constant(l, v)), hal.ErrDimension))
 	}
 	lens := []int{0}
 	if k > 1 {
@@ -48,7 +49,7 @@ func checkDimensions(ctx context.Context, b hal.Board, _ config) error {
 // identityPadded returns l entries of a k × k identity matrix, padded with
 // zeros or cut short.
 func identityPadded(k, l int) []float64 {
-	a := identity(k, 1)
+	a := testnum.Identity(k, 1)
 	if l <= len(a) {
 		return a[:l]
 	}
@@ -65,18 +66,18 @@ func checkNotFinite(ctx context.Context, b hal.Board, _ config) error {
 	}
 	var errs []error
 	for _, bad := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
-		a := identity(k, 1)
+		a := testnum.Identity(k, 1)
 		a[0] = bad
 		errs = append(errs, wantIs(fmtOp("SetCouplings with A[0][0] = %g", bad), b.SetCouplings(ctx, a), hal.ErrInvalid))
 		if k > 1 {
-			a := identity(k, 1)
+			a := testnum.Identity(k, 1)
 			a[(k-1)*k] = bad
 			if in.Topology == hal.Symmetric {
 				a[k-1] = bad
 			}
 			errs = append(errs, wantIs(fmtOp("SetCouplings with A[%d][0] = %g", k-1, bad), b.SetCouplings(ctx, a), hal.ErrInvalid))
 		}
-		x := constant(k, v)
+		x := testnum.Constant(k, v)
 		x[k-1] = bad
 		errs = append(errs, wantIs(fmtOp("SetBias with b[%d] = %g", k-1, bad), b.SetBias(ctx, x), hal.ErrInvalid))
 		errs = append(errs, wantIs(fmtOp("SetState with x[%d] = %g", k-1, bad), b.SetState(ctx, x), hal.ErrInvalid))
@@ -109,7 +110,7 @@ func checkOutOfRange(ctx context.Context, b hal.Board, cfg config) error {
 			continue
 		}
 		bad := beyond(tc.bound, tc.up)
-		a := identity(k, 1)
+		a := testnum.Identity(k, 1)
 		a[tc.row*k+tc.col] = bad
 		if sym {
 			a[tc.col*k+tc.row] = bad
@@ -134,7 +135,7 @@ func checkOutOfRange(ctx context.Context, b hal.Board, cfg config) error {
 				continue
 			}
 			bad := beyond(e.bound, e.up)
-			x := constant(k, v)
+			x := testnum.Constant(k, v)
 			x[e.i] = bad
 			errs = append(errs, wantRange(fmtOp("Set%s with entry %d = %g", title(tc.what), e.i, bad),
 				tc.set(ctx, x), tc.what, e.i, -1, false, bad, tc.r))
@@ -163,17 +164,17 @@ func unchangedAfterRejection(ctx context.Context, b hal.Board, cfg config) error
 	}
 	hi := lv[0]
 	lo := 2*centre - hi // mirrors hi about the centre of the window
-	if err := program(ctx, b, identity(k, 1), constant(k, hi)); err != nil {
+	if err := program(ctx, b, testnum.Identity(k, 1), testnum.Constant(k, hi)); err != nil {
 		return err
 	}
-	if err := forceAndRun(ctx, b, constant(k, hi), 20); err != nil {
+	if err := forceAndRun(ctx, b, testnum.Constant(k, hi), 20); err != nil {
 		return err
 	}
 
 	// A rejected SetState must not move any node: the readings right after it
 	// stay near hi (the rejected state would put cells 0..K−2 at lo).
 	if !math.IsInf(in.ADC.Max, 1) && k > 1 {
-		x := constant(k, lo)
+		x := testnum.Constant(k, lo)
 		x[k-1] = beyond(in.ADC.Max, true)
 		if err := b.SetState(ctx, x); err == nil {
 			return failf("SetState with entry %d = %g above the ADC range was accepted", k-1, x[k-1])
@@ -192,7 +193,7 @@ func unchangedAfterRejection(ctx context.Context, b hal.Board, cfg config) error
 
 	// A rejected SetBias would move cells 0..K−2 to lo.
 	if !math.IsInf(in.Bias.Max, 1) {
-		x := constant(k, lo)
+		x := testnum.Constant(k, lo)
 		x[k-1] = beyond(in.Bias.Max, true)
 		if err := b.SetBias(ctx, x); err == nil {
 			return failf("SetBias with entry %d = %g above the bias range was accepted", k-1, x[k-1])
@@ -201,7 +202,7 @@ func unchangedAfterRejection(ctx context.Context, b hal.Board, cfg config) error
 
 	// A rejected SetCouplings of 2·I would halve the equilibria.
 	if in.Coupling.Max >= 2 && !math.IsInf(in.Coupling.Max, 1) {
-		a := identity(k, 2)
+		a := testnum.Identity(k, 2)
 		bad := beyond(in.Coupling.Max, true)
 		a[(k-1)*k] = bad
 		if in.Topology == hal.Symmetric {
@@ -213,7 +214,7 @@ func unchangedAfterRejection(ctx context.Context, b hal.Board, cfg config) error
 	}
 
 	n := max(statCount(statPeriod(in, 1), cfg)/4, 200)
-	if err := checkMeans(ctx, b, constant(k, hi), 1, n); err != nil {
+	if err := checkMeans(ctx, b, testnum.Constant(k, hi), 1, n); err != nil {
 		return failf("after rejected SetState, SetBias and SetCouplings the board no longer settles at its bias %g V: %w", hi, err)
 	}
 	return nil
@@ -239,7 +240,7 @@ func checkUnstable(ctx context.Context, b hal.Board, _ config) error {
 
 	// A diagonal entry ≤ 0 (the range contains 0, maybe negative values).
 	d := -snapDown(math.Min(1, -in.Coupling.Min), step)
-	a := identity(k, 1)
+	a := testnum.Identity(k, 1)
 	a[(k-1)*k+k-1] = d
 	errs = append(errs, wantIs(fmtOp("SetCouplings(identity with A[%d][%d] = %g)", k-1, k-1, d),
 		b.SetCouplings(ctx, a), hal.ErrUnstable))
@@ -254,7 +255,7 @@ func checkUnstable(ctx context.Context, b hal.Board, _ config) error {
 			w = snapDown(math.Max(in.Coupling.Min, -3), step)
 		}
 		if math.Abs(w) >= 1.5 {
-			a := identity(k, 1)
+			a := testnum.Identity(k, 1)
 			a[1], a[k] = w, w
 			errs = append(errs, wantIs(fmtOp("SetCouplings(identity with A[0][1] = A[1][0] = %g, eigenvalue %g)", w, 1-math.Abs(w)),
 				b.SetCouplings(ctx, a), hal.ErrUnstable))
@@ -269,13 +270,13 @@ func checkUnstable(ctx context.Context, b hal.Board, _ config) error {
 		if math.IsInf(w, 1) {
 			w = 3
 		}
-		a := identity(k, 1)
+		a := testnum.Identity(k, 1)
 		a[1] = w
 		if err := b.SetCouplings(ctx, a); err != nil {
 			errs = append(errs, failf("SetCouplings(identity with A[0][1] = %g), eigenvalues all 1, on a General board: %w", w, err))
 		}
 		if r := snapDown(math.Min(1, math.Min(in.Coupling.Max, -in.Coupling.Min)), step); r > 0 {
-			a := identity(k, 1)
+			a := testnum.Identity(k, 1)
 			a[1], a[k] = r, -r
 			if err := b.SetCouplings(ctx, a); err != nil {
 				errs = append(errs, failf("SetCouplings(identity with A[0][1] = %g, A[1][0] = %g), eigenvalues 1 ± %gi: %w", r, -r, r, err))

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/testnum"
 )
 
 // checkCancelSample: cancelling the context while Sample works through a
@@ -148,9 +149,9 @@ func checkClose(ctx context.Context, b hal.Board, _ config) error {
 	}
 	n, serr := b.Sample(ctx, 0, make([]float64, k))
 	errs := []error{
-		wantIs("SetCouplings after Close", b.SetCouplings(ctx, identity(k, 1)), hal.ErrClosed),
-		wantIs("SetBias after Close", b.SetBias(ctx, constant(k, v)), hal.ErrClosed),
-		wantIs("SetState after Close", b.SetState(ctx, constant(k, v)), hal.ErrClosed),
+		wantIs("SetCouplings after Close", b.SetCouplings(ctx, testnum.Identity(k, 1)), hal.ErrClosed),
+		wantIs("SetBias after Close", b.SetBias(ctx, testnum.Constant(k, v)), hal.ErrClosed),
+		wantIs("SetState after Close", b.SetState(ctx, testnum.Constant(k, v)), hal.ErrClosed),
 		wantIs("Run after Close", b.Run(ctx, in.Tau), hal.ErrClosed),
 		wantIs("Sample after Close", serr, hal.ErrClosed),
 	}
@@ -177,7 +178,7 @@ func checkReopen(ctx context.Context, b hal.Board, cfg config) error {
 		return err
 	}
 	c := snapDown(math.Min(1.5, in.Coupling.Max), in.CouplingStep)
-	if err := program(ctx, b, identity(k, c), lv); err != nil {
+	if err := program(ctx, b, testnum.Identity(k, c), lv); err != nil {
 		return err
 	}
 	if err := b.Close(); err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/testnum"
 )
 
 // faults switch on deliberate contract violations of the fake board, so
@@ -85,7 +86,7 @@ func newFakeWith(in hal.Info, seed uint64, f faults) *fakeBoard {
 	return &fakeBoard{
 		info: in, f: f,
 		rail: math.Max(math.Abs(in.ADC.Min), math.Abs(in.ADC.Max)) + 0.2*(in.ADC.Max-in.ADC.Min),
-		a:    identity(k, 1),
+		a:    testnum.Identity(k, 1),
 		bias: make([]float64, k),
 		x:    make([]float64, k),
 		rng:  rand.New(rand.NewPCG(seed, 0x5eed)),

@@ -9,25 +9,8 @@ import (
 	"time"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/testnum"
 )
-
-// identity returns the k × k row-major matrix c·I.
-func identity(k int, c float64) []float64 {
-	a := make([]float64, k*k)
-	for i := range k {
-		a[i*k+i] = c
-	}
-	return a
-}
-
-// constant returns a length-k vector of v.
-func constant(k int, v float64) []float64 {
-	x := make([]float64, k)
-	for i := range x {
-		x[i] = v
-	}
-	return x
-}
 
 // window returns the voltages that both the bias DAC can produce and the ADC
 // can read: the intersection of the two ranges.
@@ -99,7 +82,7 @@ func programNeutral(ctx context.Context, b hal.Board, in hal.Info) (float64, err
 	if err != nil {
 		return 0, err
 	}
-	if err := program(ctx, b, identity(in.Cells, 1), constant(in.Cells, v)); err != nil {
+	if err := program(ctx, b, testnum.Identity(in.Cells, 1), testnum.Constant(in.Cells, v)); err != nil {
 		return 0, err
 	}
 	return v, nil
@@ -146,7 +129,7 @@ func smoke(ctx context.Context, b hal.Board) error {
 	if err != nil {
 		return err
 	}
-	if err := forceAndRun(ctx, b, constant(k, v), 5); err != nil {
+	if err := forceAndRun(ctx, b, testnum.Constant(k, v), 5); err != nil {
 		return err
 	}
 	const n = 10

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/testnum"
 )
 
 // mlpFactorization draws a factorization with the shape and the rough
@@ -58,24 +59,7 @@ func mlpFactorization(r *rand.Rand, gaussian bool) *hal.Factorization {
 		}
 	}
 	j.Blocks = []hal.JacobianBlock{l1, l2}
-	h := make([]float64, batch*out*out)
-	p := make([]float64, out)
-	for s := range batch {
-		sum := 0.0
-		for a := range p {
-			p[a] = math.Exp(2 * r.NormFloat64())
-			sum += p[a]
-		}
-		for a := range out {
-			for c := range out {
-				v := -p[a] * p[c] / (sum * sum)
-				if a == c {
-					v += p[a] / sum
-				}
-				h[s*out*out+a*out+c] = v
-			}
-		}
-	}
+	h := testnum.SoftmaxHessians(r, batch, out, 2)
 	return &hal.Factorization{J: j, H: h, Scale: 1.0 / batch, Lambda: 0.01}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/spukit/spukit/ggn"
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/testnum"
 )
 
 var ctx = context.Background()
@@ -34,52 +35,10 @@ func open(uri string) (*Board, error) {
 	return b.(*Board), nil
 }
 
-// tngdFact draws a factorization of an MLP's shape: blocks {col, out, in}
-// with Gaussian signals and inputs, and H blocks diag(p) − ppᵀ (softmax
-// cross-entropy Hessians, PSD with a zero eigenvalue) for samples of k rows.
-func tngdFact(r *rand.Rand, samples, k, cols int, blocks [][3]int, lambda float64) *hal.Factorization {
-	j := hal.Jacobian{Rows: samples * k, Cols: cols, RowsPerSample: k}
-	for _, b := range blocks {
-		blk := hal.JacobianBlock{Col: b[0], Out: b[1], In: b[2],
-			Signal: make([]float64, j.Rows*b[1]), Input: make([]float64, samples*b[2])}
-		for i := range blk.Signal {
-			blk.Signal[i] = r.NormFloat64()
-		}
-		for i := range blk.Input {
-			blk.Input[i] = r.NormFloat64()
-		}
-		j.Blocks = append(j.Blocks, blk)
-	}
-	h := make([]float64, samples*k*k)
-	p := make([]float64, k)
-	for s := range samples {
-		sum := 0.0
-		for a := range p {
-			p[a] = math.Exp(r.NormFloat64())
-			sum += p[a]
-		}
-		for a := range k {
-			for c := range k {
-				v := -p[a] * p[c] / (sum * sum)
-				if a == c {
-					v += p[a] / sum
-				}
-				h[s*k*k+a*k+c] = v
-			}
-		}
-	}
-	if k == 1 {
-		for s := range samples {
-			h[s] = 0.2 + r.Float64()
-		}
-	}
-	return &hal.Factorization{J: j, H: h, Scale: 1 / float64(samples), Lambda: lambda}
-}
-
 // smallTNGD is N = 10 parameters on 12 cells (two decoupled) with m = 6
 // (3 samples × 2 outputs), two layer blocks.
 func smallTNGD(r *rand.Rand) *hal.Factorization {
-	return tngdFact(r, 3, 2, 10, [][3]int{{0, 2, 3}, {6, 2, 2}}, 0.3)
+	return testnum.RandFactorization(r, 3, 2, 10, [][3]int{{0, 2, 3}, {6, 2, 2}}, 0.3)
 }
 
 // tngdDenseA builds A = λI + s·JᵀHJ on cells cells, entry by entry.
@@ -236,7 +195,7 @@ func TestTNGDCovariance(t *testing.T) {
 func TestTNGDLanczosMatchesEig(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 3))
 	const cells = 1600
-	f := tngdFact(r, 20, 5, 1510, [][3]int{{0, 16, 80}, {1280, 5, 46}}, 0.05)
+	f := testnum.RandFactorization(r, 20, 5, 1510, [][3]int{{0, 16, 80}, {1280, 5, 46}}, 0.05)
 	x0, bias := randVec(r, cells, 0.2), randVec(r, cells, 0.05)
 	boards := map[string]*Board{}
 	for _, method := range []string{"eig", "lanczos"} {
@@ -283,7 +242,7 @@ func TestTNGDLanczosMatchesEig(t *testing.T) {
 func TestTNGDAutoSwitch(t *testing.T) {
 	r := rand.New(rand.NewPCG(6, 6))
 	const cells = 400
-	f := tngdFact(r, 20, 4, 380, [][3]int{{0, 10, 38}}, 0.05)
+	f := testnum.RandFactorization(r, 20, 4, 380, [][3]int{{0, 10, 38}}, 0.05)
 	x0 := randVec(r, cells, 0.2)
 	auto := idealTNGD(t, cells, 0, "auto", 1)
 	lz := idealTNGD(t, cells, 0, "lanczos", 1)
@@ -615,7 +574,7 @@ func TestTNGDBadInput(t *testing.T) {
 	f := smallTNGD(r)
 	require.ErrorIs(t, b.SetCouplings(ctx, make([]float64, 144)), hal.ErrUnsupported)
 	require.ErrorIs(t, b.SetFactoredCouplings(ctx, nil), hal.ErrInvalid)
-	big := tngdFact(r, 2, 1, 13, [][3]int{{0, 1, 13}}, 0.1)
+	big := testnum.RandFactorization(r, 2, 1, 13, [][3]int{{0, 1, 13}}, 0.1)
 	require.ErrorIs(t, b.SetFactoredCouplings(ctx, big), hal.ErrDimension, "13 columns on 12 cells")
 	bad := smallTNGD(r)
 	bad.J.Blocks[0].Signal[3] = math.NaN()
@@ -626,9 +585,9 @@ func TestTNGDBadInput(t *testing.T) {
 	bad = smallTNGD(r)
 	bad.H[0] = -1 // block 0 = [[-1, h], [h, d]] has a negative eigenvalue
 	require.ErrorIs(t, b.SetFactoredCouplings(ctx, bad), hal.ErrUnstable)
-	overlap := tngdFact(r, 3, 2, 10, [][3]int{{0, 2, 3}, {5, 2, 2}}, 0.3) // [0, 6) and [5, 9)
+	overlap := testnum.RandFactorization(r, 3, 2, 10, [][3]int{{0, 2, 3}, {5, 2, 2}}, 0.3) // [0, 6) and [5, 9)
 	require.ErrorIs(t, b.SetFactoredCouplings(ctx, overlap), hal.ErrInvalid)
-	huge := tngdFact(r, 8193, 1, 2, [][3]int{{0, 1, 1}}, 0.1)
+	huge := testnum.RandFactorization(r, 8193, 1, 2, [][3]int{{0, 1, 1}}, 0.1)
 	require.ErrorIs(t, b.SetFactoredCouplings(ctx, huge), hal.ErrUnsupported, "m above the cap")
 	bad = smallTNGD(r)
 	bad.Lambda = 2e6
@@ -685,7 +644,7 @@ func TestTNGDBadInput(t *testing.T) {
 // lanczos, and falls back to the eigendecomposition with auto.
 func TestTNGDNotConverged(t *testing.T) {
 	r := rand.New(rand.NewPCG(16, 16))
-	f := tngdFact(r, 30, 3, 400, [][3]int{{0, 10, 40}}, 0.01)
+	f := testnum.RandFactorization(r, 30, 3, 400, [][3]int{{0, 10, 40}}, 0.01)
 	x0 := randVec(r, 400, 0.1)
 	bias := randVec(r, 400, 0.01)
 	for _, method := range []string{"lanczos", "auto"} {
@@ -726,7 +685,7 @@ func (c *laterCancelled) Err() error {
 // pending: the next Sample gives what an uncancelled board gives.
 func TestTNGDCancelDuringTransition(t *testing.T) {
 	r := rand.New(rand.NewPCG(17, 17))
-	f := tngdFact(r, 40, 4, 900, [][3]int{{0, 20, 45}}, 0.01)
+	f := testnum.RandFactorization(r, 40, 4, 900, [][3]int{{0, 20, 45}}, 0.01)
 	x0, bias := randVec(r, 900, 0.1), randVec(r, 900, 0.01)
 	var outs [2][]float64
 	for i, cancel := range []bool{false, true} {
