@@ -126,6 +126,21 @@ func SampleArgs(info Info, period time.Duration, dst []float64) (time.Duration, 
 	return period, rows, nil
 }
 
+// SampleStart is how every Board.Sample begins: CheckUsable for "sample"
+// (closed says whether the board is closed), then SampleArgs with its
+// error prefixed "sample: ". It returns the resolved period and the
+// number of samples dst holds.
+func SampleStart(ctx context.Context, info Info, closed bool, period time.Duration, dst []float64) (time.Duration, int, error) {
+	if err := CheckUsable(ctx, "sample", closed); err != nil {
+		return 0, 0, err
+	}
+	period, rows, err := SampleArgs(info, period, dst)
+	if err != nil {
+		return 0, 0, fmt.Errorf("sample: %w", err)
+	}
+	return period, rows, nil
+}
+
 // CheckDuration returns ErrInvalid unless d > 0.
 func CheckDuration(d time.Duration) error {
 	if d <= 0 {

@@ -337,3 +337,21 @@ func TestSampleArgs(t *testing.T) {
 	require.ErrorIs(t, err, hal.ErrDimension)
 	assert.Contains(t, err.Error(), "want a positive multiple of 4 cells")
 }
+
+// SampleStart is CheckUsable for "sample", then SampleArgs prefixed
+// "sample: ".
+func TestSampleStart(t *testing.T) {
+	ctx := context.Background()
+	in := hal.Info{Cells: 4, MinSamplePeriod: time.Microsecond}
+	p, rows, err := hal.SampleStart(ctx, in, false, 0, make([]float64, 12))
+	require.NoError(t, err)
+	assert.Equal(t, time.Microsecond, p)
+	assert.Equal(t, 3, rows)
+	_, _, err = hal.SampleStart(ctx, in, true, 0, make([]float64, 5))
+	require.ErrorIs(t, err, hal.ErrClosed, "the board's state is checked before the arguments")
+	assert.Equal(t, "sample: "+hal.ErrClosed.Error(), err.Error())
+	_, _, err = hal.SampleStart(ctx, in, false, 0, make([]float64, 5))
+	require.ErrorIs(t, err, hal.ErrDimension)
+	_, _, want := hal.SampleArgs(in, 0, make([]float64, 5))
+	assert.Equal(t, "sample: "+want.Error(), err.Error())
+}

@@ -6,11 +6,9 @@
 # may be set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EPOCHS=${EPOCHS:-10}
-JOBS=${JOBS:-2}
+. scripts/train-runs.sh
 OUT=${OUT:-out/lr-sweep}
 mkdir -p "$OUT" docs/img/lr-sweep
-go build -o bin/spu ./cmd/spu
 
 runs=(
   "adam-lr3e-4|--optimizer adam --lr 3e-4"
@@ -22,9 +20,6 @@ runs=(
   "tngd-t50-lr3e-2|--optimizer tngd --t 50 --lr 3e-2"
   "tngd-t50-lr1e-1|--optimizer tngd --t 50 --lr 0.1"
 )
-. scripts/train-runs.sh
 train_runs "$OUT" "$EPOCHS" "$JOBS" "${runs[@]}"
-./bin/spu report "${report_args[@]}" --epochs "$EPOCHS" --elapsed "${elapsed}s" --jobs "$JOBS" \
-  --out docs/lr-sweep.md --img docs/img/lr-sweep \
+report_runs docs/lr-sweep.md docs/img/lr-sweep \
   --title "Learning-rate sensitivity of the MNIST comparison" --by '`make lr-sweep` (scripts/lr-sweep.sh → `spu report`)'
-echo "wrote docs/lr-sweep.md in $elapsed s"

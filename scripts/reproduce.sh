@@ -4,11 +4,9 @@
 # plots. EPOCHS (default 10, the paper's) and JOBS (default 2) may be set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EPOCHS=${EPOCHS:-10}
-JOBS=${JOBS:-2}
+. scripts/train-runs.sh
 OUT=${OUT:-out/reproduce}
 mkdir -p "$OUT" docs/img
-go build -o bin/spu ./cmd/spu
 
 # name | flags (paper: first 10,000 training images, 10,000 test images,
 # batch 64; Adam lr 1e-3; TNGD lr 0.01, λ = 0.01, t = 50τ)
@@ -23,8 +21,5 @@ runs=(
   "tngd-t5-d1|--optimizer tngd --t 5 --delay 1"
   "tngd-adam|--optimizer tngd-adam --t 50 --lr 1e-3"
 )
-. scripts/train-runs.sh
 train_runs "$OUT" "$EPOCHS" "$JOBS" "${runs[@]}"
-./bin/spu report "${report_args[@]}" --epochs "$EPOCHS" --elapsed "${elapsed}s" --jobs "$JOBS" \
-  --out docs/results.md --img docs/img
-echo "wrote docs/results.md in $elapsed s"
+report_runs docs/results.md docs/img

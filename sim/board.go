@@ -283,12 +283,9 @@ func (b *Board) Run(ctx context.Context, d time.Duration) error {
 
 // Sample implements hal.Board.
 func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64) (int, error) {
-	if err := b.check(ctx, "sample"); err != nil {
-		return 0, err
-	}
-	period, rows, err := hal.SampleArgs(b.info, period, dst)
+	period, rows, err := hal.SampleStart(ctx, b.info, b.closed, period, dst)
 	if err != nil {
-		return 0, fmt.Errorf("sample: %w", err)
+		return 0, err
 	}
 	k := b.k
 	// Rail hits during earlier runs were transients of settling; a node

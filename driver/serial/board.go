@@ -93,12 +93,9 @@ func (d *Dev) Run(ctx context.Context, dur time.Duration) error {
 // arrive in order; a missing chunk is asked for again by repeating the
 // acknowledgement (docs/protocol.md §4.6).
 func (d *Dev) Sample(ctx context.Context, period time.Duration, dst []float64) (int, error) {
-	if err := d.check(ctx, "sample"); err != nil {
-		return 0, err
-	}
-	period, rows, err := hal.SampleArgs(d.info, period, dst)
+	period, rows, err := hal.SampleStart(ctx, d.info, d.closed, period, dst)
 	if err != nil {
-		return 0, fmt.Errorf("sample: %w", err)
+		return 0, err
 	}
 	k := d.info.Cells
 	req := binary.LittleEndian.AppendUint32(nil, uint32(rows))

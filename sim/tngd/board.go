@@ -318,12 +318,9 @@ func (b *Board) Run(ctx context.Context, d time.Duration) error {
 // analog evolution; each sample then takes ADCConvS to convert and Cells
 // values over the link (the state holds meanwhile unless FreeRun).
 func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64) (int, error) {
-	if err := b.check(ctx, "sample"); err != nil {
-		return 0, err
-	}
-	period, rows, err := hal.SampleArgs(b.info, period, dst)
+	period, rows, err := hal.SampleStart(ctx, b.info, b.closed, period, dst)
 	if err != nil {
-		return 0, fmt.Errorf("sample: %w", err)
+		return 0, err
 	}
 	k := b.p.Cells
 	var sat []int
