@@ -136,6 +136,24 @@ func testVec(n int, phase float64) []float64 {
 	return v
 }
 
+// assertProbes checks the linear map apply against the matrix want column
+// by column: apply(dst, e_c) must be want's column c to 1e-7. name and
+// sizes label a failure.
+func assertProbes(t *testing.T, want mat.Matrix, apply func(dst, v []float64), name string, sizes any) {
+	t.Helper()
+	rows, n := want.Dims()
+	e := make([]float64, n)
+	col := make([]float64, rows)
+	for cc := range n {
+		clear(e)
+		e[cc] = 1
+		apply(col, e)
+		for r := range rows {
+			assert.InDelta(t, want.At(r, cc), col[r], 1e-7, "%s[%d][%d] %v", name, r, cc, sizes)
+		}
+	}
+}
+
 // J as the structured blocks give it — through hal's reference products,
 // through the package's GEMM products and column by column — against
 // finite differences of the logits.
@@ -147,28 +165,10 @@ func TestJacobianAgainstFiniteDifferences(t *testing.T) {
 		jd := denseJ(t, it)
 		rows, n := jd.Dims()
 		require.Equal(t, it.Rows(), rows)
-		// Column by column through the package's products (ggn.MulVec).
-		e := make([]float64, n)
-		col := make([]float64, rows)
-		for cc := range n {
-			clear(e)
-			e[cc] = 1
-			it.JVec(col, e)
-			for r := range rows {
-				assert.InDelta(t, jd.At(r, cc), col[r], 1e-7, "J[%d][%d] %v", r, cc, c.sizes)
-			}
-		}
-		// Row by row through ggn.MulTransVec.
-		w := make([]float64, rows)
-		row := make([]float64, n)
-		for r := range rows {
-			clear(w)
-			w[r] = 1
-			it.JTVec(row, w)
-			for cc := range n {
-				assert.InDelta(t, jd.At(r, cc), row[cc], 1e-7, "Jᵀ[%d][%d] %v", cc, r, c.sizes)
-			}
-		}
+		// Column by column through the package's products (ggn.MulVec),
+		// row by row through ggn.MulTransVec.
+		assertProbes(t, jd, it.JVec, "J", c.sizes)
+		assertProbes(t, jd.T(), it.JTVec, "Jᵀ", c.sizes)
 		// The GEMM-based products agree to round-off with J formed entry by
 		// entry (ggn.Dense) times the vector.
 		jf := mat.NewDense(rows, n, nil)
