@@ -3,6 +3,7 @@ package spi
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/spukit/spukit/hal"
@@ -41,12 +42,55 @@ func (p *problems) channels(field string, ch []int, k, n int) {
 	}
 }
 
+// maxCells is the most cells the wiring's converters serve, one channel
+// of the bias DAC, of the state DAC and of the ADC each, from their rows
+// of the wiring table, and who says so for a message ("one AD5676 and one
+// AD7606 serve"). An unknown chip counts as its table's widest (its own
+// message says it is unknown).
+func (w Wiring) maxCells() (n int, who string) {
+	var names []string
+	add := func(chip string, channels int) {
+		if n == 0 || channels < n {
+			n = channels
+		}
+		if name := "one " + strings.ToUpper(chip); !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	add(converter(dacChips, w.Bias.Chip, dacChannels))
+	add(converter(dacChips, w.State.Chip, dacChannels))
+	add(converter(adcChips, w.ADC.Chip, adcChannels))
+	if len(names) > 1 {
+		return n, strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] + " serve"
+	}
+	return n, strings.Join(names, "") + " serves"
+}
+
+func dacChannels(r dacChip) int { return r.channels }
+func adcChannels(r adcChip) int { return r.channels }
+
+// converter returns chip and its channels from its row of table; for a
+// chip the table does not hold, the row with the most channels (the most
+// any chip of the role could serve; ties to the first name).
+func converter[R any](table map[string]R, chip string, channels func(R) int) (string, int) {
+	if r, ok := table[chip]; ok {
+		return chip, channels(r)
+	}
+	best, n := "", 0
+	for name, r := range table {
+		if c := channels(r); c > n || c == n && name < best {
+			best, n = name, c
+		}
+	}
+	return best, n
+}
+
 // Validate checks the wiring and names every bad field with what it
 // should be. Each chip's own rules come from its row of the wiring table.
 func (w Wiring) Validate() error {
 	var p problems
-	if w.Cells < 1 || w.Cells > 8 {
-		p.bad("cells = %d, want 1..8 (one AD5676 and one AD7606 serve at most 8 cells)", w.Cells)
+	if n, who := w.maxCells(); w.Cells < 1 || w.Cells > n {
+		p.bad("cells = %d, want 1..%d (%s at most %d cells)", w.Cells, n, who, n)
 	}
 	p.positive("tau_s", w.TauS)
 	p.nonNegative("noise_v", w.NoiseV)
@@ -76,10 +120,8 @@ func (w Wiring) Validate() error {
 }
 
 func (d DACWiring) check(p *problems, field string, k int) {
-	n := 8
-	if c, ok := dacChips[d.Chip]; ok {
-		n = c.channels
-	} else {
+	_, n := converter(dacChips, d.Chip, dacChannels)
+	if _, ok := dacChips[d.Chip]; !ok {
 		p.bad("%s.chip = %q, want %s", field, d.Chip, chipNames(dacChips))
 	}
 	if d.Port == "" {
@@ -131,10 +173,8 @@ func (c CouplingWiring) check(p *problems, k int) {
 
 func (a ADCWiring) check(p *problems, k int) {
 	ac, ok := adcChips[a.Chip]
-	n := 8
-	if ok {
-		n = ac.channels
-	} else {
+	_, n := converter(adcChips, a.Chip, adcChannels)
+	if !ok {
 		p.bad("adc.chip = %q, want %s", a.Chip, chipNames(adcChips))
 	}
 	if a.Port == "" {

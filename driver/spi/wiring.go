@@ -38,16 +38,17 @@ type Wiring struct {
 	ADC      ADCWiring      `json:"adc"`
 }
 
-// DACWiring places the bias DAC (AD5676-style, 16 bits, 8 channels).
+// DACWiring places a bias or state DAC, one of the DAC table's chips
+// (chips.go; the ad5676: 16 bits, 8 channels).
 type DACWiring struct {
-	// Chip must be "ad5676".
+	// Chip names the DAC's row of the table: "ad5676".
 	Chip string `json:"chip"`
 	// Port is the SPI port, e.g. "/dev/spidev0.0".
 	Port string `json:"port"`
 	// Channels[i] is the DAC channel driving cell i.
 	Channels []int `json:"channels"`
 	// MinV and MaxV are the output range after the board's level shifter:
-	// code c gives MinV + c·(MaxV−MinV)/65536.
+	// code c gives MinV + c·(MaxV−MinV)/2^bits (65536 for the ad5676).
 	MinV float64 `json:"min_v"`
 	MaxV float64 `json:"max_v"`
 	// SettleS is how long the driver waits after an update.
@@ -55,7 +56,7 @@ type DACWiring struct {
 }
 
 // StateWiring places the circuit that forces node voltages: a second
-// AD5676-style DAC whose outputs are switched onto the cells while the
+// DAC whose outputs are switched onto the cells while the
 // FORCE pin is high.
 type StateWiring struct {
 	DACWiring
@@ -93,21 +94,22 @@ type CouplingWiring struct {
 // PolarityWiring places the 74HC595-style chain holding each element's
 // sign: output k is element k's polarity (1 = negative coupling).
 type PolarityWiring struct {
-	// Chip must be "hc595".
+	// Chip names the register's row of the polarity table: "hc595".
 	Chip string `json:"chip"`
 	// Port is the SPI port; its chip select drives RCLK.
 	Port string `json:"port"`
 }
 
-// ADCWiring places the node-voltage ADC (AD7606-style).
+// ADCWiring places the node-voltage ADC, one of the ADC table's chips
+// (chips.go; the ad7606: 16 bits, 8 simultaneous channels).
 type ADCWiring struct {
-	// Chip must be "ad7606".
+	// Chip names the ADC's row of the table: "ad7606".
 	Chip string `json:"chip"`
 	// Port is the SPI port (DOUT A).
 	Port string `json:"port"`
 	// Channels[i] is the ADC channel reading cell i.
 	Channels []int `json:"channels"`
-	// RangeV is 5 or 10 (±RangeV).
+	// RangeV is the input range ±RangeV in volts (ad7606: 5 or 10).
 	RangeV float64 `json:"range_v"`
 	// ConvstPin and BusyPin are the handshake GPIOs; RangePin may be empty
 	// when RANGE is strapped.
