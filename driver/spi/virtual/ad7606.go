@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"periph.io/x/conn/v3/gpio"
 )
 
 // vAD7606 is a virtual AD7606: a conversion at CONVST's rising edge, BUSY
@@ -31,15 +33,26 @@ func (a *vAD7606) convert(v []float64, channels []int) {
 	a.ready, a.busyEdge = true, true
 }
 
-// busyFell implements adcDevice.
-func (a *vAD7606) busyFell() bool {
-	fell := a.busyEdge
-	a.busyEdge = false
-	return fell
+// drive implements adcDevice: CONVST's rising edge starts a conversion;
+// RANGE high selects ±10 V.
+func (a *vAD7606) drive(role string, prev, l gpio.Level) bool {
+	switch role {
+	case "convst":
+		return prev == gpio.Low && l == gpio.High
+	case "range":
+		a.rangeHigh = l == gpio.High
+	}
+	return false
 }
 
-// setRange implements adcDevice.
-func (a *vAD7606) setRange(high bool) { a.rangeHigh = high }
+// edge implements adcDevice: BUSY falls once per conversion.
+func (a *vAD7606) edge(role string) bool {
+	if role != "busy" || !a.busyEdge {
+		return false
+	}
+	a.busyEdge = false
+	return true
+}
 
 // tx reads out the last conversion: 8 big-endian two's-complement words.
 func (a *vAD7606) tx(w, rd []byte) error {

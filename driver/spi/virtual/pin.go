@@ -21,7 +21,8 @@ type vpin struct {
 
 var _ gpio.PinIO = (*vpin)(nil)
 
-// Out implements gpio.PinOut: edges on FORCE, CONVST and SYNC act.
+// Out implements gpio.PinOut: edges on FORCE and SYNC act, and the ADC's
+// pins go to the ADC, which says when a conversion starts.
 func (p *vpin) Out(l gpio.Level) error {
 	if p.role == "busy" {
 		return fmt.Errorf("virtual %s: BUSY is an input", p.name)
@@ -32,12 +33,12 @@ func (p *vpin) Out(l gpio.Level) error {
 	switch {
 	case p.role == "force" && prev == gpio.High && l == gpio.Low:
 		return r.forceState()
-	case p.role == "convst" && prev == gpio.Low && l == gpio.High:
-		return r.convert()
 	case p.role == "sync" && prev == gpio.Low && l == gpio.High:
 		return r.latchCouplings()
-	case p.role == "range":
-		r.adc.setRange(l == gpio.High)
+	case p.role == "convst" || p.role == "range":
+		if r.adc.drive(p.role, prev, l) {
+			return r.convert()
+		}
 	}
 	return nil
 }
@@ -52,7 +53,7 @@ func (p *vpin) In(gpio.Pull, gpio.Edge) error {
 
 // WaitForEdge implements gpio.PinIn: BUSY's falling edge is there as soon
 // as a conversion was started (simulated time already moved past it).
-func (p *vpin) WaitForEdge(time.Duration) bool { return p.role == "busy" && p.r.adc.busyFell() }
+func (p *vpin) WaitForEdge(time.Duration) bool { return p.role == "busy" && p.r.adc.edge(p.role) }
 
 // Read implements gpio.PinIn.
 func (p *vpin) Read() gpio.Level { return p.l }

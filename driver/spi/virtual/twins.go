@@ -3,6 +3,8 @@ package virtual
 import (
 	"fmt"
 
+	"periph.io/x/conn/v3/gpio"
+
 	"github.com/spukit/spukit/driver/spi"
 	"github.com/spukit/spukit/driver/spi/ad5293"
 	"github.com/spukit/spukit/driver/spi/ad5450"
@@ -49,16 +51,20 @@ type polarityDevice interface {
 	negative(e int) bool
 }
 
-// adcDevice is the role of the node-voltage ADC.
+// adcDevice is the role of the node-voltage ADC. The rig routes the
+// ADC's pins to it by their wiring role ("convst", "range", "busy") and
+// samples the analog board when the chip says a conversion starts; what
+// each pin means is the chip's.
 type adcDevice interface {
 	device
-	// convert quantises one simultaneous sample (CONVST's rising edge):
-	// v[i] is the voltage on channel channels[i].
+	// drive follows an input pin of the ADC going from prev to l, and
+	// reports whether that edge starts a conversion.
+	drive(role string, prev, l gpio.Level) (start bool)
+	// convert quantises one simultaneous sample: v[i] is the voltage on
+	// channel channels[i].
 	convert(v []float64, channels []int)
-	// busyFell reports BUSY's falling edge, once per conversion.
-	busyFell() bool
-	// setRange follows the RANGE pin (high: the wider range).
-	setRange(high bool)
+	// edge reports an edge on an output pin of the ADC, once per edge.
+	edge(role string) bool
 }
 
 // twin is a row of a twin table: the chip's bus limits (its package's
