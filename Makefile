@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test test-long lint cross bench bench-compare bench-sim bench-calibration bench-calibration-budget demo reproduce reproduce-quick lr-sweep clean
+.PHONY: all build test test-long lint cross same-output bench bench-compare bench-sim bench-calibration bench-calibration-budget demo reproduce reproduce-quick lr-sweep clean
 
 all: lint build test
 
@@ -29,6 +29,11 @@ lint:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 $(PKGS) | tee bench.txt
+
+# A refactoring keeps every seeded number: spu at BASE and from this tree
+# on the same seeded commands, JSON diffed (about 1 min).
+same-output:
+	BASE=$(BASE) bash scripts/same-output.sh
 
 # Hot-path benchmarks of BASE and of this tree, interleaved, with benchstat
 # (docs/benchmarks.md, "Before and after"; about 4 min on 2 cores).
