@@ -79,11 +79,14 @@ func (r *rheostatChain) Prepare() error {
 	if err := r.ch.ReadControl(ctl); err != nil {
 		return err
 	}
+	// Only the write-enable bit is checked: the other bits are not the
+	// driver's to judge (no-OS ad5293_read_reg_cali masks the one bit it
+	// reads). A MISO held at the SDO pull-up (all ones) passes this check.
 	for k, c := range ctl {
-		if c != 0x002 {
-			return fmt.Errorf("rheostat chain on %s: chip %d reads control %#03x after unlock, want 0x002: "+
+		if c&ad5293.ControlWriteEnable == 0 {
+			return fmt.Errorf("rheostat chain on %s: chip %d reads control %#03x after unlock, want write-enable bit %#03x set: "+
 				"check the chain length (wiring says %d chips) and the SDO daisy chain back to MISO: %w",
-				r.port, k, c, r.ch.Len(), hal.ErrDisconnected)
+				r.port, k, c, ad5293.ControlWriteEnable, r.ch.Len(), hal.ErrDisconnected)
 		}
 	}
 	return nil

@@ -36,6 +36,7 @@ package ad5293
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"periph.io/x/conn/v3"
 	"periph.io/x/conn/v3/physic"
@@ -69,10 +70,26 @@ var Bus = bus.Limits{
 	WriteHz: 50 * physic.MegaHertz, ReadHz: 50 * physic.MegaHertz, FrameBytes: 2,
 }
 
+// Control register bits (the low bits of a control frame's data).
+const (
+	// ControlWriteEnable (C1) set allows RDAC writes; clear (the power-up
+	// and reset default) write-protects the wiper. ADI's no-OS driver
+	// (drivers/potentiometer/ad5293/ad5293.h) names it PROTECT_MSK.
+	ControlWriteEnable = 0x002
+	// ControlNormalMode (C2) set selects normal mode; clear selects
+	// resistor-performance mode (no-OS: CALI_MSK).
+	ControlNormalMode = 0x004
+)
+
 // controlUnlock allows RDAC writes (control bit C1); C2 = 0 keeps the
 // chip in resistor-performance mode (tighter tolerance, settling up to
 // 5 µs at half scale).
-const controlUnlock = 0x002
+const controlUnlock = ControlWriteEnable
+
+// ResetTime is how long the chip needs after a software reset before the
+// next command. ADI's no-OS driver (ad5293.c, ad5293_soft_reset and
+// ad5293_hard_reset) waits 2 ms, noting a maximum reset time of 1.5 ms.
+const ResetTime = 2 * time.Millisecond
 
 // sdoFloat is the special frame that, followed by a NOP, puts SDO in high
 // impedance.
@@ -102,6 +119,8 @@ type Chain struct {
 	n        int
 	unlocked bool
 	w, r     []byte
+	// sleep waits after a reset; tests replace it so they need not sleep.
+	sleep func(time.Duration)
 }
 
 // NewChain returns a chain of n ≥ 1 rheostats on c. It does not touch the
@@ -113,7 +132,7 @@ func NewChain(c conn.Conn, n int) (*Chain, error) {
 	if n < 1 || n > 4096 {
 		return nil, fmt.Errorf("%w: chain of %d chips, want 1..4096", ErrConfig, n)
 	}
-	return &Chain{c: c, n: n, w: make([]byte, 2*n), r: make([]byte, 2*n)}, nil
+	return &Chain{c: c, n: n, w: make([]byte, 2*n), r: make([]byte, 2*n), sleep: time.Sleep}, nil
 }
 
 // String names the chain and its connection.
@@ -209,12 +228,13 @@ func (ch *Chain) readAll(cmd uint8, dst []int) error {
 }
 
 // Reset returns every wiper to midscale; the chips are write-protected
-// again.
+// again. It returns after ResetTime, when the chips accept commands.
 func (ch *Chain) Reset() error {
 	if err := ch.all(CmdReset, 0, nil); err != nil {
 		return err
 	}
 	ch.unlocked = false
+	ch.sleep(ResetTime)
 	return nil
 }
 
@@ -225,7 +245,10 @@ func (ch *Chain) Halt() error { return ch.all(CmdShutdown, 1, nil) }
 func (ch *Chain) Wake() error { return ch.all(CmdShutdown, 0, nil) }
 
 // ReadControl returns every chip's control register into dst (length
-// Len): 0x002 after Unlock. Reading back what was written checks that the
+// Len): ControlWriteEnable is set after Unlock. Only the bits named above
+// have a meaning; check them with a mask, as ADI's no-OS driver does
+// (ad5293_read_reg_cali reads CALI_MSK alone), since the datasheet leaves
+// the others undefined. Reading back what was written checks that the
 // chain has the expected length and that SDO reaches the host.
 func (ch *Chain) ReadControl(dst []int) error { return ch.readAll(CmdReadControl, dst) }
 
@@ -281,6 +304,7 @@ func (d *Dev) Read() (int, error) {
 }
 
 // Reset returns the wiper to midscale; the chip is write-protected again.
+// It returns after ResetTime.
 func (d *Dev) Reset() error { return d.ch.Reset() }
 
 // Halt shuts the rheostat down (terminal A open), opening the coupling.

@@ -2,6 +2,7 @@ package ad5293
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -24,6 +25,7 @@ func TestPlayback(t *testing.T) {
 	}, DontPanic: true}
 	d, err := New(pb, nil)
 	require.NoError(t, err)
+	d.ch.sleep = func(time.Duration) {} // TestResetWaits checks the wait
 	require.ErrorIs(t, d.Write(5), ErrLocked, "refused before unlock, nothing sent")
 	require.NoError(t, d.Unlock())
 	require.NoError(t, d.Write(1023))
@@ -87,4 +89,27 @@ func TestChainPlayback(t *testing.T) {
 	require.NoError(t, pb.Close())
 	_, err = NewChain(pb, 0)
 	require.ErrorIs(t, err, ErrConfig)
+}
+
+// After the reset frame the chain waits ResetTime (ADI's no-OS
+// ad5293_soft_reset waits 2 ms) before the next command is sent.
+func TestResetWaits(t *testing.T) {
+	pb := &conntest.Playback{Ops: []conntest.IO{
+		{W: []byte{0x10, 0x00, 0x10, 0x00}}, // reset both
+		{W: []byte{0x18, 0x02, 0x18, 0x02}}, // unlock both
+	}, DontPanic: true}
+	ch, err := NewChain(pb, 2)
+	require.NoError(t, err)
+	var slept []time.Duration
+	var sentBefore []int
+	ch.sleep = func(d time.Duration) {
+		slept = append(slept, d)
+		sentBefore = append(sentBefore, pb.Count)
+	}
+	require.NoError(t, ch.Reset())
+	require.NoError(t, ch.Unlock())
+	require.NoError(t, pb.Close())
+	assert.Equal(t, []time.Duration{2 * time.Millisecond}, slept, "one wait of 2 ms")
+	assert.Equal(t, []int{1}, sentBefore, "between the reset frame and the next command")
+	assert.Equal(t, 2*time.Millisecond, ResetTime)
 }
