@@ -70,6 +70,7 @@ type Dev struct {
 	busy    gpio.PinIn
 	fullV   float64
 	timeout time.Duration
+	stale   bool // the last wait timed out: its edge may still come
 	buf     [2 * Channels]byte
 	zeros   [2 * Channels]byte
 }
@@ -118,11 +119,9 @@ func (d *Dev) Convert(dst []int16) error {
 	if len(dst) != Channels {
 		return fmt.Errorf("%w: dst has %d entries, want %d", ErrLength, len(dst), Channels)
 	}
-	// A BUSY edge that arrived after an earlier timeout would end this
-	// wait at once, before the conversion: drain it first.
-	for range 4 {
-		if !d.busy.WaitForEdge(0) {
-			break
+	if d.stale {
+		if err := d.dropStaleEdges(); err != nil {
+			return err
 		}
 	}
 	if err := d.convst.Out(gpio.High); err != nil {
@@ -133,6 +132,7 @@ func (d *Dev) Convert(dst []int16) error {
 		return fmt.Errorf("ad7606: CONVST: %w", err)
 	}
 	if !done {
+		d.stale = true
 		return fmt.Errorf("%w: BUSY did not fall within %v", ErrTimeout, d.timeout)
 	}
 	if err := d.c.Tx(d.zeros[:], d.buf[:]); err != nil {
@@ -141,6 +141,28 @@ func (d *Dev) Convert(dst []int16) error {
 	for i := range dst {
 		dst[i] = int16(uint16(d.buf[2*i])<<8 | uint16(d.buf[2*i+1]))
 	}
+	return nil
+}
+
+// dropStaleEdges clears BUSY edges left by a timed-out conversion, which
+// would otherwise end the next wait before its conversion is done. Every
+// wait is bounded, as in both vendor drivers (Linux iio/adc/ad7606.c
+// ad7606_scan_direct: wait_for_completion_timeout; no-OS ad7606.c
+// ad7606_read_one_sample: BUSY polled at most tconv_max µs): on a Pi a
+// timeout of 0 means no deadline (host/v3 gpioioctl GPIOLine.WaitForEdge)
+// and would hang when no edge comes. Re-arming clears queued edges
+// (bcm283x Pin.In), which conn/v3's gpio.PinIn.In does not promise to do
+// reliably; an edge still queued, or later by up to the timeout, is taken.
+func (d *Dev) dropStaleEdges() error {
+	if err := d.busy.In(gpio.PullNoChange, gpio.FallingEdge); err != nil {
+		return fmt.Errorf("ad7606: BUSY: %w", err)
+	}
+	for range 4 {
+		if !d.busy.WaitForEdge(d.timeout) {
+			break
+		}
+	}
+	d.stale = false
 	return nil
 }
 

@@ -9,52 +9,61 @@ import (
 	"periph.io/x/conn/v3/conntest"
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpiotest"
+
+	"github.com/spukit/spukit/driver/spi/edgepin"
 )
 
-// recPin records every level CONVST is driven to.
+// recPin records every level CONVST is driven to; when busy is set, a
+// rising edge finishes the conversion at once: BUSY falls.
 type recPin struct {
 	gpiotest.Pin
 	levels []gpio.Level
+	busy   *edgepin.Pin
 }
 
-func (p *recPin) Out(l gpio.Level) error { p.levels = append(p.levels, l); return p.Pin.Out(l) }
-
-// busyPin falls (reports an edge) only while CONVST is high, after any
-// stale edges left from an earlier conversion.
-type busyPin struct {
-	gpiotest.Pin
-	convst *recPin
-	stale  int
-	early  bool // a stale edge ended the wait for a conversion
-}
-
-func (p *busyPin) WaitForEdge(time.Duration) bool {
-	if p.stale > 0 {
-		p.stale--
-		p.early = p.early || p.convst.L == gpio.High
-		return true
+func (p *recPin) Out(l gpio.Level) error {
+	if p.busy != nil && p.L == gpio.Low && l == gpio.High {
+		p.busy.Pulse(gpio.FallingEdge)
 	}
-	return p.convst.L == gpio.High
+	p.levels = append(p.levels, l)
+	return p.Pin.Out(l)
 }
-
-func (p *busyPin) In(gpio.Pull, gpio.Edge) error { return nil }
 
 func TestConvert(t *testing.T) {
 	// Channel codes: 0x7fff (+FS−1), 0x8000 (−FS), 0, 1, −1, 0x1234, 0xedcc, 0x4000.
 	read := []byte{0x7f, 0xff, 0x80, 0x00, 0, 0, 0, 1, 0xff, 0xff, 0x12, 0x34, 0xed, 0xcc, 0x40, 0x00}
 	pb := &conntest.Playback{Ops: []conntest.IO{{W: make([]byte, 16), R: read}}, DontPanic: true}
-	convst := &recPin{Pin: gpiotest.Pin{N: "CONVST"}}
-	busy := &busyPin{Pin: gpiotest.Pin{N: "BUSY"}, convst: convst, stale: 1} // one late edge from a timed-out conversion
+	busy := &edgepin.Pin{N: "BUSY"} // periph's Pi semantics: WaitForEdge(0) blocks
+	convst := &recPin{Pin: gpiotest.Pin{N: "CONVST"}, busy: busy}
 	rng := &gpiotest.Pin{N: "RANGE"}
 	d, err := New(pb, convst, busy, &Opts{Range10V: true, Range: rng})
 	require.NoError(t, err)
 	assert.Equal(t, gpio.High, rng.L, "RANGE high for ±10 V")
 	got := make([]int16, Channels)
-	require.NoError(t, d.Convert(got))
+	require.NoError(t, d.Convert(got), "the first conversion does not wait for an edge without a deadline")
 	assert.Equal(t, []int16{32767, -32768, 0, 1, -1, 0x1234, -0x1234, 0x4000}, got)
 	assert.Equal(t, []gpio.Level{gpio.Low, gpio.High, gpio.Low}, convst.levels, "idle low, rising edge starts, back low")
-	assert.False(t, busy.early, "the stale edge was drained before CONVST rose")
+	assert.Zero(t, busy.Pending(), "the conversion's own edge ended the wait")
 	assert.InDelta(t, 5.0, d.Volts(0x4000), 1e-12, "a quarter of the codes is half of ±10 V")
+	require.NoError(t, pb.Close())
+}
+
+// A BUSY edge that comes after a timed-out wait must not end the next
+// conversion's wait before that conversion is done.
+func TestLateEdgeAfterTimeout(t *testing.T) {
+	read := []byte{0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0, 8}
+	pb := &conntest.Playback{Ops: []conntest.IO{{W: make([]byte, 16), R: read}}, DontPanic: true}
+	busy := &edgepin.Pin{N: "BUSY"}
+	convst := &recPin{Pin: gpiotest.Pin{N: "CONVST"}}
+	d, err := New(pb, convst, busy, &Opts{BusyTimeout: 2 * time.Millisecond})
+	require.NoError(t, err)
+	got := make([]int16, Channels)
+	require.ErrorIs(t, d.Convert(got), ErrTimeout, "BUSY stays high")
+	busy.Pulse(gpio.FallingEdge) // the late edge of the timed-out conversion
+	convst.busy = busy           // from now on BUSY falls at each conversion
+	require.NoError(t, d.Convert(got))
+	assert.Equal(t, []int16{1, 2, 3, 4, 5, 6, 7, 8}, got)
+	assert.Zero(t, busy.Pending(), "the stale edge was dropped and this conversion's own edge taken")
 	require.NoError(t, pb.Close())
 }
 

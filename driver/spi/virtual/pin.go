@@ -8,6 +8,8 @@ import (
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/physic"
 	"periph.io/x/conn/v3/pin"
+
+	"github.com/spukit/spukit/driver/spi/edgepin"
 )
 
 // vpin is a virtual GPIO.
@@ -17,6 +19,9 @@ type vpin struct {
 	r    *Rig
 	role string // force, convst, busy, range or sync
 	elem int    // the element a SYNC pin selects
+	// edges is BUSY's edge detection with periph's semantics on a Pi, so
+	// a driver's unbounded wait hangs here as it would on the bench.
+	edges *edgepin.Pin
 }
 
 var _ gpio.PinIO = (*vpin)(nil)
@@ -44,16 +49,26 @@ func (p *vpin) Out(l gpio.Level) error {
 }
 
 // In implements gpio.PinIn; only BUSY is an input.
-func (p *vpin) In(gpio.Pull, gpio.Edge) error {
+func (p *vpin) In(pull gpio.Pull, edge gpio.Edge) error {
 	if p.role != "busy" {
 		return fmt.Errorf("virtual %s: %s is an output", p.name, p.role)
 	}
-	return nil
+	return p.edges.In(pull, edge)
 }
 
 // WaitForEdge implements gpio.PinIn: BUSY's falling edge is there as soon
-// as a conversion was started (simulated time already moved past it).
-func (p *vpin) WaitForEdge(time.Duration) bool { return p.role == "busy" && p.r.adc.edge(p.role) }
+// as a conversion was started (simulated time already moved past it); the
+// wait then follows periph's Pi semantics (package edgepin): a timeout of
+// zero or less with no edge queued blocks for good.
+func (p *vpin) WaitForEdge(timeout time.Duration) bool {
+	if p.role != "busy" {
+		return false
+	}
+	if p.r.adc.edge(p.role) {
+		p.edges.Pulse(gpio.FallingEdge)
+	}
+	return p.edges.WaitForEdge(timeout)
+}
 
 // Read implements gpio.PinIn.
 func (p *vpin) Read() gpio.Level { return p.l }

@@ -41,6 +41,7 @@ import (
 
 	"github.com/spukit/spukit/driver/spi"
 	"github.com/spukit/spukit/driver/spi/bus"
+	"github.com/spukit/spukit/driver/spi/edgepin"
 	"github.com/spukit/spukit/hal"
 	"github.com/spukit/spukit/sim"
 )
@@ -196,6 +197,7 @@ func (r *Rig) addPins() {
 	add(w.State.ForcePin, "force", -1)
 	add(w.ADC.ConvstPin, "convst", -1)
 	add(w.ADC.BusyPin, "busy", -1)
+	r.pins[w.ADC.BusyPin].edges = &edgepin.Pin{N: w.ADC.BusyPin}
 	if w.ADC.RangePin != "" {
 		add(w.ADC.RangePin, "range", -1)
 	}
