@@ -116,27 +116,22 @@ func New(ctx context.Context, host Host, w Wiring, opts *Opts) (_ *Board, err er
 	return b, nil
 }
 
-// conn opens port for chip at the wiring's clock, in the mode its bus
-// limits give, and accounts its transactions. noCS: the chip's select is
-// a GPIO, not the port's chip select.
-func (b *Board) conn(chip string, l bus.Limits, noCS bool, port string) (pspi.Conn, error) {
+// conn opens port for chip at the wiring's clock hz for that port (capped
+// by the chip's limits l) in mode, and accounts its transactions.
+func (b *Board) conn(chip string, l bus.Limits, mode pspi.Mode, hz float64, port string) (pspi.Conn, error) {
 	p, err := b.host.OpenSPI(port)
 	if err != nil {
 		return nil, fmt.Errorf("%s on %s: %w", chip, port, err)
 	}
 	b.ports = append(b.ports, p)
-	if err := p.LimitSpeed(physic.Frequency(b.w.SPIHz * float64(physic.Hertz))); err != nil {
-		return nil, fmt.Errorf("%s on %s: limit speed to %g Hz: %w", chip, port, b.w.SPIHz, err)
-	}
-	mode := l.Mode
-	if noCS {
-		mode |= pspi.NoCS
+	if err := p.LimitSpeed(physic.Frequency(hz * float64(physic.Hertz))); err != nil {
+		return nil, fmt.Errorf("%s on %s: limit speed to %g Hz: %w", chip, port, hz, err)
 	}
 	c, err := p.Connect(l.Hz(), mode, 8)
 	if err != nil {
 		return nil, fmt.Errorf("%s on %s: connect: %w", chip, port, err)
 	}
-	return &timedConn{Conn: c, b: b, hz: clockHz(l, b.w.SPIHz)}, nil
+	return &timedConn{Conn: c, b: b, hz: clockHz(l, hz)}, nil
 }
 
 // pin returns a GPIO, its error naming what the pin is for.
@@ -169,7 +164,7 @@ func (b *Board) openDACs() error {
 
 func (b *Board) openDAC(d DACWiring) (dac, error) {
 	row := dacChips[d.Chip]
-	c, err := b.conn(d.Chip, row.bus, false, d.Port)
+	c, err := b.conn(d.Chip, row.bus, row.bus.Mode, b.w.SPIHz, d.Port)
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +175,12 @@ func (b *Board) openDAC(d DACWiring) (dac, error) {
 func (b *Board) openCouplings() error {
 	cw, pw := b.w.Coupling, b.w.Polarity
 	row := couplingChips[cw.Chip]
-	c, err := b.conn(cw.Chip, row.bus, row.noCS, cw.Port)
+	mode := row.bus.Mode
+	if row.noCS {
+		// Each element's select is a GPIO, not the port's chip select.
+		mode |= pspi.NoCS
+	}
+	c, err := b.conn(cw.Chip, row.bus, mode, b.w.couplingHz(), cw.Port)
 	if err != nil {
 		return fmt.Errorf("couplings: %w", err)
 	}
@@ -188,7 +188,7 @@ func (b *Board) openCouplings() error {
 		return err
 	}
 	prow := polarityChips[pw.Chip]
-	if c, err = b.conn(pw.Chip, prow.bus, false, pw.Port); err != nil {
+	if c, err = b.conn(pw.Chip, prow.bus, prow.bus.Mode, b.w.SPIHz, pw.Port); err != nil {
 		return fmt.Errorf("polarity: %w", err)
 	}
 	b.polarity, err = prow.open(c, (len(cw.Elements)+prow.outputs-1)/prow.outputs)
@@ -199,7 +199,7 @@ func (b *Board) openCouplings() error {
 func (b *Board) openADC() error {
 	aw := b.w.ADC
 	row := adcChips[aw.Chip]
-	c, err := b.conn(aw.Chip, row.bus, false, aw.Port)
+	c, err := b.conn(aw.Chip, row.bus, b.w.adcMode(), b.w.SPIHz, aw.Port)
 	if err != nil {
 		return fmt.Errorf("ADC: %w", err)
 	}

@@ -100,7 +100,7 @@ func (b *Board) Timing() Timing {
 	pol := polarityChips[w.Polarity.Chip]
 	reg := TransferTime((n+pol.outputs-1)/pol.outputs*pol.bus.FrameBytes, clockHz(pol.bus, w.SPIHz))
 	cc := couplingChips[w.Coupling.Chip]
-	mag := cc.updateBus(n, clockHz(cc.bus, w.SPIHz))
+	mag := cc.updateBus(n, clockHz(cc.bus, w.couplingHz()))
 	bias, state := dacChips[w.Bias.Chip].bus, dacChips[w.State.Chip].bus
 	biasT := TransferTime(bias.FrameBytes, clockHz(bias, w.SPIHz))
 	stateT := TransferTime(state.FrameBytes, clockHz(state, w.SPIHz))

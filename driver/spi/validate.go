@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 
+	"periph.io/x/conn/v3/physic"
+	pspi "periph.io/x/conn/v3/spi"
+
 	"github.com/spukit/spukit/hal"
 )
 
@@ -147,6 +150,7 @@ func (c CouplingWiring) check(p *problems, k int) {
 		p.bad("coupling.max = %g, want a finite value ≥ 1 (the identity must be programmable)", c.Max)
 	}
 	p.nonNegative("coupling.settle_s", c.SettleS)
+	c.checkChainHz(p)
 	want := k * k
 	if c.Symmetric {
 		want = k * (k + 1) / 2
@@ -189,6 +193,25 @@ func (a ADCWiring) check(p *problems, k int) {
 	}
 	p.positive("adc.conversion_s", a.ConversionS)
 	p.nonNegative("adc.min_period_s", a.MinPeriodS)
+	if m := a.SPIMode; m != nil && ok && (*m < 0 || *m > 3 || !ac.bus.Accepts(pspi.Mode(*m))) {
+		p.bad("adc.spi_mode = %d, want one of %s's modes %v", *m, a.Chip, ac.bus.Modes)
+	}
+}
+
+// checkChainHz checks coupling.chain_hz: unset (0), or a finite clock
+// > 0 up to the chip's write limit, on a chip that forms a chain.
+func (c CouplingWiring) checkChainHz(p *problems) {
+	cc, ok := couplingChips[c.Chip]
+	if c.ChainHz == 0 || !ok {
+		return
+	}
+	if cc.noCS {
+		p.bad("coupling.chain_hz given for %s, whose elements are not daisy-chained (spi_hz sets its clock)", c.Chip)
+		return
+	}
+	if limit := float64(cc.bus.WriteHz) / float64(physic.Hertz); !(c.ChainHz > 0) || c.ChainHz > limit {
+		p.bad("coupling.chain_hz = %g, want a clock > 0 up to %s's write limit %g Hz", c.ChainHz, c.Chip, limit)
+	}
 }
 
 // checkShared refuses a GPIO that drives two signals and a chip select

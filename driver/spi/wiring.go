@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 
+	pspi "periph.io/x/conn/v3/spi"
+
 	"github.com/spukit/spukit/hal"
 	"github.com/spukit/spukit/internal/jsonfile"
 )
@@ -89,6 +91,11 @@ type CouplingWiring struct {
 	SyncPins []string `json:"sync_pins,omitempty"`
 	// SettleS is how long the driver waits after an update.
 	SettleS float64 `json:"settle_s"`
+	// ChainHz, when set, is the clock of the ad5293 daisy chain in Hz,
+	// used instead of spi_hz on Port: each SDO→SDI link is open-drain
+	// with a pull-up, so a long chain may need a slower clock than one
+	// chip allows (docs/boards.md §7 gives the formula). 0: spi_hz.
+	ChainHz float64 `json:"chain_hz,omitempty"`
 }
 
 // PolarityWiring places the 74HC595-style chain holding each element's
@@ -122,6 +129,10 @@ type ADCWiring struct {
 	// MinPeriodS raises the minimum sample period above conversion +
 	// read-out (0: no floor), for hosts whose SPI system calls take longer.
 	MinPeriodS float64 `json:"min_period_s,omitempty"`
+	// SPIMode, when set, is the SPI mode (0..3) the ADC is read in,
+	// one of its chip's accepted modes; nil: the chip's default
+	// (ad7606: 3, docs/boards.md §2 says why and how to check it).
+	SPIMode *int `json:"spi_mode,omitempty"`
 }
 
 // DefaultWiring returns the reference 8-cell board ("ref8", docs/boards.md):
@@ -191,6 +202,24 @@ func DecodeWiring(r io.Reader) (Wiring, error) {
 // Ports lists the SPI ports the wiring uses, bias first.
 func (w Wiring) Ports() []string {
 	return []string{w.Bias.Port, w.State.Port, w.Coupling.Port, w.Polarity.Port, w.ADC.Port}
+}
+
+// couplingHz is the wiring clock on the coupling port: chain_hz when set,
+// else spi_hz.
+func (w Wiring) couplingHz() float64 {
+	if w.Coupling.ChainHz > 0 {
+		return w.Coupling.ChainHz
+	}
+	return w.SPIHz
+}
+
+// adcMode is the SPI mode the ADC is read in: the wiring's spi_mode, else
+// its chip's default.
+func (w Wiring) adcMode() pspi.Mode {
+	if w.ADC.SPIMode != nil {
+		return pspi.Mode(*w.ADC.SPIMode)
+	}
+	return adcChips[w.ADC.Chip].bus.Mode
 }
 
 // CouplingStep is the coupling resolution in 1/τ: element codes realise

@@ -33,8 +33,8 @@ const Bits = 16
 // 23.5 MHz with VDRIVE above 4.75 V (Linux ad7606_spi.c MAX_SPI_FREQ_HZ).
 // The driver uses mode 3 (CPOL and CPHA): the Linux adi,ad7606 binding
 // requires spi-cpha, while its own example sets only spi-cpol (mode 2), so
-// modes 2 and 3 are accepted until a bench check (docs/boards.md, "Not yet
-// verified on hardware"). One frame is the 16-byte read-out of every
+// modes 2 and 3 are accepted, a wiring's adc.spi_mode picks one, and a
+// bench check decides (docs/boards.md §2). One frame is the 16-byte read-out of every
 // channel.
 var Bus = bus.Limits{
 	Mode: spi.Mode3, Modes: []spi.Mode{spi.Mode2, spi.Mode3},
