@@ -116,7 +116,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return fmt.Errorf("--cache: %w (or pass --no-cache)", err)
 		}
 	}
-	b, err := openBoard(ctx, f.board)
+	b, err := hal.Open(ctx, f.board)
 	if err != nil {
 		return err
 	}

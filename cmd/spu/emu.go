@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/spukit/spukit/emu"
+	"github.com/spukit/spukit/hal"
 )
 
 func runEmu(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -33,7 +34,7 @@ spu --board serial://PATH. The board is --board's URI (any board of at most
 	if err != nil {
 		return err
 	}
-	b, err := openBoard(ctx, uri)
+	b, err := hal.Open(ctx, uri)
 	if err != nil {
 		return err
 	}

@@ -102,7 +102,7 @@ func runInfo(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if err := f.parse(args, stdout); err != nil {
 		return err
 	}
-	b, err := openBoard(ctx, f.board)
+	b, err := hal.Open(ctx, f.board)
 	if err != nil {
 		return err
 	}

@@ -288,9 +288,3 @@ func (f *flags) printUsage(w io.Writer) {
 		fmt.Fprintf(w, "\n%s", f.help)
 	}
 }
-
-// openBoard opens the board named by --board. Every driver sets up what it
-// needs itself (driver/spi loads periph's host drivers on first use).
-func openBoard(ctx context.Context, uri string) (hal.Board, error) {
-	return hal.Open(ctx, uri)
-}

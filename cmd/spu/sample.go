@@ -77,7 +77,7 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 
-	b, err := openBoard(ctx, sf.board)
+	b, err := hal.Open(ctx, sf.board)
 	if err != nil {
 		return err
 	}

@@ -115,7 +115,7 @@ func runSolve(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 
-	b, err := openBoard(ctx, sf.board)
+	b, err := hal.Open(ctx, sf.board)
 	if err != nil {
 		return err
 	}

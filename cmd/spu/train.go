@@ -275,7 +275,7 @@ func openTrainBoard(ctx context.Context, c *trainConfig, tf *trainFlags, stderr 
 	if !training.UsesBoard(c.Optimizer) {
 		return tb, nil // parseTrainFlags refused --calibration for these
 	}
-	b, err := openBoard(ctx, c.Board)
+	b, err := hal.Open(ctx, c.Board)
 	if err != nil {
 		return nil, err
 	}
