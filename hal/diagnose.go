@@ -12,9 +12,8 @@ import "context"
 // a wrapper that forwards to a board that may lack it returns
 // ErrUnsupported.
 type Diagnoser interface {
-	// Diagnose runs every check the driver knows, leaving the board as
-	// Close would (A = 0 couplings, zero bias) or as it found it, and
-	// returns one Diagnostic per check. It returns an error only when it
+	// Diagnose runs every check the driver knows, restores every setting
+	// it changed (couplings, bias, state), and returns one Diagnostic per check. It returns an error only when it
 	// could not run at all (closed board, cancelled ctx, a bus error before
 	// any check); a part that fails its check is a Diagnostic with
 	// Pass = false.
