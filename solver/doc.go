@@ -40,7 +40,11 @@
 // current state (Relax) and read (Stream, Window). The policies stay with
 // the callers: Solve's pilots, burn-in, batches and Tol; TNGD's headroom,
 // run time and rescaling. Solve and Inverse validate A (symmetry, stability,
-// relaxation, quantisation: O(n³)) before they program it; ProgramDense
+// relaxation, quantisation: O(n³)) before they program it — once per
+// matrix: Prepare returns that validated, scaled A as a System, which
+// solves any number of right-hand sides with one programming (Solve is
+// Prepare plus one System.Solve; refinement and tiled solves use it for
+// their many solves of one matrix); ProgramDense
 // itself only checks sizes, for matrices the caller vouches for, such as
 // TNGD's λI + PSD curvatures (the board still refuses an unstable one).
 //

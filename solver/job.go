@@ -6,43 +6,39 @@ import (
 	"math"
 	"time"
 
-	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/spukit/spukit/hal"
 )
 
-// job is one call of Solve or Inverse: a problem validated for a board's
-// Session, with the solver's policies — the relaxation estimate behind the
-// default times, the resolved timing options and the notes for the result.
+// job is one run of a System: a Solve (one right-hand side) or an
+// Inverse, with the solver's run policies — the resolved timing options and
+// the notes for the result. The problem's own part (validation, scaling,
+// relaxation estimate) is the embedded System, prepared once.
 type job struct {
-	sess *Session
-	info hal.Info
-	n    int
-	tau  time.Duration
-	w0   time.Time
-
-	a      []float64 // n×n problem matrix (problem units)
-	u      []float64 // a/mA: what is programmed, at scale sA
-	mA, sA float64   // A' = (sA/mA)·A
-
-	mu, rate float64 // smallest eigenvalue of sym(A'), rate used (1/τ)
-	proven   bool
+	*System
+	w0 time.Time // wall clock at the start of the call
+	u0 Usage     // the session's usage at the start of the run
 
 	burn, duration, period time.Duration
 	batches                int
 	notes                  []string
 }
 
+// newJob starts a run of sys; w0 is when the caller's call began. The run's
+// notes start with the system's.
+func newJob(sys *System, w0 time.Time) *job {
+	return &job{System: sys, w0: w0, u0: sys.sess.Usage(), notes: append([]string(nil), sys.notes...)}
+}
+
 func (s *job) notef(format string, args ...any) {
 	s.notes = append(s.notes, fmt.Sprintf(format, args...))
 }
 
-// open validates everything that does not depend on the right-hand side and
-// scales A. requireSym demands a symmetric A whatever the board's topology
-// (Inverse); symHint is appended to that error. These checks cost O(n³);
-// they explain a refusal before the board is touched and give the
-// relaxation rate the default times derive from.
+// open validates everything that does not depend on the right-hand side,
+// on a new Session of board b, and scales A (see prepare). requireSym
+// demands a symmetric A whatever the board's topology (Inverse); symHint is
+// appended to that error.
 func open(ctx context.Context, b hal.Board, a mat.Matrix, opts *Options, requireSym bool, symHint string) (*job, *Options, error) {
 	w0 := time.Now()
 	if ctx == nil {
@@ -51,14 +47,7 @@ func open(ctx context.Context, b hal.Board, a mat.Matrix, opts *Options, require
 	if err := nilBoard(b); err != nil {
 		return nil, nil, err
 	}
-	var o Options
-	if opts != nil {
-		o = *opts
-	}
-	if err := checkOptions(&o); err != nil {
-		return nil, nil, err
-	}
-	data, n, err := square(a)
+	o, err := options(opts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -66,79 +55,23 @@ func open(ctx context.Context, b hal.Board, a mat.Matrix, opts *Options, require
 	if err != nil {
 		return nil, nil, err
 	}
-	s := &job{sess: sess, info: sess.info, n: n, tau: sess.info.Tau, a: data, w0: w0}
-	// Before anything K × K is allocated: the board may not take a dense
-	// matrix at all, or one of its size would not fit in memory.
-	if err := sess.checkDense(n); err != nil {
+	sys, err := prepare(ctx, sess, a, requireSym, symHint)
+	if err != nil {
 		return nil, nil, err
 	}
-	if requireSym || s.info.Topology == hal.Symmetric {
-		if ok, i, j := symmetrise(s.a, n); !ok {
-			why := fmt.Sprintf("board %s is symmetric", s.info.Model)
-			if requireSym {
-				why = symHint
-			}
-			return nil, nil, fmt.Errorf("A[%d][%d] = %g but A[%d][%d] = %g: %s: %w",
-				i, j, s.a[i*n+j], j, i, s.a[j*n+i], why, hal.ErrUnsupported)
-		}
-	}
-	if err := s.scale(ctx); err != nil {
-		return nil, nil, err
-	}
-	return s, &o, nil
+	return newJob(sys, w0), o, nil
 }
 
-// scale normalises A (u = A/mA), checks that it is stable, picks the
-// coupling scale sA and estimates the relaxation of A' = sA·u, checking
-// that the board's coupling step keeps it stable.
-func (s *job) scale(ctx context.Context) error {
-	n := s.n
-	s.mA = floats.Norm(s.a, math.Inf(1))
-	s.u = make([]float64, n*n)
-	for i, v := range s.a {
-		if s.mA > 0 {
-			s.u[i] = v / s.mA
-		}
+// options copies opts (nil: the defaults) and checks the copy.
+func options(opts *Options) (*Options, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
 	}
-	if err := stable(s.a, s.u, n, s.mA); err != nil {
-		return err
+	if err := checkOptions(&o); err != nil {
+		return nil, err
 	}
-	// The eigendecompositions here are O(n³) (seconds at n = 4096): look
-	// at ctx between them.
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	var err error
-	s.sA, err = s.sess.CouplingScale(s.u, false)
-	if err != nil {
-		return err
-	}
-	an := make([]float64, n*n)
-	scaleInto(an, n, s.u, n, s.sA)
-	s.mu, s.rate, s.proven = relaxation(an, n)
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if step := s.info.CouplingStep; step > 0 {
-		// The board rounds A' to its coupling step: round it once here,
-		// for the check that the rounded matrix is still stable and for
-		// the note on the error the rounding causes.
-		q, dq := quantise(an, step)
-		if err := s.programmable(q, dq); err != nil {
-			return err
-		}
-		s.quantNote(dq)
-	}
-	if s.mu > 0 {
-		f := 0.0
-		for _, v := range an {
-			f += v * v
-		}
-		if c := math.Sqrt(f) / s.mu; c > 100 {
-			s.notef("A is ill-conditioned (‖A'‖_F/λ_min(sym A') = %.3g): relative coupling errors ε of an uncalibrated board can perturb x by up to about %.3g·ε, which the statistical error bars do not include", c, c)
-		}
-	}
-	return nil
+	return &o, nil
 }
 
 // stable checks that the n×n A (a, and u = a/mA) has every eigenvalue's
@@ -190,49 +123,6 @@ func quantise(a []float64, step float64) (q []float64, dq float64) {
 		dq += (q[i] - v) * (q[i] - v)
 	}
 	return q, math.Sqrt(dq)
-}
-
-// programmable checks that A' stays stable once rounded to the board's
-// coupling step (q, at distance dq = ‖q − A'‖_F), as the board will round
-// it: an A' whose smallest eigenvalue is below the rounding error of its
-// entries turns singular or unstable, and the board would refuse it with
-// a bare eigenvalue ("eigenvalue 0+0i") that does not say why.
-func (s *job) programmable(q []float64, dq float64) error {
-	// Weyl: λ_min(sym q) ≥ λ_min(sym A') − ‖sym(q − A')‖₂ ≥ s.mu − dq, so
-	// a margin above the rounding proves q stable with no factorisation.
-	if s.proven && s.mu > dq {
-		return nil
-	}
-	// Else a positive-definite symmetric part still proves stability at
-	// the cost of a Cholesky factorisation; only the rest needs the
-	// eigenvalues.
-	n := s.n
-	var ch mat.Cholesky
-	if ch.Factorize(symPart(q, n)) || hal.Stable(q, n) == nil {
-		return nil
-	}
-	step := s.info.CouplingStep
-	res := fmt.Sprintf("step %.3g/τ", step)
-	span := math.Max(s.info.Coupling.Max, -s.info.Coupling.Min)
-	if bits := math.Log2(span/step + 1); math.Abs(bits-math.Round(bits)) < 1e-6 {
-		res = fmt.Sprintf("%d-bit", int(math.Round(bits)))
-	}
-	return fmt.Errorf("A is too ill-conditioned to program with %s couplings (condition number %.3g): rounding each entry of the scaled A to the step %.3g/τ makes it singular or unstable; "+
-		"precondition the problem or use a board with finer couplings: %w",
-		res, mat.Cond(mat.NewDense(n, n, append([]float64(nil), s.a...)), 2), step, hal.ErrUnstable)
-}
-
-// quantNote notes the effect of coupling quantisation when it is likely to
-// matter: ‖ΔA'‖_F/μ (dq = ‖ΔA'‖_F) bounds the relative error it causes in
-// x to first order.
-func (s *job) quantNote(dq float64) {
-	if !(s.mu > 0) {
-		return
-	}
-	if e := dq / s.mu; e > 1e-3 {
-		s.notef("coupling quantisation (step %.3g/τ) perturbs A' by ‖ΔA'‖_F = %.3g; expect relative errors up to about %.2g from it",
-			s.info.CouplingStep, dq, e)
-	}
 }
 
 // timing resolves Burn, Duration, Period and Batches; minTaus and corr are
@@ -289,11 +179,12 @@ func (s *job) batchNote(size int) {
 	}
 }
 
-// program programs A' = sA·u, the bias beta·r (state scale gamma) and
-// the state gamma·x (x nil: 0 V), then burns in. It reports whether the
+// program programs A' = sA·u unless the session holds it already (see
+// System.program), the bias beta·r (state scale gamma) and the state
+// gamma·x (x nil: 0 V), then burns in. It reports whether the
 // state had to be clipped into the ADC range.
 func (s *job) program(ctx context.Context, r []float64, beta, gamma float64, x []float64) (clipped bool, err error) {
-	if err := s.sess.ProgramDense(ctx, s.u, s.n, s.sA); err != nil {
+	if err := s.System.program(ctx); err != nil {
 		return false, err
 	}
 	if err := s.sess.SetRHS(ctx, r, beta, gamma); err != nil {
@@ -328,7 +219,7 @@ func (s *job) burnIn(ctx context.Context) error {
 // included, as Result.BoardTime documents.
 func (s *job) elapsed() (board time.Duration, clocked bool, wall time.Duration) {
 	wall = time.Since(s.w0)
-	if u := s.sess.Usage(); u.Clocked {
+	if u := s.sess.Usage().Sub(s.u0); u.Clocked {
 		return u.BoardTime, true, wall
 	}
 	return wall, false, wall

@@ -47,6 +47,7 @@ type Session struct {
 	programs int
 
 	n           int     // cells of the programmed problem (0: none yet)
+	owner       *System // the System whose A is programmed (nil: none or another caller's)
 	alpha       float64 // A' = alpha·A
 	beta, gamma float64 // b' = beta·r, x' = gamma·x
 
@@ -185,6 +186,7 @@ func (s *Session) ProgramDense(ctx context.Context, a []float64, n int, alpha fl
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	s.owner = nil // a failed programming leaves the couplings unknown
 	k := s.k
 	ap := make([]float64, k*k)
 	for i := range k {
@@ -226,6 +228,7 @@ func (s *Session) ProgramFactored(ctx context.Context, f *hal.Factorization) err
 	if !ok {
 		return fmt.Errorf("programming factored couplings: board %s does not take factored couplings (hal.Factored): %w", s.info.Model, hal.ErrUnsupported)
 	}
+	s.owner = nil
 	if err := s.call(func() error { return fb.SetFactoredCouplings(ctx, f) }); err != nil {
 		return fmt.Errorf("programming factored couplings: %w", err)
 	}

@@ -52,14 +52,20 @@ func Solve(ctx context.Context, b hal.Board, a mat.Matrix, rhs []float64, opts *
 	return res, err
 }
 
-// solve runs Solve's phases: validation (open, prepareSolve), the bias
-// scale (scaleRHS), programming (start), the pilots that fit β to the ADC
-// (pilots), the main sampling (sample) and the unscaled result (finish).
+// solve is Solve: a System prepared on a new Session (open), solved once.
 func solve(ctx context.Context, b hal.Board, a mat.Matrix, rhs []float64, opts *Options) (*Result, error) {
 	s, o, err := open(ctx, b, a, opts, false, "")
 	if err != nil {
 		return nil, err
 	}
+	return s.solve(ctx, rhs, o)
+}
+
+// solve runs one solve's phases: the checks of rhs and the timing
+// (prepareSolve), the bias scale (scaleRHS), programming (start), the
+// pilots that fit β to the ADC (pilots), the main sampling (sample) and the
+// unscaled result (finish).
+func (s *job) solve(ctx context.Context, rhs []float64, o *Options) (*Result, error) {
 	res, err := s.prepareSolve(rhs, o)
 	if err != nil {
 		return nil, err
