@@ -203,7 +203,9 @@ func (b *Board) openADC() error {
 	if err != nil {
 		return fmt.Errorf("ADC: %w", err)
 	}
-	b.adc, err = row.open(c, aw, b.pin)
+	b.adc, err = row.open(c, aw, b.pin, func(d time.Duration) error {
+		return b.host.SleepUntil(context.Background(), b.host.Now()+d)
+	})
 	return err
 }
 

@@ -73,7 +73,8 @@ type adcChip struct {
 	bits     int
 	// check adds the chip's own rules for an ADC wiring.
 	check func(a ADCWiring, bad func(string, ...any))
-	open  func(c pspi.Conn, w ADCWiring, pin pinFunc) (sampler, error)
+	// open builds the ADC; sleep waits on the host's clock (pulse widths).
+	open func(c pspi.Conn, w ADCWiring, pin pinFunc, sleep func(time.Duration) error) (sampler, error)
 }
 
 var dacChips = map[string]dacChip{
@@ -148,7 +149,7 @@ func checkAD7606(a ADCWiring, bad func(string, ...any)) {
 	}
 }
 
-func openAD7606(c pspi.Conn, w ADCWiring, pin pinFunc) (sampler, error) {
+func openAD7606(c pspi.Conn, w ADCWiring, pin pinFunc, sleep func(time.Duration) error) (sampler, error) {
 	convst, err := pin("ADC CONVST", w.ConvstPin)
 	if err != nil {
 		return nil, err
@@ -157,9 +158,21 @@ func openAD7606(c pspi.Conn, w ADCWiring, pin pinFunc) (sampler, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &ad7606.Opts{Range10V: w.RangeV == 10, BusyTimeout: 10*time.Millisecond + seconds(w.ConversionS)}
-	if w.RangePin != "" {
-		if o.Range, err = pin("ADC RANGE", w.RangePin); err != nil {
+	o := &ad7606.Opts{Range10V: w.RangeV == 10, BusyTimeout: 10*time.Millisecond + seconds(w.ConversionS), Sleep: sleep}
+	// Optional pins: an empty name is a strap on the board.
+	type optional struct {
+		what, name string
+		dst        *gpio.PinOut
+	}
+	opt := []optional{{"ADC RANGE", w.RangePin, &o.Range}, {"ADC RESET", w.ResetPin, &o.Reset}, {"ADC STBY", w.StbyPin, &o.Stby}}
+	for i, name := range w.OSPins {
+		opt = append(opt, optional{fmt.Sprintf("ADC OS%d", i), name, &o.OS[i]})
+	}
+	for _, p := range opt {
+		if p.name == "" {
+			continue
+		}
+		if *p.dst, err = pin(p.what, p.name); err != nil {
 			return nil, err
 		}
 	}

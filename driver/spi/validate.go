@@ -193,6 +193,14 @@ func (a ADCWiring) check(p *problems, k int) {
 	}
 	p.positive("adc.conversion_s", a.ConversionS)
 	p.nonNegative("adc.min_period_s", a.MinPeriodS)
+	if len(a.OSPins) != 0 && len(a.OSPins) != 3 {
+		p.bad("adc.os_pins has %d entries, want none (strapped) or 3 (OS0, OS1, OS2)", len(a.OSPins))
+	}
+	for i, name := range a.OSPins {
+		if name == "" {
+			p.bad("adc.os_pins[%d] is empty, want a GPIO name", i)
+		}
+	}
 	if m := a.SPIMode; m != nil && ok && (*m < 0 || *m > 3 || !ac.bus.Accepts(pspi.Mode(*m))) {
 		p.bad("adc.spi_mode = %d, want one of %s's modes %v", *m, a.Chip, ac.bus.Modes)
 	}
@@ -231,6 +239,11 @@ func (w Wiring) checkShared(p *problems) {
 	pin("adc.convst_pin", w.ADC.ConvstPin)
 	pin("adc.busy_pin", w.ADC.BusyPin)
 	pin("adc.range_pin", w.ADC.RangePin)
+	pin("adc.reset_pin", w.ADC.ResetPin)
+	pin("adc.stby_pin", w.ADC.StbyPin)
+	for i, name := range w.ADC.OSPins {
+		pin(fmt.Sprintf("adc.os_pins[%d]", i), name)
+	}
 	for e, name := range w.Coupling.SyncPins {
 		pin(fmt.Sprintf("coupling.sync_pins[%d]", e), name)
 	}

@@ -129,6 +129,14 @@ type ADCWiring struct {
 	// MinPeriodS raises the minimum sample period above conversion +
 	// read-out (0: no floor), for hosts whose SPI system calls take longer.
 	MinPeriodS float64 `json:"min_period_s,omitempty"`
+	// ResetPin, StbyPin and OSPins are optional GPIOs (empty: strapped on
+	// the board). When present the driver drives them at open: STBY high
+	// (normal operation), OS[2:0] = 000 (no oversampling: conversion_s
+	// holds), then a RESET pulse, as both reference drivers do at start-up
+	// (docs/boards.md §1 strap pins). OSPins lists OS0, OS1, OS2.
+	ResetPin string   `json:"reset_pin,omitempty"`
+	StbyPin  string   `json:"stby_pin,omitempty"`
+	OSPins   []string `json:"os_pins,omitempty"`
 	// SPIMode, when set, is the SPI mode (0..3) the ADC is read in,
 	// one of its chip's accepted modes; nil: the chip's default
 	// (ad7606: 3, docs/boards.md §2 says why and how to check it).

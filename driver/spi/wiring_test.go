@@ -53,6 +53,11 @@ func TestWiringErrors(t *testing.T) {
 		{"shared port", func(w *spi.Wiring) { w.ADC.Port = w.Bias.Port }, `adc.port "/dev/spidev0.0" is also bias.port`},
 		{"shared pin", func(w *spi.Wiring) { w.ADC.BusyPin = w.ADC.ConvstPin }, `adc.busy_pin "GPIO17" is also adc.convst_pin`},
 		{"min period", func(w *spi.Wiring) { w.ADC.MinPeriodS = -1 }, "adc.min_period_s = -1"},
+		{"os pins", func(w *spi.Wiring) { w.ADC.OSPins = []string{"GPIO5", "GPIO6"} }, "adc.os_pins has 2 entries, want none (strapped) or 3"},
+		{"os pin empty", func(w *spi.Wiring) { w.ADC.OSPins = []string{"GPIO5", "", "GPIO6"} }, "adc.os_pins[1] is empty"},
+		{"reset shares", func(w *spi.Wiring) { w.ADC.ResetPin = w.State.ForcePin }, `adc.reset_pin "GPIO22" is also state.force_pin`},
+		{"os shares stby", func(w *spi.Wiring) { w.ADC.StbyPin, w.ADC.OSPins = "GPIO5", []string{"GPIO6", "GPIO5", "GPIO13"} },
+			`adc.os_pins[1] "GPIO5" is also adc.stby_pin`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

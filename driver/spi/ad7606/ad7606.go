@@ -51,6 +51,47 @@ var (
 	ErrTimeout error = bus.NewError(bus.Timeout, "ad7606: conversion timed out")
 )
 
+// Timing of the control pins, from the AD7606 data sheet (Rev. C, Table 3,
+// timing specifications).
+const (
+	// ResetWidth is t_RESET, the shortest RESET high pulse that resets the
+	// part: 50 ns.
+	ResetWidth = 50 * time.Nanosecond
+	// ResetToConvst is t7, the shortest delay from RESET low to the next
+	// CONVST rising edge: 25 ns.
+	ResetToConvst = 25 * time.Nanosecond
+	// WakeStandby is t_WAKE-UP STANDBY, STBY rising edge to the first
+	// CONVST after standby (STBY low with RANGE low): 100 µs.
+	WakeStandby = 100 * time.Microsecond
+	// WakeShutdown is t_WAKE-UP SHUTDOWN with the internal reference, after
+	// shutdown (STBY low with RANGE high): 30 ms.
+	WakeShutdown = 30 * time.Millisecond
+)
+
+// resetHold is how long New holds RESET high: the Linux driver's 100 ns
+// (iio/adc/ad7606.c ad7606_reset, ndelay(100)), twice t_RESET. The no-OS
+// driver holds it 3 µs (ad7606.c ad7606_reset, no_os_udelay(3)).
+const resetHold = 100 * time.Nanosecond
+
+// convMax is the longest conversion (BUSY high) per OS[2:0] code, the
+// t_CONV maximum of the data sheet's Table 3 for no oversampling and
+// oversampling by 2 … 64; OS = 111 is invalid. The AD7607's Figure 51
+// (same converter core) shows the same 4, 19 and 39 µs for OS 000, 010
+// and 011.
+var convMax = [7]time.Duration{
+	4150 * time.Nanosecond, 9100 * time.Nanosecond, 18800 * time.Nanosecond, 39 * time.Microsecond,
+	78 * time.Microsecond, 158 * time.Microsecond, 315 * time.Microsecond,
+}
+
+// ConversionTime is the longest conversion for OS[2:0] code os (0: no
+// oversampling), and false for the invalid code 7 or a code outside 0..7.
+func ConversionTime(os int) (time.Duration, bool) {
+	if os < 0 || os >= len(convMax) {
+		return 0, false
+	}
+	return convMax[os], true
+}
+
 // Opts configures the ADC.
 type Opts struct {
 	// Range10V selects ±10 V (RANGE high) instead of ±5 V.
@@ -58,6 +99,18 @@ type Opts struct {
 	// Range is the RANGE pin; nil when it is strapped on the board (then
 	// Range10V must say how).
 	Range gpio.PinOut
+	// Reset, Stby and OS (OS0, OS1, OS2) are the optional control pins;
+	// nil when strapped. New drives STBY high (normal operation), OS[2:0]
+	// low (no oversampling) and pulses RESET, as the vendor drivers do at
+	// start-up (Linux ad7606_probe: standby and oversampling GPIOs
+	// requested inactive, then ad7606_reset; no-OS ad7606_init: the same,
+	// then the reset pulse).
+	Reset, Stby gpio.PinOut
+	OS          [3]gpio.PinOut
+	// Sleep waits d on the host's clock between pin changes; nil:
+	// time.Sleep. A board passes its host's clock so that a virtual chip
+	// sees the pulse widths.
+	Sleep func(d time.Duration) error
 	// BusyTimeout bounds the wait for BUSY to fall; zero means 1 ms (a
 	// conversion takes about 4 µs).
 	BusyTimeout time.Duration
@@ -95,15 +148,62 @@ func New(c conn.Conn, convst gpio.PinOut, busy gpio.PinIn, opts *Opts) (*Dev, er
 	if err := convst.Out(gpio.Low); err != nil {
 		return nil, fmt.Errorf("ad7606: CONVST: %w", err)
 	}
-	if err := busy.In(gpio.PullNoChange, gpio.FallingEdge); err != nil {
-		return nil, fmt.Errorf("ad7606: BUSY: %w", err)
-	}
 	if o.Range != nil {
 		if err := o.Range.Out(gpio.Level(o.Range10V)); err != nil {
 			return nil, fmt.Errorf("ad7606: RANGE: %w", err)
 		}
 	}
+	if err := o.start(); err != nil {
+		return nil, err
+	}
+	if err := busy.In(gpio.PullNoChange, gpio.FallingEdge); err != nil {
+		return nil, fmt.Errorf("ad7606: BUSY: %w", err)
+	}
 	return d, nil
+}
+
+// start drives the optional control pins to normal operation: OS[2:0] =
+// 000, STBY high and, after the wake-up time, a RESET pulse. The wait
+// after STBY is the longer wake-up (from shutdown): which of the two
+// power-down modes the part was left in depends on RANGE when STBY fell,
+// which the driver cannot know.
+func (o *Opts) start() error {
+	sleep := o.Sleep
+	if sleep == nil {
+		sleep = func(d time.Duration) error { time.Sleep(d); return nil }
+	}
+	for i, p := range o.OS {
+		if p == nil {
+			continue
+		}
+		if err := p.Out(gpio.Low); err != nil {
+			return fmt.Errorf("ad7606: OS%d: %w", i, err)
+		}
+	}
+	if o.Stby != nil {
+		if err := o.Stby.Out(gpio.High); err != nil {
+			return fmt.Errorf("ad7606: STBY: %w", err)
+		}
+		if err := sleep(WakeShutdown); err != nil {
+			return fmt.Errorf("ad7606: STBY wake-up: %w", err)
+		}
+	}
+	if o.Reset == nil {
+		return nil
+	}
+	if err := o.Reset.Out(gpio.High); err != nil {
+		return fmt.Errorf("ad7606: RESET: %w", err)
+	}
+	if err := sleep(resetHold); err != nil {
+		return fmt.Errorf("ad7606: RESET pulse: %w", err)
+	}
+	if err := o.Reset.Out(gpio.Low); err != nil {
+		return fmt.Errorf("ad7606: RESET: %w", err)
+	}
+	if err := sleep(ResetToConvst); err != nil {
+		return fmt.Errorf("ad7606: after RESET: %w", err)
+	}
+	return nil
 }
 
 // String names the device.

@@ -80,3 +80,29 @@ func TestBusyTimeout(t *testing.T) {
 	_, err = New(nil, nil, nil, nil)
 	require.ErrorIs(t, err, ErrConfig)
 }
+
+// logPin logs every level it is driven to.
+type logPin struct {
+	gpiotest.Pin
+	log *[]string
+}
+
+func (p *logPin) Out(l gpio.Level) error {
+	*p.log = append(*p.log, p.N+"="+l.String())
+	return p.Pin.Out(l)
+}
+
+// New drives the optional control pins as the vendor drivers do at
+// start-up: no oversampling, STBY high and the wake-up from shutdown, then
+// a RESET pulse of at least t_RESET and t7 before any conversion.
+func TestNewDrivesControlPins(t *testing.T) {
+	var log []string
+	pin := func(n string) *logPin { return &logPin{Pin: gpiotest.Pin{N: n}, log: &log} }
+	o := &Opts{Reset: pin("RESET"), Stby: pin("STBY"), OS: [3]gpio.PinOut{pin("OS0"), pin("OS1"), pin("OS2")},
+		Sleep: func(d time.Duration) error { log = append(log, "sleep "+d.String()); return nil }}
+	_, err := New(&conntest.Playback{}, pin("CONVST"), &edgepin.Pin{N: "BUSY"}, o)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"CONVST=Low", "OS0=Low", "OS1=Low", "OS2=Low", "STBY=High", "sleep 30ms",
+		"RESET=High", "sleep 100ns", "RESET=Low", "sleep 25ns"}, log)
+	assert.GreaterOrEqual(t, resetHold, ResetWidth)
+}

@@ -17,8 +17,10 @@ type vpin struct {
 	name string
 	l    gpio.Level
 	r    *Rig
-	role string // force, convst, busy, range or sync
-	elem int    // the element a SYNC pin selects
+	role string // force, sync, busy or an ADC input (convst, range, reset, stby, os0..os2)
+	// adcIn routes the pin's levels to the ADC, which says what they mean.
+	adcIn bool
+	elem  int // the element a SYNC pin selects
 	// edges is BUSY's edge detection with periph's semantics on a Pi, so
 	// a driver's unbounded wait hangs here as it would on the bench.
 	edges *edgepin.Pin
@@ -40,7 +42,7 @@ func (p *vpin) Out(l gpio.Level) error {
 		return r.forceState()
 	case p.role == "sync" && prev == gpio.Low && l == gpio.High:
 		return r.latchCouplings()
-	case p.role == "convst" || p.role == "range":
+	case p.adcIn:
 		if r.adc.drive(p.role, prev, l) {
 			return r.convert()
 		}

@@ -2,6 +2,7 @@ package virtual
 
 import (
 	"fmt"
+	"time"
 
 	"periph.io/x/conn/v3/gpio"
 
@@ -65,6 +66,9 @@ type adcDevice interface {
 	convert(v []float64, channels []int)
 	// edge reports an edge on an output pin of the ADC, once per edge.
 	edge(role string) bool
+	// conversion is how long the conversion just started takes, given
+	// the wiring's conversion time (the chip's settings may lengthen it).
+	conversion(wired time.Duration) time.Duration
 }
 
 // twin is a row of a twin table: the chip's bus limits (its package's
@@ -98,7 +102,7 @@ var polarityTwins = map[string]twin[polarityDevice]{
 }
 
 var adcTwins = map[string]twin[adcDevice]{
-	spi.ChipAD7606: {bus: ad7606.Bus, build: func(r *Rig, _ func() error) adcDevice { return newAD7606(r.w.ADC.RangeV == 10) }},
+	spi.ChipAD7606: {bus: ad7606.Bus, build: func(r *Rig, _ func() error) adcDevice { return newAD7606(r.w.ADC, r.Now) }},
 }
 
 // lookup finds chip's row in a twin table.

@@ -189,8 +189,9 @@ func New(w spi.Wiring, a Analog) (*Rig, error) {
 	return r, nil
 }
 
-// addPins wires the GPIOs: FORCE, the ADC's handshake and every SYNC
-// (idle high).
+// addPins wires the GPIOs: FORCE, the ADC's handshake and control pins
+// (the optional ones when the wiring gives them; each starts low, not yet
+// driven) and every SYNC (idle high).
 func (r *Rig) addPins() {
 	w := r.w
 	add := func(name, role string, e int) { r.pins[name] = &vpin{name: name, r: r, role: role, elem: e} }
@@ -198,9 +199,17 @@ func (r *Rig) addPins() {
 	add(w.ADC.ConvstPin, "convst", -1)
 	add(w.ADC.BusyPin, "busy", -1)
 	r.pins[w.ADC.BusyPin].edges = &edgepin.Pin{N: w.ADC.BusyPin}
-	if w.ADC.RangePin != "" {
-		add(w.ADC.RangePin, "range", -1)
+	optional := map[string]string{"range": w.ADC.RangePin, "reset": w.ADC.ResetPin, "stby": w.ADC.StbyPin}
+	for i, name := range w.ADC.OSPins {
+		optional[fmt.Sprintf("os%d", i)] = name
 	}
+	for role, name := range optional {
+		if name != "" {
+			add(name, role, -1)
+			r.pins[name].adcIn = true
+		}
+	}
+	r.pins[w.ADC.ConvstPin].adcIn = true
 	for e, name := range w.Coupling.SyncPins {
 		add(name, "sync", e)
 		r.pins[name].l = gpio.High
@@ -395,6 +404,6 @@ func (r *Rig) convert() error {
 		return err
 	}
 	r.adc.convert(r.buf, r.w.ADC.Channels)
-	r.now += time.Duration(math.Round(r.w.ADC.ConversionS * 1e9))
+	r.now += r.adc.conversion(time.Duration(math.Round(r.w.ADC.ConversionS * 1e9)))
 	return nil
 }
