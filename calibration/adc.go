@@ -7,6 +7,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/linfit"
 )
 
 // backcast returns, for every forced event, Φ⁻¹(r_1 − c): the reading
@@ -63,7 +64,7 @@ func fitADC(cal *Calibration, data []*transients, fits []*fit, info hal.Info) ([
 	cal.ADC = newAffine(k)
 	success := make([]bool, k)
 	for i := range k {
-		g, off, gse, ose, rms, ok := line(xs[i], ys[i])
+		g, off, gse, ose, rms, ok := linfit.Line(xs[i], ys[i])
 		success[i] = ok && math.Abs(g-1) < 0.1 && math.Abs(off) < 0.05*(info.ADC.Max-info.ADC.Min)
 		if !ok {
 			g = 1

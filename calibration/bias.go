@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/linfit"
 )
 
 // biasBatches is the number of batch means per bias level.
@@ -69,7 +70,7 @@ func biasSweep(ctx context.Context, s *session, cal *Calibration, o Options, suc
 				}
 				vals[bi] = acc
 			}
-			mu, sd := meanSD(vals)
+			mu, sd := linfit.MeanSD(vals)
 			bd.Measured[i][l], bd.MeasuredSE[i][l] = mu, sd/math.Sqrt(biasBatches)
 		}
 		progress(float64(l+1) / float64(L))

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/linfit"
 )
 
 // fitTaus splits each row's fitted gains into the cell's τ_i under the row
@@ -61,7 +62,7 @@ func fitNoise(cal *Calibration, fits []*fit, info hal.Info) error {
 		}
 	}
 	for i := range k {
-		mu, sd := meanSD(sig[i])
+		mu, sd := linfit.MeanSD(sig[i])
 		// σ_i² = Q_ii·τ_i/2 carries τ_i's gauge uncertainty, common to
 		// every probe: relative ½·se(τ_i)/τ_i, added in quadrature.
 		gauge := 0.5 * mu * cl.TauSE[i] / cl.TauS[i]

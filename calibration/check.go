@@ -10,6 +10,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/linfit"
 )
 
 // Defaults of CheckOptions.
@@ -227,7 +228,7 @@ func (rep *CheckReport) compareADC(m *reference, cal *Calibration, chi2 float64,
 		for e, z := range bc {
 			xs[e], ys[e] = m.t.forced[e][i], z[i]
 		}
-		g, off, gse, ose, _, ok := line(xs, ys)
+		g, off, gse, ose, _, ok := linfit.Line(xs, ys)
 		if !ok {
 			continue
 		}

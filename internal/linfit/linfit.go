@@ -1,0 +1,57 @@
+// Package linfit holds the small least-squares fits that calibration and
+// selftest share: a straight line with standard errors, and a sample mean
+// with its standard deviation.
+package linfit
+
+import "math"
+
+// Line fits y = g·x + o by ordinary least squares and returns the
+// estimates, their standard errors and the rms residual. ok is false for
+// fewer than 3 points or when every x is the same (nothing to fit).
+func Line(x, y []float64) (g, o, gse, ose, rms float64, ok bool) {
+	n := float64(len(x))
+	if n < 3 {
+		return 0, 0, 0, 0, 0, false
+	}
+	var mx, my float64
+	for i := range x {
+		mx += x[i]
+		my += y[i]
+	}
+	mx /= n
+	my /= n
+	var sxx, sxy float64
+	for i := range x {
+		sxx += (x[i] - mx) * (x[i] - mx)
+		sxy += (x[i] - mx) * (y[i] - my)
+	}
+	if !(sxx > 0) {
+		return 0, 0, 0, 0, 0, false
+	}
+	g = sxy / sxx
+	o = my - g*mx
+	var ss float64
+	for i := range x {
+		r := y[i] - g*x[i] - o
+		ss += r * r
+	}
+	s2 := ss / (n - 2)
+	return g, o, math.Sqrt(s2 / sxx), math.Sqrt(s2 * (1/n + mx*mx/sxx)), math.Sqrt(ss / n), true
+}
+
+// MeanSD returns the mean of v and its sample standard deviation (with
+// n − 1; 0 for fewer than two values).
+func MeanSD(v []float64) (float64, float64) {
+	var m, s float64
+	for _, x := range v {
+		m += x
+	}
+	m /= float64(len(v))
+	for _, x := range v {
+		s += (x - m) * (x - m)
+	}
+	if len(v) < 2 {
+		return m, 0
+	}
+	return m, math.Sqrt(s / float64(len(v)-1))
+}

@@ -1,0 +1,46 @@
+package linfit
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Points on an exact line give that line with zero residual and zero
+// standard errors; too few points or a constant x give ok = false.
+func TestLine(t *testing.T) {
+	g, o, gse, ose, rms, ok := Line([]float64{-1, 0, 1, 2}, []float64{-1, 1, 3, 5})
+	require.True(t, ok)
+	assert.InDelta(t, 2, g, 1e-12)
+	assert.InDelta(t, 1, o, 1e-12)
+	assert.InDelta(t, 0, gse+ose+rms, 1e-12)
+	_, _, _, _, _, ok = Line([]float64{1, 2}, []float64{1, 2})
+	assert.False(t, ok)
+	_, _, _, _, _, ok = Line([]float64{1, 1, 1}, []float64{1, 2, 3})
+	assert.False(t, ok)
+}
+
+// Residuals ±1 about y = x at x = 0, 1, 2, 3 (signs +,−,−,+ keep the fit
+// at g = 1, o = 0): ss = 4, s² = ss/(n−2) = 2, sxx = 5, so se(g) = √(2/5)
+// and se(o) = √(2·(1/4 + 1.5²/5)) = √1.4; rms = √(4/4) = 1.
+func TestLineErrors(t *testing.T) {
+	g, o, gse, ose, rms, ok := Line([]float64{0, 1, 2, 3}, []float64{1, 0, 1, 4})
+	require.True(t, ok)
+	assert.InDelta(t, 1, g, 1e-12)
+	assert.InDelta(t, 0, o, 1e-12)
+	assert.InDelta(t, math.Sqrt(0.4), gse, 1e-12)
+	assert.InDelta(t, math.Sqrt(1.4), ose, 1e-12)
+	assert.InDelta(t, 1, rms, 1e-12)
+}
+
+// MeanSD uses n − 1: {1, 2, 3} has mean 2 and sd 1; one value has sd 0.
+func TestMeanSD(t *testing.T) {
+	m, s := MeanSD([]float64{1, 2, 3})
+	assert.InDelta(t, 2, m, 1e-15)
+	assert.InDelta(t, 1, s, 1e-15)
+	m, s = MeanSD([]float64{7})
+	assert.Equal(t, 7.0, m)
+	assert.Equal(t, 0.0, s)
+}
