@@ -1,0 +1,46 @@
+package selftest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	_ "github.com/spukit/spukit/driver/spi/virtual"
+	"github.com/spukit/spukit/hal"
+	_ "github.com/spukit/spukit/sim"
+)
+
+// open opens uri for the test and closes it at the end.
+func open(t *testing.T, uri string) hal.Board {
+	t.Helper()
+	b, err := hal.Open(context.Background(), uri)
+	require.NoError(t, err)
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// run runs the selftest on b and logs every failed row.
+func run(t *testing.T, b hal.Board) *Report {
+	t.Helper()
+	rep, err := Run(context.Background(), b, nil)
+	require.NoError(t, err)
+	for _, c := range rep.Checks {
+		if !c.Pass || testing.Verbose() {
+			t.Logf("%-14s %-28s pass=%v skip=%v measured=%s expected=%s hint=%s", c.Name, c.Component, c.Pass, c.Skipped, c.Measured, c.Expected, c.Hint)
+		}
+	}
+	t.Logf("board time %.3f s (clocked %v), wall %.3f s, %d rows", rep.BoardTimeS, rep.Clocked, rep.WallS, len(rep.Checks))
+	return rep
+}
+
+// A good board passes on every scheme that needs no hardware.
+func TestGoodBoards(t *testing.T) {
+	for _, uri := range []string{"sim:proto8?seed=3", "spi+sim:proto8?seed=3", "sim:ideal?seed=1"} {
+		t.Run(uri, func(t *testing.T) {
+			rep := run(t, open(t, uri))
+			assert.True(t, rep.Pass)
+		})
+	}
+}
