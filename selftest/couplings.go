@@ -109,7 +109,8 @@ func (t *tester) realised(r *reading, i, j int, c, v float64) (got, tol float64,
 	if bad != "" {
 		return 0, 0, bad
 	}
-	tl, k, se := t.o.Tolerances, t.o.Sigmas, t.se(t.n)
+	tl, k := t.o.Tolerances, t.o.Sigmas
+	se := math.Max(t.se(i, t.n), t.se(j, t.n))
 	dxi := r.mean[i] - t.base.mean[i]
 	if i != j {
 		xj := r.mean[j]

@@ -39,7 +39,7 @@ func (t *tester) loopback(ctx context.Context) error {
 		for l, v := range levels {
 			x0 := t.biasWith(-1, 0)
 			x0[ch] = v
-			r, err := t.measure(ctx, a, t.biasWith(ch, v), x0, t.n)
+			r, err := t.measure(ctx, a, t.biasWith(ch, v), x0, t.nLoop)
 			if err != nil {
 				return err
 			}
@@ -58,8 +58,8 @@ func (t *tester) loopback(ctx context.Context) error {
 
 // fitLine fits cell c's mean against the levels (plus the noise record at
 // p0), leaving out saturated or refused levels. Every mean of n samples
-// has standard error se(n) (the noise record's is smaller; se(t.n) bounds
-// both), so g and o have the textbook errors se/√Sxx and
+// has standard error se(n) (the noise record's is smaller; se(t.nLoop)
+// bounds both), so g and o have the textbook errors se/√Sxx and
 // se·sqrt(1/N + x̄²/Sxx).
 func (t *tester) fitLine(levels []float64, rs []*reading, c int) line {
 	xs, ys := []float64{t.p0}, []float64{t.base.mean[c]}
@@ -87,7 +87,7 @@ func (t *tester) fitLine(levels []float64, rs []*reading, c int) line {
 		sxx += (x - mx) * (x - mx)
 		f.nonlin = math.Max(f.nonlin, math.Abs(ys[i]-f.g*x-f.o))
 	}
-	se := t.se(t.n)
+	se := t.se(c, t.nLoop)
 	f.gse = se / math.Sqrt(sxx)
 	f.ose = se * math.Sqrt(1/float64(len(xs))+mx*mx/sxx)
 	return f
@@ -102,7 +102,7 @@ func (t *tester) loopRow(ch int, f line, rs []*reading) Check {
 	c := Check{Name: "loopback", Component: fmt.Sprintf("bias channel %d → cell %d", ch, ch)}
 	gtol := tl.Gain + t.info.CouplingStep/2 + k*f.gse
 	otol := tl.Offset + k*f.ose
-	ntol := tl.INL + k*t.se(t.n)
+	ntol := tl.INL + k*t.se(ch, t.nLoop)
 	c.Expected = fmt.Sprintf("gain 1 ± %.4f, offset 0 ± %s, non-linearity ≤ %s", gtol, volts(otol), volts(ntol))
 	for _, r := range rs {
 		if r.err != nil {
@@ -125,29 +125,29 @@ func (t *tester) loopRow(ch int, f line, rs []*reading) Check {
 		c.Measured += ", saturated at " + strings.Join(f.dropped, ", ")
 	}
 	if !c.Pass {
-		c.Hint = loopHint(ch, f, gOK, oOK)
+		c.Hint = loopHint(ch, f, gOK, nOK)
 	}
 	return c
 }
 
 // loopHint names the most likely cause of a loopback failure from the
 // shape of the fit.
-func loopHint(ch int, f line, gOK, oOK bool) string {
+func loopHint(ch int, f line, gOK, nOK bool) string {
 	switch {
 	case math.Abs(f.g) < 0.1:
 		return fmt.Sprintf("cell %d does not follow bias channel %d: if its crosstalk row names another cell, the two channels are wired crosswise; else check the bias DAC's output %d and its level shifter, and that ADC channel %d is not dead (noise row)", ch, ch, ch, ch)
-	case math.Abs(math.Abs(f.g)-2) < 0.2 || math.Abs(math.Abs(f.g)-0.5) < 0.05:
+	case math.Abs(f.g) > 1.5 && math.Abs(f.g) < 2.5 || math.Abs(f.g) > 0.35 && math.Abs(f.g) < 0.65:
 		return "gain ×2 or ×½: the ADC's codes are shifted by one bit — host and ADC disagree on the SPI clock edge (wiring adc.spi_mode; docs/boards.md: read a known DC level in both modes) — or the AD7606 RANGE pin selects the other range"
 	case f.g < 0:
 		return "inverted: the level shifter's polarity, or the ADC's codes read as offset binary instead of two's complement"
 	case len(f.dropped) > 0:
 		return fmt.Sprintf("cell %d saturates inside the range: a node clipping at its op-amp's rail, or the ADC range", ch)
+	case !nOK:
+		return "non-linear: a stuck or swapped data bit of the bias DAC or the ADC (check the SPI frames), or clipping near a rail"
 	case !gOK:
 		return fmt.Sprintf("gain off: the bias DAC's reference or level-shifter resistors (channel %d), the ADC's reference, or A[%d][%d]'s rheostat (see its coupling row); a few %% can be calibrated out", ch, ch, ch)
-	case !oOK:
-		return fmt.Sprintf("offset: the level shifter's reference or the bias DAC's channel %d offset, or the ADC channel's offset; calibration corrects small offsets", ch)
 	}
-	return "non-linear: a stuck or swapped data bit of the bias DAC or the ADC (check the SPI frames), or clipping near a rail"
+	return fmt.Sprintf("offset: the level shifter's reference or the bias DAC's channel %d offset, or the ADC channel's offset; calibration corrects small offsets", ch)
 }
 
 // crosstalkRow checks that bias channel ch moves no other cell: every

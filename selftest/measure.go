@@ -19,7 +19,10 @@ import (
 const (
 	settleTaus  = 12
 	measureTaus = 40
-	noiseTaus   = 2000
+	// loopTaus is longer: the loopback's offset and linearity are
+	// millivolt checks.
+	loopTaus  = 160
+	noiseTaus = 2000
 	// transients of the τ check, alternating sign, each sampled for
 	// transientTaus.
 	transients    = 8
@@ -40,6 +43,7 @@ type tester struct {
 
 	period  time.Duration // sample period of every measurement
 	n       int           // samples per measurement
+	nLoop   int           // samples per loopback level
 	settle  time.Duration
 	p0      float64   // the bias every unused channel gets (0 V when the DAC has it)
 	lo, hi  float64   // node voltages both the bias DAC and the ADC reach
@@ -60,6 +64,7 @@ func (t *tester) init() {
 	in := t.info
 	t.period = max(in.Tau/4, in.MinSamplePeriod)
 	t.n = max(16, int(math.Ceil(measureTaus*float64(in.Tau)/float64(t.period))))
+	t.nLoop = t.n * loopTaus / measureTaus
 	t.settle = settleTaus * in.Tau
 	t.p0 = math.Min(math.Max(0, in.Bias.Min), in.Bias.Max)
 	t.lo, t.hi = math.Max(in.Bias.Min, in.ADC.Min), math.Min(in.Bias.Max, in.ADC.Max)
@@ -207,15 +212,20 @@ func moments(buf []float64, k int) (mean, sd, rho []float64) {
 }
 
 // se is the standard error of the mean of n samples, t.period apart, of
-// one cell of a good board: an AR(1) process with ρ = exp(−h/τ) and rms σ,
-// whose mean has variance σ²(1+ρ)/((1−ρ)·n). σ and τ are Info's, widened
-// by their tolerances (a larger τ correlates the samples more), σ by the
-// ADC's quantisation too (LSB²/12).
-func (t *tester) se(n int) float64 {
+// cell i: an AR(1) process with ρ = exp(−h/τ) and rms σ, whose mean has
+// variance σ²(1+ρ)/((1−ρ)·n). σ and τ are Info's, widened by their
+// tolerances (a larger τ correlates the samples more), σ by the ADC's
+// quantisation too (LSB²/12). A cell the noise record found noisier than
+// that uses its measured rms instead: its noise row fails already, and
+// its other rows should not fail on the same noise.
+func (t *tester) se(i, n int) float64 {
 	in, tol := t.info, t.o.Tolerances
 	sigma := in.Noise * (1 + tol.Noise) / math.Sqrt(1-tol.Element)
 	lsb := in.ADC.LSB()
 	sigma = math.Sqrt(sigma*sigma + lsb*lsb/12)
+	if t.base != nil && t.base.sd != nil {
+		sigma = math.Max(sigma, t.base.sd[i])
+	}
 	rho := math.Exp(-t.period.Seconds() / (in.Tau.Seconds() * (1 + tol.Tau)))
 	return sigma * math.Sqrt((1+rho)/((1-rho)*float64(n)))
 }
