@@ -104,6 +104,8 @@ func (t *tester) taus(ctx context.Context) error {
 	}
 	for i := range t.k {
 		t.add(t.tauRow(d, i))
+	}
+	for i := range t.k {
 		t.add(t.forceRow(d, i, x0))
 	}
 	return nil

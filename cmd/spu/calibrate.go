@@ -10,8 +10,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/spukit/spukit/calibration"
 	"github.com/spukit/spukit/hal"
 )
@@ -169,27 +167,21 @@ func saveCalibration(cal *calibration.Calibration, sum *calibrateJSON, out, cach
 // the stage it stopped in and what was kept (see interruptedCalibration;
 // out is the --out file left as it was).
 func calibrateShowing(ctx context.Context, b hal.Board, o calibration.Options, bar bool, stderr io.Writer, out string) (*calibration.Calibration, error) {
-	var pb *progressbar.ProgressBar
+	var pb *stageBar
 	if bar {
-		pb = progressbar.NewOptions(1000, progressbar.OptionSetWriter(stderr),
-			progressbar.OptionSetDescription("calibrating "+b.Info().Serial),
-			progressbar.OptionSetWidth(28), progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionSetPredictTime(true))
+		pb = newStageBar(stderr, "calibrating "+b.Info().Serial)
 	}
 	// The stage and fraction reached, for the bar and for an interrupt.
 	stage, done := "", 0.0
 	o.Progress = func(s string, f float64) {
-		if pb != nil && s != stage {
-			pb.Describe(fmt.Sprintf("calibrating %s: %s", b.Info().Serial, s))
-		}
 		stage, done = s, f
 		if pb != nil {
-			pb.Set(int(math.Round(1000 * f)))
+			pb.set(s, f)
 		}
 	}
 	cal, err := calibration.Calibrate(ctx, b, &o)
 	if pb != nil {
-		pb.Clear()
+		pb.clear()
 	}
 	if err != nil && ctx.Err() != nil {
 		return nil, interruptedCalibration(err, stage, done, out)

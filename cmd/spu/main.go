@@ -5,6 +5,7 @@
 //	spu solve  [--board URI] (--a FILE [--b FILE] | --random N --cond K --seed S) [--json] [solver flags]
 //	spu train  [--board URI] [--optimizer NAME] [--epochs N] [--metrics FILE.jsonl] [--plot FILE.png] [--checkpoint DIR [--resume]] [--json]
 //	spu calibrate [--board URI] [--out FILE] [--plot FILE.png] [--json] | --check [--calibration FILE]
+//	spu selftest [--board URI] [--json]
 //	spu report --run NAME=FILE.jsonl ... --out FILE.md --img DIR [--json]
 //	spu emu    [--board URI | --profile NAME|FILE.json --seed N] [--link PATH] [--faults drop=P,flip=P,dup=P,delay=D]
 //	spu version [--json]
@@ -110,6 +111,7 @@ func commands() []command {
 		{"report", "summarise training metrics as a Markdown table and PNG plots", runReport},
 		{"emu", "run the board firmware on a simulated board behind a pseudo-terminal", runEmu},
 		{"calibrate", "measure the board's analog errors, write a calibration file; --check checks one", runCalibrate},
+		{"selftest", "bring-up check: every cell, channel and coupling element, with hints", runSelftest},
 		{"version", "print the version and the commit it was built from (also spu --version)", runVersion},
 	}
 }

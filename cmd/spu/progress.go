@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -24,6 +25,32 @@ func newBar(w io.Writer, total int, desc, unit string) *progressbar.ProgressBar 
 		progressbar.OptionSetPredictTime(true),
 	)
 }
+
+// stageBar is the progress bar of a command that runs in named stages
+// (calibrate, selftest): a thousand steps, the stage in the description.
+type stageBar struct {
+	bar         *progressbar.ProgressBar
+	desc, stage string
+}
+
+func newStageBar(w io.Writer, desc string) *stageBar {
+	return &stageBar{desc: desc, bar: progressbar.NewOptions(1000, progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(desc),
+		progressbar.OptionSetWidth(28), progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionSetPredictTime(true))}
+}
+
+// set shows stage with fraction done (0…1) of the whole command.
+func (s *stageBar) set(stage string, done float64) {
+	if stage != s.stage {
+		s.bar.Describe(fmt.Sprintf("%s: %s", s.desc, stage))
+		s.stage = stage
+	}
+	s.bar.Set(int(math.Round(1000 * done)))
+}
+
+// clear removes the bar; the command's output takes its place.
+func (s *stageBar) clear() { s.bar.Clear() }
 
 // trainProgress shows a training run: a bar with the running train loss,
 // the last test accuracy (with the iteration it was measured at) and it/s

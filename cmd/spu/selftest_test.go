@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/spukit/spukit/emu"
+	"github.com/spukit/spukit/hal"
+)
+
+// selftestReport is what spu selftest --json prints.
+type selftestReport struct {
+	Board  string `json:"board"`
+	Serial string `json:"serial"`
+	Pass   bool   `json:"pass"`
+	Checks []struct {
+		Name, Component, Measured, Expected, Hint string
+		Pass, Skipped                             bool
+	} `json:"checks"`
+	BoardTimeS float64 `json:"board_time_s"`
+}
+
+// selftestJSONOf runs spu selftest --json on uri and decodes its report.
+func selftestJSONOf(t *testing.T, uri string) (int, selftestReport, string) {
+	t.Helper()
+	code, out, errOut := spuWithin(t, 60*time.Second, "selftest", "--board", uri, "--json")
+	var rep selftestReport
+	require.NoError(t, json.Unmarshal([]byte(out), &rep), out)
+	return code, rep, errOut
+}
+
+// A good board passes on the virtual SPI rig (with its late-sample count),
+// on the simulator and through spu emu's serial link, each in well under
+// the issue's 30 s of board time.
+func TestSelftestPasses(t *testing.T) {
+	ctx := context.Background()
+	sb, err := hal.Open(ctx, "sim:proto8?seed=3")
+	require.NoError(t, err)
+	e, err := emu.Serve(ctx, sb, "", emu.Faults{}, 3)
+	require.NoError(t, err)
+	defer e.Close()
+	for _, uri := range []string{"spi+sim:proto8?seed=3", "sim:proto8?seed=3", "serial://" + e.Path} {
+		t.Run(uri, func(t *testing.T) {
+			code, rep, errOut := selftestJSONOf(t, uri)
+			for _, c := range rep.Checks {
+				assert.True(t, c.Pass, "%s %s: %s (expected %s): %s", c.Name, c.Component, c.Measured, c.Expected, c.Hint)
+			}
+			require.Equal(t, exitOK, code, errOut)
+			assert.True(t, rep.Pass)
+			assert.Equal(t, "SIM-PROTO8-3", rep.Serial)
+			assert.Greater(t, len(rep.Checks), 100)
+			assert.Less(t, rep.BoardTimeS, 5.0)
+			names := map[string]bool{}
+			for _, c := range rep.Checks {
+				names[c.Name] = true
+			}
+			for _, n := range []string{"driver", "noise", "tau", "force", "loopback", "crosstalk", "coupling", "sample timing"} {
+				assert.True(t, names[n], "a %s row", n)
+			}
+			assert.Equal(t, uri == "spi+sim:proto8?seed=3", names["late samples"], "late samples are counted by driver/spi only")
+		})
+	}
+}
+
+// The table names every check and ends with the verdict; a failed
+// selftest exits 1 with its hints (sim's ideal profile passes, and a
+// wrong --board is a usage of the ordinary kind).
+func TestSelftestTable(t *testing.T) {
+	code, out, errOut := spuWithin(t, 60*time.Second, "selftest", "--board", "sim:ideal?seed=2")
+	require.Equal(t, exitOK, code, errOut)
+	for _, s := range []string{"selftest of SIM-IDEAL-2", "check", "measured", "expected", "loopback", "bias channel 7 → cell 7", "A[7][6]", "skipped", "PASS — board time"} {
+		assert.Contains(t, out, s)
+	}
+	assert.NotContains(t, out, "what to check")
+	code, _, errOut = spu(t, "selftest", "--board", "sim:nope")
+	assert.Equal(t, exitError, code)
+	assert.Contains(t, errOut, "spu selftest: ")
+}
+
+// A board outside its parts' tolerances fails: exit 1, the failed rows in
+// the table, their hints under it, and pass = false in the JSON. The
+// profile is proto8's ideal twin with 50 mV ADC offsets (the tolerance is
+// 3 mV) and ±40 % capacitors (τ's tolerance is 6 %).
+func TestSelftestFails(t *testing.T) {
+	p := write(t, t.TempDir(), "bad.json", `{"name": "bad", "version": "1", "cells": 8, "topology": "general",
+ "tau_s": 0.0001, "capacitor_tolerance": 0.4, "noise_v": 0.01,
+ "coupling": {"max": 2}, "bias_dac": {"min_v": -5, "max_v": 5},
+ "adc": {"min_v": -5, "max_v": 5, "offset_v": 0.05, "min_period_s": 5e-06}, "thermal": {"ambient_c": 25}}`)
+	code, out, errOut := spuWithin(t, 60*time.Second, "selftest", "--board", "sim:"+p+"?seed=1")
+	require.Equal(t, exitError, code, out)
+	assert.Contains(t, errOut, "checks failed")
+	for _, s := range []string{"FAIL", "what to check:", "loopback, bias channel 0 → cell 0: offset", "capacitor", "FAIL ("} {
+		assert.Contains(t, out, s)
+	}
+	code, rep, _ := selftestJSONOf(t, "sim:"+p+"?seed=1")
+	assert.Equal(t, exitError, code)
+	assert.False(t, rep.Pass)
+}
