@@ -10,6 +10,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/hal/haltest"
 	"github.com/spukit/spukit/internal/testnum"
 	"github.com/spukit/spukit/solver"
 )
@@ -50,7 +51,7 @@ func solveOn(b hal.Board, a *mat.Dense, rhs []float64, d time.Duration) ([]float
 // calibrated, what is left is the statistical error (≈ 1e-3 at 2.5 s) and
 // the dithered quantisation residue.
 func TestCalibratedSolveAccuracy(t *testing.T) {
-	b := open(t, "sim:proto8?seed=3")
+	b := haltest.Open(t, "sim:proto8?seed=3")
 	c, err := Calibrate(context.Background(), b, &Options{Events: 60000})
 	require.NoError(t, err)
 	w, err := Wrap(b, c, &WrapOptions{Dither: true})

@@ -20,14 +20,6 @@ import (
 	_ "github.com/spukit/spukit/sim"
 )
 
-func open(t *testing.T, uri string) hal.Board {
-	t.Helper()
-	b, err := hal.Open(context.Background(), uri)
-	require.NoError(t, err)
-	t.Cleanup(func() { b.Close() })
-	return b
-}
-
 // quick are options for tests: fewer transients and a shorter bias sweep
 // than the defaults, so a calibration takes well under a second of wall
 // time; the standard errors grow accordingly and the tests use them.
@@ -35,7 +27,7 @@ var quick = Options{Events: 16000, BiasTaus: 1000}
 
 func calibrate(t *testing.T, uri string, o Options) *Calibration {
 	t.Helper()
-	c, err := Calibrate(context.Background(), open(t, uri), &o)
+	c, err := Calibrate(context.Background(), haltest.Open(t, uri), &o)
 	require.NoError(t, err)
 	return c
 }
@@ -151,21 +143,21 @@ func TestFileRoundTripAndRefusals(t *testing.T) {
 	require.NoError(t, back.Encode(&y))
 	assert.Equal(t, x.String(), y.String())
 
-	found, p, err := FindCached(dir, open(t, "sim:proto8?seed=1").Info(), nil)
+	found, p, err := FindCached(dir, haltest.Open(t, "sim:proto8?seed=1").Info(), nil)
 	require.NoError(t, err)
 	assert.Equal(t, path, p)
 	assert.Equal(t, c.Key, found.Key)
-	_, _, err = FindCached(dir, open(t, "sim:proto8?seed=2").Info(), nil)
+	_, _, err = FindCached(dir, haltest.Open(t, "sim:proto8?seed=2").Info(), nil)
 	assert.ErrorIs(t, err, os.ErrNotExist)
 
 	// Another board's serial is refused with a clear error.
-	_, err = Wrap(open(t, "sim:proto8?seed=2"), c, nil)
+	_, err = Wrap(haltest.Open(t, "sim:proto8?seed=2"), c, nil)
 	require.ErrorIs(t, err, ErrWrongBoard)
 	assert.Contains(t, err.Error(), "SIM-PROTO8-1")
 	assert.Contains(t, err.Error(), "SIM-PROTO8-2")
 
 	// Keys depend on the serial and the options.
-	in := open(t, "sim:proto8?seed=1").Info()
+	in := haltest.Open(t, "sim:proto8?seed=1").Info()
 	assert.Equal(t, c.Key, ContentKey(in, c.Options))
 	assert.NotEqual(t, c.Key, ContentKey(in, Options{}))
 	in2 := in
@@ -200,7 +192,7 @@ func TestWrappedConformance(t *testing.T) {
 	c := calibrate(t, "sim:proto8?seed=3", Options{Events: 2000, BiasTaus: 200})
 	for _, o := range []*WrapOptions{nil, {Dither: true, DitherRows: 64}} {
 		haltest.Run(t, func(t *testing.T) hal.Board {
-			w, err := Wrap(open(t, "sim:proto8?seed=3"), c, o)
+			w, err := Wrap(haltest.Open(t, "sim:proto8?seed=3"), c, o)
 			require.NoError(t, err)
 			return w
 		})
@@ -209,7 +201,7 @@ func TestWrappedConformance(t *testing.T) {
 
 // A freshly calibrated board passes the check.
 func TestCheckHoldsAfterCalibration(t *testing.T) {
-	b := open(t, "sim:proto8?seed=4")
+	b := haltest.Open(t, "sim:proto8?seed=4")
 	c, err := Calibrate(context.Background(), b, &quick)
 	require.NoError(t, err)
 	rep, err := Check(context.Background(), b, c, &CheckOptions{Events: 3000})
@@ -260,7 +252,7 @@ func TestDamagedFileRefused(t *testing.T) {
 // their margin), one that cannot reach them is refused, and a calibrated
 // board cannot be calibrated twice over.
 func TestWrapInfoFixed(t *testing.T) {
-	b := open(t, "sim:proto8?seed=1")
+	b := haltest.Open(t, "sim:proto8?seed=1")
 	c := calibrate(t, "sim:proto8?seed=1", Options{Events: 800, Probes: 4, BiasTaus: 100})
 	w, err := Wrap(b, c, nil)
 	require.NoError(t, err)
@@ -316,7 +308,7 @@ func (b *satAbove) Sample(ctx context.Context, p time.Duration, dst []float64) (
 // Bias levels at which a channel saturated are left out of its fit and
 // named in the notes; the other channels keep every level.
 func TestBiasSweepDropsSaturatedLevels(t *testing.T) {
-	b := &satAbove{Board: open(t, "sim:proto8?seed=1")}
+	b := &satAbove{Board: haltest.Open(t, "sim:proto8?seed=1")}
 	c, err := Calibrate(context.Background(), b, &Options{Events: 800, Probes: 4, BiasTaus: 100})
 	require.NoError(t, err)
 	dropped := 0
@@ -346,7 +338,7 @@ func TestCacheGlobAndDescriptionMismatch(t *testing.T) {
 
 	c := calibrate(t, "sim:proto8?seed=1", Options{Events: 800, Probes: 4, BiasTaus: 100})
 	dir := t.TempDir()
-	info := open(t, "sim:proto8?seed=1").Info()
+	info := haltest.Open(t, "sim:proto8?seed=1").Info()
 	c.Board.Serial, info.Serial = "LAB[7]", "LAB[7]"
 	c.Key = ContentKey(info, c.Options) // the key hashes the serial
 	require.NoError(t, c.Save(CachePath(dir, c.Board.Serial, c.Key)))
@@ -382,7 +374,7 @@ func TestCacheGlobAndDescriptionMismatch(t *testing.T) {
 func TestCachePathLongSerial(t *testing.T) {
 	c := calibrate(t, "sim:proto8?seed=1", Options{Events: 800, Probes: 4, BiasTaus: 100})
 	dir := t.TempDir()
-	info := open(t, "sim:proto8?seed=1").Info()
+	info := haltest.Open(t, "sim:proto8?seed=1").Info()
 	long := strings.Repeat("LAB-RACK-7-SLOT-3-", 20) // 360 bytes
 	names := map[string]bool{}
 	for _, serial := range []string{long + "1", long + "2", "SHORT-1"} {

@@ -12,6 +12,7 @@ import (
 	_ "github.com/spukit/spukit/driver/serial"
 	"github.com/spukit/spukit/emu"
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/hal/haltest"
 )
 
 // testdata/drifty.json is proto8 with a coupling tempco of ±3000 ppm/°C, a
@@ -20,7 +21,7 @@ import (
 // off. The check must notice, and recalibrating must restore the accuracy.
 func TestDriftDetectedAndRecalibrated(t *testing.T) {
 	ctx := context.Background()
-	b := open(t, "sim:testdata/drifty.json?seed=7")
+	b := haltest.Open(t, "sim:testdata/drifty.json?seed=7")
 	o := Options{Events: 30000}
 	cal, err := Calibrate(ctx, b, &o)
 	require.NoError(t, err)
@@ -63,12 +64,12 @@ func TestDriftDetectedAndRecalibrated(t *testing.T) {
 // (firmware string, no temperature) and the cost differ.
 func TestSerialGivesTheSameCalibration(t *testing.T) {
 	ctx := context.Background()
-	sb := open(t, "sim:proto8?seed=4")
+	sb := haltest.Open(t, "sim:proto8?seed=4")
 	e, err := emu.Serve(ctx, sb, "", emu.Faults{}, 1)
 	require.NoError(t, err)
 	t.Cleanup(func() { e.Close() }) // after the serial board's Close (cleanups run last-in first-out)
-	viaSerial := open(t, "serial://"+e.Path)
-	direct := open(t, "sim:proto8?seed=4")
+	viaSerial := haltest.Open(t, "serial://"+e.Path)
+	direct := haltest.Open(t, "sim:proto8?seed=4")
 	o := Options{Events: 1200, Probes: 4, BiasLevels: 4, BiasTaus: 100}
 	a, err := Calibrate(ctx, direct, &o)
 	require.NoError(t, err)

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/hal/haltest"
 )
 
 // A calibrated board keeps board time exactly when the board it wraps
@@ -17,7 +18,7 @@ func TestWrapForwardsBoardTime(t *testing.T) {
 	ctx := context.Background()
 	c := calibrate(t, "sim:proto8?seed=1", Options{Events: 800, Probes: 4, BiasTaus: 100})
 
-	b := open(t, "sim:proto8?seed=1")
+	b := haltest.Open(t, "sim:proto8?seed=1")
 	w, err := Wrap(b, c, nil)
 	require.NoError(t, err)
 	require.NoError(t, w.Run(ctx, time.Millisecond))
@@ -27,7 +28,7 @@ func TestWrapForwardsBoardTime(t *testing.T) {
 	assert.True(t, ok, "the simulator keeps board time, so the wrapper does")
 	assert.Equal(t, inner, got)
 
-	clockless := struct{ hal.Board }{open(t, "sim:proto8?seed=1")} // hides hal.Clock
+	clockless := struct{ hal.Board }{haltest.Open(t, "sim:proto8?seed=1")} // hides hal.Clock
 	w, err = Wrap(clockless, c, nil)
 	require.NoError(t, err)
 	got, ok = hal.BoardTime(w)

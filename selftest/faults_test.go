@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/hal/haltest"
 )
 
 // faulty wraps a good board and breaks one thing, so that every check is
@@ -98,6 +99,7 @@ func names(rep *Report) []string {
 // the rest of the board is still measured (every row is there).
 func TestFaults(t *testing.T) {
 	const k = 8
+	good := run(t, haltest.Open(t, "sim:proto8?seed=4"))
 	for _, tc := range []struct {
 		name  string
 		fault func(f *faulty)
@@ -178,11 +180,10 @@ func TestFaults(t *testing.T) {
 		}, nil, nil, "time constant"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := &faulty{Board: open(t, "sim:proto8?seed=3")}
+			f := &faulty{Board: haltest.Open(t, "sim:proto8?seed=3")}
 			tc.fault(f)
 			rep := run(t, f)
 			assert.False(t, rep.Pass)
-			good := run(t, open(t, "sim:proto8?seed=4"))
 			assert.Len(t, rep.Checks, len(good.Checks), "every check still runs")
 			for name, comps := range tc.want {
 				_, got := failed(rep, name)
@@ -209,7 +210,7 @@ func TestFaults(t *testing.T) {
 // The driver's diagnostics become rows (a failed one fails the report),
 // and a coupling row names the part the diagnostics name for its element.
 func TestDiagnostics(t *testing.T) {
-	f := &faulty{Board: open(t, "sim:proto8?seed=3"), diag: []hal.Diagnostic{
+	f := &faulty{Board: haltest.Open(t, "sim:proto8?seed=3"), diag: []hal.Diagnostic{
 		{Component: "AD5293 #5 (A[0][5])", Check: "RDAC read-back", Pass: false, Measured: "code 0x3FF", Expected: "code 0x200", Hint: "check its SDO"},
 		{Component: "AD7606 BUSY (GPIO27)", Check: "BUSY pulse", Pass: true, Measured: "3 µs", Expected: "≤ 4 µs"},
 	}}
@@ -223,7 +224,7 @@ func TestDiagnostics(t *testing.T) {
 	_, comps = failed(rep, "coupling")
 	assert.Equal(t, []string{"A[0][5] (AD5293 #5)"}, comps)
 	// A board without diagnostics says so in a skipped row.
-	rep = run(t, open(t, "sim:proto8?seed=3"))
+	rep = run(t, haltest.Open(t, "sim:proto8?seed=3"))
 	require.NotEmpty(t, rep.Checks)
 	assert.True(t, rep.Checks[0].Skipped)
 	assert.Equal(t, "driver", rep.Checks[0].Name)
@@ -232,7 +233,7 @@ func TestDiagnostics(t *testing.T) {
 // Late samples the driver counted during the selftest fail their row;
 // those before it do not count.
 func TestLateSamples(t *testing.T) {
-	b := open(t, "sim:proto8?seed=3")
+	b := haltest.Open(t, "sim:proto8?seed=3")
 	late := 7
 	o := &Options{Late: func() (int, time.Duration) { late++; return late, 80 * time.Microsecond }}
 	rep, err := Run(context.Background(), b, o)
@@ -250,7 +251,7 @@ func TestLateSamples(t *testing.T) {
 // still measures the rest; a cancelled context stops the selftest with
 // its error.
 func TestRefusalsAndCancel(t *testing.T) {
-	f := &faulty{Board: open(t, "sim:proto8?seed=3")}
+	f := &faulty{Board: haltest.Open(t, "sim:proto8?seed=3")}
 	refuse := &refusing{faulty: f}
 	rep := run(t, refuse)
 	_, comps := failed(rep, "coupling")
@@ -261,7 +262,7 @@ func TestRefusalsAndCancel(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := Run(ctx, open(t, "sim:proto8?seed=3"), nil)
+	_, err := Run(ctx, haltest.Open(t, "sim:proto8?seed=3"), nil)
 	require.ErrorIs(t, err, context.Canceled)
 }
 

@@ -9,17 +9,9 @@ import (
 
 	_ "github.com/spukit/spukit/driver/spi/virtual"
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/hal/haltest"
 	_ "github.com/spukit/spukit/sim"
 )
-
-// open opens uri for the test and closes it at the end.
-func open(t *testing.T, uri string) hal.Board {
-	t.Helper()
-	b, err := hal.Open(context.Background(), uri)
-	require.NoError(t, err)
-	t.Cleanup(func() { b.Close() })
-	return b
-}
 
 // run runs the selftest on b and logs every failed row.
 func run(t *testing.T, b hal.Board) *Report {
@@ -39,7 +31,7 @@ func run(t *testing.T, b hal.Board) *Report {
 func TestGoodBoards(t *testing.T) {
 	for _, uri := range []string{"sim:proto8?seed=3", "spi+sim:proto8?seed=3", "sim:ideal?seed=1"} {
 		t.Run(uri, func(t *testing.T) {
-			rep := run(t, open(t, uri))
+			rep := run(t, haltest.Open(t, uri))
 			assert.True(t, rep.Pass)
 		})
 	}

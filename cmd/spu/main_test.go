@@ -29,6 +29,19 @@ func spu(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errb.String()
 }
 
+// serveEmu runs spu emu's firmware on the board uri behind a
+// pseudo-terminal until the test ends and returns the serial:// URI.
+func serveEmu(t *testing.T, uri string) string {
+	t.Helper()
+	ctx := context.Background()
+	sb, err := hal.Open(ctx, uri)
+	require.NoError(t, err)
+	e, err := emu.Serve(ctx, sb, "", emu.Faults{}, 3)
+	require.NoError(t, err)
+	t.Cleanup(func() { e.Close() })
+	return "serial://" + e.Path
+}
+
 // write puts content in a file named name under dir and returns its path.
 func write(t *testing.T, dir, name, content string) string {
 	t.Helper()
@@ -433,17 +446,12 @@ func TestInfoSPI(t *testing.T) {
 // prints them as the numbers they are (0.01 V rms, not
 // 0.009999999776482582 V rms), in the table and in the JSON.
 func TestInfoOverSerial(t *testing.T) {
-	ctx := context.Background()
-	sb, err := hal.Open(ctx, "sim:proto8?seed=3")
-	require.NoError(t, err)
-	e, err := emu.Serve(ctx, sb, "", emu.Faults{}, 3)
-	require.NoError(t, err)
-	defer e.Close()
-	code, out, errOut := spu(t, "info", "--board", "serial://"+e.Path)
+	uri := serveEmu(t, "sim:proto8?seed=3")
+	code, out, errOut := spu(t, "info", "--board", uri)
 	require.Equal(t, exitOK, code, errOut)
 	assert.Contains(t, out, "0.01 V rms")
 	assert.NotContains(t, out, "0.0099999")
-	code, out, errOut = spu(t, "info", "--board", "serial://"+e.Path, "--json")
+	code, out, errOut = spu(t, "info", "--board", uri, "--json")
 	require.Equal(t, exitOK, code, errOut)
 	assert.Contains(t, out, `"noise_v": 0.01,`)
 	assert.NotContains(t, out, "0.0099999")

@@ -1,16 +1,12 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/spukit/spukit/emu"
-	"github.com/spukit/spukit/hal"
 )
 
 // selftestReport is what spu selftest --json prints.
@@ -38,13 +34,7 @@ func selftestJSONOf(t *testing.T, uri string) (int, selftestReport, string) {
 // on the simulator and through spu emu's serial link, each in well under
 // the 30 s of board time.
 func TestSelftestPasses(t *testing.T) {
-	ctx := context.Background()
-	sb, err := hal.Open(ctx, "sim:proto8?seed=3")
-	require.NoError(t, err)
-	e, err := emu.Serve(ctx, sb, "", emu.Faults{}, 3)
-	require.NoError(t, err)
-	defer e.Close()
-	for _, uri := range []string{"spi+sim:proto8?seed=3", "sim:proto8?seed=3", "serial://" + e.Path} {
+	for _, uri := range []string{"spi+sim:proto8?seed=3", "sim:proto8?seed=3", serveEmu(t, "sim:proto8?seed=3")} {
 		t.Run(uri, func(t *testing.T) {
 			code, rep, errOut := selftestJSONOf(t, uri)
 			for _, c := range rep.Checks {

@@ -71,6 +71,16 @@ var checks = []struct {
 	{"Reopen", checkReopen},
 }
 
+// Open opens the board uri for a test and closes it when the test ends;
+// a board that does not open fails the test.
+func Open(t *testing.T, uri string) hal.Board {
+	t.Helper()
+	b, err := hal.Open(context.Background(), uri)
+	require.NoError(t, err)
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
 // Run runs the conformance suite as subtests of t. For every subtest it
 // calls open to get a fresh board, which it closes when the subtest ends
 // (open may register its own cleanup as well: Close is idempotent). open
