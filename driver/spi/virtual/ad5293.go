@@ -7,6 +7,12 @@ import "fmt"
 type vAD5293Chain struct {
 	chips []rheostat
 	latch func() error // a wiper change reaches the analog board
+	// slow, when set, is a daisy-chain link too slow for the clock (fault
+	// chain-slow, faults.go).
+	slow *slowLink
+	// Per transaction: the frame each chip receives, the frame each chip
+	// shifts out (chip k's old shift register), and a link's bit stream.
+	recv, out, stream []uint16
 }
 
 // rheostat is one virtual AD5293.
@@ -17,12 +23,14 @@ type rheostat struct {
 	hiZ      bool   // SDO in high impedance (0x8001 then a NOP)
 	floatReq bool   // 0x8001 received; the next NOP floats SDO
 	sr       uint16 // shift register: clocked out by the next transaction
+	stuck    bool   // ignores wiper writes (fault stuck-coupling, faults.go)
 }
 
 // newAD5293Chain returns n rheostats as after power-up: wipers at
 // midscale, write-protected.
 func newAD5293Chain(n int, latch func() error) *vAD5293Chain {
-	c := &vAD5293Chain{chips: make([]rheostat, n), latch: latch}
+	c := &vAD5293Chain{chips: make([]rheostat, n), latch: latch,
+		recv: make([]uint16, n), out: make([]uint16, n), stream: make([]uint16, n)}
 	for k := range c.chips {
 		c.chips[k].wiper = 512
 	}
@@ -49,22 +57,33 @@ func (c *vAD5293Chain) tx(w, rd []byte) error {
 			return fmt.Errorf("AD5293 chip %d's SDO is in high impedance (0x8001): chip %d behind it in the daisy chain receives pull-up ones", k, k+1)
 		}
 	}
+	for k := range n {
+		j := 2 * (n - 1 - k)
+		c.recv[k], c.out[k] = uint16(w[j])<<8|uint16(w[j+1]), c.chips[k].sr
+	}
+	if c.slow != nil {
+		c.throughSlowLink()
+	}
 	latch := false
 	for k := range n {
 		j := 2 * (n - 1 - k)
-		f := uint16(w[j])<<8 | uint16(w[j+1])
 		ch := &c.chips[k]
 		if rd != nil {
-			out := ch.sr
+			out := c.out[k]
 			if c.chips[n-1].hiZ {
 				out = 0xffff // MISO floats to the pull-up
 			}
 			rd[j], rd[j+1] = byte(out>>8), byte(out)
 		}
+		f := c.recv[k]
 		ch.sr = f
 		changed, err := ch.frame(k, f)
 		if err != nil {
-			return err
+			if f == uint16(w[j])<<8|uint16(w[j+1]) {
+				return err
+			}
+			// A frame a slow link garbled: the part ignores what it
+			// cannot execute (reserved commands, a write while protected).
 		}
 		latch = latch || changed
 	}
@@ -72,6 +91,30 @@ func (c *vAD5293Chain) tx(w, rd []byte) error {
 		return c.latch()
 	}
 	return nil
+}
+
+// throughSlowLink passes the transaction through the slow link into chip
+// k. That link carries what chip k−1's SDO sends: the old shift registers
+// of chips k−1 … 0, then the host's frames. Chip k and those behind it
+// receive their frames through it; the old shift registers of chips
+// before k reach MISO through it.
+func (c *vAD5293Chain) throughSlowLink() {
+	n, k := len(c.chips), c.slow.at
+	s := c.stream
+	for p := range n {
+		if p < k {
+			s[p] = c.out[k-1-p]
+		} else {
+			s[p] = c.recv[n-1-(p-k)]
+		}
+	}
+	c.slow.pass(s)
+	for j := k; j < n; j++ {
+		c.recv[j] = s[n-1-(j-k)]
+	}
+	for j := range k {
+		c.out[j] = s[k-1-j]
+	}
 }
 
 // frame executes one chip's 16-bit frame; changed reports a wiper or
@@ -97,6 +140,9 @@ func (ch *rheostat) frame(k int, f uint16) (changed bool, err error) {
 	case 0x1:
 		if !ch.unlocked {
 			return false, fmt.Errorf("AD5293 chip %d: wiper write %d while write-protected (the chip would ignore it)", k, data)
+		}
+		if ch.stuck {
+			return false, nil
 		}
 		ch.wiper, changed = data, true
 	case 0x2:

@@ -24,6 +24,9 @@ type port struct {
 	open bool
 	hz   float64
 	max  physic.Frequency
+	mode pspi.Mode // the mode the host connected in
+	// miso, when set, is a wiring fault on what the host reads (faults.go).
+	miso func(rd []byte)
 }
 
 // String implements pspi.Port.
@@ -75,6 +78,7 @@ func (p *port) Connect(f physic.Frequency, mode pspi.Mode, bits int) (pspi.Conn,
 		hz = p.max
 	}
 	p.hz = float64(hz) / float64(physic.Hertz)
+	p.mode = mode
 	return &vconn{p: p}, nil
 }
 
@@ -105,6 +109,9 @@ func (c *vconn) Tx(w, rd []byte) error {
 	p.r.now += spi.TransferTime(len(w), p.hz)
 	if err := p.dev.tx(w, rd); err != nil {
 		return fmt.Errorf("virtual %s (%s): %w", p.name, p.role, err)
+	}
+	if rd != nil && p.miso != nil {
+		p.miso(rd)
 	}
 	return nil
 }

@@ -21,6 +21,17 @@
 // SYNC lines low is an error of the transaction, so a driver bug fails its
 // test instead of producing a plausible number.
 //
+// A rig can model one wiring fault from power-up (Rig.Inject, OpenFault,
+// the spi+sim: URI's fault= and fault_at= options): the ADC read in the
+// wrong SPI mode (adc-mode), a daisy-chain link too slow for the clock
+// (chain-slow), two bias outputs crossed (dac-swap), a rheostat that
+// ignores writes (stuck-coupling), the polarity register not fitted
+// (polarity-missing), an open ADC input (adc-dead-channel). Each is
+// modelled on the wire or in the chip, never in what the driver returns;
+// faults.go holds the table (Faults lists each with the part fault_at
+// selects, its default and range), docs/boards.md §8 what a technician
+// sees and what fixes it.
+//
 // This file is the rig; each virtual chip has its own file (ad5676.go,
 // ad5293.go, ad5450.go, hc595.go, ad7606.go), reached through the role
 // interfaces and twin tables of twins.go, and checks the bus limits its
@@ -33,6 +44,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -48,11 +60,12 @@ import (
 
 func init() { hal.Register("spi+sim", openURI) }
 
-// openURI opens "spi+sim:PROFILE?seed=N&wiring=FILE&serial=S": the SPI
-// driver on virtual chips over sim's PROFILE (default proto8) with the
-// default wiring unless FILE is given.
+// openURI opens "spi+sim:PROFILE?seed=N&wiring=FILE&serial=S&fault=F&fault_at=P":
+// the SPI driver on virtual chips over sim's PROFILE (default proto8) with
+// the default wiring unless FILE is given, and wiring fault F on part P
+// (faults.go; P defaults per fault).
 func openURI(ctx context.Context, u *url.URL) (hal.Board, error) {
-	q, err := hal.CheckQuery("spi+sim", u, "seed", "wiring", "serial")
+	q, err := hal.CheckQuery("spi+sim", u, "seed", "wiring", "serial", "fault", "fault_at")
 	if err != nil {
 		return nil, err
 	}
@@ -75,11 +88,15 @@ func openURI(ctx context.Context, u *url.URL) (hal.Board, error) {
 			return nil, err
 		}
 	}
+	f, err := ParseFault(w, q.Get("fault"), q.Get("fault_at"))
+	if err != nil {
+		return nil, fmt.Errorf("spi+sim: %w", err)
+	}
 	p, err := sim.Builtin(name)
 	if err != nil {
 		return nil, err
 	}
-	return Open(ctx, w, p, seed, &spi.Opts{Serial: q.Get("serial")})
+	return OpenFault(ctx, w, p, seed, &spi.Opts{Serial: q.Get("serial")}, f)
 }
 
 // Open builds a simulator from p (its programming times set to zero: the
@@ -89,6 +106,12 @@ func openURI(ctx context.Context, u *url.URL) (hal.Board, error) {
 // opts the board takes the simulator's (SIM-PROTO8-3 for seed 3): its
 // hidden part tolerances are the simulator's.
 func Open(ctx context.Context, w spi.Wiring, p sim.Profile, seed uint64, opts *spi.Opts) (*spi.Board, error) {
+	return OpenFault(ctx, w, p, seed, opts, Fault{})
+}
+
+// OpenFault is Open on a rig with wiring fault f (faults.go), there from
+// power-up; the zero Fault is Open.
+func OpenFault(ctx context.Context, w spi.Wiring, p sim.Profile, seed uint64, opts *spi.Opts, f Fault) (*spi.Board, error) {
 	p.Timing = sim.TimingProfile{}
 	// The AD7606 converts at the CONVST edge: the simulator must be able to
 	// read "now", not one of its own sample periods later.
@@ -98,6 +121,9 @@ func Open(ctx context.Context, w spi.Wiring, p sim.Profile, seed uint64, opts *s
 		return nil, err
 	}
 	r, err := New(w, a)
+	if err == nil {
+		err = r.Inject(f)
+	}
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -143,6 +169,12 @@ type Rig struct {
 	polarity    polarityDevice
 	adc         adcDevice
 
+	// Wiring faults (faults.go): biasWire[ch] is the bias DAC channel whose
+	// output reaches the input wired to channel ch (nil: as wired);
+	// deadADC is an ADC channel whose input is open, or -1.
+	biasWire []int
+	deadADC  int
+
 	matrix   []float64 // the couplings the chips realise now
 	pending  bool      // matrix not yet accepted by the analog board
 	heldBack int       // latched matrices the analog board refused as unstable
@@ -181,7 +213,7 @@ func New(w spi.Wiring, a Analog) (*Rig, error) {
 	k := w.Cells
 	r := &Rig{w: w, a: a, in: in, k: k, now: now, ctx: context.Background(),
 		ports: map[string]*port{}, pins: map[string]*vpin{},
-		matrix: make([]float64, k*k), buf: make([]float64, k)}
+		matrix: make([]float64, k*k), buf: make([]float64, k), deadADC: -1}
 	r.addPins()
 	if err := r.addChips(); err != nil {
 		return nil, err
@@ -368,12 +400,16 @@ func (r *Rig) latchBias() error {
 	if err := r.catchUp(); err != nil {
 		return err
 	}
-	return r.a.SetBias(r.ctx, r.volts(r.w.Bias, r.bias))
+	return r.a.SetBias(r.ctx, r.volts(r.w.Bias, r.bias, r.biasWire))
 }
 
-// volts maps each cell's DAC output through the wiring's level shifter.
-func (r *Rig) volts(d spi.DACWiring, c dacDevice) []float64 {
+// volts maps each cell's DAC output through the wiring's level shifter;
+// wire (nil: as wired) says which channel's output reaches each input.
+func (r *Rig) volts(d spi.DACWiring, c dacDevice, wire []int) []float64 {
 	for i, ch := range d.Channels {
+		if wire != nil {
+			ch = wire[ch]
+		}
 		r.buf[i] = c.volts(ch, d.MinV, d.MaxV)
 	}
 	return r.buf
@@ -384,7 +420,7 @@ func (r *Rig) forceState() error {
 	if err := r.advance(); err != nil {
 		return err
 	}
-	return r.a.SetState(r.ctx, r.volts(r.w.State.DACWiring, r.state))
+	return r.a.SetState(r.ctx, r.volts(r.w.State.DACWiring, r.state, nil))
 }
 
 // convert samples the analog board now (CONVST rising edge) into the
@@ -402,6 +438,9 @@ func (r *Rig) convert() error {
 	_, err := r.a.Sample(r.ctx, d, r.buf)
 	if err != nil && !errors.Is(err, hal.ErrSaturated) {
 		return err
+	}
+	if i := slices.Index(r.w.ADC.Channels, r.deadADC); i >= 0 {
+		r.buf[i] = 0 // an open input sits at AGND (fault adc-dead-channel)
 	}
 	r.adc.convert(r.buf, r.w.ADC.Channels)
 	r.now += r.adc.conversion(time.Duration(math.Round(r.w.ADC.ConversionS * 1e9)))
