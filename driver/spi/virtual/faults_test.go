@@ -19,7 +19,7 @@ import (
 
 const faultSeed = 3
 
-func proto8(t *testing.T) sim.Profile {
+func simProto8(t *testing.T) sim.Profile {
 	t.Helper()
 	p, err := sim.Builtin("proto8")
 	require.NoError(t, err)
@@ -34,7 +34,7 @@ func openFault(t *testing.T, f Fault, mod func(*spi.Wiring)) (*spi.Board, error)
 	if mod != nil {
 		mod(&w)
 	}
-	b, err := OpenFault(context.Background(), w, proto8(t), faultSeed, nil, f)
+	b, err := OpenFault(context.Background(), w, simProto8(t), faultSeed, nil, f)
 	if err == nil {
 		t.Cleanup(func() { b.Close() })
 	}
@@ -331,7 +331,7 @@ func TestFaultADCDeadChannel(t *testing.T) {
 // faultRig is a rig of the default wiring over proto8 with fault f.
 func faultRig(t *testing.T, f Fault) *Rig {
 	t.Helper()
-	p := proto8(t)
+	p := simProto8(t)
 	p.Timing = sim.TimingProfile{}
 	p.ADC.MinPeriodS = analogPeriod.Seconds()
 	a, err := sim.New(p, faultSeed)
