@@ -106,7 +106,9 @@ func TestFaultTable(t *testing.T) {
 	assert.Equal(t, [2]int{2, 3}, [2]int{m.Min, m.Max})
 }
 
-func pick(f FaultInfo) FaultInfo { return FaultInfo{Name: f.Name, Default: f.Default, Min: f.Min, Max: f.Max} }
+func pick(f FaultInfo) FaultInfo {
+	return FaultInfo{Name: f.Name, Default: f.Default, Min: f.Min, Max: f.Max}
+}
 
 func TestFaultURIErrors(t *testing.T) {
 	ctx := context.Background()
