@@ -141,7 +141,11 @@ func TestBadInputCalibrationAndSPI(t *testing.T) {
 		{"Bad wiring file", []string{"info", "--board", "spi:///dev/spidev0.0?wiring=" + wiring}, exitError,
 			[]string{"wiring " + wiring, "cells = 9, want 1..8", "invalid argument"}},
 		{"Unknown virtual SPI option", []string{"info", "--board", "spi+sim:proto8?speed=3"}, exitError,
-			[]string{`spi+sim: unknown option "speed" (known: seed, wiring, serial)`, "invalid argument"}},
+			[]string{`spi+sim: unknown option "speed" (known: seed, wiring, serial, fault, fault_at)`, "invalid argument"}},
+		{"Unknown wiring fault", []string{"info", "--board", "spi+sim:proto8?fault=loose-wire"}, exitError,
+			[]string{`unknown fault "loose-wire" (known: adc-mode, chain-slow, dac-swap, stuck-coupling, polarity-missing, adc-dead-channel)`, "invalid argument"}},
+		{"Wiring fault part out of range", []string{"info", "--board", "spi+sim:proto8?fault=dac-swap&fault_at=7"}, exitError,
+			[]string{"fault dac-swap at 7, want 0..6", "out of range"}},
 	}
 	runDocTable(t, "## Calibration and SPI boards", cases)
 }
