@@ -78,6 +78,8 @@ type solveJSON struct {
 	Pilots      []pilotJSON `json:"pilots"`
 	Saturated   int         `json:"saturated"`
 	Notes       []string    `json:"notes"`
+	// Refine is present with --refine on a problem that fits the board.
+	Refine *refineJSON `json:"refine,omitempty"`
 }
 
 const solveHelp = `Solves A x = b on the board: the solver scales the problem into the board's
@@ -96,6 +98,15 @@ Input, one of:
 ` + csvHelp + `
 A must be square with finite entries and every eigenvalue's real part > 0
 (it is refused before the board runs); it must fit on the board (n ≤ cells).
+With --refine R the board's answer is refined digitally until the relative
+residual ‖b − A x‖/‖b‖ is at most R (iterative refinement: each round the
+board solves A d = r for the float64 residual r, scaled on its own, and
+x ← x + d; A is programmed once). The report adds the rounds, the
+contraction ρ of each round (the board's per-solve error) and the residual
+after it; std_err is null. A refinement that stalls (ρ ≥ 1, or a saturated
+round) is reported, then exits 1 (3 if a round saturated). See
+docs/solving.md.
+
 If the final sampling saturates the report is still printed and the exit
 code is 3. Solver flags left out take the solver's defaults; given ones must
 be positive, except --burn 0, which skips the burn-in, and --batches, which
@@ -136,6 +147,9 @@ func runSolve(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	a := mat.NewDense(p.n, p.n, append([]float64(nil), p.a...))
+	if sf.set["refine"] {
+		return refineSolve(ctx, sf, b, p, a, o, stdout)
+	}
 	start := time.Now()
 	res, err := solver.Solve(ctx, b, a, append([]float64(nil), p.b...), o)
 	wall := time.Since(start)
@@ -156,15 +170,19 @@ func runSolve(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	rep := newSolveReport(sf.board, p, a, res, xd, wall)
-	if sf.json {
-		err = writeJSON(stdout, rep)
-	} else {
-		printSolve(stdout, rep)
-	}
-	if err != nil {
+	if err := sf.write(stdout, rep); err != nil {
 		return err
 	}
 	return satErr
+}
+
+// write prints the report as JSON (--json) or text.
+func (sf *solveFlags) write(w io.Writer, rep solveJSON) error {
+	if sf.json {
+		return writeJSON(w, rep)
+	}
+	printSolve(w, rep)
+	return nil
 }
 
 // solveFlags are spu solve's flags.
@@ -180,13 +198,14 @@ type solveFlags struct {
 	tol                    float64
 	calibration            string
 	dither                 bool
+	refine                 float64
 }
 
 // parseSolveFlags parses spu solve's flags and checks them: all before
 // reading files or opening the board.
 func parseSolveFlags(args []string, stdout io.Writer) (*solveFlags, error) {
 	f := newFlags("solve",
-		"spu solve [--board URI] (--a FILE [--b FILE] | --random N [--cond K] [--seed S]) [--json] [--burn D] [--duration D] [--period D] [--batches N] [--tol T]",
+		"spu solve [--board URI] (--a FILE [--b FILE] | --random N [--cond K] [--seed S]) [--json] [--burn D] [--duration D] [--period D] [--batches N] [--tol T] [--refine R]",
 		solveHelp)
 	sf := &solveFlags{flags: f}
 	f.StringVar(&sf.aPath, "a", "", "matrix A from `FILE` (CSV, or JSON holding a and b)")
@@ -199,6 +218,7 @@ func parseSolveFlags(args []string, stdout io.Writer) (*solveFlags, error) {
 	f.Var(&sf.period, "period", "sample period `D` (default: solver's)")
 	f.IntVar(&sf.batches, "batches", 0, "number of batches `N` for the error bars (default: solver's)")
 	f.Float64Var(&sf.tol, "tol", 0, "keep sampling (doubling the time) until max std err ≤ `T`·max|x| (default: off)")
+	f.Float64Var(&sf.refine, "refine", 0, "iterative refinement to the relative residual ‖b−Ax‖/‖b‖ ≤ `R` (1e-15 … <1; default: off)")
 	f.StringVar(&sf.calibration, "calibration", "", "apply the calibration in `FILE` (or \"cache\": the newest cached one for the board; see spu calibrate)")
 	f.BoolVar(&sf.dither, "dither", true, "with --calibration: dither the coupling codes across sample batches")
 	if err := f.parse(args, stdout); err != nil {
@@ -254,6 +274,9 @@ func (sf *solveFlags) check() error {
 	}
 	if set["tol"] && (!(sf.tol > 0) || math.IsInf(sf.tol, 0)) {
 		return usagef("--tol %g: must be a positive number", sf.tol)
+	}
+	if set["refine"] && !(sf.refine >= 1e-15 && sf.refine < 1) {
+		return usagef("--refine %g: want a relative residual from 1e-15 (float64 round-off) to below 1", sf.refine)
 	}
 	return nil
 }
@@ -384,7 +407,11 @@ func printSolve(w io.Writer, r solveJSON) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "i\tx\t± std err\tx digital\t|x − x digital|\t\n")
 	for i := range r.X {
-		fmt.Fprintf(tw, "%d\t%.6g\t%.2g\t%.6g\t%.2g\t\n", i, r.X[i], r.StdErr[i], r.XDigital[i], math.Abs(float64(r.X[i]-r.XDigital[i])))
+		se := fmt.Sprintf("%.2g", r.StdErr[i])
+		if math.IsNaN(float64(r.StdErr[i])) {
+			se = "—" // refined or tiled: no statistical error bar
+		}
+		fmt.Fprintf(tw, "%d\t%.6g\t%s\t%.6g\t%.2g\t\n", i, r.X[i], se, r.XDigital[i], math.Abs(float64(r.X[i]-r.XDigital[i])))
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
@@ -405,6 +432,7 @@ func printSolve(w io.Writer, r solveJSON) {
 	}
 	fmt.Fprintf(tw, "board time\t%v (%s)\n", seconds(r.BoardTimeS), bt)
 	fmt.Fprintf(tw, "wall time\t%v\n", seconds(r.WallS).Round(time.Millisecond))
+	r.Refine.print(tw)
 	tw.Flush()
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)

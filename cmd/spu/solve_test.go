@@ -13,9 +13,16 @@ import (
 
 func solveJSONOut(t *testing.T, args ...string) solveReport {
 	t.Helper()
+	return solveJSONAs[solveReport](t, args...)
+}
+
+// solveJSONAs runs spu solve --json with args, requires exit 0 and decodes
+// the report into a T.
+func solveJSONAs[T any](t *testing.T, args ...string) T {
+	t.Helper()
 	code, out, errOut := spu(t, append([]string{"solve", "--json"}, args...)...)
 	require.Equal(t, exitOK, code, errOut)
-	var r solveReport
+	var r T
 	require.NoError(t, json.Unmarshal([]byte(out), &r), out)
 	return r
 }

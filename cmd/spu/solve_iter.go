@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/solver"
+)
+
+// refineJSON is the refinement part of spu solve --refine's report.
+type refineJSON struct {
+	Tolerance jfloat `json:"tolerance"`
+	Converged bool   `json:"converged"`
+	Stalled   string `json:"stalled,omitempty"`
+	Rounds    int    `json:"rounds"`
+	// Rho, Residual, DurationS and BoardTimeS are per round (the first
+	// solve first): contraction, relative residual after the round,
+	// sampled and total board time.
+	Rho        []jfloat  `json:"rho"`
+	Residual   []jfloat  `json:"residual"`
+	DurationS  []float64 `json:"duration_s"`
+	BoardTimeS []float64 `json:"board_time_s"`
+	Programs   int       `json:"programs"`
+	// Correction is the corrections' sampling budget.
+	Correction budgetJSON `json:"correction"`
+}
+
+// budgetJSON is a sampling budget of inner solves (solver.InexactOptions).
+type budgetJSON struct {
+	DurationS    float64 `json:"duration_s"`
+	MaxDurationS float64 `json:"max_duration_s"`
+	Batches      int     `json:"batches"`
+	Tol          float64 `json:"tol"`
+}
+
+func newBudget(o solver.Options) budgetJSON {
+	return budgetJSON{DurationS: o.Duration.Seconds(), MaxDurationS: o.MaxDuration.Seconds(), Batches: o.Batches, Tol: o.Tol}
+}
+
+// refineSolve is spu solve --refine on a problem that fits the board: the
+// first solve with the flags' options, corrections with the solver's
+// inexact budget. A refinement that stalled is reported, then returned as
+// an error (exit 3 when a round saturated, else 1).
+func refineSolve(ctx context.Context, sf *solveFlags, b hal.Board, p problem, a *mat.Dense, o *solver.Options, stdout io.Writer) error {
+	start := time.Now()
+	sess, err := solver.NewSession(b)
+	if err != nil {
+		return err
+	}
+	sys, err := solver.Prepare(ctx, sess, a)
+	if err != nil {
+		return err
+	}
+	ref, err := solver.Refine(ctx, sys, append([]float64(nil), p.b...), &solver.RefineOptions{Tol: sf.refine, First: o})
+	wall := time.Since(start)
+	if ref == nil {
+		return err
+	}
+	xd, derr := digitalSolve(a, p.b)
+	if derr != nil {
+		return derr
+	}
+	first := ref.First
+	if first == nil { // b = 0: no board solve
+		first = &solver.Result{X: ref.X, Notes: ref.Notes}
+	}
+	rep := newSolveReport(sf.board, p, a, first, xd, wall)
+	rep.X = jfloats(ref.X)
+	rep.StdErr = nanStdErr(p.n)
+	rep.Residual = jfloat(residual(a, ref.X, p.b))
+	rep.RelError = jfloat(relDiff(ref.X, xd))
+	rep.BoardTimeS, rep.Clocked = ref.Usage.BoardTime.Seconds(), ref.Usage.Clocked
+	rep.Notes = append(ref.Notes, refineNote)
+	rep.Refine = newRefineJSON(sf.refine, ref)
+	if werr := sf.write(stdout, rep); werr != nil {
+		return werr
+	}
+	if err != nil {
+		err = fmt.Errorf("result written, but %w", err)
+		if errors.Is(err, hal.ErrSaturated) {
+			return &saturatedError{err}
+		}
+	}
+	return err
+}
+
+// refineNote says what the report's single-solve fields describe.
+const refineNote = "refined: x is the sum of the rounds' board solves, its error is bounded by the residual (std_err is not defined); scale, samples, batches, burn, duration, period, relaxation, pilots and saturated describe the first solve, board time the whole refinement"
+
+// nanStdErr is an n-vector of NaN (JSON null): no statistical error bar.
+func nanStdErr(n int) []jfloat {
+	v := make([]jfloat, n)
+	for i := range v {
+		v[i] = jfloat(math.NaN())
+	}
+	return v
+}
+
+func newRefineJSON(tol float64, ref *solver.Refinement) *refineJSON {
+	r := &refineJSON{Tolerance: jfloat(tol), Converged: ref.Converged, Stalled: ref.Stalled,
+		Rounds: len(ref.Rounds), Programs: ref.Usage.Programs, Correction: newBudget(ref.Correction),
+		Rho: []jfloat{}, Residual: []jfloat{}, DurationS: []float64{}, BoardTimeS: []float64{}}
+	for _, rd := range ref.Rounds {
+		r.Rho = append(r.Rho, jfloat(rd.Rho))
+		r.Residual = append(r.Residual, jfloat(rd.Residual))
+		r.DurationS = append(r.DurationS, rd.Duration.Seconds())
+		r.BoardTimeS = append(r.BoardTimeS, rd.BoardTime.Seconds())
+	}
+	return r
+}
+
+// print adds the refinement's lines to the text report (nothing when r is
+// nil).
+func (r *refineJSON) print(tw *tabwriter.Writer) {
+	if r == nil {
+		return
+	}
+	state := "converged"
+	if !r.Converged {
+		state = "stalled"
+	}
+	last := 1.0
+	if len(r.Residual) > 0 {
+		last = float64(r.Residual[len(r.Residual)-1])
+	}
+	fmt.Fprintf(tw, "refinement\t%s after %d rounds (tolerance %.3g, last round's residual %.3g)\n", state, r.Rounds, r.Tolerance, last)
+	fmt.Fprintf(tw, "ρ per round\t%s\n", floatList(r.Rho))
+	fmt.Fprintf(tw, "residual per round\t%s\n", floatList(r.Residual))
+	fmt.Fprintf(tw, "programmings\t%d\n", r.Programs)
+	fmt.Fprintf(tw, "correction budget\t%v sampled (%d batches), doubled up to %v until rel. std err ≤ %g\n",
+		seconds(r.Correction.DurationS), r.Correction.Batches, seconds(r.Correction.MaxDurationS), r.Correction.Tol)
+	if r.Stalled != "" {
+		fmt.Fprintf(tw, "stalled\t%s\n", r.Stalled)
+	}
+}
+
+// floatList formats v as space-separated %.2g values.
+func floatList(v []jfloat) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = fmt.Sprintf("%.2g", float64(x))
+	}
+	return strings.Join(s, " ")
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// iterReport mirrors the parts of solveJSON that --refine adds.
+type iterReport struct {
+	RelError float64    `json:"rel_error"`
+	Residual float64    `json:"residual"`
+	StdErr   []*float64 `json:"std_err"`
+	Refine   *struct {
+		Converged bool      `json:"converged"`
+		Rounds    int       `json:"rounds"`
+		Rho       []float64 `json:"rho"`
+		Residual  []float64 `json:"residual"`
+		Programs  int       `json:"programs"`
+	} `json:"refine"`
+}
+
+func iterJSON(t *testing.T, args ...string) iterReport {
+	t.Helper()
+	return solveJSONAs[iterReport](t, args...)
+}
+
+// Issue 13's done-when for refinement on sim:ideal.
+func TestSolveRefineIdeal(t *testing.T) {
+	r := iterJSON(t, "--board", "sim:ideal", "--random", "8", "--cond", "100", "--seed", "1", "--refine", "1e-10")
+	assert.LessOrEqual(t, r.RelError, 1e-9)
+	assert.LessOrEqual(t, r.Residual, 1e-10)
+	require.NotNil(t, r.Refine)
+	assert.True(t, r.Refine.Converged)
+	assert.Equal(t, 1, r.Refine.Programs)
+	require.Len(t, r.Refine.Rho, r.Refine.Rounds)
+	require.Len(t, r.Refine.Residual, r.Refine.Rounds)
+	assert.InDelta(t, r.Residual, r.Refine.Residual[r.Refine.Rounds-1], 1e-12)
+	for _, se := range r.StdErr {
+		assert.Nil(t, se, "a refined x has no statistical error bar")
+	}
+	plain := iterJSON(t, "--board", "sim:ideal", "--random", "8", "--cond", "100", "--seed", "1")
+	assert.Nil(t, plain.Refine, "without --refine the report has no refine part")
+}
+
+func TestSolveRefineBadFlag(t *testing.T) {
+	for _, v := range []string{"0", "1", "1e-16", "-1", "NaN"} {
+		code, _, errOut := spu(t, "solve", "--random", "8", "--refine", v)
+		assert.Equal(t, exitUsage, code, v)
+		assert.Contains(t, errOut, "--refine "+v, v)
+		assert.Contains(t, errOut, "from 1e-15", v)
+	}
+}
