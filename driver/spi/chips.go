@@ -115,7 +115,7 @@ func openAD5293(c pspi.Conn, w CouplingWiring, _ pinFunc) (couplingArray, error)
 	if err != nil {
 		return nil, err
 	}
-	return &rheostatChain{ch: ch, port: w.Port}, nil
+	return &rheostatChain{ch: ch, port: w.Port, elements: w.Elements}, nil
 }
 
 func checkAD5450(c CouplingWiring, bad func(string, ...any)) {

@@ -61,14 +61,27 @@ type sampler interface {
 // rheostatChain fills the coupling role with daisy-chained AD5293s: every
 // element in one transaction.
 type rheostatChain struct {
-	ch   *ad5293.Chain
-	port string
+	ch       *ad5293.Chain
+	port     string
+	elements [][2]int // for messages: the entry each chip realises
 }
 
-// Prepare wakes the rheostats, unlocks them and reads every control
-// register back: a wrong chain length or a broken SDO daisy chain shows
-// here, before the first coupling is written.
+// chip names chain position k for a message: "chip 5 (A[0][5])".
+func (r *rheostatChain) chip(k int) string {
+	if k < len(r.elements) {
+		return fmt.Sprintf("chip %d (A[%d][%d])", k, r.elements[k][0], r.elements[k][1])
+	}
+	return fmt.Sprintf("chip %d", k)
+}
+
+// Prepare checks that the chain answers (Echo), wakes the rheostats,
+// unlocks them and reads every control register back: a wrong chain
+// length, a MISO floating high or stuck low, or a broken SDO daisy chain
+// shows here, before the first coupling is written.
 func (r *rheostatChain) Prepare() error {
+	if err := r.answers(); err != nil {
+		return err
+	}
 	if err := r.ch.Wake(); err != nil {
 		return err
 	}
@@ -90,6 +103,52 @@ func (r *rheostatChain) Prepare() error {
 		}
 	}
 	return nil
+}
+
+// answers runs the chain's echo check and names the first chain position
+// (in the order MISO clocks them out: the last chip first) whose echo is
+// wrong, with the most likely cause.
+func (r *rheostatChain) answers() error {
+	got := make([]uint16, r.ch.Len())
+	if err := r.ch.Echo(got); err != nil {
+		return err
+	}
+	for k := len(got) - 1; k >= 0; k-- {
+		if want := ad5293.EchoFrame(k); got[k] != want {
+			return fmt.Errorf("rheostat chain on %s does not answer: %s returns %#04x for its echo frame %#04x: %s: %w",
+				r.port, r.chip(k), got[k], want, echoCause(got, k), hal.ErrDisconnected)
+		}
+	}
+	return nil
+}
+
+// echoCause says what a wrong echo in chain position k most likely means.
+func echoCause(got []uint16, k int) string {
+	n := len(got)
+	same := func(v uint16) bool {
+		for _, g := range got {
+			if g != v {
+				return false
+			}
+		}
+		return true
+	}
+	switch {
+	case same(0xffff):
+		return "MISO reads all ones, floating at the SDO pull-up: chain unpowered or absent, the SDO-to-MISO buffer not " +
+			"enabled by this chip select, or an SDO→SDI link open anywhere (every frame passes each link after its chip)"
+	case same(0):
+		return "MISO reads all zeros: stuck low (SDO pull-up missing, MISO shorted, or another chip driving it)"
+	}
+	for j := range n {
+		if got[k] == ad5293.EchoFrame(j) && j != k {
+			if j < k {
+				return fmt.Sprintf("it holds chip %d's frame: the chain is %d chip(s) shorter than the %d wired", j, k-j, n)
+			}
+			return fmt.Sprintf("it holds chip %d's frame: the chain is %d chip(s) longer than the %d wired", j, j-k, n)
+		}
+	}
+	return "frames corrupted on the way: check the chain clock against the SDO pull-ups (coupling.chain_hz, docs/boards.md §7) and each link"
 }
 
 // Write writes every wiper in one transaction; a failed one leaves every

@@ -11,15 +11,57 @@ import (
 	"github.com/spukit/spukit/hal"
 )
 
-// prepareOps is what Prepare sends to a chain of two: wake, unlock, read
-// control, then a NOP that clocks out the two control words ctl (chip 1's
-// frame first).
-func prepareOps(ctl []byte) []conntest.IO {
+// echoOps is Prepare's echo check on a chain of two: NOPs tagged 2 and 1
+// (chip 1's frame first), then NOPs that clock out echo.
+func echoOps(echo []byte) []conntest.IO {
 	return []conntest.IO{
+		{W: []byte{0x00, 0x02, 0x00, 0x01}},
+		{W: make([]byte, 4), R: echo},
+	}
+}
+
+// prepareOps is what Prepare sends to a chain of two that answers its
+// echo: then wake, unlock, read control, and a NOP that clocks out the two
+// control words ctl (chip 1's frame first).
+func prepareOps(ctl []byte) []conntest.IO {
+	return append(echoOps([]byte{0x00, 0x02, 0x00, 0x01}), []conntest.IO{
 		{W: []byte{0x20, 0x00, 0x20, 0x00}},
 		{W: []byte{0x18, 0x02, 0x18, 0x02}},
 		{W: []byte{0x1c, 0x00, 0x1c, 0x00}},
 		{W: make([]byte, 4), R: ctl},
+	}...)
+}
+
+// A chain that does not echo its tagged NOPs refuses to open, naming the
+// chain position MISO clocks out first that is wrong and the likely cause:
+// MISO floating high (all ones) passed the old write-enable check, since
+// 0x3ff has bit 0x002 set (issue 12, point 4's side effect).
+func TestPrepareNeedsEcho(t *testing.T) {
+	open := func(echo []byte) error {
+		pb := &conntest.Playback{Ops: echoOps(echo), DontPanic: true}
+		ch, err := ad5293.NewChain(pb, 2)
+		require.NoError(t, err)
+		err = (&rheostatChain{ch: ch, port: "SPI1.0", elements: [][2]int{{0, 0}, {0, 1}}}).Prepare()
+		require.NoError(t, pb.Close())
+		return err
+	}
+	for _, c := range []struct {
+		name string
+		echo []byte
+		want []string
+	}{
+		{"MISO high", []byte{0xff, 0xff, 0xff, 0xff}, []string{"chip 1 (A[0][1]) returns 0xffff for its echo frame 0x0002", "floating at the SDO pull-up"}},
+		{"MISO low", []byte{0, 0, 0, 0}, []string{"chip 1 (A[0][1]) returns 0x0000", "stuck low"}},
+		{"one chip short", []byte{0x00, 0x01, 0x00, 0x00}, []string{"chip 1 (A[0][1]) returns 0x0001", "1 chip(s) shorter than the 2 wired"}},
+		{"corrupted", []byte{0x00, 0x02, 0x00, 0x41}, []string{"chip 0 (A[0][0]) returns 0x0041", "chain clock"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := open(c.echo)
+			require.ErrorIs(t, err, hal.ErrDisconnected)
+			for _, w := range c.want {
+				assert.Contains(t, err.Error(), w)
+			}
+		})
 	}
 }
 

@@ -252,6 +252,41 @@ func (ch *Chain) Wake() error { return ch.all(CmdShutdown, 0, nil) }
 // chain has the expected length and that SDO reaches the host.
 func (ch *Chain) ReadControl(dst []int) error { return ch.readAll(CmdReadControl, dst) }
 
+// EchoFrame is the frame Echo shifts into chip k: a NOP whose data field
+// tags the chip, 1 + k mod 1023. It is never 0x0000 and its two top bits
+// are clear, so neither a MISO stuck low nor one floating at the SDO
+// pull-up (all ones) returns it.
+func EchoFrame(k int) uint16 { return uint16(1 + k%1023) }
+
+// Echo checks that the chain answers: it shifts EchoFrame(k) into every
+// chip k (NOPs change nothing), then clocks the shift registers out with
+// plain NOPs and stores what chip k's slot returned in dst (length Len).
+// In a daisy chain each chip's SDO shifts out the frame its shift
+// register holds while the next is clocked in (AD5293 data sheet, "SDO
+// pin and daisy-chain operation"), so dst[k] == EchoFrame(k) for every k
+// when the chain has the wired length and SDI→SDO→…→MISO is intact. A
+// frame meant for chip j found in chip k's slot means the chain has k − j
+// chips fewer than wired (more when negative).
+func (ch *Chain) Echo(dst []uint16) error {
+	if len(dst) != ch.n {
+		return fmt.Errorf("%w: %d values for %d chips", ErrLength, len(dst), ch.n)
+	}
+	for k := range ch.n {
+		ch.put(k, CmdNOP, EchoFrame(k))
+	}
+	if err := ch.c.Tx(ch.w, nil); err != nil {
+		return fmt.Errorf("ad5293: echo frames: %w", err)
+	}
+	if err := ch.all(CmdNOP, 0, ch.r); err != nil {
+		return err
+	}
+	for k := range dst {
+		j := 2 * (ch.n - 1 - k)
+		dst[k] = uint16(ch.r[j])<<8 | uint16(ch.r[j+1])
+	}
+	return nil
+}
+
 // FloatSDO puts every chip's SDO in high impedance (the frame 0x8001, then
 // a NOP), so the chain does not load a MISO line it shares with other
 // chips. Any read command drives SDO again.

@@ -113,3 +113,21 @@ func TestResetWaits(t *testing.T) {
 	assert.Equal(t, []int{1}, sentBefore, "between the reset frame and the next command")
 	assert.Equal(t, 2*time.Millisecond, ResetTime)
 }
+
+// Echo tags every chip's NOP (1 + k) and returns what each slot clocks
+// out: chip k's frame is frame n−1−k in both directions.
+func TestEcho(t *testing.T) {
+	pb := &conntest.Playback{Ops: []conntest.IO{
+		{W: []byte{0x00, 0x03, 0x00, 0x02, 0x00, 0x01}},                     // NOP tags 3, 2, 1 (chips 2, 1, 0)
+		{W: make([]byte, 6), R: []byte{0x00, 0x03, 0x00, 0x02, 0xff, 0xff}}, // chip 0's slot reads all ones
+	}, DontPanic: true}
+	ch, err := NewChain(pb, 3)
+	require.NoError(t, err)
+	got := make([]uint16, 3)
+	require.NoError(t, ch.Echo(got))
+	assert.Equal(t, []uint16{0xffff, 0x0002, 0x0003}, got)
+	assert.Equal(t, []uint16{1, 2, 3}, []uint16{EchoFrame(0), EchoFrame(1), EchoFrame(2)})
+	assert.Equal(t, uint16(1), EchoFrame(1023), "tags wrap and are never zero")
+	require.NoError(t, pb.Close())
+	require.ErrorIs(t, ch.Echo(make([]uint16, 2)), ErrLength)
+}
