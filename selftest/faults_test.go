@@ -278,3 +278,14 @@ func (r *refusing) SetCouplings(ctx context.Context, a []float64) error {
 	}
 	return r.faulty.SetCouplings(ctx, a)
 }
+
+// A board that does not open is one failed row with the driver's error;
+// an unstable identity at start-up points at the polarity chain.
+func TestUnopened(t *testing.T) {
+	rep := Unopened(fmt.Errorf("spi board: chip 5 (A[0][5]) does not answer: %w", hal.ErrDisconnected))
+	require.Len(t, rep.Checks, 1)
+	assert.False(t, rep.Pass)
+	assert.Contains(t, rep.Checks[0].Measured, "chip 5 (A[0][5])")
+	rep = Unopened(fmt.Errorf("set couplings: %w", hal.ErrUnstable))
+	assert.Contains(t, rep.Checks[0].Hint, "74HC595")
+}

@@ -19,6 +19,10 @@ var loopLevels = []float64{-0.6, -0.3, 0.3, 0.6}
 type line struct {
 	g, o, gse, ose, nonlin float64
 	ok                     bool
+	// inner is the slope over the levels within ±35 % of mid-range: an
+	// ADC whose codes wrap at half its range (codes shifted by one bit)
+	// still shows its ×2 there.
+	inner float64
 	dropped                []string // levels left out (saturated)
 }
 
@@ -78,6 +82,14 @@ func (t *tester) fitLine(levels []float64, rs []*reading, c int) line {
 	if !f.ok {
 		return f
 	}
+	mid, half := (t.lo+t.hi)/2, (t.hi-t.lo)/2
+	var ix, iy []float64
+	for i, x := range xs {
+		if math.Abs(x-mid) <= 0.35*half {
+			ix, iy = append(ix, x), append(iy, ys[i])
+		}
+	}
+	f.inner, _, _, _, _, _ = linfit.Line(ix, iy)
 	var mx, sxx float64
 	for _, x := range xs {
 		mx += x
@@ -136,7 +148,7 @@ func loopHint(ch int, f line, gOK, nOK bool) string {
 	switch {
 	case math.Abs(f.g) < 0.1:
 		return fmt.Sprintf("cell %d does not follow bias channel %d: if its crosstalk row names another cell, the two channels are wired crosswise; else check the bias DAC's output %d and its level shifter, and that ADC channel %d is not dead (noise row)", ch, ch, ch, ch)
-	case math.Abs(f.g) > 1.5 && math.Abs(f.g) < 2.5 || math.Abs(f.g) > 0.35 && math.Abs(f.g) < 0.65:
+	case shifted(f.g) || shifted(f.inner):
 		return "gain ×2 or ×½: the ADC's codes are shifted by one bit — host and ADC disagree on the SPI clock edge (wiring adc.spi_mode; docs/boards.md: read a known DC level in both modes) — or the AD7606 RANGE pin selects the other range"
 	case f.g < 0:
 		return "inverted: the level shifter's polarity, or the ADC's codes read as offset binary instead of two's complement"
@@ -148,6 +160,13 @@ func loopHint(ch int, f line, gOK, nOK bool) string {
 		return fmt.Sprintf("gain off: the bias DAC's reference or level-shifter resistors (channel %d), the ADC's reference, or A[%d][%d]'s rheostat (see its coupling row); a few %% can be calibrated out", ch, ch, ch)
 	}
 	return fmt.Sprintf("offset: the level shifter's reference or the bias DAC's channel %d offset, or the ADC channel's offset; calibration corrects small offsets", ch)
+}
+
+// shifted reports whether gain g is ×2 or ×½ give or take a quarter:
+// what an ADC read one bit off gives.
+func shifted(g float64) bool {
+	g = math.Abs(g)
+	return g > 1.5 && g < 2.5 || g > 0.35 && g < 0.65
 }
 
 // crosstalkRow checks that bias channel ch moves no other cell: every

@@ -194,3 +194,15 @@ func (t *tester) report() *Report {
 
 // within reports whether |got − want| ≤ tol (false for NaN).
 func within(got, want, tol float64) bool { return math.Abs(got-want) <= tol }
+
+// Unopened is the report of a board that did not open: one failed row
+// holding the driver's error, which names what its start-up checks found
+// wrong (driver/spi: the chip and chain position, the pin).
+func Unopened(err error) *Report {
+	hint := "the driver refused the board at start-up: its message names the part and what to check (docs/boards.md, \"First power-up\")"
+	if errors.Is(err, hal.ErrUnstable) {
+		hint = "the identity the driver programs at start-up came out unstable: the couplings' signs are wrong — a polarity chain (74HC595) that is missing, unpowered or not latched reads as all ones, which makes A = −I"
+	}
+	return &Report{Checks: []Check{{Name: "open", Component: "board", Measured: err.Error(),
+		Expected: "the board opens: the driver's start-up checks pass", Hint: hint}}}
+}

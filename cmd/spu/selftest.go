@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -45,7 +46,12 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	b, err := hal.Open(ctx, f.board)
 	if err != nil {
-		return err
+		// A board the driver refuses at start-up is the selftest's first
+		// finding; a malformed URI is a mistake on the command line.
+		if errors.Is(err, hal.ErrInvalid) || ctx.Err() != nil {
+			return err
+		}
+		return report(stdout, f, "", selftest.Unopened(err))
 	}
 	defer b.Close()
 	var o selftest.Options
@@ -64,12 +70,18 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
+	return report(stdout, f, b.Info().Serial, rep)
+}
+
+// report prints rep as JSON or as a table and returns an error when a
+// check failed.
+func report(stdout io.Writer, f *flags, serial string, rep *selftest.Report) error {
 	if f.json {
-		if err := writeJSON(stdout, selftestJSON{Board: f.board, Serial: b.Info().Serial, Report: rep}); err != nil {
+		if err := writeJSON(stdout, selftestJSON{Board: f.board, Serial: serial, Report: rep}); err != nil {
 			return err
 		}
 	} else {
-		printSelftest(stdout, f.board, b.Info().Serial, rep)
+		printSelftest(stdout, f.board, serial, rep)
 	}
 	if n := len(rep.Failed()); n > 0 {
 		return fmt.Errorf("%d of %d checks failed (see the hints)", n, len(rep.Checks))
@@ -80,6 +92,9 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 // printSelftest prints the report as a table, then the hint of every
 // failed row.
 func printSelftest(w io.Writer, board, serial string, rep *selftest.Report) {
+	if serial == "" {
+		serial = "a board that did not open"
+	}
 	fmt.Fprintf(w, "selftest of %s (%s)\n\n", serial, board)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "check\tcomponent\tresult\tmeasured\texpected\n")
@@ -108,6 +123,10 @@ func printSelftest(w io.Writer, board, serial string, rep *selftest.Report) {
 	verdict := "PASS"
 	if !rep.Pass {
 		verdict = fmt.Sprintf("FAIL (%d of %d checks)", len(failed), len(rep.Checks))
+	}
+	if rep.WallS == 0 { // the board did not open
+		fmt.Fprintf(w, "\n%s\n", verdict)
+		return
 	}
 	fmt.Fprintf(w, "\n%s — board time %.2f s (%s), wall %.2f s\n", verdict, rep.BoardTimeS, clk, rep.WallS)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"testing"
 	"time"
 
@@ -90,4 +91,22 @@ func TestSelftestFails(t *testing.T) {
 	code, rep, _ := selftestJSONOf(t, "sim:"+p+"?seed=1")
 	assert.Equal(t, exitError, code)
 	assert.False(t, rep.Pass)
+}
+
+// A board that does not open is the selftest's one failed row, with the
+// driver's reason; a malformed URI stays an ordinary error.
+func TestSelftestUnopened(t *testing.T) {
+	if _, err := os.Stat("/dev/spidev0.0"); err == nil {
+		t.Skip("this machine has /dev/spidev0.0: the test would drive real pins")
+	}
+	code, rep, errOut := selftestJSONOf(t, "spi:///dev/spidev0.0")
+	assert.Equal(t, exitError, code)
+	assert.Contains(t, errOut, "1 of 1 checks failed")
+	require.Len(t, rep.Checks, 1)
+	assert.Equal(t, "open", rep.Checks[0].Name)
+	assert.Contains(t, rep.Checks[0].Measured, "enable SPI")
+	code, out, errOut := spu(t, "selftest", "--board", "sim:proto8?seed=x")
+	assert.Equal(t, exitError, code)
+	assert.Empty(t, out)
+	assert.Contains(t, errOut, "seed")
 }
