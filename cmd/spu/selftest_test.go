@@ -110,3 +110,37 @@ func TestSelftestUnopened(t *testing.T) {
 	assert.Empty(t, out)
 	assert.Contains(t, errOut, "seed")
 }
+
+// Every wiring fault of the virtual rig (docs/boards.md §8) fails the
+// selftest, and a failed row names the fault's part: fault → check →
+// component (ref8 defaults: dac-swap at channel 2, stuck-coupling at
+// element 9 = A[1][1], adc-dead-channel at channel 5; chain-slow and
+// polarity-missing=1 stop the board at open, where the driver's reason is
+// the row).
+func TestSelftestFaults(t *testing.T) {
+	for _, tc := range []struct {
+		fault, check, component, words string
+	}{
+		{"adc-mode", "loopback", "bias channel 0 → cell 0", "clock edge"},
+		{"dac-swap", "crosstalk", "bias channel 2 → cell 3", "crosswise"},
+		{"stuck-coupling", "coupling", "A[1][1]", "ignores writes"},
+		{"polarity-missing", "coupling", "A[0][1]", "74HC595"},
+		{"polarity-missing&fault_at=1", "open", "board", "74HC595"},
+		{"adc-dead-channel", "noise", "cell 5", "constant"},
+		{"chain-slow", "open", "board", "rheostat chain"},
+	} {
+		t.Run(tc.fault, func(t *testing.T) {
+			code, rep, _ := selftestJSONOf(t, "spi+sim:proto8?seed=3&fault="+tc.fault)
+			assert.Equal(t, exitError, code)
+			assert.False(t, rep.Pass)
+			found := false
+			for _, c := range rep.Checks {
+				if !c.Pass && c.Name == tc.check && c.Component == tc.component {
+					found = true
+					assert.Contains(t, c.Hint+" "+c.Measured, tc.words)
+				}
+			}
+			assert.True(t, found, "a failed %s row for %s", tc.check, tc.component)
+		})
+	}
+}
