@@ -22,8 +22,8 @@ type line struct {
 	// inner is the slope over the levels within ±35 % of mid-range: an
 	// ADC whose codes wrap at half its range (codes shifted by one bit)
 	// still shows its ×2 there.
-	inner float64
-	dropped                []string // levels left out (saturated)
+	inner   float64
+	dropped []string // levels left out (saturated)
 }
 
 // loopback sets one bias channel at a time to every level, with the
