@@ -30,15 +30,55 @@ func (t *tester) couplings(ctx context.Context) error {
 			}
 		}
 	}
+	var measured []*element
 	for n, e := range els {
 		el, err := t.element(ctx, e[0], e[1])
 		if err != nil {
 			return err
 		}
 		t.add(t.elementRow(el))
+		measured = append(measured, el)
 		t.progress(float64(n+1) / float64(len(els)))
 	}
+	t.add(t.polarityRow(measured))
 	return nil
+}
+
+// polarityRow sums up the sign switching of the off-diagonal elements
+// measured at a negative c: one row for the polarity bits as a whole, so
+// that a missing or stuck sign register reads as one fault, not as 56
+// element faults. It fails when any element kept its sign, and is
+// skipped when no element was measured at a negative c.
+func (t *tester) polarityRow(els []*element) Check {
+	var kept []string
+	total := 0
+	for _, el := range els {
+		for n, c := range el.c {
+			if el.i == el.j || c >= 0 || el.measured[n] != "" {
+				continue
+			}
+			total++
+			if el.got[n] > 0.5*math.Abs(c) {
+				kept = append(kept, fmt.Sprintf("A[%d][%d]", el.i, el.j))
+			}
+		}
+	}
+	c := Check{Name: "polarity", Component: "sign bits", Pass: true, Skipped: true,
+		Measured: "not measured: no element could be measured at a negative value", Expected: "every element switches sign"}
+	if total == 0 {
+		return c
+	}
+	c = Check{Name: "polarity", Component: "sign bits", Pass: len(kept) == 0,
+		Measured: fmt.Sprintf("%d of %d elements switch sign", total-len(kept), total),
+		Expected: fmt.Sprintf("%d of %d", total, total)}
+	switch {
+	case c.Pass:
+	case len(kept) == total:
+		c.Hint = "no element takes a negative sign: the polarity chain (74HC595 on ref8) is missing, unpowered, not latched (RCLK) or disabled (OE high), or a 3.3 V host drives a 5 V 74HC595 (use a 74HCT595, §1)"
+	default:
+		c.Hint = fmt.Sprintf("these elements keep their sign: %s — their polarity bits (a stuck register output, or a broken link in the chain from the first of them on) or their polarity switches", strings.Join(kept, ", "))
+	}
+	return c
 }
 
 // offDiag returns the values of c an off-diagonal element is swept over:

@@ -35,6 +35,8 @@
 //     is ĉ = −x_i/x_j. Both signs of c are programmed, so a missing
 //     polarity bit shows. For i = j, A_ii = 1 + c and x_i = v/(1+c): the
 //     element is the loopback reading at A = I over the reading at 1 + c.
+//   - polarity: the coupling rows at negative c summed up, so that a
+//     missing sign register reads as one fault.
 //   - sample timing: the board time of a known Sample call against
 //     n·period, and the late samples the driver counted (Options.Late).
 //

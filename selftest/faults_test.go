@@ -95,21 +95,22 @@ func names(rep *Report) []string {
 	return out
 }
 
-// A fault fails exactly the checks it should, names the component, and
-// the rest of the board is still measured (every row is there).
-func TestFaults(t *testing.T) {
-	const k = 8
-	good := run(t, haltest.Open(t, "sim:proto8?seed=4"))
-	for _, tc := range []struct {
-		name  string
-		fault func(f *faulty)
-		// check → the failed components it must name (all of them)
-		want map[string][]string
-		// other checks that may fail as a consequence (nil with want nil:
-		// anything may)
-		also []string
-		hint string // words one failed row's hint must contain
-	}{
+// faultCase is one test-local fault: what it breaks and what the
+// selftest must say.
+type faultCase struct {
+	name  string
+	fault func(f *faulty)
+	// check → the failed components it must name (all of them)
+	want map[string][]string
+	// other checks that may fail as a consequence (nil with want nil:
+	// anything may)
+	also []string
+	hint string // words one failed row's hint must contain
+}
+
+// faultCases are TestFaults' table.
+func faultCases(k int) []faultCase {
+	return []faultCase{
 		{"bias channels 2 and 5 swapped", func(f *faulty) {
 			f.bias = func(b []float64) { b[2], b[5] = b[5], b[2] }
 		}, map[string][]string{
@@ -165,7 +166,7 @@ func TestFaults(t *testing.T) {
 					a[e] = max(a[e], -a[e])
 				}
 			}
-		}, nil, nil, "polarity"},
+		}, nil, nil, "polarity chain"},
 		{"state forcing dead", func(f *faulty) { f.force = true }, nil, nil, "FORCE"},
 		{"extra noise on cell 7", func(f *faulty) {
 			r := rand.New(rand.NewPCG(1, 2))
@@ -178,7 +179,14 @@ func TestFaults(t *testing.T) {
 		{"board samples at twice the period", func(f *faulty) {
 			f.period = func(p time.Duration) time.Duration { return 2 * p }
 		}, nil, nil, "time constant"},
-	} {
+	}
+}
+
+// A fault fails exactly the checks it should, names the component, and
+// the rest of the board is still measured (every row is there).
+func TestFaults(t *testing.T) {
+	good := run(t, haltest.Open(t, "sim:proto8?seed=4"))
+	for _, tc := range faultCases(8) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &faulty{Board: haltest.Open(t, "sim:proto8?seed=3")}
 			tc.fault(f)

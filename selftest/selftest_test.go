@@ -36,3 +36,28 @@ func TestGoodBoards(t *testing.T) {
 		})
 	}
 }
+
+// Progress goes through the stages in order, its fraction never goes
+// back, and it ends at 1 with "done".
+func TestProgress(t *testing.T) {
+	var stages []string
+	last := -1.0
+	o := &Options{Progress: func(stage string, f float64) {
+		assert.GreaterOrEqual(t, f, last, stage)
+		last = f
+		if len(stages) == 0 || stages[len(stages)-1] != stage {
+			stages = append(stages, stage)
+		}
+	}}
+	_, err := Run(context.Background(), haltest.Open(t, "sim:ideal?seed=1"), o)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"driver diagnostics", "noise floor", "τ and state forcing", "bias loopback", "coupling sweep", "sample timing", "done"}, stages)
+	assert.Equal(t, 1.0, last)
+}
+
+// A margin that is not positive is refused before the board is touched.
+func TestOptionsRefused(t *testing.T) {
+	_, err := Run(context.Background(), haltest.Open(t, "sim:ideal?seed=1"), &Options{Sigmas: -1})
+	require.ErrorIs(t, err, hal.ErrInvalid)
+	assert.Contains(t, err.Error(), "sigmas = -1")
+}

@@ -125,6 +125,7 @@ func TestSelftestFaults(t *testing.T) {
 		{"dac-swap", "crosstalk", "bias channel 2 → cell 3", "crosswise"},
 		{"stuck-coupling", "coupling", "A[1][1]", "ignores writes"},
 		{"polarity-missing", "coupling", "A[0][1]", "74HC595"},
+		{"polarity-missing", "polarity", "sign bits", "0 of 56 elements switch sign"},
 		{"polarity-missing&fault_at=1", "open", "board", "74HC595"},
 		{"adc-dead-channel", "noise", "cell 5", "constant"},
 		{"chain-slow", "open", "board", "rheostat chain"},
