@@ -39,6 +39,7 @@ type pinFunc func(what, name string) (gpio.PinIO, error)
 
 // dacChip is a row for the bias and state DACs.
 type dacChip struct {
+	part     string // the part as printed on it, for diagnostics
 	bus      bus.Limits
 	channels int // outputs per chip
 	bits     int
@@ -47,7 +48,8 @@ type dacChip struct {
 
 // couplingChip is a row for the coupling elements.
 type couplingChip struct {
-	bus bus.Limits
+	part string // the part as printed on it, for diagnostics
+	bus  bus.Limits
 	// noCS: each element has its own SYNC GPIO, and the port's chip
 	// select is not used.
 	noCS bool
@@ -60,7 +62,8 @@ type couplingChip struct {
 
 // polarityChip is a row for the polarity registers.
 type polarityChip struct {
-	bus bus.Limits
+	part string // the part as printed on it, for diagnostics
+	bus  bus.Limits
 	// outputs is the number of outputs per register (per frame).
 	outputs int
 	open    func(c pspi.Conn, registers int) (polarityRegister, error)
@@ -68,6 +71,7 @@ type polarityChip struct {
 
 // adcChip is a row for the node-voltage ADC.
 type adcChip struct {
+	part     string // the part as printed on it, for diagnostics
 	bus      bus.Limits
 	channels int
 	bits     int
@@ -78,27 +82,27 @@ type adcChip struct {
 }
 
 var dacChips = map[string]dacChip{
-	ChipAD5676: {bus: ad5676.Bus, channels: ad5676.Channels, bits: ad5676.Bits,
+	ChipAD5676: {part: "AD5676", bus: ad5676.Bus, channels: ad5676.Channels, bits: ad5676.Bits,
 		open: func(c pspi.Conn) (dac, error) { return ad5676.New(c, nil) }},
 }
 
 var couplingChips = map[string]couplingChip{
-	ChipAD5293: {bus: ad5293.Bus, check: checkAD5293, open: openAD5293,
+	ChipAD5293: {part: "AD5293", bus: ad5293.Bus, check: checkAD5293, open: openAD5293,
 		updateBus: func(n int, hz float64) time.Duration { return TransferTime(n*ad5293.Bus.FrameBytes, hz) }},
-	ChipAD5450: {bus: ad5450.Bus, noCS: true, check: checkAD5450, open: openAD5450,
+	ChipAD5450: {part: "AD545x", bus: ad5450.Bus, noCS: true, check: checkAD5450, open: openAD5450,
 		updateBus: func(n int, hz float64) time.Duration {
 			return time.Duration(n) * TransferTime(ad5450.Bus.FrameBytes, hz)
 		}},
 }
 
 var polarityChips = map[string]polarityChip{
-	ChipHC595: {bus: hc595.Bus, outputs: 8, open: func(c pspi.Conn, n int) (polarityRegister, error) {
+	ChipHC595: {part: "74HC595", bus: hc595.Bus, outputs: 8, open: func(c pspi.Conn, n int) (polarityRegister, error) {
 		return hc595.New(c, &hc595.Opts{Registers: n})
 	}},
 }
 
 var adcChips = map[string]adcChip{
-	ChipAD7606: {bus: ad7606.Bus, channels: ad7606.Channels, bits: ad7606.Bits, check: checkAD7606, open: openAD7606},
+	ChipAD7606: {part: "AD7606", bus: ad7606.Bus, channels: ad7606.Channels, bits: ad7606.Bits, check: checkAD7606, open: openAD7606},
 }
 
 func checkAD5293(c CouplingWiring, bad func(string, ...any)) {
@@ -158,7 +162,7 @@ func openAD7606(c pspi.Conn, w ADCWiring, pin pinFunc, sleep func(time.Duration)
 	if err != nil {
 		return nil, err
 	}
-	o := &ad7606.Opts{Range10V: w.RangeV == 10, BusyTimeout: 10*time.Millisecond + seconds(w.ConversionS), Sleep: sleep}
+	o := &ad7606.Opts{Range10V: w.RangeV == 10, BusyTimeout: busyTimeout(w), Sleep: sleep}
 	// Optional pins: an empty name is a strap on the board.
 	type optional struct {
 		what, name string

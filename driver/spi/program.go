@@ -160,19 +160,25 @@ func (b *Board) SetState(ctx context.Context, x []float64) error {
 	if _, err := b.writeDAC(b.state, b.w.State.Channels, codes, b.stCode); err != nil {
 		return fmt.Errorf("set state: %w", err)
 	}
+	if err := b.forceState(ctx); err != nil {
+		return fmt.Errorf("set state: %w", err)
+	}
+	return nil
+}
+
+// forceState lets the state DAC settle, then holds FORCE high for force_s:
+// the cells take the state DAC's outputs.
+func (b *Board) forceState(ctx context.Context) error {
 	if err := b.wait(ctx, seconds(b.w.State.SettleS)); err != nil {
-		return fmt.Errorf("set state: settle: %w", err)
+		return fmt.Errorf("settle: %w", err)
 	}
 	if err := b.force.Out(gpio.High); err != nil {
-		return fmt.Errorf("set state: FORCE %s: %w", b.w.State.ForcePin, err)
+		return fmt.Errorf("FORCE %s: %w", b.w.State.ForcePin, err)
 	}
 	werr := b.wait(ctx, seconds(b.w.State.ForceS))
 	// FORCE is released even when the wait was cancelled.
 	if err := b.force.Out(gpio.Low); err != nil {
-		return fmt.Errorf("set state: FORCE %s: %w", b.w.State.ForcePin, err)
+		return fmt.Errorf("FORCE %s: %w", b.w.State.ForcePin, err)
 	}
-	if werr != nil {
-		return fmt.Errorf("set state: %w", werr)
-	}
-	return nil
+	return werr
 }
