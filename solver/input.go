@@ -73,7 +73,7 @@ func vector(name string, v []float64, n int) error {
 // fits checks that an n-cell problem fits a board of info.Cells cells.
 func fits(info hal.Info, n int) error {
 	if n > info.Cells {
-		return fmt.Errorf("A is %d×%d but board %s has %d cells; tiling larger problems is not implemented yet: %w",
+		return fmt.Errorf("A is %d×%d but board %s has %d cells; solve larger problems in blocks with Tiled (spu solve does it by itself): %w",
 			n, n, info.Model, info.Cells, hal.ErrDimension)
 	}
 	return nil

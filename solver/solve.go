@@ -25,7 +25,7 @@ import (
 // Errors, tested with errors.Is, are returned before the board is touched:
 //   - hal.ErrDimension if A is not square or empty, len(rhs) ≠ n,
 //     len(opts.Warm) ≠ n (when set), or n exceeds the board's cells
-//     (tiling is not implemented yet);
+//     (Tiled solves larger problems in blocks);
 //   - hal.ErrInvalid for a nil board, context or matrix, a NaN or Inf entry
 //     in A, rhs or opts.Warm (the message names it), or a bad option;
 //   - hal.ErrUnstable if A has an eigenvalue with non-positive real part;

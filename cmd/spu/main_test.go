@@ -17,6 +17,7 @@ import (
 
 	"github.com/spukit/spukit/emu"
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/solver"
 )
 
 // spu runs the CLI in-process and returns its exit code and output.
@@ -267,8 +268,10 @@ func TestBadInput(t *testing.T) {
 			exitError, []string{"noprof.json", "no such file"}},
 		{"missing output directory", []string{"sample", "--n", "1", "--out", filepath.Join(dir, "nodir", "s.csv")},
 			exitError, []string{"--out", "nodir", "no such file"}},
-		{"problem larger than the board", []string{"solve", "--random", "9"},
-			exitError, []string{"9×9", "sim:proto8", "8 cells", "dimension mismatch"}},
+		{"block larger than the board", []string{"solve", "--random", "9", "--block", "9"},
+			exitError, []string{"block size 9: want 1 … 8", "sim/proto8 has 8 cells", "dimension mismatch"}},
+		{"diagonal block the board cannot solve", []string{"solve", "--a", f("zeroblock.csv", "1,0,1,0\n0,1,0,1\n-1,0,0,0\n0,-1,0,0\n"), "--b", f("b4.csv", "1,2,3,4\n"), "--block", "2"},
+			exitError, []string{"block 1 (rows and columns 2–3 of A, 2×2) cannot be solved on the board", "eigenvalue 0+0i", "unstable"}},
 		{"solution overflows", []string{"solve", "--a", f("tiny.csv", "1e-320,0\n0,1e-320\n"), "--b", b2},
 			exitError, []string{"x overflows float64", "max|A_ij| = 1e-320", "max|b_i| = 2", "common factor", "out of range"}},
 		{"board without dense couplings", []string{"solve", "--random", "8", "--board", "sim:tngd"},
@@ -411,7 +414,7 @@ func TestRandomProblem(t *testing.T) {
 	assert.Equal(t, p.b, q.b)
 	x, err := digitalSolve(matFrom(p), p.b)
 	require.NoError(t, err)
-	assert.Less(t, residual(matFrom(p), x, p.b), 1e-12)
+	assert.Less(t, solver.RelResidual(matFrom(p), x, p.b), 1e-12)
 	// Eigenvalues 1 … 100: the trace is their sum.
 	tr := 0.0
 	want := 0.0

@@ -80,6 +80,8 @@ type solveJSON struct {
 	Notes       []string    `json:"notes"`
 	// Refine is present with --refine on a problem that fits the board.
 	Refine *refineJSON `json:"refine,omitempty"`
+	// Tiled is present when the problem was tiled (n > cells, or --block).
+	Tiled *tiledJSON `json:"tiled,omitempty"`
 }
 
 const solveHelp = `Solves A x = b on the board: the solver scales the problem into the board's
@@ -97,7 +99,15 @@ Input, one of:
 
 ` + csvHelp + `
 A must be square with finite entries and every eigenvalue's real part > 0
-(it is refused before the board runs); it must fit on the board (n ≤ cells).
+(it is refused before the board runs).
+
+A problem larger than the board (n > cells), or any with --block K, is
+tiled: the board solves the diagonal blocks of at most K rows (contiguous,
+equal sizes; K defaults to the board's cells) as the preconditioner of
+flexible CG (symmetric positive-definite A) or flexible GMRES (other A),
+which run in float64 to the relative residual --refine R (default 1e-6).
+Every diagonal block must be stable. The report adds the method, blocks,
+outer iterations, programmings and board time; std_err is null.
 With --refine R the board's answer is refined digitally until the relative
 residual ‖b − A x‖/‖b‖ is at most R (iterative refinement: each round the
 board solves A d = r for the float64 residual r, scaled on its own, and
@@ -137,16 +147,15 @@ func runSolve(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	info := b.Info()
-	if p.n > info.Cells {
-		return fmt.Errorf("problem is %d×%d but board %s has %d cells: use a board with at least %d cells (problems larger than the board are not supported yet): %w",
-			p.n, p.n, sf.board, info.Cells, p.n, hal.ErrDimension)
-	}
 	o, err := sf.solverOptions(info)
 	if err != nil {
 		return err
 	}
 
 	a := mat.NewDense(p.n, p.n, append([]float64(nil), p.a...))
+	if p.n > info.Cells || sf.set["block"] {
+		return tiledSolve(ctx, sf, b, p, a, o, stdout)
+	}
 	if sf.set["refine"] {
 		return refineSolve(ctx, sf, b, p, a, o, stdout)
 	}
@@ -199,13 +208,14 @@ type solveFlags struct {
 	calibration            string
 	dither                 bool
 	refine                 float64
+	block                  int
 }
 
 // parseSolveFlags parses spu solve's flags and checks them: all before
 // reading files or opening the board.
 func parseSolveFlags(args []string, stdout io.Writer) (*solveFlags, error) {
 	f := newFlags("solve",
-		"spu solve [--board URI] (--a FILE [--b FILE] | --random N [--cond K] [--seed S]) [--json] [--burn D] [--duration D] [--period D] [--batches N] [--tol T] [--refine R]",
+		"spu solve [--board URI] (--a FILE [--b FILE] | --random N [--cond K] [--seed S]) [--json] [--burn D] [--duration D] [--period D] [--batches N] [--tol T] [--refine R] [--block K]",
 		solveHelp)
 	sf := &solveFlags{flags: f}
 	f.StringVar(&sf.aPath, "a", "", "matrix A from `FILE` (CSV, or JSON holding a and b)")
@@ -218,7 +228,8 @@ func parseSolveFlags(args []string, stdout io.Writer) (*solveFlags, error) {
 	f.Var(&sf.period, "period", "sample period `D` (default: solver's)")
 	f.IntVar(&sf.batches, "batches", 0, "number of batches `N` for the error bars (default: solver's)")
 	f.Float64Var(&sf.tol, "tol", 0, "keep sampling (doubling the time) until max std err ≤ `T`·max|x| (default: off)")
-	f.Float64Var(&sf.refine, "refine", 0, "iterative refinement to the relative residual ‖b−Ax‖/‖b‖ ≤ `R` (1e-15 … <1; default: off)")
+	f.Float64Var(&sf.refine, "refine", 0, "iterative refinement to the relative residual ‖b−Ax‖/‖b‖ ≤ `R` (1e-15 … <1; default: off, tiled 1e-6)")
+	f.IntVar(&sf.block, "block", 0, "tile: solve the problem in diagonal blocks of at most `K` rows on the board (default: the board's cells when n > cells)")
 	f.StringVar(&sf.calibration, "calibration", "", "apply the calibration in `FILE` (or \"cache\": the newest cached one for the board; see spu calibrate)")
 	f.BoolVar(&sf.dither, "dither", true, "with --calibration: dither the coupling codes across sample batches")
 	if err := f.parse(args, stdout); err != nil {
@@ -274,6 +285,9 @@ func (sf *solveFlags) check() error {
 	}
 	if set["tol"] && (!(sf.tol > 0) || math.IsInf(sf.tol, 0)) {
 		return usagef("--tol %g: must be a positive number", sf.tol)
+	}
+	if set["block"] && sf.block < 1 {
+		return usagef("--block %d: want a block size of at least 1 (and at most the board's cells)", sf.block)
 	}
 	if set["refine"] && !(sf.refine >= 1e-15 && sf.refine < 1) {
 		return usagef("--refine %g: want a relative residual from 1e-15 (float64 round-off) to below 1", sf.refine)
@@ -338,7 +352,7 @@ func newSolveReport(board string, p problem, a *mat.Dense, res *solver.Result, x
 	rep := solveJSON{
 		Board: board, Problem: p.source, N: p.n,
 		X: jfloats(res.X), StdErr: jfloats(res.StdErr), XDigital: jfloats(xd),
-		Residual:   jfloat(residual(a, res.X, p.b)),
+		Residual:   jfloat(solver.RelResidual(a, res.X, p.b)),
 		RelError:   jfloat(relDiff(res.X, xd)),
 		BoardTimeS: res.BoardTime.Seconds(), Clocked: res.Clocked, WallS: wall.Seconds(),
 		Scale:   scaleJSON{Alpha: jfloat(res.Scale.Alpha), Beta: jfloat(res.Scale.Beta)},
@@ -376,30 +390,14 @@ func digitalSolve(a *mat.Dense, b []float64) ([]float64, error) {
 	return out, nil
 }
 
-// residual is ‖a x − b‖/‖b‖, or ‖a x − b‖ when b = 0.
-func residual(a *mat.Dense, x, b []float64) float64 {
-	n := len(b)
-	var ax mat.VecDense
-	ax.MulVec(a, mat.NewVecDense(n, append([]float64(nil), x...)))
-	r := make([]float64, n)
-	for i := range r {
-		r[i] = ax.AtVec(i) - b[i]
-	}
-	return ratio(floats.Norm(r, 2), floats.Norm(b, 2))
-}
-
 // relDiff is ‖x − ref‖/‖ref‖, or ‖x − ref‖ when ref = 0.
 func relDiff(x, ref []float64) float64 {
 	d := make([]float64, len(x))
 	floats.SubTo(d, x, ref)
-	return ratio(floats.Norm(d, 2), floats.Norm(ref, 2))
-}
-
-func ratio(num, den float64) float64 {
-	if den == 0 {
-		return num
+	if nr := floats.Norm(ref, 2); nr != 0 {
+		return floats.Norm(d, 2) / nr
 	}
-	return num / den
+	return floats.Norm(d, 2)
 }
 
 func printSolve(w io.Writer, r solveJSON) {
@@ -418,11 +416,13 @@ func printSolve(w io.Writer, r solveJSON) {
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "residual ‖Ax−b‖/‖b‖\t%.3g\n", r.Residual)
 	fmt.Fprintf(tw, "relative error vs digital\t%.3g\n", r.RelError)
-	fmt.Fprintf(tw, "scale\talpha %.4g, beta %.4g\n", r.Scale.Alpha, r.Scale.Beta)
-	fmt.Fprintf(tw, "samples\t%d in %d batches, one every %v over %v\n", r.Samples, r.Batches,
-		seconds(r.PeriodS), seconds(r.DurationS))
-	fmt.Fprintf(tw, "burn-in\t%v (relaxation time %v)\n", seconds(r.BurnS), seconds(r.RelaxationS))
-	fmt.Fprintf(tw, "retries\t%d (%d pilot runs)\n", r.Retries, len(r.Pilots))
+	if r.Tiled == nil { // a tiled solve has no single solve to describe
+		fmt.Fprintf(tw, "scale\talpha %.4g, beta %.4g\n", r.Scale.Alpha, r.Scale.Beta)
+		fmt.Fprintf(tw, "samples\t%d in %d batches, one every %v over %v\n", r.Samples, r.Batches,
+			seconds(r.PeriodS), seconds(r.DurationS))
+		fmt.Fprintf(tw, "burn-in\t%v (relaxation time %v)\n", seconds(r.BurnS), seconds(r.RelaxationS))
+		fmt.Fprintf(tw, "retries\t%d (%d pilot runs)\n", r.Retries, len(r.Pilots))
+	}
 	if r.Saturated > 0 {
 		fmt.Fprintf(tw, "saturated readings\t%d\n", r.Saturated)
 	}
@@ -433,6 +433,7 @@ func printSolve(w io.Writer, r solveJSON) {
 	fmt.Fprintf(tw, "board time\t%v (%s)\n", seconds(r.BoardTimeS), bt)
 	fmt.Fprintf(tw, "wall time\t%v\n", seconds(r.WallS).Round(time.Millisecond))
 	r.Refine.print(tw)
+	r.Tiled.print(tw)
 	tw.Flush()
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)

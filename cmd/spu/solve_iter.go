@@ -76,7 +76,7 @@ func refineSolve(ctx context.Context, sf *solveFlags, b hal.Board, p problem, a 
 	rep := newSolveReport(sf.board, p, a, first, xd, wall)
 	rep.X = jfloats(ref.X)
 	rep.StdErr = nanStdErr(p.n)
-	rep.Residual = jfloat(residual(a, ref.X, p.b))
+	rep.Residual = jfloat(solver.RelResidual(a, ref.X, p.b))
 	rep.RelError = jfloat(relDiff(ref.X, xd))
 	rep.BoardTimeS, rep.Clocked = ref.Usage.BoardTime.Seconds(), ref.Usage.Clocked
 	rep.Notes = append(ref.Notes, refineNote)
@@ -150,4 +150,96 @@ func floatList(v []jfloat) string {
 		s[i] = fmt.Sprintf("%.2g", float64(x))
 	}
 	return strings.Join(s, " ")
+}
+
+// tiledJSON is the tiled part of spu solve's report (n > cells, or
+// --block).
+type tiledJSON struct {
+	Method    string `json:"method"`
+	Tolerance jfloat `json:"tolerance"`
+	Converged bool   `json:"converged"`
+	Stalled   string `json:"stalled,omitempty"`
+	// Block is the largest block size, Blocks their number; Partition
+	// names the rule (solver.Partition).
+	Block     int    `json:"block"`
+	Blocks    int    `json:"blocks"`
+	Partition string `json:"partition"`
+	// OuterIterations is the number of preconditioner applications;
+	// Residual the relative residual after each.
+	OuterIterations int      `json:"outer_iterations"`
+	Residual        []jfloat `json:"residual"`
+	Programs        int      `json:"programs"`
+	BlockSolves     int      `json:"block_solves"`
+	Saturated       int      `json:"saturated_block_solves"`
+	BoardTimeS      float64  `json:"board_time_s"`
+}
+
+// tiledNote says what the report's single-solve fields describe.
+const tiledNote = "tiled: x comes from the outer Krylov method, its error is bounded by the residual (std_err is not defined); scale, samples, batches, burn, duration, period, relaxation and pilots describe a single solve and are zero here; see tiled for the block solves"
+
+// tiledSolve is spu solve for a problem larger than the board (or with
+// --block): block-Jacobi on the board inside FCG or FGMRES, to --refine's
+// tolerance (default solver.DefaultTiledTol). Block solves take the solver
+// flags when any is given, else the solver's inexact budget. A solve that
+// did not converge is reported, then returned as an error (exit 1).
+func tiledSolve(ctx context.Context, sf *solveFlags, b hal.Board, p problem, a *mat.Dense, o *solver.Options, stdout io.Writer) error {
+	start := time.Now()
+	sess, err := solver.NewSession(b)
+	if err != nil {
+		return err
+	}
+	to := &solver.TileOptions{Tol: sf.refine, Block: sf.block}
+	for _, name := range []string{"burn", "duration", "period", "batches", "tol"} {
+		if sf.set[name] {
+			to.Inner = o
+		}
+	}
+	res, err := solver.Tiled(ctx, sess, a, append([]float64(nil), p.b...), to)
+	wall := time.Since(start)
+	if res == nil {
+		return err
+	}
+	xd, derr := digitalSolve(a, p.b)
+	if derr != nil {
+		return derr
+	}
+	rep := newSolveReport(sf.board, p, a, &solver.Result{X: res.X}, xd, wall)
+	rep.StdErr = nanStdErr(p.n)
+	rep.BoardTimeS, rep.Clocked = res.Usage.BoardTime.Seconds(), res.Usage.Clocked
+	rep.Notes = append(res.Notes, tiledNote)
+	tol := sf.refine
+	if tol == 0 {
+		tol = solver.DefaultTiledTol
+	}
+	rep.Tiled = &tiledJSON{Method: res.Method, Tolerance: jfloat(tol), Converged: res.Krylov.Converged,
+		Block: res.Block, Blocks: len(res.Blocks), Partition: "contiguous",
+		OuterIterations: res.Krylov.Iterations, Residual: jfloats(res.Krylov.Residuals),
+		Programs: res.Usage.Programs, BlockSolves: res.BlockSolves, Saturated: res.Saturated,
+		BoardTimeS: res.Usage.BoardTime.Seconds()}
+	if err != nil {
+		rep.Tiled.Stalled = err.Error()
+	}
+	if werr := sf.write(stdout, rep); werr != nil {
+		return werr
+	}
+	if err != nil {
+		return fmt.Errorf("result written, but %w", err)
+	}
+	return nil
+}
+
+// print adds the tiled solve's lines to the text report (nothing when t is
+// nil).
+func (t *tiledJSON) print(tw *tabwriter.Writer) {
+	if t == nil {
+		return
+	}
+	state := "converged"
+	if !t.Converged {
+		state = "did not converge"
+	}
+	fmt.Fprintf(tw, "tiled\t%s, block-Jacobi over %d %s blocks of at most %d, %s in %d outer iterations (tolerance %.3g)\n",
+		t.Method, t.Blocks, t.Partition, t.Block, state, t.OuterIterations, t.Tolerance)
+	fmt.Fprintf(tw, "residual per iteration\t%s\n", floatList(t.Residual))
+	fmt.Fprintf(tw, "programmings\t%d (%d block solves, %d saturated)\n", t.Programs, t.BlockSolves, t.Saturated)
 }

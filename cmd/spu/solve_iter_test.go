@@ -12,7 +12,19 @@ type iterReport struct {
 	RelError float64    `json:"rel_error"`
 	Residual float64    `json:"residual"`
 	StdErr   []*float64 `json:"std_err"`
-	Refine   *struct {
+	Tiled    *struct {
+		Method          string    `json:"method"`
+		Converged       bool      `json:"converged"`
+		Block           int       `json:"block"`
+		Blocks          int       `json:"blocks"`
+		OuterIterations int       `json:"outer_iterations"`
+		Residual        []float64 `json:"residual"`
+		Programs        int       `json:"programs"`
+		BlockSolves     int       `json:"block_solves"`
+		BoardTimeS      float64   `json:"board_time_s"`
+	} `json:"tiled"`
+	BoardTimeS float64 `json:"board_time_s"`
+	Refine     *struct {
 		Converged bool      `json:"converged"`
 		Rounds    int       `json:"rounds"`
 		Rho       []float64 `json:"rho"`
@@ -51,4 +63,29 @@ func TestSolveRefineBadFlag(t *testing.T) {
 		assert.Contains(t, errOut, "--refine "+v, v)
 		assert.Contains(t, errOut, "from 1e-15", v)
 	}
+}
+
+// Issue 13's done-when for tiled solves: n = 64 on the 8-cell proto8.
+func TestSolveTiledProto8(t *testing.T) {
+	r := iterJSON(t, "--board", "sim:proto8", "--random", "64", "--cond", "10", "--seed", "1", "--refine", "1e-8")
+	assert.LessOrEqual(t, r.RelError, 1e-7)
+	assert.LessOrEqual(t, r.Residual, 1e-8)
+	require.NotNil(t, r.Tiled)
+	tl := r.Tiled
+	assert.Equal(t, "fcg", tl.Method)
+	assert.True(t, tl.Converged)
+	assert.Equal(t, 8, tl.Block)
+	assert.Equal(t, 8, tl.Blocks)
+	require.Len(t, tl.Residual, tl.OuterIterations)
+	assert.Equal(t, tl.Blocks*tl.OuterIterations, tl.Programs, "each block programmed once per outer iteration")
+	assert.Equal(t, tl.Programs, tl.BlockSolves)
+	assert.Greater(t, tl.BoardTimeS, 0.0)
+	assert.Equal(t, r.BoardTimeS, tl.BoardTimeS)
+	assert.Nil(t, r.Refine)
+}
+
+func TestSolveBlockBadFlag(t *testing.T) {
+	code, _, errOut := spu(t, "solve", "--random", "8", "--block", "0")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errOut, "--block 0: want a block size of at least 1")
 }
