@@ -58,7 +58,7 @@ func (t *tester) noiseExpected(n int) (want, tol float64) {
 	in, tl := t.info, t.o.Tolerances
 	lsb := in.ADC.LSB()
 	want = math.Sqrt(in.Noise*in.Noise + lsb*lsb/12)
-	rho := math.Exp(-t.period.Seconds() / (in.Tau.Seconds() * (1 + tl.Tau)))
+	rho := t.rho()
 	rel := 0.5 * math.Sqrt(2*(1+rho*rho)/((1-rho*rho)*float64(n)))
 	return want, want*(tl.Noise+tl.Element/2+t.o.Sigmas*rel) + lsb/2
 }

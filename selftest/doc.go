@@ -46,9 +46,11 @@
 // part budget is the worst case of the parts' datasheet tolerances
 // (Tolerances, by default those of the reference board ref8, which are the
 // simulator's proto8 numbers), k = Options.Sigmas (5: a false alarm in
-// about 1 of 10⁶ rows) and SE the standard error of the measurement, from
-// the measured rms σ_i and lag-1 autocorrelation ρ_i of each cell: the
-// mean of n samples of an AR(1) process has
+// about 1 of 10⁶ rows) and SE the standard error of the measurement. The
+// node voltage of a good cell at A = I is an AR(1) process in samples h
+// apart, with rms σ (Info.Noise, or the cell's measured rms when that is
+// larger) and lag-1 autocorrelation ρ = exp(−h/τ), so the mean of n
+// samples has
 //
-//	SE = σ_i·sqrt((1+ρ_i)/((1−ρ_i)·n)).
+//	SE = σ·sqrt((1+ρ)/((1−ρ)·n)).
 package selftest

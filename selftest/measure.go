@@ -109,9 +109,9 @@ func (t *tester) biasWith(i int, v float64) []float64 {
 
 // reading is what one measurement saw per cell.
 type reading struct {
-	mean, sd, rho []float64
-	sat           []int // saturated readings
-	n             int
+	mean, sd []float64
+	sat      []int // saturated readings
+	n        int
 	// err is a board error that spoiled the measurement (a refused
 	// programming); the rows it feeds fail with it.
 	err error
@@ -157,7 +157,7 @@ func (t *tester) collect(ctx context.Context, rows int) ([]float64, []int, error
 }
 
 // measure settles the board at couplings a, bias and start x0 and reads
-// rows samples: mean, rms and lag-1 autocorrelation per cell. A fatal
+// rows samples: mean and rms per cell. A fatal
 // error is returned; any other board error is kept in the reading.
 func (t *tester) measure(ctx context.Context, a, bias, x0 []float64, rows int) (*reading, error) {
 	r := &reading{}
@@ -173,17 +173,16 @@ func (t *tester) measure(ctx context.Context, a, bias, x0 []float64, rows int) (
 		r.err = err
 		return r, nil
 	}
-	r.mean, r.sd, r.rho = moments(buf, t.k)
+	r.mean, r.sd = moments(buf, t.k)
 	r.n = rows
 	return r, nil
 }
 
-// moments returns the mean, the rms (with n − 1) and the lag-1
-// autocorrelation Σ(x_k − m)(x_{k+1} − m)/Σ(x_k − m)² of each column of the
-// rows × k slice buf (ρ = 0 for a constant column).
-func moments(buf []float64, k int) (mean, sd, rho []float64) {
+// moments returns the mean and the rms (with n − 1) of each column of the
+// rows × k slice buf.
+func moments(buf []float64, k int) (mean, sd []float64) {
 	rows := len(buf) / k
-	mean, sd, rho = make([]float64, k), make([]float64, k), make([]float64, k)
+	mean, sd = make([]float64, k), make([]float64, k)
 	for r := range rows {
 		for i := range k {
 			mean[i] += buf[r*k+i]
@@ -193,22 +192,23 @@ func moments(buf []float64, k int) (mean, sd, rho []float64) {
 		mean[i] /= float64(rows)
 	}
 	for i := range k {
-		var ss, lag float64
+		var ss float64
 		for r := range rows {
 			d := buf[r*k+i] - mean[i]
 			ss += d * d
-			if r+1 < rows {
-				lag += d * (buf[(r+1)*k+i] - mean[i])
-			}
 		}
 		if rows > 1 {
 			sd[i] = math.Sqrt(ss / float64(rows-1))
 		}
-		if ss > 0 {
-			rho[i] = lag / ss
-		}
 	}
-	return mean, sd, rho
+	return mean, sd
+}
+
+// rho is the lag-1 autocorrelation of a good cell's samples t.period
+// apart, exp(−h/τ), with τ at the top of its tolerance (more correlation,
+// larger errors).
+func (t *tester) rho() float64 {
+	return math.Exp(-t.period.Seconds() / (t.info.Tau.Seconds() * (1 + t.o.Tolerances.Tau)))
 }
 
 // se is the standard error of the mean of n samples, t.period apart, of
@@ -226,7 +226,7 @@ func (t *tester) se(i, n int) float64 {
 	if t.base != nil && t.base.sd != nil {
 		sigma = math.Max(sigma, t.base.sd[i])
 	}
-	rho := math.Exp(-t.period.Seconds() / (in.Tau.Seconds() * (1 + tol.Tau)))
+	rho := t.rho()
 	return sigma * math.Sqrt((1+rho)/((1-rho)*float64(n)))
 }
 
