@@ -111,6 +111,15 @@
 // Result.BoardTime is taken from hal.Clock when the board implements it
 // (simulators do), so a simulated run says how long hardware would take.
 //
+// # Beyond one solve
+//
+// Refine refines a System's answer in float64 (x ← x + d, the board solving
+// A d = r for each residual, scaled on its own) to any relative residual
+// the board's per-solve error ρ < 1 allows, at the rate ρ per round. Tiled
+// solves problems larger than the board: the board solves the diagonal
+// blocks (Partition) as the preconditioner of FCG or FGMRES, which run in
+// float64. docs/solving.md derives and measures both.
+//
 // # Errors
 //
 // Bad input never panics: wrong sizes are hal.ErrDimension, NaN or Inf

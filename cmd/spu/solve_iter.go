@@ -94,7 +94,7 @@ func refineSolve(ctx context.Context, sf *solveFlags, b hal.Board, p problem, a 
 }
 
 // refineNote says what the report's single-solve fields describe.
-const refineNote = "refined: x is the sum of the rounds' board solves, its error is bounded by the residual (std_err is not defined); scale, samples, batches, burn, duration, period, relaxation, pilots and saturated describe the first solve, board time the whole refinement"
+const refineNote = "refined: x is the sum of the rounds' board solves, its relative error is at most κ(A) times the relative residual (std_err is not defined); scale, samples, batches, burn, duration, period, relaxation, pilots and saturated describe the first solve, board time the whole refinement"
 
 // nanStdErr is an n-vector of NaN (JSON null): no statistical error bar.
 func nanStdErr(n int) []jfloat {
@@ -175,7 +175,7 @@ type tiledJSON struct {
 }
 
 // tiledNote says what the report's single-solve fields describe.
-const tiledNote = "tiled: x comes from the outer Krylov method, its error is bounded by the residual (std_err is not defined); scale, samples, batches, burn, duration, period, relaxation and pilots describe a single solve and are zero here; see tiled for the block solves"
+const tiledNote = "tiled: x comes from the outer Krylov method, its relative error is at most κ(A) times the relative residual (std_err is not defined); scale, samples, batches, burn, duration, period, relaxation and pilots describe a single solve and are zero here; see tiled for the block solves"
 
 // tiledSolve is spu solve for a problem larger than the board (or with
 // --block): block-Jacobi on the board inside FCG or FGMRES, to --refine's
