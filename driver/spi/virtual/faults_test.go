@@ -3,6 +3,10 @@ package virtual
 import (
 	"context"
 	"math"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,6 +112,37 @@ func TestFaultTable(t *testing.T) {
 
 func pick(f FaultInfo) FaultInfo {
 	return FaultInfo{Name: f.Name, Default: f.Default, Min: f.Min, Max: f.Max}
+}
+
+// docs/boards.md §8 lists every fault of the table, in its order, with
+// its ref8 default as the first number of the fault_at column.
+func TestFaultDocs(t *testing.T) {
+	doc, err := os.ReadFile("../../../docs/boards.md")
+	require.NoError(t, err)
+	_, table, ok := strings.Cut(string(doc), "\n### Wiring faults\n")
+	require.True(t, ok, "docs/boards.md has no Wiring faults section")
+	if i := strings.Index(table, "\n## "); i >= 0 {
+		table = table[:i]
+	}
+	first := regexp.MustCompile(`\d+`)
+	var names []string
+	defaults := map[string]string{}
+	for _, line := range strings.Split(table, "\n") {
+		f := strings.Split(line, "|")
+		if len(f) < 4 || !strings.HasPrefix(strings.TrimSpace(f[1]), "`") || strings.Contains(f[1], "fault=") {
+			continue
+		}
+		name := strings.Trim(strings.TrimSpace(f[1]), "`")
+		names = append(names, name)
+		_, at, _ := strings.Cut(f[2], "(")
+		defaults[name] = first.FindString(at)
+	}
+	var want []string
+	for _, f := range Faults(spi.DefaultWiring()) {
+		want = append(want, f.Name)
+		assert.Equal(t, strconv.Itoa(f.Default), defaults[f.Name], "%s's default in the docs", f.Name)
+	}
+	assert.Equal(t, want, names)
 }
 
 func TestFaultURIErrors(t *testing.T) {
