@@ -225,16 +225,17 @@ func (t *tester) elementHint(el *element) string {
 	return fmt.Sprintf("%s realises a wrong value: a corrupted rheostat frame (the chain clocked too fast for its pull-ups: lower coupling.chain_hz) or the element's gain resistor", name)
 }
 
-// elementName names A[i][j], with the driver's name for its part when its
-// diagnostics mention the element (driver/spi: "AD5293 #5 (A[0][5])").
+// elementName names A[i][j], with the driver's name for its part when a
+// diagnostic's component tags the element (driver/spi: "AD5293 #5
+// (A[0][5]) on /dev/spidev1.0" gives "A[0][5] (AD5293 #5)").
 func (t *tester) elementName(i, j int) string {
 	name := fmt.Sprintf("A[%d][%d]", i, j)
 	for _, d := range t.diags {
-		if strings.Contains(d.Component, name) {
-			if p, _, ok := strings.Cut(d.Component, " ("+name); ok {
-				return name + " (" + p + ")"
+		if k := strings.Index(d.Component, "("+name+")"); k >= 0 {
+			if part := strings.TrimSpace(d.Component[:k]); part != "" {
+				return name + " (" + part + ")"
 			}
-			return name + " (" + d.Component + ")"
+			return name
 		}
 	}
 	return name

@@ -221,6 +221,7 @@ func TestDiagnostics(t *testing.T) {
 	f := &faulty{Board: haltest.Open(t, "sim:proto8?seed=3"), diag: []hal.Diagnostic{
 		{Component: "AD5293 #5 (A[0][5])", Check: "RDAC read-back", Pass: false, Measured: "code 0x3FF", Expected: "code 0x200", Hint: "check its SDO"},
 		{Component: "AD7606 BUSY (GPIO27)", Check: "BUSY pulse", Pass: true, Measured: "3 µs", Expected: "≤ 4 µs"},
+		{Component: "AD5293 #6 (A[0][6]) on /dev/spidev1.0", Check: "RDAC read-back", Pass: true},
 	}}
 	f.coup = func(a []float64) { a[5] = 0 }
 	rep := run(t, diagnoser{f})
@@ -231,6 +232,15 @@ func TestDiagnostics(t *testing.T) {
 	assert.Equal(t, "check its SDO", rows[0].Hint)
 	_, comps = failed(rep, "coupling")
 	assert.Equal(t, []string{"A[0][5] (AD5293 #5)"}, comps)
+	// driver/spi's components end in the port: the name keeps the part.
+	var names []string
+	for _, c := range rep.Checks {
+		if c.Name == "coupling" && strings.HasPrefix(c.Component, "A[0][") {
+			names = append(names, c.Component)
+		}
+	}
+	assert.Contains(t, names, "A[0][6] (AD5293 #6)")
+	assert.Contains(t, names, "A[0][0]")
 	// A board without diagnostics says so in a skipped row.
 	rep = run(t, haltest.Open(t, "sim:proto8?seed=3"))
 	require.NotEmpty(t, rep.Checks)
