@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
@@ -117,7 +118,9 @@ func New(ctx context.Context, host Host, w Wiring, opts *Opts) (_ *Board, err er
 }
 
 // conn opens port for chip at the wiring's clock hz for that port (capped
-// by the chip's limits l) in mode, and accounts its transactions.
+// by the chip's limits l) in mode, and accounts its transactions. A
+// transaction that reads (r not nil) runs at the lower of that clock and
+// the chip's ReadHz (timedConn).
 func (b *Board) conn(chip string, l bus.Limits, mode pspi.Mode, hz float64, port string) (pspi.Conn, error) {
 	p, err := b.host.OpenSPI(port)
 	if err != nil {
@@ -131,7 +134,14 @@ func (b *Board) conn(chip string, l bus.Limits, mode pspi.Mode, hz float64, port
 	if err != nil {
 		return nil, fmt.Errorf("%s on %s: connect: %w", chip, port, err)
 	}
-	return &timedConn{Conn: c, b: b, hz: clockHz(l, hz)}, nil
+	tc := &timedConn{Conn: c, b: b, hz: clockHz(l, hz), readHz: clockHz(l, hz)}
+	if l.ReadHz > 0 {
+		tc.readHz = math.Min(tc.hz, float64(l.ReadHz)/float64(physic.Hertz))
+	}
+	if tc.readHz < tc.hz {
+		tc.port, tc.portHz = p, hz
+	}
+	return tc, nil
 }
 
 // pin returns a GPIO, its error naming what the pin is for.
@@ -251,10 +261,10 @@ func (b *Board) describe(serial string, simulated bool) hal.Info {
 // one off a shared MISO).
 func (b *Board) reset(ctx context.Context) error {
 	if err := b.program(func() error {
-		if err := b.bias.PowerUp(); err != nil {
+		if err := powerUp(b.bias, b.w.Bias); err != nil {
 			return fmt.Errorf("bias DAC: %w", err)
 		}
-		if err := b.state.PowerUp(); err != nil {
+		if err := powerUp(b.state, b.w.State.DACWiring); err != nil {
 			return fmt.Errorf("state DAC: %w", err)
 		}
 		return b.couplings.Prepare()
@@ -276,6 +286,18 @@ func (b *Board) reset(ctx context.Context) error {
 		return err
 	}
 	return b.SetState(ctx, make([]float64, b.k))
+}
+
+// powerUp returns a DAC's channels to normal operation and sets its
+// internal reference when the wiring says how.
+func powerUp(d dac, w DACWiring) error {
+	if err := d.PowerUp(); err != nil {
+		return err
+	}
+	if w.Reference == "" {
+		return nil
+	}
+	return d.InternalReference(w.Reference == ReferenceInternal)
 }
 
 // String names the board and its bus account.

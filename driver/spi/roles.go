@@ -23,6 +23,9 @@ type dac interface {
 	PowerUp() error
 	// Write writes code to channel ch and updates its output at once.
 	Write(ch int, code uint16) error
+	// InternalReference switches the chip's internal reference on or off
+	// (the wiring's reference field).
+	InternalReference(on bool) error
 }
 
 // couplingArray is the role of the coupling elements: one magnitude code

@@ -2,9 +2,11 @@ package spi
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"time"
 
+	"periph.io/x/conn/v3/physic"
 	pspi "periph.io/x/conn/v3/spi"
 )
 
@@ -36,19 +38,36 @@ type Stats struct {
 
 func seconds(s float64) time.Duration { return time.Duration(math.Round(s * 1e9)) }
 
-// timedConn accounts every transaction's bus time.
+// timedConn accounts every transaction's bus time, and runs a reading
+// transaction at readHz when the chip's read-back is slower than its
+// input (the AD5676: 25 MHz against 50 MHz). periph's spidev port takes
+// the lower of its LimitSpeed and the Connect speed for every transfer
+// (host/v3 sysfs/spi.go, spiConn.txPackets), so lowering the port's limit
+// around one transaction slows that transaction alone.
 type timedConn struct {
 	pspi.Conn
-	b  *Board
-	hz float64
+	b          *Board
+	hz, readHz float64
+	// port and portHz are set when reads need the slower clock: the port
+	// whose limit is lowered to readHz, and the limit to put back.
+	port   pspi.PortCloser
+	portHz float64
 }
 
 func (c *timedConn) Tx(w, r []byte) error {
 	n := max(len(w), len(r))
 	c.b.stats.Transactions++
 	c.b.stats.Bytes += n
+	hz := c.hz
+	if r != nil && c.port != nil {
+		hz = c.readHz
+		if err := c.port.LimitSpeed(physic.Frequency(hz * float64(physic.Hertz))); err != nil {
+			return fmt.Errorf("read-back clock %g Hz: %w", hz, err)
+		}
+		defer func() { _ = c.port.LimitSpeed(physic.Frequency(c.portHz * float64(physic.Hertz))) }()
+	}
 	if c.b.programming {
-		c.b.stats.ProgramBus += TransferTime(n, c.hz)
+		c.b.stats.ProgramBus += TransferTime(n, hz)
 	}
 	return c.Conn.Tx(w, r)
 }

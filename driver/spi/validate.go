@@ -135,6 +135,9 @@ func (d DACWiring) check(p *problems, field string, k int) {
 		p.bad("%s range [%g, %g] V, want finite min_v < max_v", field, d.MinV, d.MaxV)
 	}
 	p.nonNegative(field+".settle_s", d.SettleS)
+	if d.Reference != "" && d.Reference != ReferenceInternal && d.Reference != ReferenceExternal {
+		p.bad("%s.reference = %q, want %q, %q or none (as the chip powered up)", field, d.Reference, ReferenceInternal, ReferenceExternal)
+	}
 }
 
 func (c CouplingWiring) check(p *problems, k int) {

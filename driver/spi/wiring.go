@@ -55,7 +55,19 @@ type DACWiring struct {
 	MaxV float64 `json:"max_v"`
 	// SettleS is how long the driver waits after an update.
 	SettleS float64 `json:"settle_s"`
+	// Reference, when set, is "internal" or "external": the driver
+	// switches an AD5676R's internal reference on or off at open (off when
+	// VREF comes from an external reference, as Linux's ad5686 driver does
+	// at probe). Empty: left as the chip powered up — the AD5676 has no
+	// internal reference, an AD5676R's is on (docs/boards.md §1).
+	Reference string `json:"reference,omitempty"`
 }
+
+// Reference values of a DACWiring.
+const (
+	ReferenceInternal = "internal"
+	ReferenceExternal = "external"
+)
 
 // StateWiring places the circuit that forces node voltages: a second
 // DAC whose outputs are switched onto the cells while the

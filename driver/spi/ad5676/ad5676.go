@@ -12,7 +12,9 @@
 //
 // Commands used: 0x1 write input register, 0x2 update DAC register from
 // input, 0x3 write and update, 0x4 power down/up (2 bits per channel; 01 =
-// 1 kΩ to ground), 0x6 software reset (data 0x1234), 0x9 readback enable
+// 1 kΩ to ground), 0x6 software reset (data 0x1234), 0x7 internal
+// reference setup (AD5676R; data bit 0 set = internal reference off),
+// 0x9 readback enable
 // (the next frame, a NOP, clocks the channel's 16-bit register out on SDO in
 // its low 16 bits), 0x0 no operation.
 package ad5676
@@ -35,8 +37,15 @@ const (
 	CmdWriteUpdate = 0x3
 	CmdPower       = 0x4
 	CmdReset       = 0x6
+	CmdReference   = 0x7
 	CmdReadback    = 0x9
 )
+
+// referenceOff is the reference setup's data bit that switches the
+// AD5676R's internal reference off (Linux iio/dac/ad5686.h
+// AD5686_REF_BIT_MSK = BIT(0); ad5686_probe writes it when an external
+// reference is given).
+const referenceOff = 0x0001
 
 // Errors the driver returns; compare with errors.Is. A channel out of
 // range is a *bus.RangeError that matches ErrRange.
@@ -161,6 +170,18 @@ func (d *Dev) PowerUp() error { return d.tx(CmdPower, 0, 0x0000, nil) }
 
 // Reset performs the software (power-on) reset: every output to zero scale.
 func (d *Dev) Reset() error { return d.tx(CmdReset, 0, resetKey, nil) }
+
+// InternalReference switches an AD5676R's internal 2.5 V reference on
+// (its power-up state) or off, for a board that drives VREF from an
+// external reference, as Linux's ad5686_probe does (command 0x7, address
+// 0, data bit 0 = off). The AD5676 has no internal reference.
+func (d *Dev) InternalReference(on bool) error {
+	var data uint16 = referenceOff
+	if on {
+		data = 0
+	}
+	return d.tx(CmdReference, 0, data, nil)
+}
 
 // Halt powers every channel down with 1 kΩ to ground, so the bias goes to a
 // known safe state.

@@ -23,6 +23,8 @@ func TestPlayback(t *testing.T) {
 		{W: []byte{0x60, 0x12, 0x34}},                              // software reset with its key
 		{W: []byte{0x40, 0x55, 0x55}},                              // halt: all channels 1 kΩ to ground
 		{W: []byte{0x40, 0x00, 0x00}},                              // power up: all channels normal
+		{W: []byte{0x70, 0x00, 0x01}},                              // internal reference off (AD5686_REF_BIT_MSK)
+		{W: []byte{0x70, 0x00, 0x00}},                              // internal reference on
 	}, DontPanic: true}
 	d, err := New(pb, nil)
 	require.NoError(t, err)
@@ -36,6 +38,8 @@ func TestPlayback(t *testing.T) {
 	require.NoError(t, d.Reset())
 	require.NoError(t, d.Halt())
 	require.NoError(t, d.PowerUp())
+	require.NoError(t, d.InternalReference(false))
+	require.NoError(t, d.InternalReference(true))
 	require.NoError(t, pb.Close(), "every expected frame was sent")
 	assert.Contains(t, d.String(), "AD5676")
 }

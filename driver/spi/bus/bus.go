@@ -35,9 +35,9 @@ type Limits struct {
 }
 
 // Hz is the clock a driver connects with: WriteHz, or ReadHz for a chip
-// that only sends. The driver runs a chip's read-back frames at this clock
-// too, so a ReadHz below WriteHz holds only when the wiring's clock is at
-// most ReadHz.
+// that only sends. driver/spi runs each transaction that reads at the
+// lower of its clock and ReadHz, so a ReadHz below WriteHz holds at any
+// wiring clock.
 func (l Limits) Hz() physic.Frequency {
 	if l.WriteHz > 0 {
 		return l.WriteHz

@@ -7,6 +7,7 @@ type vAD5676 struct {
 	input, out [8]uint16
 	down       [8]bool      // powered down: the output is grounded
 	readback   int          // channel whose register the next frame shifts out, or -1
+	refOff     bool         // internal reference off (AD5676R, command 0x7)
 	latch      func() error // what an output update does (nil: nothing)
 }
 
@@ -57,6 +58,12 @@ func (d *vAD5676) tx(w, rd []byte) error {
 			return fmt.Errorf("AD5676 software reset with key %#04x, want 0x1234", data)
 		}
 		*d = vAD5676{readback: -1, latch: d.latch}
+	case 0x7: // AD5676R internal reference setup: bit 0 set = off; the other bits are reserved
+		if data&^1 != 0 {
+			return fmt.Errorf("AD5676 reference setup data %#04x, want 0 (on) or 1 (off)", data)
+		}
+		d.refOff = data == 1
+		return nil
 	case 0x9:
 		d.readback = addr
 		return nil

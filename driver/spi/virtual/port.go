@@ -22,9 +22,12 @@ type port struct {
 	bus  bus.Limits // what the chip accepts (its package's Bus)
 	noCS bool       // the chip is selected by GPIOs, not the port's CS
 	open bool
-	hz   float64
-	max  physic.Frequency
-	mode pspi.Mode // the mode the host connected in
+	hz   float64 // the clock of the transaction under way (or the last)
+	// connHz is the Connect speed; a transaction's clock is the lower of
+	// it and the port's limit (max) at that moment.
+	connHz float64
+	max    physic.Frequency
+	mode   pspi.Mode // the mode the host connected in
 	// miso, when set, is a wiring fault on what the host reads (faults.go).
 	miso func(rd []byte)
 }
@@ -78,6 +81,7 @@ func (p *port) Connect(f physic.Frequency, mode pspi.Mode, bits int) (pspi.Conn,
 		hz = p.max
 	}
 	p.hz = float64(hz) / float64(physic.Hertz)
+	p.connHz = float64(f) / float64(physic.Hertz)
 	p.mode = mode
 	return &vconn{p: p}, nil
 }
@@ -105,6 +109,15 @@ func (c *vconn) Tx(w, rd []byte) error {
 	}
 	if rd != nil && len(rd) != len(w) {
 		return fmt.Errorf("virtual %s: write %d bytes, read %d: full duplex needs equal lengths: %w", p.name, len(w), len(rd), hal.ErrInvalid)
+	}
+	if p.max > 0 {
+		// The port's limit may change between transactions (a slower
+		// read-back clock): periph's spidev applies it per transfer.
+		p.hz = min(p.connHz, float64(p.max)/float64(physic.Hertz))
+	}
+	if rd != nil && p.bus.ReadHz > 0 && p.hz > float64(p.bus.ReadHz)/float64(physic.Hertz) {
+		return fmt.Errorf("virtual %s (%s): read at %g Hz, the chip's output is valid up to %v: %w",
+			p.name, p.role, p.hz, p.bus.ReadHz, hal.ErrInvalid)
 	}
 	p.r.now += spi.TransferTime(len(w), p.hz)
 	if err := p.dev.tx(w, rd); err != nil {
