@@ -7,33 +7,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"periph.io/x/conn/v3/physic"
-	pspi "periph.io/x/conn/v3/spi"
 
 	"github.com/spukit/spukit/driver/spi"
 	"github.com/spukit/spukit/driver/spi/ad5676"
 )
-
-// speedLog records every speed limit set on each port.
-type speedLog struct {
-	spi.Host
-	limits map[string][]physic.Frequency
-}
-
-type speedPort struct {
-	pspi.PortCloser
-	name string
-	log  *speedLog
-}
-
-func (h *speedLog) OpenSPI(name string) (pspi.PortCloser, error) {
-	p, err := h.Host.OpenSPI(name)
-	return &speedPort{PortCloser: p, name: name, log: h}, err
-}
-
-func (p *speedPort) LimitSpeed(f physic.Frequency) error {
-	p.log.limits[p.name] = append(p.log.limits[p.name], f)
-	return p.PortCloser.LimitSpeed(f)
-}
 
 // At spi_hz = 50 MHz the AD5676s take their frames at 50 MHz but are read
 // back at 25 MHz (ad5676.Bus.ReadHz): the port's limit drops to 25 MHz for
@@ -45,11 +22,7 @@ func TestDACReadbackClock(t *testing.T) {
 	ctx := context.Background()
 	w := spi.DefaultWiring()
 	w.SPIHz = 50e6
-	r, _ := rig(t, w, proto8(t), 1)
-	h := &speedLog{Host: r, limits: map[string][]physic.Frequency{}}
-	b, err := spi.New(ctx, h, w, nil)
-	require.NoError(t, err)
-	defer b.Close()
+	b, h := openRecorded(t, w)
 	ds, err := b.Diagnose(ctx)
 	require.NoError(t, err)
 	n := 0
@@ -60,10 +33,10 @@ func TestDACReadbackClock(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 16, n)
-	bias := h.limits[w.Bias.Port]
+	bias := h.history[w.Bias.Port]
 	require.Len(t, bias, 1+2*2*8, "the connection's limit, then down and back up for each of 2 read-backs of 8 channels")
 	assert.Equal(t, 50*physic.MegaHertz, bias[0])
 	assert.Equal(t, ad5676.Bus.ReadHz, bias[1])
 	assert.Equal(t, 50*physic.MegaHertz, bias[len(bias)-1])
-	assert.Len(t, h.limits[w.Coupling.Port], 1, "the AD5293 reads back at its write clock")
+	assert.Len(t, h.history[w.Coupling.Port], 1, "the AD5293 reads back at its write clock")
 }

@@ -22,6 +22,8 @@ type recHost struct {
 	spi.Host
 	modes  map[string]pspi.Mode
 	limits map[string]physic.Frequency
+	// history is every limit set on each port, in order.
+	history map[string][]physic.Frequency
 }
 
 type recPort struct {
@@ -40,6 +42,7 @@ func (h *recHost) OpenSPI(name string) (pspi.PortCloser, error) {
 
 func (p *recPort) LimitSpeed(f physic.Frequency) error {
 	p.h.limits[p.name] = f
+	p.h.history[p.name] = append(p.h.history[p.name], f)
 	return p.PortCloser.LimitSpeed(f)
 }
 
@@ -51,7 +54,7 @@ func (p *recPort) Connect(f physic.Frequency, m pspi.Mode, bits int) (pspi.Conn,
 func openRecorded(t *testing.T, w spi.Wiring) (*spi.Board, *recHost) {
 	t.Helper()
 	r, _ := rig(t, w, proto8(t), 1)
-	h := &recHost{Host: r, modes: map[string]pspi.Mode{}, limits: map[string]physic.Frequency{}}
+	h := &recHost{Host: r, modes: map[string]pspi.Mode{}, limits: map[string]physic.Frequency{}, history: map[string][]physic.Frequency{}}
 	b, err := spi.New(context.Background(), h, w, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = b.Close() })
