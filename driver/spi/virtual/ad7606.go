@@ -47,11 +47,19 @@ type vAD7606 struct {
 }
 
 func newAD7606(w spi.ADCWiring, now func() time.Duration) *vAD7606 {
-	return &vAD7606{rangeHigh: w.RangeV == 10, now: now,
+	a := &vAD7606{rangeHigh: w.RangeV == 10, now: now,
 		// A wired RESET pin starts low: no pulse yet. A wired STBY pin
-		// starts low (the host has not driven it): in standby.
+		// starts low (the host has not driven it): in standby, or in
+		// shutdown with RANGE high.
 		isReset: w.ResetPin == "", standby: w.StbyPin != "",
 		resetFell: math.MinInt64 / 2, stbyRose: math.MinInt64 / 2}
+	if a.standby {
+		a.wake = ad7606.WakeStandby
+		if a.rangeHigh {
+			a.wake = ad7606.WakeShutdown
+		}
+	}
+	return a
 }
 
 // convert implements adcDevice: codes c·range/32768, clipped to 16 bits.

@@ -32,6 +32,7 @@ func TestAD7606ControlPins(t *testing.T) {
 	}
 	assert.False(t, convst(), "in standby (STBY low) since power-up")
 	set("stby", gpio.High)
+	assert.False(t, convst(), "within the wake-up from standby")
 	now += ad7606.WakeStandby
 	assert.False(t, convst(), "awake but never reset")
 	set("reset", gpio.High)
