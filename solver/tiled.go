@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -61,8 +62,14 @@ type TiledResult struct {
 	// sampling saturated (their biased answer was still used: the flexible
 	// method absorbs it, at the cost of iterations).
 	BlockSolves, Saturated int
-	// Usage is the board time and programmings of the solve.
-	Usage Usage
+	// Usage is the board time and programmings of the solve, summed over
+	// the pool's boards; Boards is each member's share.
+	Usage  Usage
+	Boards []BoardShare
+	// ParallelBoardTime is the board time with the members running
+	// concurrently: per preconditioner application, the longest member's
+	// (Usage.BoardTime for a single board).
+	ParallelBoardTime time.Duration
 	// Notes are remarks: the blocks' notes (quantisation, conditioning),
 	// saturated block solves.
 	Notes []string
@@ -98,6 +105,7 @@ func Partition(n, k int) [][2]int {
 // otherwise — which runs in float64 and tolerates the noisy, slightly
 // varying board solves. Each block is a System: validated once, programmed
 // once per preconditioner application, solved with TileOptions.Inner.
+// Tiled is TiledPool with a pool of one.
 //
 // Errors before the board is touched: hal.ErrInvalid (nil context,
 // session or options, NaN or Inf entries, a bad tolerance or method),
@@ -107,16 +115,31 @@ func Partition(n, k int) [][2]int {
 // wrapping ErrNotConverged; board and context errors are returned wrapped
 // with a nil result.
 func Tiled(ctx context.Context, sess *Session, a mat.Matrix, b []float64, o *TileOptions) (*TiledResult, error) {
-	res, err := tiled(ctx, sess, a, b, o)
+	return TiledPool(ctx, []*Session{sess}, a, b, o)
+}
+
+// TiledPool is Tiled on a pool of boards, one Session each, which solve
+// different blocks concurrently: block i goes to member i mod m, a fixed
+// assignment, each member solves its blocks in order, and each writes only
+// its blocks' rows, so the result does not depend on which board finishes
+// first (every board is deterministic for its own sequence of calls). The
+// block size is at most the smallest member's cells. A member's board
+// error stops the solve with an error naming the member (its index and
+// the board's description); when several fail in one application, the
+// lowest index is reported. The members may differ in everything else
+// (each with its own calibration wrapper, for example).
+func TiledPool(ctx context.Context, pool []*Session, a mat.Matrix, b []float64, o *TileOptions) (*TiledResult, error) {
+	res, err := tiled(ctx, pool, a, b, o)
 	if err != nil {
 		err = fmt.Errorf("solver: tiled: %w", err)
 	}
 	return res, err
 }
 
-func tiled(ctx context.Context, sess *Session, a mat.Matrix, b []float64, o *TileOptions) (*TiledResult, error) {
-	if ctx == nil || sess == nil || o == nil {
-		return nil, fmt.Errorf("nil context, session or options: %w", hal.ErrInvalid)
+func tiled(ctx context.Context, pool []*Session, a mat.Matrix, b []float64, o *TileOptions) (*TiledResult, error) {
+	members, err := newMembers(ctx, pool, o)
+	if err != nil {
+		return nil, err
 	}
 	data, n, err := square(a)
 	if err != nil {
@@ -129,22 +152,18 @@ func tiled(ctx context.Context, sess *Session, a mat.Matrix, b []float64, o *Til
 	if set.Tol == 0 {
 		set.Tol = DefaultTiledTol
 	}
-	cells := sess.info.Cells
-	k := o.Block
-	if k == 0 {
-		k = cells
-	}
-	if k < 1 || k > cells {
-		return nil, fmt.Errorf("block size %d: want 1 … %d (board %s has %d cells): %w", k, cells, sess.info.Model, cells, hal.ErrDimension)
+	k, err := blockSize(o.Block, members)
+	if err != nil {
+		return nil, err
 	}
 	am := mat.NewDense(n, n, data)
 	method, err := chooseMethod(o.Method, am)
 	if err != nil {
 		return nil, err
 	}
-	t := &tiles{res: &TiledResult{X: make([]float64, n), Method: method, Block: k, Blocks: Partition(n, k)}, inner: o.Inner}
-	u0 := sess.Usage()
-	if err := t.prepare(ctx, sess, am, o.Exact); err != nil {
+	t := &tiles{res: &TiledResult{X: make([]float64, n), Method: method, Block: k, Blocks: Partition(n, k)},
+		inner: o.Inner, members: members}
+	if err := t.prepare(ctx, am, o.Exact); err != nil {
 		return nil, err
 	}
 	solve := FCG
@@ -153,7 +172,7 @@ func tiled(ctx context.Context, sess *Session, a mat.Matrix, b []float64, o *Til
 	}
 	kr, err := solve(ctx, t.res.X, am, b, PreconditionerFunc(t.apply), set, nil)
 	t.res.Krylov = kr
-	t.res.Usage = sess.Usage().Sub(u0)
+	t.account()
 	if t.res.Saturated > 0 {
 		t.res.Notes = append(t.res.Notes, fmt.Sprintf("%d of %d block solves saturated; their biased answers were used (the outer method corrects them, at the cost of iterations)", t.res.Saturated, t.res.BlockSolves))
 	}
@@ -184,16 +203,20 @@ func chooseMethod(m string, a *mat.Dense) (string, error) {
 
 // tiles is the block-Jacobi preconditioner of a Tiled solve.
 type tiles struct {
-	res    *TiledResult
-	inner  *Options
-	sys    []*System // board blocks
-	lu     []*mat.LU // exact blocks
-	quoted int       // block notes seen
+	res     *TiledResult
+	inner   *Options
+	members []*member // the pool; block i is members[i%len(members)]'s
+	sys     []*System // board blocks, by block
+	lu      []*mat.LU // exact blocks
+	quoted  int       // block notes seen
 }
 
-// prepare validates every diagonal block: as a System on the board, or
-// factorised (exact).
-func (t *tiles) prepare(ctx context.Context, sess *Session, a *mat.Dense, exact bool) error {
+// owner returns the member that solves block i.
+func (t *tiles) owner(i int) *member { return t.members[i%len(t.members)] }
+
+// prepare validates every diagonal block: as a System on its member's
+// board, or factorised (exact).
+func (t *tiles) prepare(ctx context.Context, a *mat.Dense, exact bool) error {
 	for i, blk := range t.res.Blocks {
 		lo, hi := blk[0], blk[1]
 		ai := a.Slice(lo, hi, lo, hi)
@@ -207,10 +230,12 @@ func (t *tiles) prepare(ctx context.Context, sess *Session, a *mat.Dense, exact 
 			t.lu = append(t.lu, &lu)
 			continue
 		}
-		sys, err := prepare(ctx, sess, ai, false, "")
+		m := t.owner(i)
+		sys, err := prepare(ctx, m.sess, ai, false, "")
 		if err != nil {
-			return fmt.Errorf("%s cannot be solved on the board: %w", where, err)
+			return fmt.Errorf("%s%s cannot be solved on the board: %w", m.prefix(len(t.members)), where, err)
 		}
+		m.blocks = append(m.blocks, i)
 		t.sys = append(t.sys, sys)
 		t.note(i, sys.notes)
 	}
@@ -237,30 +262,38 @@ func (t *tiles) note(i int, notes []string) {
 // eps is the float64 unit round-off 2⁻⁵².
 const eps = 0x1p-52
 
-// apply is the preconditioner: dst_i = A_ii⁻¹ r_i for every block.
+// apply is the preconditioner: dst_i = A_ii⁻¹ r_i for every block, on
+// the pool's boards concurrently (applyPool) or digitally.
 func (t *tiles) apply(ctx context.Context, dst, r []float64) error {
+	if t.lu == nil {
+		return t.applyPool(ctx, dst, r)
+	}
 	for i, blk := range t.res.Blocks {
 		lo, hi := blk[0], blk[1]
-		if t.lu != nil {
-			z := mat.NewVecDense(hi-lo, dst[lo:hi])
-			// prepare refused near-singular blocks; a Condition error
-			// here is only a warning.
-			var c mat.Condition
-			if err := z.SolveVec(t.lu[i], mat.NewVecDense(hi-lo, append([]float64(nil), r[lo:hi]...))); err != nil && !errors.As(err, &c) {
-				return fmt.Errorf("block %d: %w", i, err)
-			}
-			continue
+		z := mat.NewVecDense(hi-lo, dst[lo:hi])
+		// prepare refused near-singular blocks; a Condition error here is
+		// only a warning.
+		var c mat.Condition
+		if err := z.SolveVec(t.lu[i], mat.NewVecDense(hi-lo, append([]float64(nil), r[lo:hi]...))); err != nil && !errors.As(err, &c) {
+			return fmt.Errorf("block %d: %w", i, err)
 		}
-		res, err := t.sys[i].Solve(ctx, r[lo:hi], t.innerFor(i))
-		if err != nil && (res == nil || !errors.Is(err, hal.ErrSaturated)) {
-			return fmt.Errorf("block %d (rows %d–%d): %w", i, lo, hi-1, err)
-		}
-		if err != nil {
-			t.res.Saturated++
-		}
-		t.res.BlockSolves++
-		copy(dst[lo:hi], res.X)
 	}
+	return nil
+}
+
+// solveBlock solves block i on its member's board into dst's rows; a
+// saturated final sampling is counted in m, its answer used.
+func (t *tiles) solveBlock(ctx context.Context, m *member, i int, dst, r []float64) error {
+	lo, hi := t.res.Blocks[i][0], t.res.Blocks[i][1]
+	res, err := t.sys[i].Solve(ctx, r[lo:hi], t.innerFor(i))
+	if err != nil && (res == nil || !errors.Is(err, hal.ErrSaturated)) {
+		return fmt.Errorf("block %d (rows %d–%d): %w", i, lo, hi-1, err)
+	}
+	if err != nil {
+		m.saturated++
+	}
+	m.solves++
+	copy(dst[lo:hi], res.X)
 	return nil
 }
 

@@ -108,6 +108,12 @@ flexible CG (symmetric positive-definite A) or flexible GMRES (other A),
 which run in float64 to the relative residual --refine R (default 1e-6).
 Every diagonal block must be stable. The report adds the method, blocks,
 outer iterations, programmings and board time; std_err is null.
+
+--board given more than once, or as a comma list, is a pool: the problem is
+tiled (blocks of at most the smallest board's cells) and block i is solved
+on board i mod (pool size), all boards at once; each board gets its own
+--calibration (use "cache" for each board's newest). The answer does not
+depend on which board finishes first; a failing board is named.
 With --refine R the board's answer is refined digitally until the relative
 residual ‖b − A x‖/‖b‖ is at most R (iterative refinement: each round the
 board solves A d = r for the float64 residual r, scaled on its own, and
@@ -136,16 +142,12 @@ func runSolve(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 
-	b, err := hal.Open(ctx, sf.board)
+	boards, closeAll, err := sf.openBoards(ctx, stderr)
+	defer closeAll()
 	if err != nil {
 		return err
 	}
-	defer b.Close()
-	if sf.calibration != "" {
-		if b, err = calibratedBoard(b, sf.calibration, sf.dither, stderr, "solve"); err != nil {
-			return err
-		}
-	}
+	b := boards[0]
 	info := b.Info()
 	o, err := sf.solverOptions(info)
 	if err != nil {
@@ -153,8 +155,8 @@ func runSolve(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	a := mat.NewDense(p.n, p.n, append([]float64(nil), p.a...))
-	if p.n > info.Cells || sf.set["block"] {
-		return tiledSolve(ctx, sf, b, p, a, o, stdout)
+	if len(boards) > 1 || p.n > info.Cells || sf.set["block"] {
+		return tiledSolve(ctx, sf, boards, p, a, o, stdout)
 	}
 	if sf.set["refine"] {
 		return refineSolve(ctx, sf, b, p, a, o, stdout)
@@ -209,6 +211,7 @@ type solveFlags struct {
 	dither                 bool
 	refine                 float64
 	block                  int
+	pool                   *boardList // --board, repeated or a comma list
 }
 
 // parseSolveFlags parses spu solve's flags and checks them: all before
@@ -218,6 +221,7 @@ func parseSolveFlags(args []string, stdout io.Writer) (*solveFlags, error) {
 		"spu solve [--board URI] (--a FILE [--b FILE] | --random N [--cond K] [--seed S]) [--json] [--burn D] [--duration D] [--period D] [--batches N] [--tol T] [--refine R] [--block K]",
 		solveHelp)
 	sf := &solveFlags{flags: f}
+	sf.pool = newBoardList(f, &sf.board)
 	f.StringVar(&sf.aPath, "a", "", "matrix A from `FILE` (CSV, or JSON holding a and b)")
 	f.StringVar(&sf.bPath, "b", "", "right-hand side b from `FILE` (CSV or JSON)")
 	f.IntVar(&sf.randomN, "random", 0, "generate a random SPD problem of size `N`")

@@ -172,6 +172,19 @@ type tiledJSON struct {
 	BlockSolves     int      `json:"block_solves"`
 	Saturated       int      `json:"saturated_block_solves"`
 	BoardTimeS      float64  `json:"board_time_s"`
+	// ParallelBoardTimeS is the board time with the pool's boards running
+	// concurrently (board_time_s sums them); Boards is each one's share.
+	ParallelBoardTimeS float64         `json:"parallel_board_time_s"`
+	Boards             []poolBoardJSON `json:"boards"`
+}
+
+// poolBoardJSON is one board's share of a tiled solve.
+type poolBoardJSON struct {
+	URI         string  `json:"board"`
+	Blocks      []int   `json:"blocks"`
+	Programs    int     `json:"programs"`
+	BlockSolves int     `json:"block_solves"`
+	BoardTimeS  float64 `json:"board_time_s"`
 }
 
 // tiledNote says what the report's single-solve fields describe.
@@ -182,11 +195,14 @@ const tiledNote = "tiled: x comes from the outer Krylov method, its relative err
 // tolerance (default solver.DefaultTiledTol). Block solves take the solver
 // flags when any is given, else the solver's inexact budget. A solve that
 // did not converge is reported, then returned as an error (exit 1).
-func tiledSolve(ctx context.Context, sf *solveFlags, b hal.Board, p problem, a *mat.Dense, o *solver.Options, stdout io.Writer) error {
+func tiledSolve(ctx context.Context, sf *solveFlags, boards []hal.Board, p problem, a *mat.Dense, o *solver.Options, stdout io.Writer) error {
 	start := time.Now()
-	sess, err := solver.NewSession(b)
-	if err != nil {
-		return err
+	pool := make([]*solver.Session, len(boards))
+	for i, b := range boards {
+		var err error
+		if pool[i], err = solver.NewSession(b); err != nil {
+			return err
+		}
 	}
 	to := &solver.TileOptions{Tol: sf.refine, Block: sf.block}
 	for _, name := range []string{"burn", "duration", "period", "batches", "tol"} {
@@ -194,7 +210,7 @@ func tiledSolve(ctx context.Context, sf *solveFlags, b hal.Board, p problem, a *
 			to.Inner = o
 		}
 	}
-	res, err := solver.Tiled(ctx, sess, a, append([]float64(nil), p.b...), to)
+	res, err := solver.TiledPool(ctx, pool, a, append([]float64(nil), p.b...), to)
 	wall := time.Since(start)
 	if res == nil {
 		return err
@@ -215,7 +231,11 @@ func tiledSolve(ctx context.Context, sf *solveFlags, b hal.Board, p problem, a *
 		Block: res.Block, Blocks: len(res.Blocks), Partition: "contiguous",
 		OuterIterations: res.Krylov.Iterations, Residual: jfloats(res.Krylov.Residuals),
 		Programs: res.Usage.Programs, BlockSolves: res.BlockSolves, Saturated: res.Saturated,
-		BoardTimeS: res.Usage.BoardTime.Seconds()}
+		BoardTimeS: res.Usage.BoardTime.Seconds(), ParallelBoardTimeS: res.ParallelBoardTime.Seconds()}
+	for i, sh := range res.Boards {
+		rep.Tiled.Boards = append(rep.Tiled.Boards, poolBoardJSON{URI: sf.pool.uris[i], Blocks: sh.Blocks,
+			Programs: sh.Usage.Programs, BlockSolves: sh.BlockSolves, BoardTimeS: sh.Usage.BoardTime.Seconds()})
+	}
 	if err != nil {
 		rep.Tiled.Stalled = err.Error()
 	}
@@ -242,4 +262,77 @@ func (t *tiledJSON) print(tw *tabwriter.Writer) {
 		t.Method, t.Blocks, t.Partition, t.Block, state, t.OuterIterations, t.Tolerance)
 	fmt.Fprintf(tw, "residual per iteration\t%s\n", floatList(t.Residual))
 	fmt.Fprintf(tw, "programmings\t%d (%d block solves, %d saturated)\n", t.Programs, t.BlockSolves, t.Saturated)
+	if len(t.Boards) > 1 {
+		fmt.Fprintf(tw, "pool\t%d boards, %v of board time when they run concurrently\n", len(t.Boards), seconds(t.ParallelBoardTimeS))
+		for _, b := range t.Boards {
+			fmt.Fprintf(tw, "  %s\tblocks %v, %d programmings, %v board time\n", b.URI, b.Blocks, b.Programs, seconds(b.BoardTimeS))
+		}
+	}
+}
+
+// boardList is spu solve's --board: given more than once, or as a comma
+// list, it names a pool of boards for a tiled solve. It keeps the joined
+// list in the flags' board field, which the report shows.
+type boardList struct {
+	uris  []string
+	given bool
+	dst   *string
+}
+
+// newBoardList replaces f's --board flag (registered by newFlags, its
+// default kept) with a boardList writing to dst.
+func newBoardList(f *flags, dst *string) *boardList {
+	fl := f.Lookup("board")
+	l := &boardList{uris: []string{fl.DefValue}, dst: dst}
+	fl.Value = l
+	fl.Usage = "board `URI`, e.g. sim:proto8?seed=3, sim:ideal, sim:profile.json; repeat it (or give a comma list) for a pool of boards that solve a tiled problem's blocks concurrently"
+	return l
+}
+
+func (l *boardList) String() string { return strings.Join(l.uris, ",") }
+
+// Set adds the comma-separated URIs of v; the first Set replaces the
+// default.
+func (l *boardList) Set(v string) error {
+	if !l.given {
+		l.uris, l.given = nil, true
+	}
+	for _, u := range strings.Split(v, ",") {
+		if u == "" {
+			return fmt.Errorf("empty board URI in %q", v)
+		}
+		l.uris = append(l.uris, u)
+	}
+	*l.dst = l.String()
+	return nil
+}
+
+// openBoards opens every board of --board, each with its own calibration
+// when --calibration is given ("cache": each board's newest). closeAll
+// closes every board it opened (the raw boards, as before pools): call it
+// also on error.
+func (sf *solveFlags) openBoards(ctx context.Context, stderr io.Writer) (boards []hal.Board, closeAll func(), err error) {
+	var raw []hal.Board
+	closeAll = func() {
+		for _, b := range raw {
+			b.Close()
+		}
+	}
+	for _, uri := range sf.pool.uris {
+		b, err := hal.Open(ctx, uri)
+		if err != nil {
+			if len(sf.pool.uris) > 1 {
+				err = fmt.Errorf("pool board %s: %w", uri, err)
+			}
+			return nil, closeAll, err
+		}
+		raw = append(raw, b)
+		if sf.calibration != "" {
+			if b, err = calibratedBoard(b, sf.calibration, sf.dither, stderr, "solve"); err != nil {
+				return nil, closeAll, err
+			}
+		}
+		boards = append(boards, b)
+	}
+	return boards, closeAll, nil
 }

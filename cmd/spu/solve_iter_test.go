@@ -89,3 +89,39 @@ func TestSolveBlockBadFlag(t *testing.T) {
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, errOut, "--block 0: want a block size of at least 1")
 }
+
+// A pool: --board repeated and as a comma list; each board gets its blocks
+// round-robin and reports its share.
+func TestSolvePool(t *testing.T) {
+	type pooled struct {
+		Board string `json:"board"`
+		Tiled struct {
+			Blocks             int     `json:"blocks"`
+			OuterIterations    int     `json:"outer_iterations"`
+			BoardTimeS         float64 `json:"board_time_s"`
+			ParallelBoardTimeS float64 `json:"parallel_board_time_s"`
+			Boards             []struct {
+				Board  string `json:"board"`
+				Blocks []int  `json:"blocks"`
+			} `json:"boards"`
+		} `json:"tiled"`
+		RelError float64 `json:"rel_error"`
+	}
+	r := solveJSONAs[pooled](t, "--board", "sim:proto8?seed=1,sim:proto8?seed=2", "--board", "sim:ideal",
+		"--random", "20", "--cond", "10", "--refine", "1e-6")
+	assert.Equal(t, "sim:proto8?seed=1,sim:proto8?seed=2,sim:ideal", r.Board)
+	assert.Equal(t, 3, r.Tiled.Blocks)
+	require.Len(t, r.Tiled.Boards, 3)
+	for i, want := range []string{"sim:proto8?seed=1", "sim:proto8?seed=2", "sim:ideal"} {
+		assert.Equal(t, want, r.Tiled.Boards[i].Board)
+		assert.Equal(t, []int{i}, r.Tiled.Boards[i].Blocks)
+	}
+	assert.Less(t, r.Tiled.ParallelBoardTimeS, r.Tiled.BoardTimeS)
+	assert.LessOrEqual(t, r.RelError, 1e-5)
+	code, _, errOut := spu(t, "solve", "--random", "20", "--board", "sim:ideal,,sim:ideal")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errOut, `empty board URI in "sim:ideal,,sim:ideal"`)
+	code, _, errOut = spu(t, "solve", "--random", "20", "--board", "sim:ideal,sim:proto9")
+	assert.Equal(t, exitError, code)
+	assert.Contains(t, errOut, "pool board sim:proto9")
+}
