@@ -49,6 +49,35 @@ func TestADCControlPinsDrivenAtOpen(t *testing.T) {
 	assert.GreaterOrEqual(t, bt, ad7606.WakeShutdown+ad7606.ResetWidth+ad7606.ResetToConvst)
 }
 
+// adc.oversampling sets OS[2:0] to log2(ratio) at open (4: 010) and the
+// board samples with conversion_s covering t_CONV max for it; Diagnose
+// reads the pins at those levels.
+func TestADCOversampling(t *testing.T) {
+	ctx := context.Background()
+	w := withADCPins()
+	w.ADC.Oversampling = 4
+	tconv, ok := ad7606.ConversionTime(2)
+	require.True(t, ok)
+	w.ADC.ConversionS = tconv.Seconds()
+	r, _ := rig(t, w, proto8(t), 2)
+	b, err := spi.New(ctx, r, w, nil)
+	require.NoError(t, err)
+	defer b.Close()
+	for name, want := range map[string]gpio.Level{"GPIO13": gpio.Low, "GPIO19": gpio.High, "GPIO26": gpio.Low} {
+		p, err := r.Pin(name)
+		require.NoError(t, err)
+		assert.Equal(t, want, p.Read(), "%s after open", name)
+	}
+	got := make([]float64, 8)
+	_, err = b.Sample(ctx, 100*time.Microsecond, got)
+	require.NoError(t, err)
+	ds, err := b.Diagnose(ctx)
+	require.NoError(t, err)
+	for _, d := range ds {
+		assert.True(t, d.Pass, "%s %s: %s", d.Component, d.Check, d.Measured)
+	}
+}
+
 // Without the control pins nothing changes: the same board opens through
 // virtual.Open with the default wiring and samples (the straps are the
 // board's, and its power-on reset circuit).

@@ -151,6 +151,24 @@ func checkAD7606(a ADCWiring, bad func(string, ...any)) {
 	if a.RangeV != 5 && a.RangeV != 10 {
 		bad("adc.range_v = %g, want 5 or 10", a.RangeV)
 	}
+	if a.Oversampling <= 1 {
+		if a.Oversampling < 0 {
+			bad("adc.oversampling = %d, want 0 or 1 (none), 2, 4, 8, 16, 32 or 64", a.Oversampling)
+		}
+		return
+	}
+	code, ok := ad7606.OSCode(a.Oversampling)
+	switch {
+	case !ok:
+		bad("adc.oversampling = %d, want 0 or 1 (none), 2, 4, 8, 16, 32 or 64", a.Oversampling)
+	case len(a.OSPins) != 3:
+		bad("adc.oversampling = %d needs adc.os_pins (OS0, OS1, OS2) to set it", a.Oversampling)
+	default:
+		if t, _ := ad7606.ConversionTime(code); seconds(a.ConversionS) < t {
+			bad("adc.conversion_s = %g, want ≥ %g: the longest conversion with oversampling by %d (AD7606 t_CONV max)",
+				a.ConversionS, t.Seconds(), a.Oversampling)
+		}
+	}
 }
 
 func openAD7606(c pspi.Conn, w ADCWiring, pin pinFunc, sleep func(time.Duration) error) (sampler, error) {
@@ -162,7 +180,8 @@ func openAD7606(c pspi.Conn, w ADCWiring, pin pinFunc, sleep func(time.Duration)
 	if err != nil {
 		return nil, err
 	}
-	o := &ad7606.Opts{Range10V: w.RangeV == 10, BusyTimeout: busyTimeout(w), Sleep: sleep}
+	o := &ad7606.Opts{Range10V: w.RangeV == 10, BusyTimeout: busyTimeout(w), Sleep: sleep,
+		Oversampling: w.Oversampling}
 	// Optional pins: an empty name is a strap on the board.
 	type optional struct {
 		what, name string

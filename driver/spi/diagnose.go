@@ -9,6 +9,7 @@ import (
 	"periph.io/x/conn/v3/gpio"
 
 	"github.com/spukit/spukit/driver/spi/ad5293"
+	"github.com/spukit/spukit/driver/spi/ad7606"
 	"github.com/spukit/spukit/hal"
 )
 
@@ -290,8 +291,9 @@ func (b *Board) diagnoseADC(context.Context) ([]hal.Diagnostic, error) {
 	}
 	levels := []pinWant{{"CONVST", aw.ConvstPin, gpio.Low}, {"RANGE", aw.RangePin, gpio.Level(aw.RangeV == 10)},
 		{"RESET", aw.ResetPin, gpio.Low}, {"STBY", aw.StbyPin, gpio.High}}
+	os, _ := ad7606.OSCode(max(aw.Oversampling, 1))
 	for i, name := range aw.OSPins {
-		levels = append(levels, pinWant{fmt.Sprintf("OS%d", i), name, gpio.Low})
+		levels = append(levels, pinWant{fmt.Sprintf("OS%d", i), name, gpio.Level(os>>i&1 == 1)})
 	}
 	for _, l := range levels {
 		if l.name == "" {

@@ -149,6 +149,11 @@ type ADCWiring struct {
 	ResetPin string   `json:"reset_pin,omitempty"`
 	StbyPin  string   `json:"stby_pin,omitempty"`
 	OSPins   []string `json:"os_pins,omitempty"`
+	// Oversampling, when above 1, is the AD7606's oversampling ratio (2,
+	// 4, …, 64) set on OSPins at open instead of 000; conversion_s must
+	// then cover the data sheet's longest conversion for it
+	// (ad7606.ConversionTime). 0 or 1: none.
+	Oversampling int `json:"oversampling,omitempty"`
 	// SPIMode, when set, is the SPI mode (0..3) the ADC is read in,
 	// one of its chip's accepted modes; nil: the chip's default
 	// (ad7606: 3, docs/boards.md §2 says why and how to check it).

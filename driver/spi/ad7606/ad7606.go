@@ -92,6 +92,18 @@ func ConversionTime(os int) (time.Duration, bool) {
 	return convMax[os], true
 }
 
+// OSCode is the OS[2:0] code of an oversampling ratio (1, 2, 4, …, 64:
+// code log2(ratio), as the no-OS ad7606_set_oversampling drives the pins),
+// and false for any other ratio.
+func OSCode(ratio int) (int, bool) {
+	for code := range len(convMax) {
+		if 1<<code == ratio {
+			return code, true
+		}
+	}
+	return 0, false
+}
+
 // Opts configures the ADC.
 type Opts struct {
 	// Range10V selects ±10 V (RANGE high) instead of ±5 V.
@@ -107,6 +119,10 @@ type Opts struct {
 	// then the reset pulse).
 	Reset, Stby gpio.PinOut
 	OS          [3]gpio.PinOut
+	// Oversampling is the ratio set on the OS pins (0 or 1: none; 2, 4, …,
+	// 64); it needs all three OS pins. BusyTimeout must cover its longer
+	// conversion (ConversionTime).
+	Oversampling int
 	// Sleep waits d on the host's clock between pin changes; nil:
 	// time.Sleep. A board passes its host's clock so that a virtual chip
 	// sees the pulse widths.
@@ -162,8 +178,8 @@ func New(c conn.Conn, convst gpio.PinOut, busy gpio.PinIn, opts *Opts) (*Dev, er
 	return d, nil
 }
 
-// start drives the optional control pins to normal operation: OS[2:0] =
-// 000, STBY high and, after the wake-up time, a RESET pulse. The wait
+// start drives the optional control pins to normal operation: OS[2:0] to
+// the oversampling code (000: none), STBY high and, after the wake-up time, a RESET pulse. The wait
 // after STBY is the longer wake-up (from shutdown): which of the two
 // power-down modes the part was left in depends on RANGE when STBY fell,
 // which the driver cannot know.
@@ -172,11 +188,18 @@ func (o *Opts) start() error {
 	if sleep == nil {
 		sleep = func(d time.Duration) error { time.Sleep(d); return nil }
 	}
+	code := 0
+	if o.Oversampling > 1 {
+		var ok bool
+		if code, ok = OSCode(o.Oversampling); !ok || o.OS[0] == nil || o.OS[1] == nil || o.OS[2] == nil {
+			return fmt.Errorf("%w: oversampling by %d needs a ratio 1, 2, 4, …, 64 and all three OS pins", ErrConfig, o.Oversampling)
+		}
+	}
 	for i, p := range o.OS {
 		if p == nil {
 			continue
 		}
-		if err := p.Out(gpio.Low); err != nil {
+		if err := p.Out(gpio.Level(code>>i&1 == 1)); err != nil {
 			return fmt.Errorf("ad7606: OS%d: %w", i, err)
 		}
 	}

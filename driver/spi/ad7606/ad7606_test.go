@@ -106,3 +106,24 @@ func TestNewDrivesControlPins(t *testing.T) {
 		"RESET=High", "sleep 100ns", "RESET=Low", "sleep 25ns"}, log)
 	assert.GreaterOrEqual(t, resetHold, ResetWidth)
 }
+
+// Oversampling by 8 drives OS[2:0] = 011 (no-OS ad7606_set_oversampling:
+// OS0 = bit 0 of the code); a ratio that is not a power of two up to 64,
+// or a missing OS pin, is ErrConfig.
+func TestNewOversampling(t *testing.T) {
+	var log []string
+	pin := func(n string) *logPin { return &logPin{Pin: gpiotest.Pin{N: n}, log: &log} }
+	os := [3]gpio.PinOut{pin("OS0"), pin("OS1"), pin("OS2")}
+	_, err := New(&conntest.Playback{}, pin("CONVST"), &edgepin.Pin{N: "BUSY"}, &Opts{OS: os, Oversampling: 8})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"CONVST=Low", "OS0=High", "OS1=High", "OS2=Low"}, log)
+	for _, o := range []*Opts{{OS: os, Oversampling: 3}, {OS: os, Oversampling: 128}, {OS: [3]gpio.PinOut{os[0], os[1]}, Oversampling: 2}} {
+		_, err = New(&conntest.Playback{}, pin("CONVST"), &edgepin.Pin{N: "BUSY"}, o)
+		require.ErrorIs(t, err, ErrConfig, "oversampling %d", o.Oversampling)
+	}
+	for ratio, code := range map[int]int{1: 0, 2: 1, 64: 6} {
+		c, ok := OSCode(ratio)
+		assert.True(t, ok)
+		assert.Equal(t, code, c)
+	}
+}
