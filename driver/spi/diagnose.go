@@ -33,7 +33,10 @@ var _ hal.Diagnoser = (*Board)(nil)
 // settling and the state's FORCE pulse are repeated, so the board is left
 // programmed as before. While the test patterns are in (a few
 // transactions, ~0.3 ms for 64 rheostats at 10 MHz) the network runs on
-// them: node voltages move, and the re-forced state puts them back.
+// them — the complement of A = I has every off-diagonal element at full
+// scale, an unstable matrix, so cells may run to their rails (the virtual
+// rig holds such a matrix back, HeldBack) — and the re-forced state puts
+// them back.
 func (b *Board) Diagnose(ctx context.Context) ([]hal.Diagnostic, error) {
 	if err := b.check(ctx, "diagnose"); err != nil {
 		return nil, err
