@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"time"
 
@@ -46,9 +47,23 @@ func newMembers(ctx context.Context, pool []*Session, o *TileOptions) ([]*member
 		if s == nil {
 			return nil, fmt.Errorf("nil session (pool member %d of %d): %w", i, len(pool), hal.ErrInvalid)
 		}
+		for j, m := range members[:i] {
+			// Members run concurrently; a Session (and its board) is
+			// not safe for concurrent use.
+			if m.sess == s || sameBoard(m.sess.b, s.b) {
+				return nil, fmt.Errorf("pool members %d and %d are the same board (%s): give each board once: %w", j, i, m.name, hal.ErrInvalid)
+			}
+		}
 		members[i] = &member{index: i, name: boardName(s), sess: s, u0: s.Usage()}
 	}
 	return members, nil
+}
+
+// sameBoard reports whether a and b are the same pointer (boards that are
+// not pointers are never the same: comparing them could panic).
+func sameBoard(a, b hal.Board) bool {
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	return va.Kind() == reflect.Pointer && vb.Kind() == reflect.Pointer && va.Type() == vb.Type() && va.Pointer() == vb.Pointer()
 }
 
 // boardName describes a session's board for messages.
