@@ -118,7 +118,8 @@
 // the board's per-solve error ρ < 1 allows, at the rate ρ per round. Tiled
 // solves problems larger than the board: the board solves the diagonal
 // blocks (Partition) as the preconditioner of FCG or FGMRES, which run in
-// float64. docs/solving.md derives and measures both.
+// float64; TiledPool shares the blocks among several boards, which solve
+// them concurrently. docs/solving.md derives and measures these.
 //
 // # Errors
 //

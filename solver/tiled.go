@@ -27,8 +27,8 @@ type TileOptions struct {
 	// Tol is the relative residual ‖b − A x‖₂/‖b‖₂ to reach, in
 	// [1e-15, 1); zero selects DefaultTiledTol.
 	Tol float64
-	// Block is the largest block size k, 1 … the board's cells; zero
-	// selects the board's cells.
+	// Block is the largest block size k, 1 … the board's cells (a pool's:
+	// its smallest board's); zero selects those cells.
 	Block int
 	// Method is MethodFCG (A symmetric positive definite), MethodFGMRES
 	// (any nonsingular A) or "" to choose: FCG when A is symmetric (to
