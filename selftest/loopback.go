@@ -38,6 +38,7 @@ func (t *tester) loopback(ctx context.Context) error {
 	}
 	t.gain, t.gainSE, t.usable = make([]float64, t.k), make([]float64, t.k), make([]bool, t.k)
 	a := t.identity(-1, -1, 0)
+	var cross []Check // after the loopback rows, so that each check's rows stay together
 	for ch := range t.k {
 		rs := make([]*reading, len(levels))
 		for l, v := range levels {
@@ -55,8 +56,9 @@ func (t *tester) loopback(ctx context.Context) error {
 			fits[c] = t.fitLine(levels, rs, c)
 		}
 		t.add(t.loopRow(ch, fits[ch], rs))
-		t.add(t.crosstalkRow(ch, fits))
+		cross = append(cross, t.crosstalkRow(ch, fits))
 	}
+	t.rows = append(t.rows, cross...)
 	return nil
 }
 

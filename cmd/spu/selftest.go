@@ -39,8 +39,9 @@ type selftestJSON struct {
 type busStats interface{ Stats() spi.Stats }
 
 func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f := newFlags("selftest", "spu selftest [--board URI] [--json] [--quiet]", selftestHelp)
+	f := newFlags("selftest", "spu selftest [--board URI] [--json] [--all] [--quiet]", selftestHelp)
 	quiet := f.Bool("quiet", false, "no progress bar")
+	all := f.Bool("all", false, "print every row (by default the passing rows of a check fold into one line)")
 	if err := f.parse(args, stdout); err != nil {
 		return err
 	}
@@ -51,7 +52,7 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if errors.Is(err, hal.ErrInvalid) || ctx.Err() != nil {
 			return err
 		}
-		return report(stdout, f, "", selftest.Unopened(err))
+		return report(stdout, f, "", selftest.Unopened(err), *all)
 	}
 	defer b.Close()
 	var o selftest.Options
@@ -70,18 +71,18 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	return report(stdout, f, b.Info().Serial, rep)
+	return report(stdout, f, b.Info().Serial, rep, *all)
 }
 
 // report prints rep as JSON or as a table and returns an error when a
 // check failed.
-func report(stdout io.Writer, f *flags, serial string, rep *selftest.Report) error {
+func report(stdout io.Writer, f *flags, serial string, rep *selftest.Report, all bool) error {
 	if f.json {
 		if err := writeJSON(stdout, selftestJSON{Board: f.board, Serial: serial, Report: rep}); err != nil {
 			return err
 		}
 	} else {
-		printSelftest(stdout, f.board, serial, rep)
+		printSelftest(stdout, f.board, serial, rep, all)
 	}
 	if n := len(rep.Failed()); n > 0 {
 		return fmt.Errorf("%d of %d checks failed (see the hints)", n, len(rep.Checks))
@@ -90,23 +91,44 @@ func report(stdout io.Writer, f *flags, serial string, rep *selftest.Report) err
 }
 
 // printSelftest prints the report as a table, then the hint of every
-// failed row.
-func printSelftest(w io.Writer, board, serial string, rep *selftest.Report) {
+// failed row. Unless all is set, the passing (and the skipped) rows of a
+// check that has several (one per cell, channel, element or chip) fold
+// into one line:
+// the failures are what a technician reads; --all and --json keep every
+// row.
+func printSelftest(w io.Writer, board, serial string, rep *selftest.Report, all bool) {
 	if serial == "" {
 		serial = "a board that did not open"
 	}
 	fmt.Fprintf(w, "selftest of %s (%s)\n\n", serial, board)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "check\tcomponent\tresult\tmeasured\texpected\n")
-	for _, c := range rep.Checks {
-		res := "ok"
-		switch {
-		case c.Skipped:
-			res = "skipped"
-		case !c.Pass:
-			res = "FAIL"
+	for _, g := range groupChecks(rep.Checks) {
+		ok, skipped := 0, 0
+		for _, c := range g {
+			if c.Pass && !all && len(g) > 1 {
+				if c.Skipped {
+					skipped++
+				} else {
+					ok++
+				}
+				continue
+			}
+			res := "ok"
+			switch {
+			case c.Skipped:
+				res = "skipped"
+			case !c.Pass:
+				res = "FAIL"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Name, c.Component, res, c.Measured, c.Expected)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Name, c.Component, res, c.Measured, c.Expected)
+		if ok > 0 {
+			fmt.Fprintf(tw, "%s\t%d of %d\tok\t(each row: --all)\t\n", g[0].Name, ok, len(g))
+		}
+		if skipped > 0 {
+			fmt.Fprintf(tw, "%s\t%d of %d\tskipped\tnot measured: a part they need failed (each row: --all)\t\n", g[0].Name, skipped, len(g))
+		}
 	}
 	tw.Flush()
 	failed := rep.Failed()
@@ -129,4 +151,16 @@ func printSelftest(w io.Writer, board, serial string, rep *selftest.Report) {
 		return
 	}
 	fmt.Fprintf(w, "\n%s — board time %.2f s (%s), wall %.2f s\n", verdict, rep.BoardTimeS, clk, rep.WallS)
+}
+
+// groupChecks splits the rows into runs of the same check name.
+func groupChecks(cs []selftest.Check) [][]selftest.Check {
+	var gs [][]selftest.Check
+	for i, c := range cs {
+		if i == 0 || c.Name != cs[i-1].Name {
+			gs = append(gs, nil)
+		}
+		gs[len(gs)-1] = append(gs[len(gs)-1], c)
+	}
+	return gs
 }

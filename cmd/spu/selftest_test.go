@@ -63,16 +63,23 @@ func TestSelftestPasses(t *testing.T) {
 	}
 }
 
-// The table names every check and ends with the verdict; a failed
-// selftest exits 1 with its hints (sim's ideal profile passes, and a
-// wrong --board is a usage of the ordinary kind).
+// The table names every check and ends with the verdict; the passing rows
+// of a check fold into one line unless --all; a malformed URI is an
+// ordinary error.
 func TestSelftestTable(t *testing.T) {
 	code, out, errOut := spuWithin(t, 60*time.Second, "selftest", "--board", "sim:ideal?seed=2")
 	require.Equal(t, exitOK, code, errOut)
-	for _, s := range []string{"selftest of SIM-IDEAL-2", "check", "measured", "expected", "loopback", "bias channel 7 → cell 7", "A[7][6]", "skipped", "PASS — board time"} {
+	for _, s := range []string{"selftest of SIM-IDEAL-2", "check", "measured", "expected", "loopback", "8 of 8", "skipped", "PASS — board time"} {
 		assert.Contains(t, out, s)
 	}
+	assert.Regexp(t, `coupling\s+64 of 64\s+ok`, out)
+	assert.NotContains(t, out, "A[7][6]")
 	assert.NotContains(t, out, "what to check")
+	code, out, errOut = spuWithin(t, 60*time.Second, "selftest", "--board", "sim:ideal?seed=2", "--all")
+	require.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, out, "bias channel 7 → cell 7")
+	assert.Contains(t, out, "A[7][6]")
+	assert.NotContains(t, out, "64 of 64")
 	code, _, errOut = spu(t, "selftest", "--board", "sim:nope")
 	assert.Equal(t, exitError, code)
 	assert.Contains(t, errOut, "spu selftest: ")
@@ -129,6 +136,7 @@ func TestSelftestFaults(t *testing.T) {
 		{"adc-mode", "loopback", "bias channel 0 → cell 0", "clock edge"},
 		{"dac-swap", "crosstalk", "bias channel 2 → cell 3", "crosswise"},
 		{"stuck-coupling", "coupling", "A[1][1]", "ignores writes"},
+		{"stuck-coupling", "driver: RDAC write/read-back", "AD5293 #9 (A[1][1])", "0x200"},
 		{"polarity-missing", "coupling", "A[0][1]", "74HC595"},
 		{"polarity-missing", "polarity", "sign bits", "0 of 56 elements switch sign"},
 		{"polarity-missing&fault_at=1", "open", "board", "74HC595"},
