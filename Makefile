@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test test-long lint cross same-output bench bench-compare bench-sim bench-calibration bench-calibration-budget demo reproduce reproduce-quick lr-sweep clean
+.PHONY: all build proto test test-long lint cross same-output bench bench-compare bench-sim bench-calibration bench-calibration-budget demo reproduce reproduce-quick lr-sweep clean
 
 all: lint build test
 
@@ -11,6 +11,21 @@ all: lint build test
 # not recognise as a checkout).
 build:
 	$(GO) build -buildvcs=true -o bin/spu ./cmd/spu
+
+# Regenerates the board protocol's Go code (remote/boardpb, remote/metapb)
+# from proto/. The generated code is committed, so building and CI need no
+# protoc; this target needs Debian's protobuf-compiler and installs the
+# pinned code generators.
+PROTOC_GEN_GO := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
+proto:
+	@command -v protoc >/dev/null || { echo "protoc missing: apt-get install protobuf-compiler"; exit 1; }
+	GOBIN=$(CURDIR)/bin $(GO) install $(PROTOC_GEN_GO)
+	GOBIN=$(CURDIR)/bin $(GO) install $(PROTOC_GEN_GO_GRPC)
+	PATH=$(CURDIR)/bin:$$PATH protoc -I proto \
+		--go_out=. --go_opt=module=github.com/spukit/spukit \
+		--go-grpc_out=. --go-grpc_opt=module=github.com/spukit/spukit \
+		proto/spukit/board/meta.proto proto/spukit/board/v1/board.proto
 
 # The tests CI runs: unit, statistical and conformance tests, with the race
 # detector off (the statistical tests are CPU-heavy) but vet on.

@@ -27,6 +27,9 @@ var (
 	ErrUnsupported = errors.New("unsupported")
 	// ErrClosed: the board was closed.
 	ErrClosed = errors.New("board closed")
+	// ErrBusy: the board is held by another client (a board shared over
+	// the network, package remote) and the caller asked not to wait.
+	ErrBusy = errors.New("board busy")
 )
 
 // RangeError reports a value outside its allowed range. It matches

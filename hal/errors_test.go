@@ -14,7 +14,7 @@ import (
 
 func TestSentinelsAreDistinct(t *testing.T) {
 	all := []error{hal.ErrOutOfRange, hal.ErrDimension, hal.ErrInvalid, hal.ErrSaturated, hal.ErrUnstable,
-		hal.ErrDisconnected, hal.ErrTimeout, hal.ErrUnsupported, hal.ErrClosed}
+		hal.ErrDisconnected, hal.ErrTimeout, hal.ErrUnsupported, hal.ErrClosed, hal.ErrBusy}
 	for i, a := range all {
 		assert.NotEmpty(t, a.Error())
 		for j, b := range all {

@@ -8,6 +8,7 @@
 //	spu selftest [--board URI] [--json]
 //	spu report --run NAME=FILE.jsonl ... --out FILE.md --img DIR [--json]
 //	spu emu    [--board URI | --profile NAME|FILE.json --seed N] [--link PATH] [--faults drop=P,flip=P,dup=P,delay=D]
+//	spu serve  --board URI --listen ADDR [--insecure] [--token-file F] [--tls-cert F --tls-key F] [--client-ca F] | --status ADDR | --gen-certs DIR
 //	spu version [--json]
 //
 // Boards are named by URI: sim:proto8?seed=3, serial:///dev/ttyACM0,
@@ -36,7 +37,8 @@ import (
 	_ "github.com/spukit/spukit/driver/spi"         // registers the spi: scheme
 	_ "github.com/spukit/spukit/driver/spi/virtual" // registers the spi+sim: scheme
 	"github.com/spukit/spukit/hal"
-	_ "github.com/spukit/spukit/sim" // registers the sim: scheme
+	_ "github.com/spukit/spukit/remote" // registers the grpc: scheme
+	_ "github.com/spukit/spukit/sim"    // registers the sim: scheme
 )
 
 // Exit codes.
@@ -112,6 +114,7 @@ func commands() []command {
 		{"emu", "run the board firmware on a simulated board behind a pseudo-terminal", runEmu},
 		{"calibrate", "measure the board's analog errors, write a calibration file; --check checks one", runCalibrate},
 		{"selftest", "bring-up check: every cell, channel and coupling element, with hints", runSelftest},
+		{"serve", "serve a board to the network (grpc://HOST:PORT), with TLS, auth and leases", runServe},
 		{"version", "print the version and the commit it was built from (also spu --version)", runVersion},
 	}
 }

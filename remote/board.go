@@ -1,0 +1,379 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/remote/boardpb"
+	"github.com/spukit/spukit/remote/internal/wire"
+)
+
+// Board is a board served by spu serve, held under a lease while open. It
+// implements hal.Board and hal.Clock (ok = false when the served board
+// keeps no time). Dial returns it wrapped so that the result implements
+// hal.Factored and hal.Diagnoser exactly when the served board does:
+// callers (the solver, the trainer, selftest) choose their path by type
+// assertion.
+type Board struct {
+	addr  string
+	conn  *grpc.ClientConn
+	c     boardpb.BoardClient
+	info  hal.Info
+	reply *boardpb.InfoReply
+	retry time.Duration
+
+	lease string
+	seq   uint64
+
+	stopRenew context.CancelFunc
+	renewed   sync.WaitGroup
+
+	mu       sync.Mutex // guards lastTime and closed (BoardTime has no ctx)
+	lastTime time.Duration
+	closed   bool
+}
+
+// Dial connects to the board server at addr (HOST:PORT), checks the
+// protocol version and the board's Info, and acquires the board. The
+// result is a *Board, or wraps one (Unwrap) to add the served board's
+// optional capabilities.
+func Dial(ctx context.Context, addr string, o Options) (hal.Board, error) {
+	conn, err := dial(ctx, addr, &o)
+	if err != nil {
+		return nil, err
+	}
+	b := &Board{addr: addr, conn: conn, c: boardpb.NewBoardClient(conn), retry: o.RetryFor}
+	if b.retry <= 0 {
+		b.retry = 500 * time.Millisecond
+	}
+	if err := b.open(ctx, &o); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	switch r := b.reply; {
+	case r.GetFactored() && r.GetDiagnoser():
+		return factoredDiagBoard{b}, nil
+	case r.GetFactored():
+		return factoredBoard{b}, nil
+	case r.GetDiagnoser():
+		return diagBoard{b}, nil
+	}
+	return b, nil
+}
+
+// factoredBoard adds hal.Factored.
+type factoredBoard struct{ *Board }
+
+// SetFactoredCouplings implements hal.Factored.
+func (b factoredBoard) SetFactoredCouplings(ctx context.Context, f *hal.Factorization) error {
+	return b.setFactored(ctx, f)
+}
+
+// Unwrap returns the client.
+func (b factoredBoard) Unwrap() *Board { return b.Board }
+
+// diagBoard adds hal.Diagnoser.
+type diagBoard struct{ *Board }
+
+// Diagnose implements hal.Diagnoser.
+func (b diagBoard) Diagnose(ctx context.Context) ([]hal.Diagnostic, error) { return b.diagnose(ctx) }
+
+// Unwrap returns the client.
+func (b diagBoard) Unwrap() *Board { return b.Board }
+
+// factoredDiagBoard adds hal.Factored and hal.Diagnoser.
+type factoredDiagBoard struct{ *Board }
+
+// SetFactoredCouplings implements hal.Factored.
+func (b factoredDiagBoard) SetFactoredCouplings(ctx context.Context, f *hal.Factorization) error {
+	return b.setFactored(ctx, f)
+}
+
+// Diagnose implements hal.Diagnoser.
+func (b factoredDiagBoard) Diagnose(ctx context.Context) ([]hal.Diagnostic, error) {
+	return b.diagnose(ctx)
+}
+
+// Unwrap returns the client.
+func (b factoredDiagBoard) Unwrap() *Board { return b.Board }
+
+// open reads Info and acquires the lease.
+func (b *Board) open(ctx context.Context, o *Options) error {
+	r, err := b.c.Info(ctx, &boardpb.InfoRequest{})
+	if err != nil {
+		_, err = wire.FromStatus(ctx, "info", err)
+		return err
+	}
+	b.reply, b.info = r, wire.InfoFromPB(r.GetInfo())
+	if err := b.info.Validate(); err != nil {
+		return fmt.Errorf("board server %s: %w", b.addr, err)
+	}
+	st, err := b.c.Acquire(ctx, &boardpb.AcquireRequest{Client: o.Client, Wait: !o.NoWait})
+	if err != nil {
+		_, err = wire.FromStatus(ctx, "acquire", err)
+		return err
+	}
+	var ttl time.Duration
+	for b.lease == "" {
+		m, err := st.Recv()
+		if err != nil {
+			if err == io.EOF {
+				err = status.Error(codes.Unavailable, "the server ended Acquire without a lease")
+			}
+			_, err = wire.FromStatus(ctx, "acquire", err)
+			return err
+		}
+		if m.GetLease() != "" {
+			b.lease, ttl = m.GetLease(), time.Duration(m.GetTtlNs())
+		} else if o.OnQueue != nil {
+			o.OnQueue(int(m.GetPosition()))
+		}
+	}
+	rctx, cancel := context.WithCancel(context.Background())
+	b.stopRenew = cancel
+	b.renewed.Add(1)
+	go b.renew(rctx, max(ttl/3, 10*time.Millisecond))
+	return nil
+}
+
+// renew keeps the lease while the board is open.
+func (b *Board) renew(ctx context.Context, every time.Duration) {
+	defer b.renewed.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			// A failed renewal is retried at the next tick; a lost lease
+			// shows in the next board call's error.
+			c, cancel := context.WithTimeout(ctx, every)
+			_, _ = b.c.Renew(c, &boardpb.RenewRequest{Lease: b.lease})
+			cancel()
+		}
+	}
+}
+
+// Info implements hal.Board.
+func (b *Board) Info() hal.Info { return b.info }
+
+// Calibration returns the calibration file the server applies to the
+// board, or nil when it serves the raw board.
+func (b *Board) Calibration() []byte { return b.reply.GetCalibration() }
+
+// String names the board and its server.
+func (b *Board) String() string { return fmt.Sprintf("%s at grpc://%s", b.info.Model, b.addr) }
+
+// check refuses calls on a closed board or with a cancelled ctx.
+func (b *Board) check(ctx context.Context, op string) error {
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	return hal.CheckUsable(ctx, op, closed)
+}
+
+// next returns the Call of a new board call.
+func (b *Board) next() *boardpb.Call {
+	b.seq++
+	return &boardpb.Call{Lease: b.lease, Seq: b.seq}
+}
+
+// invoke runs one board call, retrying it with the same sequence number
+// (so the server runs it at most once) while the connection fails, for at
+// most b.retry.
+func (b *Board) invoke(ctx context.Context, op string, call func(ctx context.Context) error) (int, error) {
+	if err := b.check(ctx, op); err != nil {
+		return 0, err
+	}
+	deadline := time.Now().Add(b.retry)
+	for {
+		err := call(ctx)
+		if err == nil {
+			return 0, nil
+		}
+		if status.Code(err) == codes.Unavailable && ctx.Err() == nil && time.Now().Before(deadline) {
+			select {
+			case <-time.After(20 * time.Millisecond):
+				continue
+			case <-ctx.Done():
+			}
+		}
+		return wire.FromStatus(ctx, op, err)
+	}
+}
+
+// SetCouplings implements hal.Board.
+func (b *Board) SetCouplings(ctx context.Context, a []float64) error {
+	req := &boardpb.SetCouplingsRequest{Call: b.next(), A: a}
+	_, err := b.invoke(ctx, "set couplings", func(ctx context.Context) error {
+		_, err := b.c.SetCouplings(ctx, req)
+		return err
+	})
+	return err
+}
+
+// setFactored programs factored couplings (hal.Factored).
+func (b *Board) setFactored(ctx context.Context, f *hal.Factorization) error {
+	if f == nil {
+		return fmt.Errorf("set factored couplings: nil factorization: %w", hal.ErrInvalid)
+	}
+	req := wire.FactorizationToPB(b.next(), f)
+	_, err := b.invoke(ctx, "set factored couplings", func(ctx context.Context) error {
+		_, err := b.c.SetFactoredCouplings(ctx, req)
+		return err
+	})
+	return err
+}
+
+// SetBias implements hal.Board.
+func (b *Board) SetBias(ctx context.Context, v []float64) error {
+	req := &boardpb.VectorRequest{Call: b.next(), V: v}
+	_, err := b.invoke(ctx, "set bias", func(ctx context.Context) error {
+		_, err := b.c.SetBias(ctx, req)
+		return err
+	})
+	return err
+}
+
+// SetState implements hal.Board.
+func (b *Board) SetState(ctx context.Context, x []float64) error {
+	req := &boardpb.VectorRequest{Call: b.next(), V: x}
+	_, err := b.invoke(ctx, "set state", func(ctx context.Context) error {
+		_, err := b.c.SetState(ctx, req)
+		return err
+	})
+	return err
+}
+
+// Run implements hal.Board.
+func (b *Board) Run(ctx context.Context, d time.Duration) error {
+	req := &boardpb.RunRequest{Call: b.next(), DurationNs: int64(d)}
+	_, err := b.invoke(ctx, "run", func(ctx context.Context) error {
+		_, err := b.c.Run(ctx, req)
+		return err
+	})
+	return err
+}
+
+// Sample implements hal.Board. The server takes every sample in one board
+// call and streams them; dst is filled as the chunks arrive.
+func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64) (int, error) {
+	k := b.info.Cells
+	if len(dst) == 0 || len(dst)%k != 0 {
+		if err := b.check(ctx, "sample"); err != nil {
+			return 0, err
+		}
+		return 0, fmt.Errorf("sample: len(dst) = %d, want a positive multiple of %d cells: %w", len(dst), k, hal.ErrDimension)
+	}
+	req := &boardpb.SampleRequest{Call: b.next(), PeriodNs: int64(period), Samples: int64(len(dst) / k)}
+	got := 0
+	_, err := b.invoke(ctx, "sample", func(ctx context.Context) error {
+		st, err := b.c.Sample(ctx, req)
+		if err != nil {
+			return err
+		}
+		for {
+			m, err := st.Recv()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			first, v := int(m.GetFirst()), m.GetValues()
+			if first < 0 || first > len(dst)/k || len(v)%k != 0 || len(v) > len(dst)-first*k {
+				return status.Errorf(codes.Internal, "server sent %d values at sample %d for %d samples", len(v), first, len(dst)/k)
+			}
+			copy(dst[first*k:], v)
+			got = max(got, first+len(v)/k)
+		}
+	})
+	// got counts the samples that arrived: all of them with a saturation
+	// error, those streamed before a cancellation.
+	return got, err
+}
+
+// BoardTime implements hal.Clock: the served board's board time. A call
+// that fails (the server is gone) returns the last time read, so that ok
+// stays the same for the life of the board.
+func (b *Board) BoardTime() (time.Duration, bool) {
+	if !b.reply.GetClock() {
+		return 0, false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return b.lastTime, true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.retry+time.Second)
+	defer cancel()
+	r, err := b.c.BoardTime(ctx, &boardpb.BoardTimeRequest{Call: &boardpb.Call{Lease: b.lease}})
+	if err == nil && r.GetOk() {
+		b.lastTime = time.Duration(r.GetNs())
+	}
+	return b.lastTime, true
+}
+
+// diagnose runs the served board's checks (hal.Diagnoser).
+func (b *Board) diagnose(ctx context.Context) ([]hal.Diagnostic, error) {
+	req := &boardpb.DiagnoseRequest{Call: b.next()}
+	var out []hal.Diagnostic
+	_, err := b.invoke(ctx, "diagnose", func(ctx context.Context) error {
+		r, err := b.c.Diagnose(ctx, req)
+		out = wire.DiagnosticsFromPB(r)
+		return err
+	})
+	return out, err
+}
+
+// Close implements hal.Board: it releases the lease (the server resets the
+// board) and closes the connection.
+func (b *Board) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.lastTime, _ = b.boardTimeLocked()
+	b.closed = true
+	b.mu.Unlock()
+	b.stopRenew()
+	b.renewed.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), b.retry+time.Second)
+	defer cancel()
+	_, rerr := b.c.Release(ctx, &boardpb.ReleaseRequest{Lease: b.lease})
+	cerr := b.conn.Close()
+	if rerr != nil {
+		// A lease the server already ended (expired, or the server is
+		// gone) leaves nothing to release.
+		if _, rerr = wire.FromStatus(ctx, "close: release the lease", rerr); !errors.Is(rerr, hal.ErrDisconnected) {
+			return rerr
+		}
+	}
+	return cerr
+}
+
+// boardTimeLocked reads the board time before Close, so BoardTime keeps
+// answering afterwards; b.mu is held.
+func (b *Board) boardTimeLocked() (time.Duration, bool) {
+	if !b.reply.GetClock() {
+		return 0, false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.retry+time.Second)
+	defer cancel()
+	r, err := b.c.BoardTime(ctx, &boardpb.BoardTimeRequest{Call: &boardpb.Call{Lease: b.lease}})
+	if err != nil || !r.GetOk() {
+		return b.lastTime, true
+	}
+	return time.Duration(r.GetNs()), true
+}
