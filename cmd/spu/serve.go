@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -18,6 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc/credentials"
 
+	"github.com/spukit/spukit/calibration"
+	"github.com/spukit/spukit/hal"
 	"github.com/spukit/spukit/remote"
 	"github.com/spukit/spukit/remote/server"
 )
@@ -41,6 +44,7 @@ Requests are logged to stderr; --metrics ADDR serves Prometheus metrics.
 type serveFlags struct {
 	*flags
 	listen, tokenFile, cert, key, clientCA, genCerts, hosts, metrics string
+	calibration                                                      string
 	status, ca, clientCert, clientKey                                string
 	insecure                                                         bool
 	leaseTTL                                                         time.Duration
@@ -58,6 +62,7 @@ func newServeFlags() *serveFlags {
 	f.StringVar(&f.clientCA, "client-ca", "", "require client certificates signed by this CA `FILE` (mutual TLS)")
 	f.StringVar(&f.genCerts, "gen-certs", "", "write a CA, server and client certificates and a token into `DIR`, then exit")
 	f.StringVar(&f.hosts, "hosts", "", "with --gen-certs: comma-separated names and IPs of the server (default: this host's name, localhost, 127.0.0.1, ::1)")
+	f.StringVar(&f.calibration, "calibration", "", "serve the board through the calibration in `FILE` (or \"cache\")")
 	f.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics on `ADDR` (/metrics)")
 	f.DurationVar(&f.leaseTTL, "lease-ttl", server.DefaultLeaseTTL, "a lease not renewed for this long ends and the board is reset")
 	f.StringVar(&f.status, "status", "", "show the server at `ADDR`'s holder and queue, then exit")
@@ -85,8 +90,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	s, err := server.New(ctx, server.Options{URI: f.board, LeaseTTL: f.leaseTTL, Logger: log,
-		Metrics: server.NewMetrics(reg), Name: serverName()})
+	o := server.Options{URI: f.board, LeaseTTL: f.leaseTTL, Logger: log, Metrics: server.NewMetrics(reg), Name: serverName()}
+	if f.calibration != "" {
+		if err := f.calibrated(ctx, &o, stderr); err != nil {
+			return err
+		}
+	}
+	s, err := server.New(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -154,6 +164,39 @@ func (f *serveFlags) security() (credentials.TransportCredentials, server.Auth, 
 		return nil, a, err
 	}
 	return credentials.NewTLS(cfg), a, nil
+}
+
+// calibrated makes o serve the board through --calibration: the file is
+// loaded (and checked against the board) once, and every reopening of the
+// board between leases is wrapped with it.
+func (f *serveFlags) calibrated(ctx context.Context, o *server.Options, stderr io.Writer) error {
+	b, err := hal.Open(ctx, f.board)
+	if err != nil {
+		return err
+	}
+	cal, _, err := loadCalibration(f.calibration, "", b, stderr, "serve")
+	b.Close()
+	if err != nil {
+		return fmt.Errorf("--calibration: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := cal.Encode(&buf); err != nil {
+		return err
+	}
+	o.Calibration = buf.Bytes()
+	o.Open = func(ctx context.Context) (hal.Board, error) {
+		b, err := hal.Open(ctx, f.board)
+		if err != nil {
+			return nil, err
+		}
+		wb, err := calibration.Wrap(b, cal, nil)
+		if err != nil {
+			b.Close()
+			return nil, err
+		}
+		return wb, nil
+	}
+	return nil
 }
 
 // serveMetrics serves reg on addr's /metrics until stop is called.

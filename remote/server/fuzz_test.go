@@ -1,0 +1,104 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/spukit/spukit/remote/boardpb"
+	_ "github.com/spukit/spukit/sim" // registers sim:
+)
+
+// sampleStream is a Board_SampleServer that drops what it is sent.
+type sampleStream struct {
+	grpc.ServerStream
+	ctx  context.Context
+	sent int
+}
+
+func (s *sampleStream) Context() context.Context { return s.ctx }
+func (s *sampleStream) Send(c *boardpb.SampleChunk) error {
+	s.sent += len(c.GetValues())
+	return nil
+}
+
+// FuzzRequests decodes arbitrary bytes as each board request and hands
+// it to the server under a valid lease: a malformed request must be an
+// error, never a panic or an allocation sized by a claimed length (the
+// fuzzer's memory limit catches those).
+func FuzzRequests(f *testing.F) {
+	s, err := New(context.Background(), Options{URI: "sim:proto8?seed=1", MaxSampleValues: 1 << 16,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(f, err)
+	defer s.Close()
+	le, err := s.leases.acquire(context.Background(), "fuzz", false, nil)
+	require.NoError(f, err)
+	seeds := []proto.Message{
+		&boardpb.SetCouplingsRequest{A: make([]float64, 64)},
+		&boardpb.VectorRequest{V: []float64{0.1, 0, 0, 0, 0, 0, 0, 0}},
+		&boardpb.RunRequest{DurationNs: 1000},
+		&boardpb.SampleRequest{Samples: 3, PeriodNs: 5000},
+		&boardpb.SetFactoredCouplingsRequest{Rows: 2, Cols: 2, RowsPerSample: 1, H: []float64{1, 1}, Lambda: 1,
+			Blocks: []*boardpb.JacobianBlock{{Out: 1, In: 2, Signal: []float64{1, 1}, Input: []float64{1, 2, 3, 4}}}},
+	}
+	for i, m := range seeds {
+		raw, err := proto.Marshal(m)
+		require.NoError(f, err)
+		f.Add(uint8(i), raw)
+	}
+	var seq uint64
+	f.Fuzz(func(t *testing.T, kind uint8, raw []byte) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		seq++
+		call := &boardpb.Call{Lease: le.id, Seq: seq}
+		switch kind % 6 {
+		case 0:
+			r := &boardpb.SetCouplingsRequest{}
+			if proto.Unmarshal(raw, r) == nil {
+				r.Call = call
+				_, _ = s.SetCouplings(ctx, r)
+			}
+		case 1:
+			r := &boardpb.VectorRequest{}
+			if proto.Unmarshal(raw, r) == nil {
+				r.Call = call
+				_, _ = s.SetBias(ctx, r)
+				_, _ = s.SetState(ctx, r)
+			}
+		case 2:
+			r := &boardpb.RunRequest{}
+			if proto.Unmarshal(raw, r) == nil {
+				r.Call = call
+				r.DurationNs %= int64(10 * time.Millisecond) // bound the fuzzer's time, not the server's
+				_, _ = s.Run(ctx, r)
+			}
+		case 3:
+			r := &boardpb.SampleRequest{}
+			if proto.Unmarshal(raw, r) == nil {
+				r.Call = call
+				r.PeriodNs %= int64(time.Millisecond)
+				_ = s.Sample(r, &sampleStream{ctx: ctx})
+			}
+		case 4:
+			r := &boardpb.SetFactoredCouplingsRequest{}
+			if proto.Unmarshal(raw, r) == nil {
+				r.Call = call
+				_, _ = s.SetFactoredCouplings(ctx, r)
+			}
+		case 5:
+			// Requests under no or a wrong lease and stale sequence numbers.
+			r := &boardpb.RunRequest{}
+			if proto.Unmarshal(raw, r) == nil {
+				_, _ = s.Run(ctx, r)
+				_, _ = s.Renew(ctx, &boardpb.RenewRequest{Lease: r.GetCall().GetLease()})
+			}
+		}
+	})
+}
