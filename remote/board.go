@@ -188,18 +188,25 @@ func (b *Board) next() *boardpb.Call {
 	return &boardpb.Call{Lease: b.lease, Seq: b.seq}
 }
 
-// invoke runs one board call, retrying it with the same sequence number
+// invoke runs board call c, retrying it with the same sequence number
 // (so the server runs it at most once) while the connection fails, for at
-// most b.retry.
-func (b *Board) invoke(ctx context.Context, op string, call func(ctx context.Context) error) (int, error) {
+// most b.retry. The server runs a call to its end even when the
+// connection drops, so a cancelled ctx is sent as an explicit Cancel.
+func (b *Board) invoke(ctx context.Context, op string, c *boardpb.Call, call func(ctx context.Context) error) error {
 	if err := b.check(ctx, op); err != nil {
-		return 0, err
+		return err
 	}
+	stop := context.AfterFunc(ctx, func() {
+		cctx, cancel := context.WithTimeout(context.Background(), b.retry)
+		defer cancel()
+		_, _ = b.c.Cancel(cctx, &boardpb.CancelRequest{Call: c})
+	})
+	defer stop()
 	deadline := time.Now().Add(b.retry)
 	for {
 		err := call(ctx)
 		if err == nil {
-			return 0, nil
+			return nil
 		}
 		if status.Code(err) == codes.Unavailable && ctx.Err() == nil && time.Now().Before(deadline) {
 			select {
@@ -208,14 +215,15 @@ func (b *Board) invoke(ctx context.Context, op string, call func(ctx context.Con
 			case <-ctx.Done():
 			}
 		}
-		return wire.FromStatus(ctx, op, err)
+		_, err = wire.FromStatus(ctx, op, err)
+		return err
 	}
 }
 
 // SetCouplings implements hal.Board.
 func (b *Board) SetCouplings(ctx context.Context, a []float64) error {
 	req := &boardpb.SetCouplingsRequest{Call: b.next(), A: a}
-	_, err := b.invoke(ctx, "set couplings", func(ctx context.Context) error {
+	err := b.invoke(ctx, "set couplings", req.Call, func(ctx context.Context) error {
 		_, err := b.c.SetCouplings(ctx, req)
 		return err
 	})
@@ -228,7 +236,7 @@ func (b *Board) setFactored(ctx context.Context, f *hal.Factorization) error {
 		return fmt.Errorf("set factored couplings: nil factorization: %w", hal.ErrInvalid)
 	}
 	req := wire.FactorizationToPB(b.next(), f)
-	_, err := b.invoke(ctx, "set factored couplings", func(ctx context.Context) error {
+	err := b.invoke(ctx, "set factored couplings", req.Call, func(ctx context.Context) error {
 		_, err := b.c.SetFactoredCouplings(ctx, req)
 		return err
 	})
@@ -238,7 +246,7 @@ func (b *Board) setFactored(ctx context.Context, f *hal.Factorization) error {
 // SetBias implements hal.Board.
 func (b *Board) SetBias(ctx context.Context, v []float64) error {
 	req := &boardpb.VectorRequest{Call: b.next(), V: v}
-	_, err := b.invoke(ctx, "set bias", func(ctx context.Context) error {
+	err := b.invoke(ctx, "set bias", req.Call, func(ctx context.Context) error {
 		_, err := b.c.SetBias(ctx, req)
 		return err
 	})
@@ -248,7 +256,7 @@ func (b *Board) SetBias(ctx context.Context, v []float64) error {
 // SetState implements hal.Board.
 func (b *Board) SetState(ctx context.Context, x []float64) error {
 	req := &boardpb.VectorRequest{Call: b.next(), V: x}
-	_, err := b.invoke(ctx, "set state", func(ctx context.Context) error {
+	err := b.invoke(ctx, "set state", req.Call, func(ctx context.Context) error {
 		_, err := b.c.SetState(ctx, req)
 		return err
 	})
@@ -258,7 +266,7 @@ func (b *Board) SetState(ctx context.Context, x []float64) error {
 // Run implements hal.Board.
 func (b *Board) Run(ctx context.Context, d time.Duration) error {
 	req := &boardpb.RunRequest{Call: b.next(), DurationNs: int64(d)}
-	_, err := b.invoke(ctx, "run", func(ctx context.Context) error {
+	err := b.invoke(ctx, "run", req.Call, func(ctx context.Context) error {
 		_, err := b.c.Run(ctx, req)
 		return err
 	})
@@ -277,7 +285,7 @@ func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64)
 	}
 	req := &boardpb.SampleRequest{Call: b.next(), PeriodNs: int64(period), Samples: int64(len(dst) / k)}
 	got := 0
-	_, err := b.invoke(ctx, "sample", func(ctx context.Context) error {
+	err := b.invoke(ctx, "sample", req.Call, func(ctx context.Context) error {
 		st, err := b.c.Sample(ctx, req)
 		if err != nil {
 			return err
@@ -315,12 +323,7 @@ func (b *Board) BoardTime() (time.Duration, bool) {
 	if b.closed {
 		return b.lastTime, true
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), b.retry+time.Second)
-	defer cancel()
-	r, err := b.c.BoardTime(ctx, &boardpb.BoardTimeRequest{Call: &boardpb.Call{Lease: b.lease}})
-	if err == nil && r.GetOk() {
-		b.lastTime = time.Duration(r.GetNs())
-	}
+	b.lastTime, _ = b.boardTimeLocked()
 	return b.lastTime, true
 }
 
@@ -328,7 +331,7 @@ func (b *Board) BoardTime() (time.Duration, bool) {
 func (b *Board) diagnose(ctx context.Context) ([]hal.Diagnostic, error) {
 	req := &boardpb.DiagnoseRequest{Call: b.next()}
 	var out []hal.Diagnostic
-	_, err := b.invoke(ctx, "diagnose", func(ctx context.Context) error {
+	err := b.invoke(ctx, "diagnose", req.Call, func(ctx context.Context) error {
 		r, err := b.c.Diagnose(ctx, req)
 		out = wire.DiagnosticsFromPB(r)
 		return err
@@ -369,11 +372,19 @@ func (b *Board) boardTimeLocked() (time.Duration, bool) {
 	if !b.reply.GetClock() {
 		return 0, false
 	}
+	// Reading the clock changes nothing: retried freely while the
+	// connection fails.
 	ctx, cancel := context.WithTimeout(context.Background(), b.retry+time.Second)
 	defer cancel()
-	r, err := b.c.BoardTime(ctx, &boardpb.BoardTimeRequest{Call: &boardpb.Call{Lease: b.lease}})
-	if err != nil || !r.GetOk() {
-		return b.lastTime, true
+	for {
+		r, err := b.c.BoardTime(ctx, &boardpb.BoardTimeRequest{Call: &boardpb.Call{Lease: b.lease}})
+		switch {
+		case err == nil && r.GetOk():
+			return time.Duration(r.GetNs()), true
+		case status.Code(err) == codes.Unavailable && ctx.Err() == nil:
+			time.Sleep(20 * time.Millisecond)
+		default:
+			return b.lastTime, true
+		}
 	}
-	return time.Duration(r.GetNs()), true
 }

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
@@ -142,7 +143,12 @@ func dial(ctx context.Context, addr string, o *Options) (*grpc.ClientConn, error
 	if maxMsg <= 0 {
 		maxMsg = 64 << 20
 	}
+	// Reconnect quickly after a dropped connection: a retried call waits
+	// for it (Options.RetryFor), not gRPC's default 1 s first backoff.
+	bo := backoff.DefaultConfig
+	bo.BaseDelay, bo.MaxDelay = 20*time.Millisecond, time.Second
 	dopts := []grpc.DialOption{grpc.WithTransportCredentials(tc),
+		grpc.WithConnectParams(grpc.ConnectParams{Backoff: bo, MinConnectTimeout: time.Second}),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg))}
 	tok := o.Token
 	if o.TokenFile != "" {

@@ -155,3 +155,29 @@ func TestIdempotent(t *testing.T) {
 	_, err = c.Run(t.Context(), &boardpb.RunRequest{Call: &boardpb.Call{Lease: call.Lease, Seq: 0}, DurationNs: 1})
 	require.Error(t, err)
 }
+
+// TestClientKilledMidRun: a client killed during a long Run loses the
+// lease one TTL later; the Run is stopped and the board reset for the next.
+func TestClientKilledMidRun(t *testing.T) {
+	const ttl = 200 * time.Millisecond
+	s, opens := counted(t, server.Options{URI: "sim:ideal", LeaseTTL: ttl})
+	conn, err := grpc.NewClient(s.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	c := boardpb.NewBoardClient(conn)
+	st, err := c.Acquire(t.Context(), &boardpb.AcquireRequest{Client: "doomed", Wait: true})
+	require.NoError(t, err)
+	m, err := st.Recv()
+	require.NoError(t, err)
+	go func() {
+		_, _ = c.Run(context.Background(), &boardpb.RunRequest{Call: &boardpb.Call{Lease: m.GetLease(), Seq: 1},
+			DurationNs: int64(time.Hour)})
+	}()
+	time.Sleep(50 * time.Millisecond)
+	require.NoError(t, conn.Close()) // the client dies mid-run
+	start := time.Now()
+	b, err := remote.Dial(t.Context(), s.Addr, remote.Options{Plaintext: true})
+	require.NoError(t, err)
+	defer b.Close()
+	assert.Less(t, time.Since(start), ttl+time.Second)
+	assert.Equal(t, int32(2), opens.Load(), "reset before the next lease")
+}

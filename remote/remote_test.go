@@ -45,6 +45,9 @@ func script(t *testing.T, b hal.Board) []float64 {
 	return append(dst, bt.Seconds())
 }
 
+// openT opens uri for the test (haltest.Open).
+func openT(t *testing.T, uri string) hal.Board { return haltest.Open(t, uri) }
+
 func TestBitIdentical(t *testing.T) {
 	const uri = "sim:proto8?seed=9"
 	s := servetest.Start(t, server.Options{URI: uri, ChunkValues: 64}, server.Auth{}, nil)

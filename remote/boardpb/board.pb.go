@@ -1460,6 +1460,50 @@ func (x *BoardTimeRequest) GetCall() *Call {
 	return nil
 }
 
+type CancelRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Call          *Call                  `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelRequest) Reset() {
+	*x = CancelRequest{}
+	mi := &file_spukit_board_v1_board_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelRequest) ProtoMessage() {}
+
+func (x *CancelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_spukit_board_v1_board_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelRequest.ProtoReflect.Descriptor instead.
+func (*CancelRequest) Descriptor() ([]byte, []int) {
+	return file_spukit_board_v1_board_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *CancelRequest) GetCall() *Call {
+	if x != nil {
+		return x.Call
+	}
+	return nil
+}
+
 type BoardTimeReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Ns            int64                  `protobuf:"varint,1,opt,name=ns,proto3" json:"ns,omitempty"`
@@ -1470,7 +1514,7 @@ type BoardTimeReply struct {
 
 func (x *BoardTimeReply) Reset() {
 	*x = BoardTimeReply{}
-	mi := &file_spukit_board_v1_board_proto_msgTypes[24]
+	mi := &file_spukit_board_v1_board_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1482,7 +1526,7 @@ func (x *BoardTimeReply) String() string {
 func (*BoardTimeReply) ProtoMessage() {}
 
 func (x *BoardTimeReply) ProtoReflect() protoreflect.Message {
-	mi := &file_spukit_board_v1_board_proto_msgTypes[24]
+	mi := &file_spukit_board_v1_board_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1495,7 +1539,7 @@ func (x *BoardTimeReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BoardTimeReply.ProtoReflect.Descriptor instead.
 func (*BoardTimeReply) Descriptor() ([]byte, []int) {
-	return file_spukit_board_v1_board_proto_rawDescGZIP(), []int{24}
+	return file_spukit_board_v1_board_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *BoardTimeReply) GetNs() int64 {
@@ -1521,7 +1565,7 @@ type DiagnoseRequest struct {
 
 func (x *DiagnoseRequest) Reset() {
 	*x = DiagnoseRequest{}
-	mi := &file_spukit_board_v1_board_proto_msgTypes[25]
+	mi := &file_spukit_board_v1_board_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1533,7 +1577,7 @@ func (x *DiagnoseRequest) String() string {
 func (*DiagnoseRequest) ProtoMessage() {}
 
 func (x *DiagnoseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_spukit_board_v1_board_proto_msgTypes[25]
+	mi := &file_spukit_board_v1_board_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1546,7 +1590,7 @@ func (x *DiagnoseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiagnoseRequest.ProtoReflect.Descriptor instead.
 func (*DiagnoseRequest) Descriptor() ([]byte, []int) {
-	return file_spukit_board_v1_board_proto_rawDescGZIP(), []int{25}
+	return file_spukit_board_v1_board_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DiagnoseRequest) GetCall() *Call {
@@ -1570,7 +1614,7 @@ type Diagnostic struct {
 
 func (x *Diagnostic) Reset() {
 	*x = Diagnostic{}
-	mi := &file_spukit_board_v1_board_proto_msgTypes[26]
+	mi := &file_spukit_board_v1_board_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1582,7 +1626,7 @@ func (x *Diagnostic) String() string {
 func (*Diagnostic) ProtoMessage() {}
 
 func (x *Diagnostic) ProtoReflect() protoreflect.Message {
-	mi := &file_spukit_board_v1_board_proto_msgTypes[26]
+	mi := &file_spukit_board_v1_board_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1595,7 +1639,7 @@ func (x *Diagnostic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Diagnostic.ProtoReflect.Descriptor instead.
 func (*Diagnostic) Descriptor() ([]byte, []int) {
-	return file_spukit_board_v1_board_proto_rawDescGZIP(), []int{26}
+	return file_spukit_board_v1_board_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Diagnostic) GetComponent() string {
@@ -1649,7 +1693,7 @@ type DiagnoseReply struct {
 
 func (x *DiagnoseReply) Reset() {
 	*x = DiagnoseReply{}
-	mi := &file_spukit_board_v1_board_proto_msgTypes[27]
+	mi := &file_spukit_board_v1_board_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1661,7 +1705,7 @@ func (x *DiagnoseReply) String() string {
 func (*DiagnoseReply) ProtoMessage() {}
 
 func (x *DiagnoseReply) ProtoReflect() protoreflect.Message {
-	mi := &file_spukit_board_v1_board_proto_msgTypes[27]
+	mi := &file_spukit_board_v1_board_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1674,7 +1718,7 @@ func (x *DiagnoseReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiagnoseReply.ProtoReflect.Descriptor instead.
 func (*DiagnoseReply) Descriptor() ([]byte, []int) {
-	return file_spukit_board_v1_board_proto_rawDescGZIP(), []int{27}
+	return file_spukit_board_v1_board_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DiagnoseReply) GetDiagnostics() []*Diagnostic {
@@ -1700,7 +1744,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_spukit_board_v1_board_proto_msgTypes[28]
+	mi := &file_spukit_board_v1_board_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1712,7 +1756,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_spukit_board_v1_board_proto_msgTypes[28]
+	mi := &file_spukit_board_v1_board_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1725,7 +1769,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_spukit_board_v1_board_proto_rawDescGZIP(), []int{28}
+	return file_spukit_board_v1_board_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Error) GetSentinel() string {
@@ -1772,7 +1816,7 @@ type RangeError struct {
 
 func (x *RangeError) Reset() {
 	*x = RangeError{}
-	mi := &file_spukit_board_v1_board_proto_msgTypes[29]
+	mi := &file_spukit_board_v1_board_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1784,7 +1828,7 @@ func (x *RangeError) String() string {
 func (*RangeError) ProtoMessage() {}
 
 func (x *RangeError) ProtoReflect() protoreflect.Message {
-	mi := &file_spukit_board_v1_board_proto_msgTypes[29]
+	mi := &file_spukit_board_v1_board_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1797,7 +1841,7 @@ func (x *RangeError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RangeError.ProtoReflect.Descriptor instead.
 func (*RangeError) Descriptor() ([]byte, []int) {
-	return file_spukit_board_v1_board_proto_rawDescGZIP(), []int{29}
+	return file_spukit_board_v1_board_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *RangeError) GetWhat() string {
@@ -1866,7 +1910,7 @@ type SaturationError struct {
 
 func (x *SaturationError) Reset() {
 	*x = SaturationError{}
-	mi := &file_spukit_board_v1_board_proto_msgTypes[30]
+	mi := &file_spukit_board_v1_board_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1878,7 +1922,7 @@ func (x *SaturationError) String() string {
 func (*SaturationError) ProtoMessage() {}
 
 func (x *SaturationError) ProtoReflect() protoreflect.Message {
-	mi := &file_spukit_board_v1_board_proto_msgTypes[30]
+	mi := &file_spukit_board_v1_board_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1891,7 +1935,7 @@ func (x *SaturationError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaturationError.ProtoReflect.Descriptor instead.
 func (*SaturationError) Descriptor() ([]byte, []int) {
-	return file_spukit_board_v1_board_proto_rawDescGZIP(), []int{30}
+	return file_spukit_board_v1_board_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SaturationError) GetCounts() []int64 {
@@ -2011,6 +2055,8 @@ const file_spukit_board_v1_board_proto_rawDesc = "" +
 	"\x05first\x18\x01 \x01(\x03R\x05first\x12\x16\n" +
 	"\x06values\x18\x02 \x03(\x01R\x06values\"=\n" +
 	"\x10BoardTimeRequest\x12)\n" +
+	"\x04call\x18\x01 \x01(\v2\x15.spukit.board.v1.CallR\x04call\":\n" +
+	"\rCancelRequest\x12)\n" +
 	"\x04call\x18\x01 \x01(\v2\x15.spukit.board.v1.CallR\x04call\"0\n" +
 	"\x0eBoardTimeReply\x12\x0e\n" +
 	"\x02ns\x18\x01 \x01(\x03R\x02ns\x12\x0e\n" +
@@ -2046,7 +2092,7 @@ const file_spukit_board_v1_board_proto_rawDesc = "" +
 	"\x04hint\x18\b \x01(\tR\x04hint\"C\n" +
 	"\x0fSaturationError\x12\x16\n" +
 	"\x06counts\x18\x01 \x03(\x03R\x06counts\x12\x18\n" +
-	"\asamples\x18\x02 \x01(\x03R\asamples2\xc1\a\n" +
+	"\asamples\x18\x02 \x01(\x03R\asamples2\x82\b\n" +
 	"\x05Board\x12@\n" +
 	"\x04Info\x12\x1c.spukit.board.v1.InfoRequest\x1a\x1a.spukit.board.v1.InfoReply\x12F\n" +
 	"\x06Status\x12\x1e.spukit.board.v1.StatusRequest\x1a\x1c.spukit.board.v1.StatusReply\x12K\n" +
@@ -2059,7 +2105,8 @@ const file_spukit_board_v1_board_proto_rawDesc = "" +
 	"\bSetState\x12\x1e.spukit.board.v1.VectorRequest\x1a\x15.spukit.board.v1.Done\x129\n" +
 	"\x03Run\x12\x1b.spukit.board.v1.RunRequest\x1a\x15.spukit.board.v1.Done\x12H\n" +
 	"\x06Sample\x12\x1e.spukit.board.v1.SampleRequest\x1a\x1c.spukit.board.v1.SampleChunk0\x01\x12O\n" +
-	"\tBoardTime\x12!.spukit.board.v1.BoardTimeRequest\x1a\x1f.spukit.board.v1.BoardTimeReply\x12L\n" +
+	"\tBoardTime\x12!.spukit.board.v1.BoardTimeRequest\x1a\x1f.spukit.board.v1.BoardTimeReply\x12?\n" +
+	"\x06Cancel\x12\x1e.spukit.board.v1.CancelRequest\x1a\x15.spukit.board.v1.Done\x12L\n" +
 	"\bDiagnose\x12 .spukit.board.v1.DiagnoseRequest\x1a\x1e.spukit.board.v1.DiagnoseReplyB1Z/github.com/spukit/spukit/remote/boardpb;boardpbb\x06proto3"
 
 var (
@@ -2074,7 +2121,7 @@ func file_spukit_board_v1_board_proto_rawDescGZIP() []byte {
 	return file_spukit_board_v1_board_proto_rawDescData
 }
 
-var file_spukit_board_v1_board_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_spukit_board_v1_board_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_spukit_board_v1_board_proto_goTypes = []any{
 	(*Call)(nil),                        // 0: spukit.board.v1.Call
 	(*Range)(nil),                       // 1: spukit.board.v1.Range
@@ -2100,13 +2147,14 @@ var file_spukit_board_v1_board_proto_goTypes = []any{
 	(*SampleRequest)(nil),               // 21: spukit.board.v1.SampleRequest
 	(*SampleChunk)(nil),                 // 22: spukit.board.v1.SampleChunk
 	(*BoardTimeRequest)(nil),            // 23: spukit.board.v1.BoardTimeRequest
-	(*BoardTimeReply)(nil),              // 24: spukit.board.v1.BoardTimeReply
-	(*DiagnoseRequest)(nil),             // 25: spukit.board.v1.DiagnoseRequest
-	(*Diagnostic)(nil),                  // 26: spukit.board.v1.Diagnostic
-	(*DiagnoseReply)(nil),               // 27: spukit.board.v1.DiagnoseReply
-	(*Error)(nil),                       // 28: spukit.board.v1.Error
-	(*RangeError)(nil),                  // 29: spukit.board.v1.RangeError
-	(*SaturationError)(nil),             // 30: spukit.board.v1.SaturationError
+	(*CancelRequest)(nil),               // 24: spukit.board.v1.CancelRequest
+	(*BoardTimeReply)(nil),              // 25: spukit.board.v1.BoardTimeReply
+	(*DiagnoseRequest)(nil),             // 26: spukit.board.v1.DiagnoseRequest
+	(*Diagnostic)(nil),                  // 27: spukit.board.v1.Diagnostic
+	(*DiagnoseReply)(nil),               // 28: spukit.board.v1.DiagnoseReply
+	(*Error)(nil),                       // 29: spukit.board.v1.Error
+	(*RangeError)(nil),                  // 30: spukit.board.v1.RangeError
+	(*SaturationError)(nil),             // 31: spukit.board.v1.SaturationError
 }
 var file_spukit_board_v1_board_proto_depIdxs = []int32{
 	1,  // 0: spukit.board.v1.Info.coupling:type_name -> spukit.board.v1.Range
@@ -2122,41 +2170,44 @@ var file_spukit_board_v1_board_proto_depIdxs = []int32{
 	0,  // 10: spukit.board.v1.RunRequest.call:type_name -> spukit.board.v1.Call
 	0,  // 11: spukit.board.v1.SampleRequest.call:type_name -> spukit.board.v1.Call
 	0,  // 12: spukit.board.v1.BoardTimeRequest.call:type_name -> spukit.board.v1.Call
-	0,  // 13: spukit.board.v1.DiagnoseRequest.call:type_name -> spukit.board.v1.Call
-	26, // 14: spukit.board.v1.DiagnoseReply.diagnostics:type_name -> spukit.board.v1.Diagnostic
-	29, // 15: spukit.board.v1.Error.range:type_name -> spukit.board.v1.RangeError
-	30, // 16: spukit.board.v1.Error.saturation:type_name -> spukit.board.v1.SaturationError
-	4,  // 17: spukit.board.v1.Board.Info:input_type -> spukit.board.v1.InfoRequest
-	6,  // 18: spukit.board.v1.Board.Status:input_type -> spukit.board.v1.StatusRequest
-	9,  // 19: spukit.board.v1.Board.Acquire:input_type -> spukit.board.v1.AcquireRequest
-	11, // 20: spukit.board.v1.Board.Renew:input_type -> spukit.board.v1.RenewRequest
-	13, // 21: spukit.board.v1.Board.Release:input_type -> spukit.board.v1.ReleaseRequest
-	16, // 22: spukit.board.v1.Board.SetCouplings:input_type -> spukit.board.v1.SetCouplingsRequest
-	18, // 23: spukit.board.v1.Board.SetFactoredCouplings:input_type -> spukit.board.v1.SetFactoredCouplingsRequest
-	19, // 24: spukit.board.v1.Board.SetBias:input_type -> spukit.board.v1.VectorRequest
-	19, // 25: spukit.board.v1.Board.SetState:input_type -> spukit.board.v1.VectorRequest
-	20, // 26: spukit.board.v1.Board.Run:input_type -> spukit.board.v1.RunRequest
-	21, // 27: spukit.board.v1.Board.Sample:input_type -> spukit.board.v1.SampleRequest
-	23, // 28: spukit.board.v1.Board.BoardTime:input_type -> spukit.board.v1.BoardTimeRequest
-	25, // 29: spukit.board.v1.Board.Diagnose:input_type -> spukit.board.v1.DiagnoseRequest
-	5,  // 30: spukit.board.v1.Board.Info:output_type -> spukit.board.v1.InfoReply
-	8,  // 31: spukit.board.v1.Board.Status:output_type -> spukit.board.v1.StatusReply
-	10, // 32: spukit.board.v1.Board.Acquire:output_type -> spukit.board.v1.AcquireReply
-	12, // 33: spukit.board.v1.Board.Renew:output_type -> spukit.board.v1.RenewReply
-	14, // 34: spukit.board.v1.Board.Release:output_type -> spukit.board.v1.ReleaseReply
-	15, // 35: spukit.board.v1.Board.SetCouplings:output_type -> spukit.board.v1.Done
-	15, // 36: spukit.board.v1.Board.SetFactoredCouplings:output_type -> spukit.board.v1.Done
-	15, // 37: spukit.board.v1.Board.SetBias:output_type -> spukit.board.v1.Done
-	15, // 38: spukit.board.v1.Board.SetState:output_type -> spukit.board.v1.Done
-	15, // 39: spukit.board.v1.Board.Run:output_type -> spukit.board.v1.Done
-	22, // 40: spukit.board.v1.Board.Sample:output_type -> spukit.board.v1.SampleChunk
-	24, // 41: spukit.board.v1.Board.BoardTime:output_type -> spukit.board.v1.BoardTimeReply
-	27, // 42: spukit.board.v1.Board.Diagnose:output_type -> spukit.board.v1.DiagnoseReply
-	30, // [30:43] is the sub-list for method output_type
-	17, // [17:30] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	0,  // 13: spukit.board.v1.CancelRequest.call:type_name -> spukit.board.v1.Call
+	0,  // 14: spukit.board.v1.DiagnoseRequest.call:type_name -> spukit.board.v1.Call
+	27, // 15: spukit.board.v1.DiagnoseReply.diagnostics:type_name -> spukit.board.v1.Diagnostic
+	30, // 16: spukit.board.v1.Error.range:type_name -> spukit.board.v1.RangeError
+	31, // 17: spukit.board.v1.Error.saturation:type_name -> spukit.board.v1.SaturationError
+	4,  // 18: spukit.board.v1.Board.Info:input_type -> spukit.board.v1.InfoRequest
+	6,  // 19: spukit.board.v1.Board.Status:input_type -> spukit.board.v1.StatusRequest
+	9,  // 20: spukit.board.v1.Board.Acquire:input_type -> spukit.board.v1.AcquireRequest
+	11, // 21: spukit.board.v1.Board.Renew:input_type -> spukit.board.v1.RenewRequest
+	13, // 22: spukit.board.v1.Board.Release:input_type -> spukit.board.v1.ReleaseRequest
+	16, // 23: spukit.board.v1.Board.SetCouplings:input_type -> spukit.board.v1.SetCouplingsRequest
+	18, // 24: spukit.board.v1.Board.SetFactoredCouplings:input_type -> spukit.board.v1.SetFactoredCouplingsRequest
+	19, // 25: spukit.board.v1.Board.SetBias:input_type -> spukit.board.v1.VectorRequest
+	19, // 26: spukit.board.v1.Board.SetState:input_type -> spukit.board.v1.VectorRequest
+	20, // 27: spukit.board.v1.Board.Run:input_type -> spukit.board.v1.RunRequest
+	21, // 28: spukit.board.v1.Board.Sample:input_type -> spukit.board.v1.SampleRequest
+	23, // 29: spukit.board.v1.Board.BoardTime:input_type -> spukit.board.v1.BoardTimeRequest
+	24, // 30: spukit.board.v1.Board.Cancel:input_type -> spukit.board.v1.CancelRequest
+	26, // 31: spukit.board.v1.Board.Diagnose:input_type -> spukit.board.v1.DiagnoseRequest
+	5,  // 32: spukit.board.v1.Board.Info:output_type -> spukit.board.v1.InfoReply
+	8,  // 33: spukit.board.v1.Board.Status:output_type -> spukit.board.v1.StatusReply
+	10, // 34: spukit.board.v1.Board.Acquire:output_type -> spukit.board.v1.AcquireReply
+	12, // 35: spukit.board.v1.Board.Renew:output_type -> spukit.board.v1.RenewReply
+	14, // 36: spukit.board.v1.Board.Release:output_type -> spukit.board.v1.ReleaseReply
+	15, // 37: spukit.board.v1.Board.SetCouplings:output_type -> spukit.board.v1.Done
+	15, // 38: spukit.board.v1.Board.SetFactoredCouplings:output_type -> spukit.board.v1.Done
+	15, // 39: spukit.board.v1.Board.SetBias:output_type -> spukit.board.v1.Done
+	15, // 40: spukit.board.v1.Board.SetState:output_type -> spukit.board.v1.Done
+	15, // 41: spukit.board.v1.Board.Run:output_type -> spukit.board.v1.Done
+	22, // 42: spukit.board.v1.Board.Sample:output_type -> spukit.board.v1.SampleChunk
+	25, // 43: spukit.board.v1.Board.BoardTime:output_type -> spukit.board.v1.BoardTimeReply
+	15, // 44: spukit.board.v1.Board.Cancel:output_type -> spukit.board.v1.Done
+	28, // 45: spukit.board.v1.Board.Diagnose:output_type -> spukit.board.v1.DiagnoseReply
+	32, // [32:46] is the sub-list for method output_type
+	18, // [18:32] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_spukit_board_v1_board_proto_init() }
@@ -2170,7 +2221,7 @@ func file_spukit_board_v1_board_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_spukit_board_v1_board_proto_rawDesc), len(file_spukit_board_v1_board_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   31,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -40,6 +40,7 @@ const (
 	Board_Run_FullMethodName                  = "/spukit.board.v1.Board/Run"
 	Board_Sample_FullMethodName               = "/spukit.board.v1.Board/Sample"
 	Board_BoardTime_FullMethodName            = "/spukit.board.v1.Board/BoardTime"
+	Board_Cancel_FullMethodName               = "/spukit.board.v1.Board/Cancel"
 	Board_Diagnose_FullMethodName             = "/spukit.board.v1.Board/Diagnose"
 )
 
@@ -72,6 +73,10 @@ type BoardClient interface {
 	// saturation ends the stream after the last chunk.
 	Sample(ctx context.Context, in *SampleRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SampleChunk], error)
 	BoardTime(ctx context.Context, in *BoardTimeRequest, opts ...grpc.CallOption) (*BoardTimeReply, error)
+	// Cancel stops the call with this (lease, seq) if it is running or
+	// queued. A board call runs to its end when only its connection fails
+	// (so a retry gets its result); the client cancels it explicitly.
+	Cancel(ctx context.Context, in *CancelRequest, opts ...grpc.CallOption) (*Done, error)
 	Diagnose(ctx context.Context, in *DiagnoseRequest, opts ...grpc.CallOption) (*DiagnoseReply, error)
 }
 
@@ -221,6 +226,16 @@ func (c *boardClient) BoardTime(ctx context.Context, in *BoardTimeRequest, opts 
 	return out, nil
 }
 
+func (c *boardClient) Cancel(ctx context.Context, in *CancelRequest, opts ...grpc.CallOption) (*Done, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Done)
+	err := c.cc.Invoke(ctx, Board_Cancel_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *boardClient) Diagnose(ctx context.Context, in *DiagnoseRequest, opts ...grpc.CallOption) (*DiagnoseReply, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(DiagnoseReply)
@@ -260,6 +275,10 @@ type BoardServer interface {
 	// saturation ends the stream after the last chunk.
 	Sample(*SampleRequest, grpc.ServerStreamingServer[SampleChunk]) error
 	BoardTime(context.Context, *BoardTimeRequest) (*BoardTimeReply, error)
+	// Cancel stops the call with this (lease, seq) if it is running or
+	// queued. A board call runs to its end when only its connection fails
+	// (so a retry gets its result); the client cancels it explicitly.
+	Cancel(context.Context, *CancelRequest) (*Done, error)
 	Diagnose(context.Context, *DiagnoseRequest) (*DiagnoseReply, error)
 	mustEmbedUnimplementedBoardServer()
 }
@@ -306,6 +325,9 @@ func (UnimplementedBoardServer) Sample(*SampleRequest, grpc.ServerStreamingServe
 }
 func (UnimplementedBoardServer) BoardTime(context.Context, *BoardTimeRequest) (*BoardTimeReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method BoardTime not implemented")
+}
+func (UnimplementedBoardServer) Cancel(context.Context, *CancelRequest) (*Done, error) {
+	return nil, status.Error(codes.Unimplemented, "method Cancel not implemented")
 }
 func (UnimplementedBoardServer) Diagnose(context.Context, *DiagnoseRequest) (*DiagnoseReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method Diagnose not implemented")
@@ -533,6 +555,24 @@ func _Board_BoardTime_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Board_Cancel_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BoardServer).Cancel(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Board_Cancel_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BoardServer).Cancel(ctx, req.(*CancelRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Board_Diagnose_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(DiagnoseRequest)
 	if err := dec(in); err != nil {
@@ -597,6 +637,10 @@ var Board_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "BoardTime",
 			Handler:    _Board_BoardTime_Handler,
+		},
+		{
+			MethodName: "Cancel",
+			Handler:    _Board_Cancel_Handler,
 		},
 		{
 			MethodName: "Diagnose",

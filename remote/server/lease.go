@@ -21,6 +21,16 @@ type lease struct {
 	expires time.Time
 	timer   *time.Timer
 
+	// ctx is cancelled when the lease ends: board calls run under it, not
+	// under their RPC's context, so that a dropped connection does not
+	// stop a call whose retry will ask for its result.
+	ctx  context.Context
+	stop context.CancelFunc
+	// The running (or next) call's sequence number and cancel function,
+	// and the highest sequence number the client cancelled; l.mu.
+	runSeq, cancelledSeq uint64
+	runCancel            context.CancelFunc
+
 	// The idempotency record: the last call's sequence number and result,
 	// so that a retried call is answered without running again.
 	lastSeq    uint64
@@ -62,6 +72,7 @@ func newID() string {
 func (l *leases) grantLocked(client string) *lease {
 	ttl := l.s.opts.LeaseTTL
 	le := &lease{id: newID(), client: client, granted: time.Now(), expires: time.Now().Add(ttl)}
+	le.ctx, le.stop = context.WithCancel(context.Background())
 	le.timer = time.AfterFunc(ttl, func() { l.expire(le) })
 	l.holder = le
 	l.granted++
@@ -208,6 +219,7 @@ func (l *leases) end(le *lease, expired bool) {
 		return
 	}
 	le.timer.Stop()
+	le.stop()
 	l.holder, l.resetting = nil, true
 	if expired {
 		l.expired++
@@ -245,6 +257,7 @@ func (l *leases) shutdown() {
 	l.closed = true
 	if l.holder != nil {
 		l.holder.timer.Stop()
+		l.holder.stop()
 		l.holder = nil
 	}
 }
@@ -263,4 +276,44 @@ func (l *leases) status() *boardpb.StatusReply {
 		r.Queue = append(r.Queue, &boardpb.Waiter{Client: w.client, WaitingNs: int64(now.Sub(w.since))})
 	}
 	return r
+}
+
+// callContext returns the context of le's call seq: le's own, with rpc's
+// deadline, already cancelled when the client cancelled seq. done must be
+// called when the call ends.
+func (l *leases) callContext(le *lease, seq uint64, rpc context.Context) (ctx context.Context, done func()) {
+	ctx, cancel := context.WithCancel(le.ctx)
+	if d, ok := rpc.Deadline(); ok {
+		var c2 context.CancelFunc
+		ctx, c2 = context.WithDeadline(ctx, d)
+		prev := cancel
+		cancel = func() { c2(); prev() }
+	}
+	l.mu.Lock()
+	le.runSeq, le.runCancel = seq, cancel
+	if le.cancelledSeq >= seq {
+		cancel()
+	}
+	l.mu.Unlock()
+	return ctx, func() {
+		l.mu.Lock()
+		le.runCancel = nil
+		l.mu.Unlock()
+		cancel()
+	}
+}
+
+// cancel cancels call seq of lease id, running or not yet started.
+func (l *leases) cancel(id string, seq uint64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	le := l.holder
+	if le == nil || le.id != id {
+		return fmt.Errorf("cancel: no such lease: %w", hal.ErrDisconnected)
+	}
+	le.cancelledSeq = max(le.cancelledSeq, seq)
+	if le.runSeq == seq && le.runCancel != nil {
+		le.runCancel()
+	}
+	return nil
 }

@@ -80,8 +80,8 @@ func (s *Server) Release(_ context.Context, req *boardpb.ReleaseRequest) (*board
 
 // do runs fn on the board under call c's lease, at most once per sequence
 // number: a repeated call gets the recorded result. fn runs with boardMu
-// held; so does record, which stores a result beside the error.
-func (s *Server) do(c *boardpb.Call, fn func(b hal.Board, le *lease) error) (*lease, bool, error) {
+// held, under the lease's context with rpc's deadline (see lease.ctx).
+func (s *Server) do(rpc context.Context, c *boardpb.Call, fn func(ctx context.Context, b hal.Board, le *lease) error) (*lease, bool, error) {
 	s.boardMu.Lock()
 	defer s.boardMu.Unlock()
 	le, err := s.leases.lookup(c.GetLease())
@@ -99,17 +99,19 @@ func (s *Server) do(c *boardpb.Call, fn func(b hal.Board, le *lease) error) (*le
 	}
 	le.lastSeq, le.lastSample, le.lastDiag = seq, nil, nil
 	if s.board == nil {
-		err = s.boardErr
+		err = wire.ToStatus(s.boardErr, 0)
 	} else {
-		err = fn(s.board, le)
+		ctx, done := s.leases.callContext(le, seq, rpc)
+		err = fn(ctx, s.board, le)
+		done()
 	}
 	le.lastErr = err
 	return le, false, err
 }
 
 // unary runs a board call that returns only an error.
-func (s *Server) unary(c *boardpb.Call, fn func(b hal.Board) error) (*boardpb.Done, error) {
-	_, _, err := s.do(c, func(b hal.Board, _ *lease) error { return wire.ToStatus(fn(b), 0) })
+func (s *Server) unary(rpc context.Context, c *boardpb.Call, fn func(ctx context.Context, b hal.Board) error) (*boardpb.Done, error) {
+	_, _, err := s.do(rpc, c, func(ctx context.Context, b hal.Board, _ *lease) error { return wire.ToStatus(fn(ctx, b), 0) })
 	if err != nil {
 		return nil, err
 	}
@@ -118,12 +120,12 @@ func (s *Server) unary(c *boardpb.Call, fn func(b hal.Board) error) (*boardpb.Do
 
 // SetCouplings implements boardpb.BoardServer.
 func (s *Server) SetCouplings(ctx context.Context, req *boardpb.SetCouplingsRequest) (*boardpb.Done, error) {
-	return s.unary(req.GetCall(), func(b hal.Board) error { return b.SetCouplings(ctx, req.GetA()) })
+	return s.unary(ctx, req.GetCall(), func(ctx context.Context, b hal.Board) error { return b.SetCouplings(ctx, req.GetA()) })
 }
 
 // SetFactoredCouplings implements boardpb.BoardServer.
 func (s *Server) SetFactoredCouplings(ctx context.Context, req *boardpb.SetFactoredCouplingsRequest) (*boardpb.Done, error) {
-	return s.unary(req.GetCall(), func(b hal.Board) error {
+	return s.unary(ctx, req.GetCall(), func(ctx context.Context, b hal.Board) error {
 		fb, ok := b.(hal.Factored)
 		if !ok {
 			return fmt.Errorf("set factored couplings: %s takes dense couplings only: %w", s.info.Model, hal.ErrUnsupported)
@@ -134,17 +136,17 @@ func (s *Server) SetFactoredCouplings(ctx context.Context, req *boardpb.SetFacto
 
 // SetBias implements boardpb.BoardServer.
 func (s *Server) SetBias(ctx context.Context, req *boardpb.VectorRequest) (*boardpb.Done, error) {
-	return s.unary(req.GetCall(), func(b hal.Board) error { return b.SetBias(ctx, req.GetV()) })
+	return s.unary(ctx, req.GetCall(), func(ctx context.Context, b hal.Board) error { return b.SetBias(ctx, req.GetV()) })
 }
 
 // SetState implements boardpb.BoardServer.
 func (s *Server) SetState(ctx context.Context, req *boardpb.VectorRequest) (*boardpb.Done, error) {
-	return s.unary(req.GetCall(), func(b hal.Board) error { return b.SetState(ctx, req.GetV()) })
+	return s.unary(ctx, req.GetCall(), func(ctx context.Context, b hal.Board) error { return b.SetState(ctx, req.GetV()) })
 }
 
 // Run implements boardpb.BoardServer.
 func (s *Server) Run(ctx context.Context, req *boardpb.RunRequest) (*boardpb.Done, error) {
-	return s.unary(req.GetCall(), func(b hal.Board) error { return b.Run(ctx, time.Duration(req.GetDurationNs())) })
+	return s.unary(ctx, req.GetCall(), func(ctx context.Context, b hal.Board) error { return b.Run(ctx, time.Duration(req.GetDurationNs())) })
 }
 
 // BoardTime implements boardpb.BoardServer. It reads and changes nothing,
@@ -163,9 +165,17 @@ func (s *Server) BoardTime(_ context.Context, req *boardpb.BoardTimeRequest) (*b
 	return &boardpb.BoardTimeReply{Ns: int64(d), Ok: ok}, nil
 }
 
+// Cancel implements boardpb.BoardServer.
+func (s *Server) Cancel(_ context.Context, req *boardpb.CancelRequest) (*boardpb.Done, error) {
+	if err := s.leases.cancel(req.GetCall().GetLease(), req.GetCall().GetSeq()); err != nil {
+		return nil, wire.ToStatus(err, 0)
+	}
+	return &boardpb.Done{}, nil
+}
+
 // Diagnose implements boardpb.BoardServer.
 func (s *Server) Diagnose(ctx context.Context, req *boardpb.DiagnoseRequest) (*boardpb.DiagnoseReply, error) {
-	le, again, err := s.do(req.GetCall(), func(b hal.Board, le *lease) error {
+	le, _, err := s.do(ctx, req.GetCall(), func(ctx context.Context, b hal.Board, le *lease) error {
 		d, ok := b.(hal.Diagnoser)
 		if !ok {
 			return wire.ToStatus(fmt.Errorf("diagnose: %s has no driver checks: %w", s.info.Model, hal.ErrUnsupported), 0)
@@ -177,7 +187,6 @@ func (s *Server) Diagnose(ctx context.Context, req *boardpb.DiagnoseRequest) (*b
 		le.lastDiag = wire.DiagnosticsToPB(ds)
 		return nil
 	})
-	_ = again
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +207,7 @@ func (s *Server) Sample(req *boardpb.SampleRequest, st boardpb.Board_SampleServe
 		return wire.ToStatus(err, 0)
 	}
 	var vals []float64
-	_, _, err := s.do(req.GetCall(), func(b hal.Board, le *lease) error {
+	_, _, err := s.do(ctx, req.GetCall(), func(ctx context.Context, b hal.Board, le *lease) error {
 		dst := make([]float64, int(n)*k)
 		got, err := b.Sample(ctx, time.Duration(req.GetPeriodNs()), dst)
 		got = max(0, min(got, int(n)))

@@ -15,7 +15,7 @@ import (
 // proto package's (spukit.board.v1); Minor counts compatible additions.
 const (
 	Major = 1
-	Minor = 0
+	Minor = 1
 )
 
 // InfoToPB encodes in.
