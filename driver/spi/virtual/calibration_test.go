@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/spukit/spukit/calibration"
+	"github.com/spukit/spukit/hal/haltest"
 )
 
 // Calibrating through the SPI driver measures the same hidden parts as
@@ -26,7 +27,7 @@ func TestCalibrationThroughSPI(t *testing.T) {
 	ctx := context.Background()
 	opts := &calibration.Options{Seed: 1, Events: 16000, BiasTaus: 300}
 	cal := func(uri string) *calibration.Calibration {
-		c, err := calibration.Calibrate(ctx, open(t, uri), opts)
+		c, err := calibration.Calibrate(ctx, haltest.Open(t, uri), opts)
 		require.NoError(t, err, uri)
 		return c
 	}

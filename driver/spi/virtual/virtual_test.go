@@ -17,17 +17,9 @@ import (
 	"github.com/spukit/spukit/solver"
 )
 
-func open(t *testing.T, uri string) hal.Board {
-	t.Helper()
-	b, err := hal.Open(context.Background(), uri)
-	require.NoError(t, err)
-	t.Cleanup(func() { b.Close() })
-	return b
-}
-
 // The SPI driver on virtual chips is a conforming hal.Board.
 func TestConformance(t *testing.T) {
-	haltest.Run(t, func(t *testing.T) hal.Board { return open(t, "spi+sim:proto8?seed=5") })
+	haltest.Run(t, func(t *testing.T) hal.Board { return haltest.Open(t, "spi+sim:proto8?seed=5") })
 }
 
 // The same problem solved through the SPI driver and directly on the
@@ -39,8 +31,8 @@ func TestConformance(t *testing.T) {
 // gives the same answer on every run).
 func TestSolveAgreesWithSim(t *testing.T) {
 	ctx := context.Background()
-	viaSPI := open(t, "spi+sim:proto8?seed=4")
-	direct := open(t, "sim:proto8?seed=4")
+	viaSPI := haltest.Open(t, "spi+sim:proto8?seed=4")
+	direct := haltest.Open(t, "sim:proto8?seed=4")
 	a := mat.NewDense(8, 8, nil)
 	b := make([]float64, 8)
 	for i := range 8 {
