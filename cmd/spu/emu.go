@@ -50,6 +50,7 @@ spu --board serial://PATH. The board is --board's URI (any board of at most
 	}
 	if f.json {
 		enc := json.NewEncoder(stdout)
+		enc.SetEscapeHTML(false) // board URIs carry '&' (see writeJSON)
 		if err := enc.Encode(map[string]string{"device": e.Path, "link": e.Link, "board": uri, "uri": "serial://" + dev}); err != nil {
 			return err
 		}

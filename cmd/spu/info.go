@@ -160,9 +160,12 @@ func converterString(c hal.Converter) string {
 	return fmt.Sprintf("[%g, %g] V, %d bits, LSB %.4g V", carried(c.Min), carried(c.Max), c.Bits, c.LSB())
 }
 
-// writeJSON writes v indented, with a final newline.
+// writeJSON writes v indented, with a final newline. '&', '<' and '>'
+// stay as they are: they are board URIs' option separators (spi+sim:x?a=1&b=2),
+// not HTML, and \u0026 in a report is not the URI a reader pastes back.
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }

@@ -159,3 +159,14 @@ func TestSelftestFaults(t *testing.T) {
 		})
 	}
 }
+
+// --json prints board URIs as written: '&' separates their options and an
+// HTML-escaped \u0026 (encoding/json's default) is not the URI a reader
+// pastes back into --board.
+func TestJSONKeepsURIs(t *testing.T) {
+	uri := "spi+sim:proto8?seed=3&fault=chain-slow" // refused at open: no board time
+	code, out, _ := spu(t, "selftest", "--board", uri, "--json")
+	assert.Equal(t, exitError, code)
+	assert.Contains(t, out, `"board": "`+uri+`"`)
+	assert.NotContains(t, out, `\u0026`)
+}
