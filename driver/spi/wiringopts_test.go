@@ -62,17 +62,17 @@ func openRecorded(t *testing.T, w spi.Wiring) (*spi.Board, *recHost) {
 }
 
 // adc.spi_mode picks the mode the ADC port is connected in; left out, the
-// chip's default (ad7606: mode 3).
+// chip's default (ad7606: mode 2).
 func TestADCSPIMode(t *testing.T) {
 	w := spi.DefaultWiring()
 	_, h := openRecorded(t, w)
-	assert.Equal(t, pspi.Mode3, h.modes[w.ADC.Port], "default")
+	assert.Equal(t, pspi.Mode2, h.modes[w.ADC.Port], "default")
 	assert.Equal(t, pspi.Mode1, h.modes[w.Coupling.Port], "other chips keep their own mode")
 
-	mode := 2
+	mode := 3
 	w.ADC.SPIMode = &mode
 	b, h := openRecorded(t, w)
-	assert.Equal(t, pspi.Mode2, h.modes[w.ADC.Port])
+	assert.Equal(t, pspi.Mode3, h.modes[w.ADC.Port])
 	got, err := b.Sample(context.Background(), 20*time.Microsecond, make([]float64, 8))
 	require.NoError(t, err)
 	assert.Equal(t, 1, got)

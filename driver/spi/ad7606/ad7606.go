@@ -31,13 +31,26 @@ const Bits = 16
 
 // Bus is the AD7606's serial read-out: it only sends (DOUT A), at up to
 // 23.5 MHz with VDRIVE above 4.75 V (Linux ad7606_spi.c MAX_SPI_FREQ_HZ).
-// The driver uses mode 3 (CPOL and CPHA): the Linux adi,ad7606 binding
-// requires spi-cpha, while its own example sets only spi-cpol (mode 2), so
-// modes 2 and 3 are accepted, a wiring's adc.spi_mode picks one, and a
-// bench check decides (docs/boards.md §2). One frame is the 16-byte read-out of every
-// channel.
+// One frame is the 16-byte read-out of every channel.
+//
+// The default is mode 2 (CPOL = 1, CPHA = 0): the data sheet (Rev. C,
+// p. 28, serial interface) puts the MSB on DOUT at CS's falling edge and
+// each later bit on SCLK's rising edge, and the related AD7607 (Rev. B,
+// p. 25) and AD7609 (Rev. A, p. 27) say the MSB is valid on the first
+// SCLK falling edge and data is valid on the falling edge. With SCLK idle
+// high, mode 2 samples on those falling edges, half a clock after DOUT
+// changed; ADI's no-OS ad7606x-fmc project reads the part in mode 2
+// (common_data.c, ad7606x_init_param_serial). Mode 3 samples on the rising
+// edge where DOUT changes and only works while the part's output hold time
+// outlasts the host's sampling delay. The Linux adi,ad7606 binding does not
+// settle it: its YAML examples set spi-cpol and spi-cpha (mode 3), its
+// older text binding's example spi-cpol alone (mode 2). Mode 3 was this
+// driver's default until the data sheet text was read. Both are
+// accepted: a wiring's adc.spi_mode picks one, and docs/boards.md §2 gives
+// the bench check (a +1 V level reads +1 V in the right mode, about +2 V
+// in the wrong one).
 var Bus = bus.Limits{
-	Mode: spi.Mode3, Modes: []spi.Mode{spi.Mode2, spi.Mode3},
+	Mode: spi.Mode2, Modes: []spi.Mode{spi.Mode2, spi.Mode3},
 	ReadHz: 23500 * physic.KiloHertz, FrameBytes: 2 * Channels,
 }
 
