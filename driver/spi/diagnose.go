@@ -19,8 +19,9 @@ var _ hal.Diagnoser = (*Board)(nil)
 // its chips through what they read back, one hal.Diagnostic each —
 //
 //   - per AD5293 in the chain: the echo of a tagged NOP and the control
-//     register (write-enable bit set), then an RDAC write and read-back of
-//     the bitwise complement of its code (every data bit toggles);
+//     register (write-enable bit set), then, one chip at a time, an RDAC
+//     write and read-back of the bitwise complement of its code (every
+//     data bit toggles);
 //   - per bias and state DAC channel in use: its register read back, then
 //     the complement of its code written and read back;
 //   - the ADC: one conversion's BUSY handshake, timed, and the level of
@@ -31,12 +32,9 @@ var _ hal.Diagnoser = (*Board)(nil)
 //
 // Every code written is restored before Diagnose returns, the couplings'
 // settling and the state's FORCE pulse are repeated, so the board is left
-// programmed as before. While the test patterns are in (a few
-// transactions, ~0.3 ms for 64 rheostats at 10 MHz) the network runs on
-// them — the complement of A = I has every off-diagonal element at full
-// scale, an unstable matrix, so cells may run to their rails (the virtual
-// rig holds such a matrix back, HeldBack) — and the re-forced state puts
-// them back.
+// programmed as before. While a test pattern is in (one element or DAC
+// channel at a time, tens of µs each) the network runs on it, and the
+// re-forced state puts the cells back.
 func (b *Board) Diagnose(ctx context.Context) ([]hal.Diagnostic, error) {
 	if err := b.check(ctx, "diagnose"); err != nil {
 		return nil, err
@@ -122,24 +120,41 @@ func rheostatHint(echo []uint16, ctl []int, k int) string {
 		"check the pull-up) or it lost power (check VDD/VSS, VLOGIC and the 1 µF EXT_CAP)"
 }
 
-// rheostatPattern reads every wiper back, writes the complement of its
-// code, reads the wipers again and restores the codes: one row per chip.
+// rheostatPattern reads every wiper back, then chip by chip writes the
+// bitwise complement of its code (every data bit toggles, so a stuck wiper
+// or data bit shows) with the other chips at their codes, reads the chain
+// back and keeps that chip's value; then it restores the codes: one row
+// per chip. One chip at a time keeps the programmed matrix close to the
+// board's: from A = I one changed element leaves A triangular with unit
+// diagonal (eigenvalues all 1, stable) or changes one diagonal entry,
+// where the complement of every code at once would put every off-diagonal
+// element at full scale, an unstable matrix.
 func (b *Board) rheostatPattern(ctx context.Context, rc *rheostatChain, name func(int) string) ([]hal.Diagnostic, error) {
 	orig := slices.Clone(b.codes)
-	pattern := make([]int, len(orig))
+	n := len(orig)
+	work, pattern := make([]int, n), make([]int, n)
 	for e, c := range orig {
-		pattern[e] = max(c, 0) ^ ad5293.Max
+		work[e] = max(c, 0)
+		pattern[e] = work[e] ^ ad5293.Max
 	}
-	before, got := make([]int, len(orig)), make([]int, len(orig))
-	err := b.program(func() error {
-		if err := rc.ch.Read(before); err != nil {
-			return err
-		}
-		if err := b.writeMagnitudes(pattern); err != nil {
-			return err
-		}
-		return rc.ch.Read(got)
-	})
+	before, got, read := make([]int, n), make([]int, n), make([]int, n)
+	err := b.program(func() error { return rc.ch.Read(before) })
+	for k := 0; k < n && err == nil; k++ {
+		err = b.program(func() error {
+			if k > 0 {
+				work[k-1] = max(orig[k-1], 0)
+			}
+			work[k] = pattern[k]
+			if err := b.writeMagnitudes(work); err != nil {
+				return err
+			}
+			if err := rc.ch.Read(read); err != nil {
+				return err
+			}
+			got[k] = read[k]
+			return nil
+		})
+	}
 	// Restore whatever happened: the codes the board had programmed (an
 	// unknown one open rather than at the pattern).
 	restore := slices.Clone(orig)

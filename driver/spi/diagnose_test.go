@@ -117,3 +117,24 @@ func TestDiagnoseClosed(t *testing.T) {
 	_, err = b.Diagnose(context.Background())
 	require.ErrorIs(t, err, hal.ErrClosed)
 }
+
+// Diagnose's RDAC test writes one element's complement at a time, so from
+// A = I the programmed matrix stays stable throughout: the virtual rig
+// holds no unstable matrix back. (Every code's complement at once put
+// every off-diagonal element at full scale; the rig held that back.)
+func TestDiagnoseKeepsStable(t *testing.T) {
+	ctx := context.Background()
+	w := spi.DefaultWiring()
+	r, _ := rig(t, w, proto8(t), 4)
+	b, err := spi.New(ctx, r, w, nil)
+	require.NoError(t, err)
+	defer b.Close()
+	require.NoError(t, b.SetCouplings(ctx, identity(8, 1)))
+	h0 := r.HeldBack()
+	ds, err := b.Diagnose(ctx)
+	require.NoError(t, err)
+	for _, d := range ds {
+		assert.True(t, d.Pass, "%s: %s", d.Component, d.Check)
+	}
+	assert.Equal(t, h0, r.HeldBack(), "no unstable matrix latched")
+}
