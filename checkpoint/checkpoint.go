@@ -76,6 +76,23 @@ var (
 type Model struct {
 	Sizes      []int  `json:"sizes"`
 	Activation string `json:"activation"`
+	// Init names how the initial parameters were drawn ("he", "torch",
+	// "glorot"). Checkpoints written before it existed lack the key and
+	// read as ""; those runs all used "he" (see DefaultInit).
+	Init string `json:"init,omitempty"`
+}
+
+// DefaultInit is the initialisation of checkpoints whose header has no
+// "init" (all of them drew their parameters this way).
+const DefaultInit = "he"
+
+// InitName returns m.Init, or DefaultInit for a checkpoint written before
+// the field existed.
+func (m Model) InitName() string {
+	if m.Init == "" {
+		return DefaultInit
+	}
+	return m.Init
 }
 
 // Array names the float64 arrays a Checkpoint's binary part holds, in

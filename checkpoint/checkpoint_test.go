@@ -215,3 +215,36 @@ func replace(b []byte, old, new string) []byte {
 	out = append(out, b[16+hl:len(b)-4]...)
 	return binary.LittleEndian.AppendUint32(out, crcOf(out))
 }
+
+// TestLoadsBeforeInit: a checkpoint written before Model.Init existed (its
+// header, from spu train at 8840b7b, has no "init") still loads, and reads
+// as the initialisation those runs used; a new one records its init.
+func TestLoadsBeforeInit(t *testing.T) {
+	// The file image by the format in the package doc, built by hand.
+	h := `{"version":1,"created":"2026-12-06T10:14:28.494437808Z","model":{"sizes":[1,1],"activation":"tanh"},` +
+		`"optimizer":"adam","optimizer_stateful":true,"iteration":2,"epoch":1,"seed":1,` +
+		`"config":{"optimizer":"adam","seed":1},"extra":{"batch":64},` +
+		`"arrays":[{"name":"theta","len":2},{"name":"optimizer","len":1}]}`
+	b := []byte(magic)
+	b = binary.LittleEndian.AppendUint32(b, 1)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(h)))
+	b = append(b, h...)
+	for _, v := range []float64{0.5, -1, 3} {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+	}
+	b = binary.LittleEndian.AppendUint32(b, crcOf(b))
+	c, err := Unmarshal(b)
+	require.NoError(t, err)
+	assert.Equal(t, "", c.Model.Init)
+	assert.Equal(t, "he", c.Model.InitName())
+	assert.Equal(t, []float64{0.5, -1}, c.Theta)
+
+	c = sample(1)
+	c.Model.Init = "torch"
+	data, err := c.Marshal()
+	require.NoError(t, err)
+	assert.Contains(t, string(data), `"init":"torch"`)
+	got, err := Unmarshal(data)
+	require.NoError(t, err)
+	assert.Equal(t, "torch", got.Model.InitName())
+}

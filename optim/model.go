@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"strings"
 
 	"gonum.org/v1/gonum/blas"
@@ -68,14 +67,23 @@ func DefaultSizes() []int { return []int{784, 32, 10} }
 type MLP struct {
 	Sizes []int // layer widths, inputs first, outputs last; do not modify
 	Act   Activation
+	// Init is how the parameters were drawn (recorded in checkpoints).
+	Init  Init
 	theta []float64
 	off   []int
 }
 
 // NewMLP returns an MLP with the given widths (at least inputs and
-// outputs). Weights are drawn from N(0, gain/fan-in) with a PCG seeded by
-// seed (gain 1 for tanh — LeCun — and 2 for ReLU — He); biases are zero.
+// outputs), initialised with InitHe: weights from N(0, gain/fan-in) with a
+// PCG seeded by seed (gain 1 for tanh — LeCun — and 2 for ReLU — He);
+// biases are zero.
 func NewMLP(sizes []int, act Activation, seed uint64) (*MLP, error) {
+	return NewMLPInit(sizes, act, InitHe, seed)
+}
+
+// NewMLPInit returns an MLP with the given widths whose parameters are
+// drawn as init says, with a PCG seeded by seed.
+func NewMLPInit(sizes []int, act Activation, init Init, seed uint64) (*MLP, error) {
 	if len(sizes) < 2 {
 		return nil, fmt.Errorf("mlp sizes %v: want at least inputs and outputs: %w", sizes, ErrModel)
 	}
@@ -87,7 +95,10 @@ func NewMLP(sizes []int, act Activation, seed uint64) (*MLP, error) {
 	if act != Tanh && act != ReLU {
 		return nil, fmt.Errorf("mlp activation %d: %w", int(act), ErrModel)
 	}
-	m := &MLP{Sizes: append([]int(nil), sizes...), Act: act}
+	if init < 0 || int(init) >= len(InitNames) {
+		return nil, fmt.Errorf("mlp initialisation %d: want one of %s: %w", int(init), strings.Join(InitNames, ", "), ErrModel)
+	}
+	m := &MLP{Sizes: append([]int(nil), sizes...), Act: act, Init: init}
 	n := 0
 	for l := range len(sizes) - 1 {
 		m.off = append(m.off, n)
@@ -95,21 +106,7 @@ func NewMLP(sizes []int, act Activation, seed uint64) (*MLP, error) {
 	}
 	m.off = append(m.off, n)
 	m.theta = make([]float64, n)
-	r := rand.New(rand.NewPCG(seed, 0x6d6c70))
-	gain := 1.0
-	if act == ReLU {
-		gain = 2
-	}
-	for l := range m.Layers() {
-		in, out := sizes[l], sizes[l+1]
-		sd := math.Sqrt(gain / float64(in))
-		w := m.W(l)
-		for p := range out {
-			for q := range in {
-				w[p*(in+1)+q] = sd * r.NormFloat64()
-			}
-		}
-	}
+	m.initialise(init, seed)
 	return m, nil
 }
 
@@ -118,6 +115,7 @@ func (m *MLP) Clone() *MLP {
 	return &MLP{
 		Sizes: append([]int(nil), m.Sizes...),
 		Act:   m.Act,
+		Init:  m.Init,
 		theta: append([]float64(nil), m.theta...),
 		off:   append([]int(nil), m.off...),
 	}

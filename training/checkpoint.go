@@ -30,7 +30,8 @@ type extra struct {
 
 func (o *Options) checkpointAt(k, perEpoch int, ex *extra) *checkpoint.Checkpoint {
 	c := &checkpoint.Checkpoint{Header: checkpoint.Header{
-		Model:     checkpoint.Model{Sizes: slices.Clone(o.Model.Sizes), Activation: o.Model.Act.String()},
+		Model: checkpoint.Model{Sizes: slices.Clone(o.Model.Sizes), Activation: o.Model.Act.String(),
+			Init: o.Model.Init.String()},
 		Optimizer: o.Optimizer.Name(),
 		Iteration: k, Epoch: k / perEpoch, Seed: o.Seed,
 	}}
@@ -54,6 +55,11 @@ func (o *Options) restore(c *checkpoint.Checkpoint, ex *extra) error {
 	}
 	if !slices.Equal(c.Model.Sizes, o.Model.Sizes) || c.Model.Activation != o.Model.Act.String() {
 		return mm("checkpoint model %v %s, this run %v %s", c.Model.Sizes, c.Model.Activation, o.Model.Sizes, o.Model.Act)
+	}
+	// A checkpoint from before Model.Init reads as the default, which
+	// those runs used.
+	if c.Model.InitName() != o.Model.Init.String() {
+		return mm("checkpoint initialisation %s, this run %s", c.Model.InitName(), o.Model.Init)
 	}
 	if c.Optimizer != o.Optimizer.Name() {
 		return mm("checkpoint optimizer %s, this run %s", c.Optimizer, o.Optimizer.Name())

@@ -231,6 +231,11 @@ func TestResumeMismatch(t *testing.T) {
 			require.NoError(t, err)
 			o.Model = m
 		}, "model [8 6 3] tanh, this run [8 7 3] tanh"},
+		{"init", func(o *Options) {
+			m, err := optim.NewMLPInit([]int{inputs, 6, classes}, optim.Tanh, optim.InitTorch, 5)
+			require.NoError(t, err)
+			o.Model = m
+		}, "initialisation he, this run torch"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := opts(t, optim.NewAdam(0.02))
@@ -241,6 +246,34 @@ func TestResumeMismatch(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.want)
 		})
 	}
+}
+
+// TestResumeBeforeInit: a checkpoint without Model.Init (written before
+// it existed) resumes a run with the default initialisation only.
+func TestResumeBeforeInit(t *testing.T) {
+	dir := t.TempDir()
+	o := opts(t, optim.NewAdam(0.02))
+	o.Iterations, o.CheckpointDir = 5, dir
+	_, err := Run(context.Background(), o)
+	require.NoError(t, err)
+	c, _, err := checkpoint.Load(dir)
+	require.NoError(t, err)
+	require.Equal(t, "he", c.Model.Init)
+	c.Model.Init = ""
+
+	o = opts(t, optim.NewAdam(0.02))
+	o.Iterations, o.Resume = 8, c
+	res, err := Run(context.Background(), o)
+	require.NoError(t, err)
+	assert.Equal(t, 5, res.ResumedFrom)
+
+	o = opts(t, optim.NewAdam(0.02))
+	m, err := optim.NewMLPInit([]int{inputs, 6, classes}, optim.Tanh, optim.InitGlorot, 5)
+	require.NoError(t, err)
+	o.Model, o.Iterations, o.Resume = m, 8, c
+	_, err = Run(context.Background(), o)
+	require.ErrorIs(t, err, ErrMismatch)
+	assert.Contains(t, err.Error(), "initialisation he, this run glorot")
 }
 
 func TestConfigDiff(t *testing.T) {

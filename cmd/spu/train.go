@@ -36,6 +36,12 @@ sgd, 0.01 for the rest. --t and --delay are in units of the board's τ.
 factored (hand J, H, λ to a board that takes them), dual (solve the
 batch×outputs Woodbury system), auto (the first that fits the board).
 
+--init draws the initial weights (fan_in, fan_out: a layer's inputs and
+outputs): he (the default) N(0, g/fan_in) with g = 2 for relu (He) and
+1 for tanh (LeCun), biases 0; torch, PyTorch's nn.Linear default, weights
+and biases U(−1/√fan_in, 1/√fan_in); glorot, weights U(−a, a) with
+a = √(6/(fan_in+fan_out)), biases 0. The paper's runs used torch.
+
 Each epoch visits a fresh seeded permutation of the training set in full
 batches (the last n mod batch images of each permutation are skipped).
 --metrics writes one JSON line per evaluation (iteration, epoch, train_loss,
@@ -85,7 +91,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	sizes, _ := c.sizes()
 	act, _ := optim.ParseActivation(c.Activation)
-	model, err := optim.NewMLP(sizes, act, c.Seed)
+	in, _ := optim.ParseInit(c.Init)
+	model, err := optim.NewMLPInit(sizes, act, in, c.Seed)
 	if err != nil {
 		return err
 	}
@@ -169,6 +176,7 @@ func parseTrainFlags(args []string, stdout io.Writer) (trainConfig, *trainFlags,
 	f.IntVar(&c.TestSize, "test-size", 10000, "evaluate on the first `N` test images (0: all 10,000)")
 	f.StringVar(&c.Hidden, "hidden", "32", "hidden layer widths, comma-separated (empty: none)")
 	f.StringVar(&c.Activation, "activation", "tanh", "hidden activation: tanh or relu")
+	f.StringVar(&c.Init, "init", "he", "initial parameters: "+strings.Join(optim.InitNames, ", ")+" (formulas above)")
 	f.Uint64Var(&c.Seed, "seed", 1, "seed of the initial weights, the data order and tngd-em's noise")
 	f.IntVar(&c.EvalEvery, "eval-every", 20, "evaluate on the test set every `N` iterations (0: about 40 times per run)")
 	f.StringVar(&c.Data, "data", "", "`DIR` with the MNIST IDX .gz files (default: $SPU_MNIST_DIR, else the GoMNIST module)")

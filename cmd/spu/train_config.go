@@ -36,6 +36,7 @@ type trainConfig struct {
 	TestSize   int     `json:"test_size"`
 	Hidden     string  `json:"hidden"`
 	Activation string  `json:"activation"`
+	Init       string  `json:"init"`
 	Seed       uint64  `json:"seed"`
 	EvalEvery  int     `json:"eval_every"`
 	Data       string  `json:"-"`
@@ -57,12 +58,18 @@ type trajectory struct {
 	TrainSize  int     `json:"train_size"`
 	Hidden     string  `json:"hidden"`
 	Activation string  `json:"activation"`
-	Seed       uint64  `json:"seed"`
+	// Init is left out for the default, so that checkpoints from before
+	// --init (whose runs all used it) still resume.
+	Init string `json:"init,omitempty"`
+	Seed uint64 `json:"seed"`
 }
 
 func (c *trainConfig) trajectory() trajectory {
 	tr := trajectory{Optimizer: c.Optimizer, Batch: c.Batch, LR: c.LR, Damping: c.Damping,
 		TrainSize: c.TrainSize, Hidden: c.Hidden, Activation: c.Activation, Seed: c.Seed}
+	if c.Init != optim.InitHe.String() {
+		tr.Init = c.Init
+	}
 	if training.UsesAnalogTime(c.Optimizer) {
 		tr.T = c.T
 	}
@@ -85,6 +92,11 @@ func (c *trainConfig) validate(set map[string]bool) error {
 	if _, err := optim.ParseActivation(c.Activation); err != nil {
 		return usagef("--activation %q: want tanh or relu", c.Activation)
 	}
+	in, err := optim.ParseInit(c.Init)
+	if err != nil {
+		return usagef("--init %q: want one of %s", c.Init, strings.Join(optim.InitNames, ", "))
+	}
+	c.Init = in.String() // the canonical spelling, as recorded
 	if err := c.checkBounds(); err != nil {
 		return err
 	}

@@ -117,7 +117,7 @@ func (s *trainSummary) finalLine() string {
 func (s *trainSummary) printHuman(w io.Writer) {
 	c := s.Config
 	fmt.Fprintf(w, "%s\n", s.where())
-	fmt.Fprintf(w, "  model       %s MLP %s, %d parameters\n", c.Activation, sizesString(c), s.Params)
+	fmt.Fprintf(w, "  model       %s MLP %s, %d parameters, %s init\n", c.Activation, sizesString(c), s.Params, c.Init)
 	fmt.Fprintf(w, "  data        %d training images in batches of %d, %d test images\n", c.TrainSize, c.Batch, c.TestSize)
 	fmt.Fprintf(w, "  settings    lr %g, damping %g", c.LR, c.Damping)
 	if training.UsesAnalogTime(c.Optimizer) {

@@ -97,7 +97,7 @@ func TestTrainJSONKeys(t *testing.T) {
 func TestTrainHuman(t *testing.T) {
 	code, out, errs := spu(t, trainArgs("--optimizer", "adam", "--iterations", "2", "--hidden", "8,8", "--activation", "relu")...)
 	require.Equal(t, exitOK, code, errs)
-	for _, s := range []string{"adam on the host", "relu MLP 784-8-8-10", "6442 parameters", "320 training images in batches of 16",
+	for _, s := range []string{"adam on the host", "relu MLP 784-8-8-10", "6442 parameters, he init", "320 training images in batches of 16",
 		"lr 0.001", "iterations  2", "test        accuracy"} {
 		assert.Contains(t, out, s)
 	}
@@ -247,6 +247,7 @@ func TestTrainBadFlags(t *testing.T) {
 		{[]string{"--eval-every", "-1"}, "--eval-every -1"},
 		{[]string{"--hidden", "32,x"}, "--hidden"},
 		{[]string{"--activation", "sigmoid"}, "tanh or relu"},
+		{[]string{"--init", "xavier"}, `--init "xavier": want one of he, torch, glorot`},
 		{[]string{"--optimizer", "adam", "--mapping", "dual"}, "--mapping applies to tngd and tngd-adam"},
 		{[]string{"--optimizer", "adam", "--t", "5"}, "--t applies to"},
 		{[]string{"--resume"}, "--resume needs --checkpoint DIR"},
@@ -279,7 +280,7 @@ func TestTrainHelp(t *testing.T) {
 	code, out, _ := spu(t, "help", "train")
 	assert.Equal(t, exitOK, code)
 	for _, s := range []string{"usage: spu train", "--board", "sim:tngd", "--optimizer", "--checkpoint", "--resume", "--plot",
-		"--metrics", "--quiet", "bit for bit", "$SPU_MNIST_DIR"} {
+		"--metrics", "--quiet", "bit for bit", "$SPU_MNIST_DIR", "--init", "U(−1/√fan_in, 1/√fan_in)", "√(6/(fan_in+fan_out))"} {
 		assert.Contains(t, out, s)
 	}
 }
@@ -314,4 +315,47 @@ func TestTrainResumeBoard(t *testing.T) {
 	code, _, errs = spu(t, trainArgs("--board", "sim:tngd?cells=30000&seed=4", "--iterations", "6", "--checkpoint", dir, "--resume")...)
 	assert.Equal(t, exitError, code)
 	assert.Contains(t, errs, "seed=3")
+}
+
+// TestTrainInit: --init torch --activation relu runs and is recorded in
+// the JSON and the checkpoint; a resume must name the same --init; a
+// checkpoint from before --init (no "init" in its model or configuration)
+// resumes a default run.
+func TestTrainInit(t *testing.T) {
+	common := []string{"--optimizer", "adam", "--hidden", "8", "--activation", "relu", "--eval-every", "2"}
+	dir := filepath.Join(t.TempDir(), "torch")
+	code, out, errs := spu(t, trainArgs(append(common, "--init", "Torch", "--iterations", "2", "--checkpoint", dir, "--json")...)...)
+	require.Equal(t, exitOK, code, errs)
+	var s trainSummary
+	require.NoError(t, json.Unmarshal([]byte(out), &s), out)
+	assert.Equal(t, "torch", s.Config.Init, "the canonical name")
+	c, _, err := checkpoint.Load(dir)
+	require.NoError(t, err)
+	assert.Equal(t, "torch", c.Model.Init)
+	assert.Contains(t, string(c.Config), `"init":"torch"`)
+
+	code, _, errs = spu(t, trainArgs(append(common, "--iterations", "4", "--checkpoint", dir, "--resume")...)...)
+	assert.Equal(t, exitError, code)
+	assert.Contains(t, errs, `init "torch" → (unset)`)
+	code, _, errs = spu(t, trainArgs(append(common, "--init", "torch", "--iterations", "4", "--checkpoint", dir, "--resume")...)...)
+	require.Equal(t, exitOK, code, errs)
+
+	// The default run's checkpoint, rewritten as one from before --init.
+	dir = filepath.Join(t.TempDir(), "he")
+	code, out, errs = spu(t, trainArgs(append(common, "--iterations", "2", "--checkpoint", dir, "--json")...)...)
+	require.Equal(t, exitOK, code, errs)
+	require.NoError(t, json.Unmarshal([]byte(out), &s), out)
+	assert.Equal(t, "he", s.Config.Init)
+	c, _, err = checkpoint.Load(dir)
+	require.NoError(t, err)
+	assert.Equal(t, "he", c.Model.Init)
+	assert.NotContains(t, string(c.Config), "init")
+	c.Model.Init = ""
+	_, err = checkpoint.Save(dir, c)
+	require.NoError(t, err)
+	code, _, errs = spu(t, trainArgs(append(common, "--iterations", "4", "--checkpoint", dir, "--resume")...)...)
+	require.Equal(t, exitOK, code, errs)
+	code, _, errs = spu(t, trainArgs(append(common, "--init", "glorot", "--iterations", "6", "--checkpoint", dir, "--resume")...)...)
+	assert.Equal(t, exitError, code)
+	assert.Contains(t, errs, `init (unset) → "glorot"`)
 }
