@@ -70,13 +70,14 @@ demo:
 	$(GO) run ./cmd/spu solve --board sim:proto8 --random 8 --cond 10 --seed 1
 
 # The paper's MNIST comparison on the simulator → docs/results.md (see
-# scripts/reproduce.sh; EPOCHS=10 as in the paper).
+# scripts/reproduce.sh; EPOCHS=10 as in the paper; INIT=torch|he|glorot
+# passes --init to every run, default spu train's).
 reproduce:
-	bash scripts/reproduce.sh
+	INIT=$(INIT) bash scripts/reproduce.sh
 
 # The same comparison for 2 epochs.
 reproduce-quick:
-	EPOCHS=2 bash scripts/reproduce.sh
+	EPOCHS=2 INIT=$(INIT) bash scripts/reproduce.sh
 
 # Learning rates around the defaults for Adam, NGD-Woodbury and TNGD t = 50τ
 # (docs/lr-sweep.md; about 4 min on 2 cores).

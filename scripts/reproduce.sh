@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Reproduces the TNGD paper's MNIST comparison (Donatella et al. 2024,
 # arXiv:2405.13817, §5) on the simulated SPU and writes docs/results.md with
-# plots. EPOCHS (default 10, the paper's) and JOBS (default 2) may be set.
+# plots. EPOCHS (default 10, the paper's), JOBS (default 2) and INIT (--init
+# of every run, e.g. torch: PyTorch's default; the paper ran in PyTorch) may be set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/train-runs.sh

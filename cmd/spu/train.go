@@ -40,7 +40,7 @@ batch×outputs Woodbury system), auto (the first that fits the board).
 outputs): he (the default) N(0, g/fan_in) with g = 2 for relu (He) and
 1 for tanh (LeCun), biases 0; torch, PyTorch's nn.Linear default, weights
 and biases U(−1/√fan_in, 1/√fan_in); glorot, weights U(−a, a) with
-a = √(6/(fan_in+fan_out)), biases 0. The paper's runs used torch.
+a = √(6/(fan_in+fan_out)), biases 0. The paper's experiments ran in PyTorch.
 
 Each epoch visits a fresh seeded permutation of the training set in full
 batches (the last n mod batch images of each permutation are skipped).
