@@ -208,7 +208,10 @@ func TestDivergedKeepsLastCheckpoint(t *testing.T) {
 	assert.Less(t, c.Iteration, 12)
 }
 
-func TestResumeMismatch(t *testing.T) {
+// adamCheckpoint runs 5 iterations of Adam on opts and returns the
+// checkpoint they leave.
+func adamCheckpoint(t *testing.T) *checkpoint.Checkpoint {
+	t.Helper()
 	dir := t.TempDir()
 	o := opts(t, optim.NewAdam(0.02))
 	o.Iterations, o.CheckpointDir = 5, dir
@@ -216,6 +219,11 @@ func TestResumeMismatch(t *testing.T) {
 	require.NoError(t, err)
 	c, _, err := checkpoint.Load(dir)
 	require.NoError(t, err)
+	return c
+}
+
+func TestResumeMismatch(t *testing.T) {
+	c := adamCheckpoint(t)
 	for _, tc := range []struct {
 		name string
 		mod  func(*Options)
@@ -251,17 +259,11 @@ func TestResumeMismatch(t *testing.T) {
 // TestResumeBeforeInit: a checkpoint without Model.Init (written before
 // it existed) resumes a run with the default initialisation only.
 func TestResumeBeforeInit(t *testing.T) {
-	dir := t.TempDir()
-	o := opts(t, optim.NewAdam(0.02))
-	o.Iterations, o.CheckpointDir = 5, dir
-	_, err := Run(context.Background(), o)
-	require.NoError(t, err)
-	c, _, err := checkpoint.Load(dir)
-	require.NoError(t, err)
+	c := adamCheckpoint(t)
 	require.Equal(t, "he", c.Model.Init)
 	c.Model.Init = ""
 
-	o = opts(t, optim.NewAdam(0.02))
+	o := opts(t, optim.NewAdam(0.02))
 	o.Iterations, o.Resume = 8, c
 	res, err := Run(context.Background(), o)
 	require.NoError(t, err)

@@ -350,7 +350,14 @@ func TestTrainInit(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "he", c.Model.Init)
 	assert.NotContains(t, string(c.Config), "init")
+	// As written before --init: neither the model nor the configuration
+	// has "init".
 	c.Model.Init = ""
+	var conf map[string]any
+	require.NoError(t, json.Unmarshal(c.Config, &conf))
+	delete(conf, "init")
+	c.Config, err = json.Marshal(conf)
+	require.NoError(t, err)
 	_, err = checkpoint.Save(dir, c)
 	require.NoError(t, err)
 	code, _, errs = spu(t, trainArgs(append(common, "--iterations", "4", "--checkpoint", dir, "--resume")...)...)
