@@ -170,3 +170,54 @@ func TestJSONKeepsURIs(t *testing.T) {
 	assert.Contains(t, out, `"board": "`+uri+`"`)
 	assert.NotContains(t, out, `\u0026`)
 }
+
+// docs/boards.md's "First power-up" samples are what spu selftest prints
+// now on spi+sim:proto8?seed=3: the folded table line for line (up to the
+// wall time, which depends on the machine), and every row of the --all
+// excerpt. A change to the checks, the rig or the driver's diagnostics
+// that moves a number shows here, so the sample is refreshed with it.
+func TestSelftestDocSample(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/boards.md")
+	require.NoError(t, err)
+	block := func(after string) []string {
+		_, rest, ok := strings.Cut(string(doc), after)
+		require.True(t, ok, "docs/boards.md has no %q", after)
+		parts := strings.SplitN(rest, "```", 3)
+		require.Len(t, parts, 3)
+		return normLines(parts[1])
+	}
+	uri := "spi+sim:proto8?seed=3"
+	code, out, errOut := spuWithin(t, 60*time.Second, "selftest", "--board", uri)
+	require.Equal(t, exitOK, code, errOut)
+	got := normLines(out)
+	require.Greater(t, len(got), 1)
+	assert.Equal(t, "selftest of SIM-PROTO8-3 ("+uri+")", got[0])
+	want := block("complete output after the title line):")
+	got = got[1:]
+	require.Len(t, got, len(want), "rows of the folded sample")
+	last := len(want) - 1
+	want[last], _, _ = strings.Cut(want[last], " wall ")
+	got[last], _, _ = strings.Cut(got[last], " wall ")
+	assert.Equal(t, want, got)
+
+	code, out, errOut = spuWithin(t, 60*time.Second, "selftest", "--board", uri, "--all")
+	require.Equal(t, exitOK, code, errOut)
+	all := map[string]bool{}
+	for _, l := range normLines(out) {
+		all[l] = true
+	}
+	for _, row := range block("and some of its rows with `--all` (rows cut):") {
+		assert.True(t, all[row], "docs/boards.md's --all row is not in the output: %q", row)
+	}
+}
+
+// normLines is s's non-empty lines with runs of spaces folded to one.
+func normLines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if f := strings.Fields(l); len(f) > 0 {
+			out = append(out, strings.Join(f, " "))
+		}
+	}
+	return out
+}
