@@ -92,18 +92,10 @@ func (t *tester) fitLine(levels []float64, rs []*reading, c int) line {
 		}
 	}
 	f.inner, _, _, _, _, _ = linfit.Line(ix, iy)
-	var mx, sxx float64
-	for _, x := range xs {
-		mx += x
-	}
-	mx /= float64(len(xs))
 	for i, x := range xs {
-		sxx += (x - mx) * (x - mx)
 		f.nonlin = math.Max(f.nonlin, math.Abs(ys[i]-f.g*x-f.o))
 	}
-	se := t.se(c, t.nLoop)
-	f.gse = se / math.Sqrt(sxx)
-	f.ose = se * math.Sqrt(1/float64(len(xs))+mx*mx/sxx)
+	f.gse, f.ose = linfit.LineSE(xs, t.se(c, t.nLoop))
 	return f
 }
 

@@ -39,6 +39,25 @@ func Line(x, y []float64) (g, o, gse, ose, rms float64, ok bool) {
 	return g, o, math.Sqrt(s2 / sxx), math.Sqrt(s2 * (1/n + mx*mx/sxx)), math.Sqrt(ss / n), true
 }
 
+// LineSE returns the standard errors of the slope and intercept of a
+// least-squares line through points at x whose y values each have the
+// known standard deviation sigma: σ/√Sxx and σ·√(1/n + x̄²/Sxx), with
+// Sxx = Σ(x − x̄)². Line uses the same formulas with σ estimated from its
+// residuals; LineSE is for a σ known from elsewhere (selftest's noise).
+// Both are +Inf when every x is the same.
+func LineSE(x []float64, sigma float64) (gse, ose float64) {
+	n := float64(len(x))
+	var mx, sxx float64
+	for _, v := range x {
+		mx += v
+	}
+	mx /= n
+	for _, v := range x {
+		sxx += (v - mx) * (v - mx)
+	}
+	return sigma / math.Sqrt(sxx), sigma * math.Sqrt(1/n+mx*mx/sxx)
+}
+
 // MeanSD returns the mean of v and its sample standard deviation (with
 // n − 1; 0 for fewer than two values).
 func MeanSD(v []float64) (float64, float64) {

@@ -44,3 +44,19 @@ func TestMeanSD(t *testing.T) {
 	assert.Equal(t, 7.0, m)
 	assert.Equal(t, 0.0, s)
 }
+
+// LineSE at x = −1, 0, 1 and σ = 1: x̄ = 0, Sxx = 2, so the slope's
+// standard error is 1/√2 and the intercept's √(1/3) (σ/√n at x̄ = 0); and
+// with σ set to Line's residual estimate it gives Line's own errors.
+func TestLineSE(t *testing.T) {
+	gse, ose := LineSE([]float64{-1, 0, 1}, 1)
+	assert.InDelta(t, 1/math.Sqrt2, gse, 1e-15)
+	assert.InDelta(t, math.Sqrt(1.0/3), ose, 1e-15)
+	x, y := []float64{0, 1, 2, 4}, []float64{0.1, 0.9, 2.2, 3.9}
+	_, _, lg, lo, rms, ok := Line(x, y)
+	require.True(t, ok)
+	sigma := rms * math.Sqrt(4.0/2) // Line's s² = Σr²/(n − 2), rms² = Σr²/n
+	gse, ose = LineSE(x, sigma)
+	assert.InDelta(t, lg, gse, 1e-12)
+	assert.InDelta(t, lo, ose, 1e-12)
+}
