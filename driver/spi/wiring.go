@@ -156,7 +156,7 @@ type ADCWiring struct {
 	Oversampling int `json:"oversampling,omitempty"`
 	// SPIMode, when set, is the SPI mode (0..3) the ADC is read in,
 	// one of its chip's accepted modes; nil: the chip's default
-	// (ad7606: 3, docs/boards.md §2 says why and how to check it).
+	// (ad7606: 2, docs/boards.md §2 says why and how to check it).
 	SPIMode *int `json:"spi_mode,omitempty"`
 }
 
