@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build proto test test-long lint cross same-output bench bench-compare bench-sim bench-calibration bench-calibration-budget demo reproduce reproduce-quick lr-sweep clean
+.PHONY: all build proto test test-long lint cross same-output bench bench-compare bench-sim bench-calibration bench-calibration-budget bench-solve demo reproduce reproduce-quick lr-sweep clean
 
 all: lint build test
 
@@ -63,6 +63,12 @@ bench-calibration:
 # (docs/calibration.md; about 6 min on 2 cores).
 bench-calibration-budget:
 	$(GO) test -run '^$$' -bench BenchmarkCalibrationBudget -benchtime 1x -timeout 30m ./calibration/
+
+# Tiled solves vs n on one proto8 and a pool of 4, analog vs exact block
+# preconditioning, refinement rounds vs condition number
+# (docs/benchmarks.md, "Tiled solves and refinement"; about 3 min on 2 cores).
+bench-solve:
+	$(GO) test -run '^$$' -bench 'TiledN|TiledExactVsBoard|RefineCond' -benchtime 1x -timeout 30m ./solver/
 
 demo:
 	$(GO) run ./cmd/spu info

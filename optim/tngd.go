@@ -30,9 +30,13 @@ const (
 	// MapDual solves the m × m Woodbury system λI + G on an m-cell board
 	// (m = batch × outputs) and maps the result back.
 	MapDual
+	// MapTiled solves the same m × m dual system on a board of any size:
+	// solver.Tiled's flexible CG with the board solving its diagonal
+	// blocks (see tngd_tiled.go).
+	MapTiled
 )
 
-var mappingNames = []string{"auto", "primal", "factored", "dual"}
+var mappingNames = []string{"auto", "primal", "factored", "dual", "tiled"}
 
 // String returns the flag spelling of m.
 func (m Mapping) String() string {
@@ -62,6 +66,12 @@ type TNGDOptions struct {
 	// Headroom is the fraction of the ADC's full scale the state is scaled
 	// to use; default 0.5.
 	Headroom float64
+	// TileTol and TileIter end the tiled mapping's outer iteration at a
+	// relative residual of the dual system (default DefaultTileTol) or
+	// after this many outer iterations (default DefaultTileIter),
+	// whichever comes first.
+	TileTol  float64
+	TileIter int
 }
 
 func (o TNGDOptions) withDefaults() TNGDOptions {
@@ -69,6 +79,8 @@ func (o TNGDOptions) withDefaults() TNGDOptions {
 	o.T = cmp.Or(o.T, defaultT)
 	o.Window = cmp.Or(o.Window, 1)
 	o.Headroom = cmp.Or(o.Headroom, 0.5)
+	o.TileTol = cmp.Or(o.TileTol, DefaultTileTol)
+	o.TileIter = cmp.Or(o.TileIter, DefaultTileIter)
 	return o
 }
 
@@ -144,6 +156,10 @@ func NewTNGD(b hal.Board, n, m int, opts TNGDOptions) (*TNGD, error) {
 		if m > info.Cells {
 			return nil, fmt.Errorf("tngd: mapping dual needs batch×outputs = %d cells, board %s has %d: %w", m, info.Model, info.Cells, hal.ErrDimension)
 		}
+	case MapTiled:
+		if err := opts.checkTiled(); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, fmt.Errorf("tngd: %v: %w", mp, hal.ErrInvalid)
 	}
@@ -185,6 +201,9 @@ const maxRescales = 4
 func (o *TNGD) Direction(ctx context.Context, it *Iteration) (d []float64, st StepStats, err error) {
 	u0, start := o.sess.Usage(), time.Now()
 	defer func() { o.account(&st, u0, start) }()
+	if o.mapping == MapTiled {
+		return o.tiledDirection(ctx, it, &st)
+	}
 	g := it.Grad
 	lam := it.Lambda
 
@@ -226,12 +245,7 @@ func (o *TNGD) Direction(ctx context.Context, it *Iteration) (d []float64, st St
 	o.started = true
 	o.prev = est
 	if o.mapping == MapDual {
-		d := make([]float64, len(g))
-		it.UT(d, est[:len(rhs)])
-		for i := range d {
-			d[i] = (g[i] - d[i]) / lam
-		}
-		return d, st, nil
+		return WoodburyBack(it, est[:len(rhs)]), st, nil
 	}
 	return est[:len(g)], st, nil
 }
@@ -261,15 +275,7 @@ func (o *TNGD) program(ctx context.Context, it *Iteration) ([]float64, error) {
 		it.denseFInto(a, n)
 		err = o.programDense(ctx, a, n)
 	case MapDual:
-		gm := it.DualGram()
-		m := gm.SymmetricDim()
-		a := make([]float64, m*m)
-		for i := range m {
-			for j := range m {
-				a[i*m+j] = gm.At(i, j)
-			}
-			a[i*m+i] += it.Lambda
-		}
+		a, m := dualSystem(it)
 		err = o.programDense(ctx, a, m)
 		rhs = make([]float64, m)
 		it.U(rhs, it.Grad)

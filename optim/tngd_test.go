@@ -224,3 +224,43 @@ func TestTNGDStateResume(t *testing.T) {
 	assert.Less(t, testnum.RelErr(got, want), 1e-9)
 	require.ErrorIs(t, b.SetState([]float64{1, 2}), hal.ErrDimension)
 }
+
+// The tiled mapping solves the dual system m = 24 > 8 cells in 3 blocks
+// inside flexible CG: with converged block runs (t = 1000, e^{−λt} =
+// e^{−50}) on the noise-free board and a tight outer tolerance, its
+// direction is exact NGD; with one outer iteration it is not (the blocks
+// are coupled), and it reports the outer iterations it ran.
+func TestTNGDTiledIsNGD(t *testing.T) {
+	it := logisticIteration(t, []int{3, 4, 1}, 24, 7)
+	want, err := DenseDirection(it)
+	require.NoError(t, err)
+	o, err := NewTNGD(quietBoard(t), it.Model.NumParams(), it.Rows(), TNGDOptions{T: 1000, Mapping: MapTiled, TileTol: 1e-11, TileIter: 200})
+	require.NoError(t, err)
+	got, st, err := o.Direction(bg, it)
+	require.NoError(t, err)
+	assert.Less(t, testnum.RelErr(got, want), 1e-6)
+	assert.Greater(t, st.Iterations, 1)
+	assert.LessOrEqual(t, st.Residual, 1e-11)
+	assert.Positive(t, st.BoardTime)
+
+	one, err := NewTNGD(quietBoard(t), it.Model.NumParams(), it.Rows(), TNGDOptions{T: 1000, Mapping: MapTiled, TileIter: 1})
+	require.NoError(t, err)
+	got, st, err = one.Direction(bg, it)
+	require.NoError(t, err)
+	assert.Equal(t, 1, st.Iterations)
+	assert.Greater(t, testnum.RelErr(got, want), 1e-3, "one block-Jacobi step is not the coupled solution")
+}
+
+func TestTNGDTiledErrors(t *testing.T) {
+	for _, o := range []TNGDOptions{
+		{Mapping: MapTiled, TileTol: 1},
+		{Mapping: MapTiled, TileIter: -1},
+		{Mapping: MapTiled, Delay: 1},
+	} {
+		_, err := NewTNGD(quietBoard(t), 100, 640, o)
+		require.ErrorIs(t, err, hal.ErrInvalid, "%+v", o)
+	}
+	m, err := ParseMapping("tiled")
+	require.NoError(t, err)
+	assert.Equal(t, MapTiled, m)
+}

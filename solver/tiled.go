@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/spukit/spukit/hal"
@@ -37,8 +39,14 @@ type TileOptions struct {
 	// MaxIter and Memory are the outer method's KrylovSettings.
 	MaxIter, Memory int
 	// Inner tunes every block solve; nil selects each block's
-	// InexactOptions.
+	// InexactOptions (or, with T set, its TimedOptions).
 	Inner *Options
+	// T, when positive, gives every block solve a fixed analog run instead
+	// of a sampling budget: see System.TimedOptions (T in A's own time
+	// units, Window samples read at its end). TNGD's tiled mapping uses it
+	// so that its relaxation time t keeps its meaning per block.
+	T      float64
+	Window int
 	// Exact solves the blocks digitally (LU) instead of on the board: the
 	// reference preconditioner the board's is compared with.
 	Exact bool
@@ -162,7 +170,7 @@ func tiled(ctx context.Context, pool []*Session, a mat.Matrix, b []float64, o *T
 		return nil, err
 	}
 	t := &tiles{res: &TiledResult{X: make([]float64, n), Method: method, Block: k, Blocks: Partition(n, k)},
-		inner: o.Inner, members: members}
+		inner: o.Inner, timeT: o.T, window: o.Window, members: members}
 	if err := t.prepare(ctx, am, o.Exact); err != nil {
 		return nil, err
 	}
@@ -205,6 +213,8 @@ func chooseMethod(m string, a *mat.Dense) (string, error) {
 type tiles struct {
 	res     *TiledResult
 	inner   *Options
+	timeT   float64   // TileOptions.T
+	window  int       // TileOptions.Window
 	members []*member // the pool; block i is members[i%len(members)]'s
 	sys     []*System // board blocks, by block
 	lu      []*mat.LU // exact blocks
@@ -285,7 +295,7 @@ func (t *tiles) apply(ctx context.Context, dst, r []float64) error {
 // saturated final sampling is counted in m, its answer used.
 func (t *tiles) solveBlock(ctx context.Context, m *member, i int, dst, r []float64) error {
 	lo, hi := t.res.Blocks[i][0], t.res.Blocks[i][1]
-	res, err := t.sys[i].Solve(ctx, r[lo:hi], t.innerFor(i))
+	res, err := t.sys[i].Solve(ctx, r[lo:hi], t.innerFor(i, r[lo:hi]))
 	if err != nil && (res == nil || !errors.Is(err, hal.ErrSaturated)) {
 		return fmt.Errorf("block %d (rows %d–%d): %w", i, lo, hi-1, err)
 	}
@@ -297,10 +307,55 @@ func (t *tiles) solveBlock(ctx context.Context, m *member, i int, dst, r []float
 	return nil
 }
 
-// innerFor returns block i's solve options.
-func (t *tiles) innerFor(i int) *Options {
-	if t.inner != nil {
+// innerFor returns block i's solve options for its part r of the residual.
+func (t *tiles) innerFor(i int, r []float64) *Options {
+	switch {
+	case t.inner != nil:
 		return t.inner
+	case t.timeT > 0:
+		return t.sys[i].TimedOptions(t.timeT, t.window, r)
 	}
 	return t.sys[i].InexactOptions()
+}
+
+// TimedOptions returns the options of a solve of A x = rhs that lets the
+// board run for the time T in A's own units — the dynamics ẋ = −(A x − rhs)
+// from x = 0 for T, as TNGD's t (T/α τ of board time on the board's A' =
+// αA) — reading window samples (at least 2, the fewest batch means take)
+// at the board's shortest period, the last at T. No pilots run: the bias scale β
+// comes from the bound ‖x(s)‖₂ ≤ min(s, 1/μ)·‖rhs‖₂ on the whole run (μ the
+// smallest eigenvalue of A's symmetric part), so the state stays within
+// half the ADC's range, capped so that the bias fits. For an A whose
+// symmetric part is not positive definite there is no such bound, and
+// the pilots choose β as usual. A short T is an approximate solve by
+// design: its error is e^{−AT}x, not noise.
+func (s *System) TimedOptions(T float64, window int, rhs []float64) *Options {
+	alpha := s.sA / s.mA
+	window = max(window, 2)
+	// The window's samples end at T, as TNGD's do: the board relaxes for
+	// T less the window, then reads one sample every period.
+	read := time.Duration(window) * s.info.MinSamplePeriod
+	burn := taus(s.tau, T/alpha) - read
+	if burn <= 0 {
+		burn = NoBurn
+	}
+	o := &Options{Burn: burn, Duration: read, Batches: 2, Period: s.info.MinSamplePeriod}
+	nr := floats.Norm(rhs, 2)
+	if !(s.mu > 0) || nr == 0 {
+		return o
+	}
+	grow := math.Min(T, alpha/s.mu) * nr // bound on ‖x(s)‖₂, problem units
+	beta := meanTarget * s.sess.adc.span() * alpha / grow
+	u := make([]float64, len(rhs))
+	mb := floats.Norm(rhs, math.Inf(1))
+	for i, v := range rhs {
+		u[i] = v / mb
+	}
+	if cap, err := rangeScale(u, s.info.Bias.Range, biasMargin, "rhs"); err == nil {
+		beta = math.Min(beta, cap/mb)
+	}
+	if beta > 0 && !math.IsInf(beta, 0) {
+		o.Beta = beta
+	}
+	return o
 }

@@ -117,3 +117,36 @@ func TestTiledBadInput(t *testing.T) {
 	require.ErrorIs(t, err, hal.ErrInvalid)
 	assert.Zero(t, sess.Usage().Programs, "refused before the board is touched")
 }
+
+// TimedOptions runs the dynamics ẋ = −(A x − b) from 0 for T in A's own
+// time units: on a diagonal A each x_i(s) = (1 − e^{−a_i s}) b_i/a_i, and
+// the result is the mean of the window's samples at T − p and T (p, the
+// sample period in A's units, is α·period/τ). The board's noise σ (V rms)
+// is the only other error: 5σ/γ per entry, γ = β/α volts per unit of x,
+// bounds it (a 5-SE margin; the two samples are correlated, so no √2).
+func TestTimedOptionsRunsForT(t *testing.T) {
+	a := mat.NewDiagDense(4, []float64{1, 2, 4, 8})
+	b := []float64{1, -1, 2, 0.5}
+	sess := session(t, "sim:ideal")
+	sys, err := solver.Prepare(t.Context(), sess, a)
+	require.NoError(t, err)
+	for _, T := range []float64{0.2, 1, 5} {
+		o := sys.TimedOptions(T, 2, b)
+		require.Positive(t, o.Beta, "no pilots for an SPD block")
+		res, err := sys.Solve(t.Context(), b, o)
+		require.NoError(t, err)
+		info := sess.Info()
+		p := res.Scale.Alpha * float64(info.MinSamplePeriod) / float64(info.Tau)
+		tol := 5 * info.Noise * res.Scale.Alpha / res.Scale.Beta
+		for i, bi := range b {
+			ai := a.At(i, i)
+			x := func(s float64) float64 { return (1 - math.Exp(-ai*s)) * bi / ai }
+			assert.InDelta(t, (x(T-p)+x(T))/2, res.X[i], tol, "T = %g, x_%d", T, i)
+		}
+		// A short run is not converged: x(T) differs from A⁻¹b by more
+		// than the tolerance for the slowest entry at T = 0.2.
+		if T == 0.2 {
+			assert.Greater(t, math.Abs(res.X[0]-b[0]), 10*tol)
+		}
+	}
+}

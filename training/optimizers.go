@@ -123,6 +123,10 @@ type OptimizerSpec struct {
 	Window   int
 	Mapping  optim.Mapping
 	Seed     uint64
+	// TileTol and TileIter end the tiled mapping's outer iteration
+	// (optim.TNGDOptions; 0: its defaults).
+	TileTol  float64
+	TileIter int
 }
 
 // Check validates the spec without building anything; the errors wrap
@@ -186,7 +190,8 @@ func newDenseNGD(b buildArgs) (optim.Optimizer, error) {
 func newTNGD(b buildArgs, lr float64) (*optim.TNGD, error) {
 	s := b.spec
 	return optim.NewTNGD(b.board, b.model.NumParams(), b.batch*b.model.Outputs(),
-		optim.TNGDOptions{LR: lr, T: s.T, Delay: s.Delay, Window: s.Window, Mapping: s.Mapping})
+		optim.TNGDOptions{LR: lr, T: s.T, Delay: s.Delay, Window: s.Window, Mapping: s.Mapping,
+			TileTol: s.TileTol, TileIter: s.TileIter})
 }
 
 // newTNGDAdam is the paper's TNGD-Adam: Adam with β₁ = β₂ = 0 on the

@@ -34,7 +34,11 @@ tngd-em is the paper's Euler–Maruyama simulation of it, on the host.
 sgd, 0.01 for the rest. --t and --delay are in units of the board's τ.
 --mapping says how TNGD meets the board: primal (program F on N cells),
 factored (hand J, H, λ to a board that takes them), dual (solve the
-batch×outputs Woodbury system), auto (the first that fits the board).
+batch×outputs Woodbury system), tiled (the same dual system on a board of
+any size: flexible CG with the board solving cells × cells
+diagonal blocks, each run for t; --tile-tol and --tile-iter end each
+step's outer iteration; see docs/solving.md), auto (the first of factored,
+primal, dual that fits the board).
 
 --init draws the initial weights (fan_in, fan_out: a layer's inputs and
 outputs): he (the default) N(0, g/fan_in) with g = 2 for relu (He) and
@@ -163,7 +167,9 @@ func parseTrainFlags(args []string, stdout io.Writer) (trainConfig, *trainFlags,
 	f.Lookup("board").DefValue = defaultTrainBoard
 	var c trainConfig
 	f.StringVar(&c.Optimizer, "optimizer", "tngd", "optimizer `NAME`: "+strings.Join(training.Optimizers, ", "))
-	f.StringVar(&c.Mapping, "mapping", "auto", "how TNGD meets the board: auto, primal, factored, dual")
+	f.StringVar(&c.Mapping, "mapping", "auto", "how TNGD meets the board: auto, primal, factored, dual, tiled")
+	f.Float64Var(&c.TileTol, "tile-tol", 0, "--mapping tiled: stop a step's outer iteration at this relative residual of the dual system (0: 1e-3)")
+	f.IntVar(&c.TileIter, "tile-iter", 0, "--mapping tiled: at most `N` outer iterations per step (0: 30)")
 	f.IntVar(&c.Epochs, "epochs", 10, "passes over the training set")
 	f.IntVar(&c.Iterations, "iterations", 0, "stop after `N` iterations in total (0: --epochs decides)")
 	f.IntVar(&c.Batch, "batch", 64, "minibatch size")
@@ -321,7 +327,7 @@ func (tb *trainBoard) setUp(c *trainConfig, tf *trainFlags, stderr io.Writer) er
 func newTrainOptimizer(c *trainConfig, board hal.Board, model *optim.MLP, resumeFrom *checkpoint.Checkpoint, stderr io.Writer) (optim.Optimizer, error) {
 	mp, _ := optim.ParseMapping(c.Mapping)
 	opt, err := training.NewOptimizer(training.OptimizerSpec{Name: c.Optimizer, LR: c.LR, T: c.T, Delay: c.Delay,
-		Window: c.Window, Mapping: mp, Seed: c.Seed}, board, model, c.Batch)
+		Window: c.Window, Mapping: mp, Seed: c.Seed, TileTol: c.TileTol, TileIter: c.TileIter}, board, model, c.Batch)
 	if err != nil {
 		if errors.Is(err, hal.ErrInvalid) && c.Optimizer == "ngd" {
 			return nil, &usageError{err}

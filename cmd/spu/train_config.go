@@ -32,6 +32,8 @@ type trainConfig struct {
 	T          float64 `json:"t_tau"`
 	Delay      float64 `json:"delay_tau"`
 	Window     int     `json:"window"`
+	TileTol    float64 `json:"tile_tol,omitempty"`
+	TileIter   int     `json:"tile_iter,omitempty"`
 	TrainSize  int     `json:"train_size"`
 	TestSize   int     `json:"test_size"`
 	Hidden     string  `json:"hidden"`
@@ -55,6 +57,8 @@ type trajectory struct {
 	T          float64 `json:"t_tau,omitempty"`
 	Delay      float64 `json:"delay_tau,omitempty"`
 	Window     int     `json:"window,omitempty"`
+	TileTol    float64 `json:"tile_tol,omitempty"`
+	TileIter   int     `json:"tile_iter,omitempty"`
 	TrainSize  int     `json:"train_size"`
 	Hidden     string  `json:"hidden"`
 	Activation string  `json:"activation"`
@@ -75,6 +79,7 @@ func (c *trainConfig) trajectory() trajectory {
 	}
 	if training.UsesBoard(c.Optimizer) {
 		tr.Board, tr.Mapping, tr.Delay, tr.Window = c.Board, c.Mapping, c.Delay, c.Window
+		tr.TileTol, tr.TileIter = c.TileTol, c.TileIter
 	}
 	return tr
 }
@@ -87,7 +92,10 @@ func (c *trainConfig) validate(set map[string]bool) error {
 		return usagef("--optimizer %q: want one of %s", c.Optimizer, strings.Join(training.Optimizers, ", "))
 	}
 	if _, err := optim.ParseMapping(c.Mapping); err != nil {
-		return usagef("--mapping %q: want one of auto, primal, factored, dual", c.Mapping)
+		return usagef("--mapping %q: want one of auto, primal, factored, dual, tiled", c.Mapping)
+	}
+	if err := c.tileDefaults(set); err != nil {
+		return err
 	}
 	if _, err := optim.ParseActivation(c.Activation); err != nil {
 		return usagef("--activation %q: want tanh or relu", c.Activation)
@@ -135,6 +143,33 @@ func (c *trainConfig) validate(set map[string]bool) error {
 	}
 	if c.LR == 0 {
 		c.LR = training.DefaultLR[c.Optimizer]
+	}
+	return nil
+}
+
+// tileDefaults fills in --tile-tol and --tile-iter for --mapping tiled
+// (they are in the configuration only there) and refuses them elsewhere.
+func (c *trainConfig) tileDefaults(set map[string]bool) error {
+	if c.Mapping != optim.MapTiled.String() {
+		for _, fl := range []string{"tile-tol", "tile-iter"} {
+			if set[fl] {
+				return usagef("--%s applies to --mapping tiled, not %s", fl, c.Mapping)
+			}
+		}
+		c.TileTol, c.TileIter = 0, 0
+		return nil
+	}
+	if c.TileTol == 0 {
+		c.TileTol = optim.DefaultTileTol
+	}
+	if c.TileIter == 0 {
+		c.TileIter = optim.DefaultTileIter
+	}
+	switch {
+	case !(c.TileTol >= 1e-15 && c.TileTol < 1):
+		return usagef("--tile-tol %g: want 1e-15 ≤ tol < 1 (0: %g)", c.TileTol, optim.DefaultTileTol)
+	case c.TileIter < 1:
+		return usagef("--tile-iter %d: want ≥ 1 outer iterations (0: %d)", c.TileIter, optim.DefaultTileIter)
 	}
 	return nil
 }

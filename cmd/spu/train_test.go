@@ -366,3 +366,32 @@ func TestTrainInit(t *testing.T) {
 	assert.Equal(t, exitError, code)
 	assert.Contains(t, errs, `init (unset) → "glorot"`)
 }
+
+// TestTrainTiledDrivers: the tiled mapping through serial:// against spu
+// emu's firmware (on the same seeded simulator) gives bit-identical
+// parameters to sim: — the losses are functions of them — and runs
+// through spi+sim: (issue 13 point 5). Batches of 4 (m = 40: 5 blocks of
+// 8) and 2 outer iterations keep it short.
+func TestTrainTiledDrivers(t *testing.T) {
+	const board = "sim:proto8?seed=3"
+	run := func(uri string) trainSummary {
+		t.Helper()
+		code, out, errs := spu(t, trainArgs("--board", uri, "--mapping", "tiled", "--batch", "4", "--iterations", "3",
+			"--eval-every", "3", "--tile-iter", "2", "--json")...)
+		require.Equal(t, exitOK, code, errs)
+		var s trainSummary
+		require.NoError(t, json.Unmarshal([]byte(out), &s), out)
+		assert.Equal(t, "tiled", s.Mapping)
+		assert.Equal(t, 3, s.Iterations)
+		assert.Positive(t, s.BoardTimeS)
+		return s
+	}
+	sim := run(board)
+	ser := run(serveEmu(t, board))
+	require.NotNil(t, sim.TrainLoss)
+	require.NotNil(t, ser.TrainLoss)
+	assert.Equal(t, *sim.TrainLoss, *ser.TrainLoss, "serial:// and sim: differ")
+	assert.Equal(t, sim.TestLoss, ser.TestLoss, "serial:// and sim: differ")
+	spi := run("spi+" + board)
+	assert.False(t, math.IsNaN(spi.TestLoss))
+}
