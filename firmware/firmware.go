@@ -299,7 +299,7 @@ func (b *Board) handle(p proto.Packet) {
 		b.errs++ // an ack for no stream and no cached summary
 		return
 	}
-	if p.Type != proto.TypeHello && (!b.synced || p.Seq != b.last+1) {
+	if p.Type != proto.TypeHello && (!b.synced || p.Seq != nextSeq(b.last)) {
 		b.errs++
 		// Not cached: the request was not accepted, and a later request
 		// may legitimately carry this seq.
@@ -475,4 +475,14 @@ func (b *Board) respond(seq uint16, typ proto.Type, payload []byte, cache bool) 
 	c.seq, c.n, c.valid = seq, n, true
 	b.next = (b.next + 1) % replaySlots
 	b.tr.Write(c.frame[:n])
+}
+
+// nextSeq is the sequence number the request after seq must carry: seq + 1
+// mod 2¹⁶, skipping 0, which hosts never use (docs/protocol.md §3). Plain
+// seq + 1 refused every request after the 65 535th of a session.
+func nextSeq(seq uint16) uint16 {
+	if seq == 0xFFFF {
+		return 1
+	}
+	return seq + 1
 }

@@ -164,6 +164,21 @@ func TestReplayAndSequence(t *testing.T) {
 	assert.Zero(t, fe2.ran)
 }
 
+// The host's count wraps from 65535 to 1, skipping 0 (docs/protocol.md §3):
+// the board expects 1 after 65535, so a session can run past 65 535
+// requests (a tiled TNGD epoch sends millions).
+func TestSequenceWrapsSkippingZero(t *testing.T) {
+	b, fe, p := newBoard()
+	exchange(t, b, p, proto.TypeHello, 0xFFFE, []byte{proto.Version})
+	run := binary.LittleEndian.AppendUint64(nil, 5000)
+	for _, s := range []uint16{0xFFFF, 1, 2} {
+		r := exchange(t, b, p, proto.TypeRun, s, run)
+		require.Len(t, r, 1)
+		require.Equal(t, proto.TypeRun|proto.Response, r[0].Type, "seq %d", s)
+	}
+	assert.Equal(t, uint64(3*5000), fe.ran)
+}
+
 // A HELLO starts a new session: the replay cache of the old one is
 // forgotten, so a new session's request that reuses a seq is executed, not
 // answered with the old session's cached response (a reopened port would
