@@ -64,7 +64,8 @@ const Max = 1023
 // with NO_OS_SPI_MODE_1), at up to 50 MHz, and one 16-bit frame per chip.
 // The datasheet gives one SCLK limit, so read-back has the same 50 MHz;
 // but SDO is open-drain, and its pull-up with the next chip's SDI load may
-// need a longer clock period (docs/boards.md §1).
+// need a longer clock period: coupling.chain_hz (docs/boards.md §1 for the
+// pull-ups, §7 for the chain-clock formula).
 var Bus = bus.Limits{
 	Mode: spi.Mode1, Modes: []spi.Mode{spi.Mode1},
 	WriteHz: 50 * physic.MegaHertz, ReadHz: 50 * physic.MegaHertz, FrameBytes: 2,
