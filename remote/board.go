@@ -224,7 +224,8 @@ func (b *Board) invoke(ctx context.Context, op string, c *boardpb.Call, call fun
 func (b *Board) SetCouplings(ctx context.Context, a []float64) error {
 	req := &boardpb.SetCouplingsRequest{Call: b.next(), A: a}
 	err := b.invoke(ctx, "set couplings", req.Call, func(ctx context.Context) error {
-		_, err := b.c.SetCouplings(ctx, req)
+		// A dense matrix may exceed the default message limit.
+		_, err := b.c.SetCouplings(ctx, req, grpc.MaxCallSendMsgSize(max(64<<20, 8*len(a)+4096)))
 		return err
 	})
 	return err

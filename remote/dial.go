@@ -32,6 +32,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/spukit/spukit/hal"
 	"github.com/spukit/spukit/remote/internal/wire"
 	"github.com/spukit/spukit/remote/metapb"
 )
@@ -86,11 +87,11 @@ func isLoopback(host string) bool {
 func (o *Options) transport(addr string) (credentials.TransportCredentials, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, fmt.Errorf("address %q: %v (want HOST:PORT)", addr, err)
+		return nil, fmt.Errorf("address %q: %v (want HOST:PORT): %w", addr, err, hal.ErrInvalid)
 	}
 	if o.Plaintext {
 		if !isLoopback(host) {
-			return nil, fmt.Errorf("plaintext to %s refused: only a loopback address may be reached without TLS (give the server's CA with ca=FILE)", host)
+			return nil, fmt.Errorf("plaintext to %s refused: only a loopback address may be reached without TLS (give the server's CA with ca=FILE): %w", host, hal.ErrInvalid)
 		}
 		return insecure.NewCredentials(), nil
 	}

@@ -130,6 +130,7 @@ func TestVersionAndPlaintextRules(t *testing.T) {
 	_, err := hal.Open(t.Context(), "grpc://192.0.2.1:7700?tls=0")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "only a loopback address")
+	assert.ErrorIs(t, err, hal.ErrInvalid)
 	_, err = hal.Open(t.Context(), "grpc://127.0.0.1:1/path")
 	assert.ErrorIs(t, err, hal.ErrInvalid)
 	_, err = hal.Open(t.Context(), "grpc://127.0.0.1:1?speed=3")

@@ -92,3 +92,24 @@ func TestServeRefusesInsecureOffLoopback(t *testing.T) {
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "TLS needs --tls-cert and --tls-key")
 }
+
+// A 100-iteration dual-mapping TNGD run through spu serve gives the local
+// run's numbers (the bit-identical training check).
+func TestServeTrainDualBitIdentical(t *testing.T) {
+	board := "sim:" + filepath.Join("..", "..", "scripts", "testdata", "proto40.json") + "?seed=2"
+	addr := freePort(t)
+	startServe(t, addr, "--board", board, "--insecure")
+	train := func(b string) map[string]any {
+		code, out, errOut := spu(t, "train", "--board", b, "--batch", "4", "--mapping", "dual", "--iterations", "100",
+			"--eval-every", "50", "--test-size", "500", "--json", "--quiet")
+		require.Equal(t, 0, code, errOut)
+		var v map[string]any
+		require.NoError(t, json.Unmarshal([]byte(out), &v))
+		return v
+	}
+	remote, local := train("grpc://"+addr), train(board)
+	assert.Equal(t, "dual", remote["mapping"])
+	for _, k := range []string{"test_accuracy", "test_loss", "board_time_s", "iterations", "rescales"} {
+		assert.Equal(t, local[k], remote[k], k)
+	}
+}

@@ -33,7 +33,7 @@ func (s *sampleStream) Send(c *boardpb.SampleChunk) error {
 // error, never a panic or an allocation sized by a claimed length (the
 // fuzzer's memory limit catches those).
 func FuzzRequests(f *testing.F) {
-	s, err := New(context.Background(), Options{URI: "sim:proto8?seed=1", MaxSampleValues: 1 << 16,
+	s, err := New(context.Background(), Options{URI: "sim:proto8?seed=1", MaxSampleValues: 1 << 16, LeaseTTL: time.Hour,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.NoError(f, err)
 	defer s.Close()
@@ -54,8 +54,15 @@ func FuzzRequests(f *testing.F) {
 	}
 	var seq uint64
 	f.Fuzz(func(t *testing.T, kind uint8, raw []byte) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
+		start := time.Now()
+		defer func() {
+			// A call must end soon after its context: a slow one is a hang.
+			if d := time.Since(start); d > 2*time.Second {
+				t.Fatalf("kind %d took %v", kind%6, d)
+			}
+		}()
 		seq++
 		call := &boardpb.Call{Lease: le.id, Seq: seq}
 		switch kind % 6 {

@@ -98,13 +98,13 @@ func (s *Server) do(rpc context.Context, c *boardpb.Call, fn func(ctx context.Co
 		return nil, false, status.Errorf(codes.FailedPrecondition, "call %d is older than the last call %d of this lease", seq, le.lastSeq)
 	}
 	le.lastSeq, le.lastSample, le.lastDiag = seq, nil, nil
-	if s.board == nil {
-		err = wire.ToStatus(s.boardErr, 0)
+	ctx, done := s.leases.callContext(le, seq, rpc)
+	if err = s.ensureBoard(ctx); err != nil {
+		err = wire.ToStatus(err, 0)
 	} else {
-		ctx, done := s.leases.callContext(le, seq, rpc)
 		err = fn(ctx, s.board, le)
-		done()
 	}
+	done()
 	le.lastErr = err
 	return le, false, err
 }
@@ -151,14 +151,14 @@ func (s *Server) Run(ctx context.Context, req *boardpb.RunRequest) (*boardpb.Don
 
 // BoardTime implements boardpb.BoardServer. It reads and changes nothing,
 // so it needs no sequence number.
-func (s *Server) BoardTime(_ context.Context, req *boardpb.BoardTimeRequest) (*boardpb.BoardTimeReply, error) {
+func (s *Server) BoardTime(ctx context.Context, req *boardpb.BoardTimeRequest) (*boardpb.BoardTimeReply, error) {
 	s.boardMu.Lock()
 	defer s.boardMu.Unlock()
 	if _, err := s.leases.lookup(req.GetCall().GetLease()); err != nil {
 		return nil, wire.ToStatus(err, 0)
 	}
-	if s.board == nil {
-		return nil, wire.ToStatus(s.boardErr, 0)
+	if err := s.ensureBoard(ctx); err != nil {
+		return nil, wire.ToStatus(err, 0)
 	}
 	d, ok := hal.BoardTime(s.board)
 	s.opts.Metrics.boardTime(d, ok)

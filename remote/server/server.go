@@ -29,7 +29,7 @@ import (
 const (
 	DefaultLeaseTTL        = 10 * time.Second
 	DefaultMaxSampleValues = 1 << 25 // 256 MiB of float64 per Sample call
-	DefaultChunkValues     = 1 << 15 // 256 KiB per stream message
+	DefaultChunkValues     = 1 << 17 // 1 MiB per stream message
 	// DefaultMaxMessage bounds a request's size in bytes.
 	DefaultMaxMessage = 64 << 20
 )
@@ -153,6 +153,20 @@ func (s *Server) reset() {
 	s.board, s.boardErr = b, nil
 }
 
+// ensureBoard opens the board again when the last reopening failed (a
+// board unplugged between leases and plugged back); boardMu is held.
+func (s *Server) ensureBoard(ctx context.Context) error {
+	if s.board != nil {
+		return nil
+	}
+	b, err := s.opts.Open(ctx)
+	if err != nil {
+		return fmt.Errorf("%w (and again now: %v)", s.boardErr, err)
+	}
+	s.board, s.boardErr = b, nil
+	return nil
+}
+
 // Version implements metapb.MetaServer.
 func (s *Server) Version(_ context.Context, _ *metapb.VersionRequest) (*metapb.VersionReply, error) {
 	return &metapb.VersionReply{Major: wire.Major, Minor: wire.Minor, Server: s.opts.Name}, nil
@@ -165,8 +179,9 @@ func (s *Server) Version(_ context.Context, _ *metapb.VersionRequest) (*metapb.V
 func (s *Server) NewGRPC(a Auth, creds credentials.TransportCredentials) *grpc.Server {
 	k := int64(s.info.Cells)
 	maxMsg := int64(DefaultMaxMessage)
-	if k*k*8+4096 > maxMsg && k <= 1<<14 {
-		maxMsg = k*k*8 + 4096
+	// A dense K × K matrix must fit, up to 1 GiB (an int on 32-bit ARM).
+	if need := k*k*8 + 4096; need > maxMsg && need <= 1<<30 {
+		maxMsg = need
 	}
 	opts := append(Interceptors(a, s.log, s.opts.Metrics),
 		grpc.MaxRecvMsgSize(int(maxMsg)), grpc.MaxSendMsgSize(DefaultMaxMessage))
