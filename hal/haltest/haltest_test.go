@@ -49,14 +49,20 @@ func TestRunFakeVariants(t *testing.T) {
 }
 
 // quick shrinks the cancellation checks so that a board that ignores its
-// context is caught in well under a second.
+// context is caught in a second or two. The margins are wall-clock
+// ones, so they are sized for a loaded machine: the correct fake must
+// answer a cancellation within cancelAfter + 4·prompt = 420 ms (it took
+// 322 ms once under a load average of 13 on 2 cores, when prompt was
+// 50 ms and the limit 220 ms), and the faulty fake's uncancelled Run of
+// longRun = 15 s of board time takes 1–2.5 s, well beyond that limit
+// (the 5 s run it had took 336 ms, too close to it).
 var quick = config{
 	memCap:      16 << 20,
 	target:      10 * time.Second,
 	cancelAfter: 20 * time.Millisecond,
-	prompt:      50 * time.Millisecond,
+	prompt:      100 * time.Millisecond,
 	budget:      200 * time.Millisecond,
-	longRun:     5 * time.Second,
+	longRun:     15 * time.Second,
 }
 
 // TestChecksCatchFaults shows that every check fails on a board with the
