@@ -351,8 +351,8 @@ func (s *System) TimedOptions(T float64, window int, rhs []float64) *Options {
 	for i, v := range rhs {
 		u[i] = v / mb
 	}
-	if cap, err := rangeScale(u, s.info.Bias.Range, biasMargin, "rhs"); err == nil {
-		beta = math.Min(beta, cap/mb)
+	if top, err := rangeScale(u, s.info.Bias.Range, biasMargin, "rhs"); err == nil {
+		beta = math.Min(beta, top/mb)
 	}
 	if beta > 0 && !math.IsInf(beta, 0) {
 		o.Beta = beta

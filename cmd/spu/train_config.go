@@ -170,6 +170,8 @@ func (c *trainConfig) tileDefaults(set map[string]bool) error {
 		return usagef("--tile-tol %g: want 1e-15 ≤ tol < 1 (0: %g)", c.TileTol, optim.DefaultTileTol)
 	case c.TileIter < 1:
 		return usagef("--tile-iter %d: want ≥ 1 outer iterations (0: %d)", c.TileIter, optim.DefaultTileIter)
+	case c.Delay != 0:
+		return usagef("--delay %g: the tiled mapping has no delay (between steps the board holds a block, not the system)", c.Delay)
 	}
 	return nil
 }
