@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/codes"
 
+	"github.com/spukit/spukit/calibration"
 	"github.com/spukit/spukit/hal"
 )
 
@@ -21,6 +22,7 @@ type Metrics struct {
 	samples      prometheus.Counter
 	saturations  prometheus.Counter
 	boardSeconds prometheus.Gauge
+	temperature  prometheus.Gauge
 }
 
 // NewMetrics registers the server's metrics on reg.
@@ -41,7 +43,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		boardSeconds: prometheus.NewGauge(prometheus.GaugeOpts{Name: "spu_board_time_seconds",
 			Help: "The board's own account of board time, when it keeps one (last read)."}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.leaseWaitS, m.leases, m.expired, m.samples, m.saturations, m.boardSeconds)
+	m.temperature = prometheus.NewGauge(prometheus.GaugeOpts{Name: "spu_board_temperature_celsius",
+		Help: "The board's temperature where it reports one (last read, at a clock read or a Sample)."})
+	reg.MustRegister(m.requests, m.duration, m.leaseWaitS, m.leases, m.expired, m.samples, m.saturations,
+		m.boardSeconds, m.temperature)
 	return m
 }
 
@@ -81,8 +86,16 @@ func (m *Metrics) sampled(n int, err error) {
 	}
 }
 
-func (m *Metrics) boardTime(d time.Duration, ok bool) {
-	if m != nil && ok {
+
+// observe reads b's board time and temperature where it keeps them.
+func (m *Metrics) observe(b hal.Board) {
+	if m == nil {
+		return
+	}
+	if d, ok := hal.BoardTime(b); ok {
 		m.boardSeconds.Set(d.Seconds())
+	}
+	if t, ok := calibration.Temperature(b); ok {
+		m.temperature.Set(t)
 	}
 }

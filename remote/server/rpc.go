@@ -161,7 +161,7 @@ func (s *Server) BoardTime(ctx context.Context, req *boardpb.BoardTimeRequest) (
 		return nil, wire.ToStatus(err, 0)
 	}
 	d, ok := hal.BoardTime(s.board)
-	s.opts.Metrics.boardTime(d, ok)
+	s.opts.Metrics.observe(s.board)
 	return &boardpb.BoardTimeReply{Ns: int64(d), Ok: ok}, nil
 }
 
@@ -213,6 +213,7 @@ func (s *Server) Sample(req *boardpb.SampleRequest, st boardpb.Board_SampleServe
 		got = max(0, min(got, int(n)))
 		le.lastSample = dst[:got*k]
 		s.opts.Metrics.sampled(got, err)
+		s.opts.Metrics.observe(b)
 		return wire.ToStatus(err, got)
 	})
 	// On a retry do returns the recorded error; the recorded values are
