@@ -86,7 +86,6 @@ func (m *Metrics) sampled(n int, err error) {
 	}
 }
 
-
 // observe reads b's board time and temperature where it keeps them.
 func (m *Metrics) observe(b hal.Board) {
 	if m == nil {
