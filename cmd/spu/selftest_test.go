@@ -128,7 +128,8 @@ func TestSelftestUnopened(t *testing.T) {
 // component (ref8 defaults: dac-swap at channel 2, stuck-coupling at
 // element 9 = A[1][1], adc-dead-channel at channel 5; chain-slow and
 // polarity-missing=1 stop the board at open, where the driver's reason is
-// the row).
+// the row: for chain-slow it names the chip behind the slow link, fault_at,
+// 32 by default, and ref8's row-major elements put chip 32 at A[4][0]).
 func TestSelftestFaults(t *testing.T) {
 	for _, tc := range []struct {
 		fault, check, component, words string
@@ -141,7 +142,8 @@ func TestSelftestFaults(t *testing.T) {
 		{"polarity-missing", "polarity", "sign bits", "0 of 56 elements switch sign"},
 		{"polarity-missing&fault_at=1", "open", "board", "74HC595"},
 		{"adc-dead-channel", "noise", "cell 5", "constant"},
-		{"chain-slow", "open", "board", "rheostat chain"},
+		{"chain-slow", "open", "board", "from AD5293 #32 (A[4][0]) on — the SDO→SDI link into chip 32"},
+		{"chain-slow&fault_at=5", "open", "board", "from AD5293 #5 (A[0][5]) on — the SDO→SDI link into chip 5"},
 	} {
 		t.Run(tc.fault, func(t *testing.T) {
 			code, rep, _ := selftestJSONOf(t, "spi+sim:proto8?seed=3&fault="+tc.fault)

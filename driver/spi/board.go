@@ -134,7 +134,7 @@ func (b *Board) conn(chip string, l bus.Limits, mode pspi.Mode, hz float64, port
 	if err != nil {
 		return nil, fmt.Errorf("%s on %s: connect: %w", chip, port, err)
 	}
-	tc := &timedConn{Conn: c, b: b, hz: clockHz(l, hz), readHz: clockHz(l, hz)}
+	tc := &timedConn{Conn: c, b: b, hz: clockHz(l, hz), readHz: clockHz(l, hz), limiter: p, limitHz: hz}
 	if l.ReadHz > 0 {
 		tc.readHz = math.Min(tc.hz, float64(l.ReadHz)/float64(physic.Hertz))
 	}

@@ -119,7 +119,8 @@ func openAD5293(c pspi.Conn, w CouplingWiring, _ pinFunc) (couplingArray, error)
 	if err != nil {
 		return nil, err
 	}
-	return &rheostatChain{ch: ch, port: w.Port, elements: w.Elements}, nil
+	clk, _ := c.(chainClock) // the board's timedConn
+	return &rheostatChain{ch: ch, port: w.Port, elements: w.Elements, clk: clk}, nil
 }
 
 func checkAD5450(c CouplingWiring, bad func(string, ...any)) {

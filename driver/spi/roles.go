@@ -67,6 +67,9 @@ type rheostatChain struct {
 	ch       *ad5293.Chain
 	port     string
 	elements [][2]int // for messages: the entry each chip realises
+	// clk runs transactions at a lower clock to locate a slow link
+	// (chainfault.go); nil: not available.
+	clk chainClock
 }
 
 // chip names chain position k for a message: "chip 5 (A[0][5])".
@@ -108,21 +111,36 @@ func (r *rheostatChain) Prepare() error {
 	return nil
 }
 
-// answers runs the chain's echo check and names the first chain position
-// (in the order MISO clocks them out: the last chip first) whose echo is
-// wrong, with the most likely cause.
+// answers runs the chain's echo check. When it fails and a lower clock
+// makes the chain answer, the error names the slow link (locate);
+// otherwise it names the first chain position (in the order MISO clocks
+// them out: the last chip first) whose echo is wrong, with the most likely
+// cause.
 func (r *rheostatChain) answers() error {
 	got := make([]uint16, r.ch.Len())
 	if err := r.ch.Echo(got); err != nil {
 		return err
 	}
+	k := wrongEcho(got)
+	if k < 0 {
+		return nil
+	}
+	if err := r.locate(); err != nil {
+		return err
+	}
+	return fmt.Errorf("rheostat chain on %s does not answer: %s returns %#04x for its echo frame %#04x: %s: %w",
+		r.port, r.chip(k), got[k], ad5293.EchoFrame(k), echoCause(got, k), hal.ErrDisconnected)
+}
+
+// wrongEcho is the first chain position, in the order MISO clocks them
+// out (the last chip first), whose echo is wrong; −1 when all are right.
+func wrongEcho(got []uint16) int {
 	for k := len(got) - 1; k >= 0; k-- {
-		if want := ad5293.EchoFrame(k); got[k] != want {
-			return fmt.Errorf("rheostat chain on %s does not answer: %s returns %#04x for its echo frame %#04x: %s: %w",
-				r.port, r.chip(k), got[k], want, echoCause(got, k), hal.ErrDisconnected)
+		if got[k] != ad5293.EchoFrame(k) {
+			return k
 		}
 	}
-	return nil
+	return -1
 }
 
 // echoCause says what a wrong echo in chain position k most likely means.

@@ -52,6 +52,32 @@ type timedConn struct {
 	// whose limit is lowered to readHz, and the limit to put back.
 	port   pspi.PortCloser
 	portHz float64
+	// limiter is the port, whose limit at lowers for a while and then
+	// puts back to limitHz (the wiring's clock for the port).
+	limiter pspi.PortCloser
+	limitHz float64
+}
+
+// clock is the connection's clock in Hz.
+func (c *timedConn) clock() float64 { return c.hz }
+
+// at runs f with every transaction on c clocked at hz (below c's clock),
+// accounted at hz, and then puts c's clocks back. The port's limit takes
+// effect per transfer, as for the read-back clock above.
+func (c *timedConn) at(hz float64, f func() error) error {
+	hz0, read0, port0 := c.hz, c.readHz, c.portHz
+	set := func(hz float64) error {
+		return c.limiter.LimitSpeed(physic.Frequency(hz * float64(physic.Hertz)))
+	}
+	if err := set(hz); err != nil {
+		return fmt.Errorf("clock %g Hz: %w", hz, err)
+	}
+	c.hz, c.readHz, c.portHz = hz, math.Min(read0, hz), hz
+	defer func() {
+		c.hz, c.readHz, c.portHz = hz0, read0, port0
+		_ = set(c.limitHz)
+	}()
+	return f()
 }
 
 func (c *timedConn) Tx(w, r []byte) error {

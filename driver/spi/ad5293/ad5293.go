@@ -272,11 +272,31 @@ func (ch *Chain) Echo(dst []uint16) error {
 	if len(dst) != ch.n {
 		return fmt.Errorf("%w: %d values for %d chips", ErrLength, len(dst), ch.n)
 	}
+	if err := ch.SendEcho(); err != nil {
+		return err
+	}
+	return ch.ReadEcho(dst)
+}
+
+// SendEcho is Echo's first transaction: it shifts EchoFrame(k) into every
+// chip k. A caller may run it and ReadEcho at different clocks (the frames
+// then cross the chain's links inward at one clock and outward at the
+// other).
+func (ch *Chain) SendEcho() error {
 	for k := range ch.n {
 		ch.put(k, CmdNOP, EchoFrame(k))
 	}
 	if err := ch.c.Tx(ch.w, nil); err != nil {
 		return fmt.Errorf("ad5293: echo frames: %w", err)
+	}
+	return nil
+}
+
+// ReadEcho is Echo's second transaction: plain NOPs clock every shift
+// register out, and dst[k] (length Len) receives chip k's slot.
+func (ch *Chain) ReadEcho(dst []uint16) error {
+	if len(dst) != ch.n {
+		return fmt.Errorf("%w: %d values for %d chips", ErrLength, len(dst), ch.n)
 	}
 	if err := ch.all(CmdNOP, 0, ch.r); err != nil {
 		return err

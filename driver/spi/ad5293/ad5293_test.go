@@ -130,4 +130,5 @@ func TestEcho(t *testing.T) {
 	assert.Equal(t, uint16(1), EchoFrame(1023), "tags wrap and are never zero")
 	require.NoError(t, pb.Close())
 	require.ErrorIs(t, ch.Echo(make([]uint16, 2)), ErrLength)
+	require.ErrorIs(t, ch.ReadEcho(make([]uint16, 4)), ErrLength)
 }
