@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/spukit/spukit/remote"
 )
 
 // freePort returns a loopback address nothing listens on (a race with
@@ -82,17 +85,6 @@ func TestServeTLSToken(t *testing.T) {
 	assert.Contains(t, out, "sim/proto8")
 }
 
-func TestServeRefusesInsecureOffLoopback(t *testing.T) {
-	for _, listen := range []string{"0.0.0.0:7700", ":7700", "192.0.2.1:7700"} {
-		code, _, errOut := spu(t, "serve", "--board", "sim:proto8", "--listen", listen, "--insecure")
-		assert.Equal(t, 2, code, listen)
-		assert.Contains(t, errOut, "only on a loopback address", listen)
-	}
-	code, _, errOut := spu(t, "serve", "--board", "sim:proto8", "--listen", "127.0.0.1:0")
-	assert.Equal(t, 2, code)
-	assert.Contains(t, errOut, "TLS needs --tls-cert and --tls-key")
-}
-
 // A 100-iteration dual-mapping TNGD run through spu serve gives the local
 // run's numbers (the issue's bit-identical training check).
 func TestServeTrainDualBitIdentical(t *testing.T) {
@@ -111,5 +103,53 @@ func TestServeTrainDualBitIdentical(t *testing.T) {
 	assert.Equal(t, "dual", remote["mapping"])
 	for _, k := range []string{"test_accuracy", "test_loss", "board_time_s", "iterations", "rescales"} {
 		assert.Equal(t, local[k], remote[k], k)
+	}
+}
+
+// TestBadInputServe has one case per row of docs/errors.md's "Board
+// servers" table, in the same order.
+func TestBadInputServe(t *testing.T) {
+	dir := t.TempDir()
+	code, _, errOut := spu(t, "serve", "--gen-certs", dir, "--hosts", "127.0.0.1")
+	require.Equal(t, 0, code, errOut)
+	f := func(n string) string { return filepath.Join(dir, n) }
+	short := filepath.Join(dir, "short")
+	require.NoError(t, os.WriteFile(short, []byte("short\n"), 0o600))
+	tokAddr, openAddr := freePort(t), freePort(t)
+	startServe(t, tokAddr, "--board", "sim:proto8", "--tls-cert", f("server.pem"), "--tls-key", f("server-key.pem"),
+		"--token-file", f("token"))
+	startServe(t, openAddr, "--board", "sim:proto8", "--insecure")
+	held, err := remote.Dial(t.Context(), openAddr, remote.Options{Plaintext: true, Client: "alice"})
+	require.NoError(t, err)
+	defer held.Close()
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"no TLS off loopback", []string{"serve", "--listen", "0.0.0.0:7700", "--insecure"},
+			exitUsage, []string{"serving without TLS is allowed only on a loopback address", "invalid argument"}},
+		{"TLS without a certificate", []string{"serve", "--listen", "127.0.0.1:7700"},
+			exitUsage, []string{"TLS needs --tls-cert and --tls-key", "invalid argument"}},
+		{"token too short", []string{"serve", "--listen", "127.0.0.1:7700", "--insecure", "--token-file", short},
+			exitUsage, []string{"the token has 5 characters, want at least 16", "invalid argument"}},
+		{"plaintext to another machine", []string{"info", "--board", "grpc://pi.lab:7700?tls=0"},
+			exitError, []string{"plaintext to pi.lab refused: only a loopback address", "invalid argument"}},
+		{"no board server there", []string{"info", "--board", "grpc://127.0.0.1:1"},
+			exitError, []string{"board server unreachable", "board disconnected"}},
+		{"missing or wrong token", []string{"info", "--board", "grpc://" + tokAddr + "?ca=" + f("ca.pem")},
+			exitError, []string{"missing or wrong bearer token", "not authenticated by the board server"}},
+		{"board busy", []string{"info", "--board", "grpc://" + openAddr + "?wait=0"},
+			exitError, []string{"the board is held by", "(alice)", "board busy"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, errOut := spu(t, c.args...)
+			assert.Equal(t, c.code, code, errOut)
+			for _, w := range c.want {
+				assert.Contains(t, errOut, w)
+			}
+		})
 	}
 }
