@@ -45,8 +45,9 @@ import (
 // first tags past it through, and the chip named is then a little late.
 
 // minLocateHz is the slowest chain clock the localisation tries: a chain
-// that does not answer at 250 kHz (100 times a 2.2 kΩ, 20 pF link's f_max
-// below §7's example) has something other than a slow pull-up wrong.
+// that does not answer at 250 kHz (a twentieth of the 5 MHz f_max of §7's
+// example link, 2.2 kΩ on 20 pF) has something other than a slow pull-up
+// wrong.
 const minLocateHz = 250e3
 
 // chainClock runs transactions at a lower clock (timedConn.at), with their
