@@ -159,6 +159,11 @@ func (f *serveFlags) security() (credentials.TransportCredentials, server.Auth, 
 	if f.cert == "" || f.key == "" {
 		return nil, a, usagef("TLS needs --tls-cert and --tls-key (spu serve --gen-certs DIR makes them), or --insecure on a loopback address")
 	}
+	// TLS alone only proves the server to its clients: a server on the
+	// network must also authenticate them (issue 15, "security by default").
+	if a.Token == "" && f.clientCA == "" {
+		return nil, a, usagef("TLS with no client authentication: give --token-file and/or --client-ca (spu serve --gen-certs DIR makes a token and a CA); only --insecure on a loopback address may serve unauthenticated clients")
+	}
 	cfg, err := server.TLSConfig(f.cert, f.key, f.clientCA)
 	if err != nil {
 		return nil, a, err

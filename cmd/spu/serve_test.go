@@ -132,6 +132,8 @@ func TestBadInputServe(t *testing.T) {
 			exitUsage, []string{"serving without TLS is allowed only on a loopback address", "invalid argument"}},
 		{"TLS without a certificate", []string{"serve", "--listen", "127.0.0.1:7700"},
 			exitUsage, []string{"TLS needs --tls-cert and --tls-key", "invalid argument"}},
+		{"TLS without client authentication", []string{"serve", "--board", "nosuch:", "--listen", "127.0.0.1:7700", "--tls-cert", f("server.pem"), "--tls-key", f("server-key.pem")},
+			exitUsage, []string{"TLS with no client authentication: give --token-file and/or --client-ca", "invalid argument"}},
 		{"token too short", []string{"serve", "--listen", "127.0.0.1:7700", "--insecure", "--token-file", short},
 			exitUsage, []string{"the token has 5 characters, want at least 16", "invalid argument"}},
 		{"plaintext to another machine", []string{"info", "--board", "grpc://pi.lab:7700?tls=0"},
