@@ -246,22 +246,22 @@ func (b *Board) setFactored(ctx context.Context, f *hal.Factorization) error {
 
 // SetBias implements hal.Board.
 func (b *Board) SetBias(ctx context.Context, v []float64) error {
-	req := &boardpb.VectorRequest{Call: b.next(), V: v}
-	err := b.invoke(ctx, "set bias", req.Call, func(ctx context.Context) error {
-		_, err := b.c.SetBias(ctx, req)
-		return err
-	})
-	return err
+	return b.setVector(ctx, "set bias", v, b.c.SetBias)
 }
 
 // SetState implements hal.Board.
 func (b *Board) SetState(ctx context.Context, x []float64) error {
-	req := &boardpb.VectorRequest{Call: b.next(), V: x}
-	err := b.invoke(ctx, "set state", req.Call, func(ctx context.Context) error {
-		_, err := b.c.SetState(ctx, req)
+	return b.setVector(ctx, "set state", x, b.c.SetState)
+}
+
+// setVector runs a board call that sends one vector (SetBias, SetState).
+func (b *Board) setVector(ctx context.Context, op string, v []float64,
+	rpc func(context.Context, *boardpb.VectorRequest, ...grpc.CallOption) (*boardpb.Done, error)) error {
+	req := &boardpb.VectorRequest{Call: b.next(), V: v}
+	return b.invoke(ctx, op, req.Call, func(ctx context.Context) error {
+		_, err := rpc(ctx, req)
 		return err
 	})
-	return err
 }
 
 // Run implements hal.Board.
