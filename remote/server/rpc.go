@@ -207,22 +207,26 @@ func (s *Server) Sample(req *boardpb.SampleRequest, st boardpb.Board_SampleServe
 		return wire.ToStatus(err, 0)
 	}
 	var vals []float64
-	_, _, err := s.do(ctx, req.GetCall(), func(ctx context.Context, b hal.Board, le *lease) error {
+	le, replay, err := s.do(ctx, req.GetCall(), func(ctx context.Context, b hal.Board, le *lease) error {
 		dst := make([]float64, int(n)*k)
 		got, err := b.Sample(ctx, time.Duration(req.GetPeriodNs()), dst)
 		got = max(0, min(got, int(n)))
-		le.lastSample = dst[:got*k]
+		vals = dst[:got*k]
+		le.lastSample = vals
 		s.opts.Metrics.sampled(got, err)
 		s.opts.Metrics.observe(b)
 		return wire.ToStatus(err, got)
 	})
-	// On a retry do returns the recorded error; the recorded values are
-	// read under the lock below.
-	s.boardMu.Lock()
-	if le, lerr := s.leases.lookup(req.GetCall().GetLease()); lerr == nil {
-		vals = le.lastSample
+	if replay {
+		// The record is this call's while the lease has made no newer
+		// call (read under the lock that guards it); a refused call (le
+		// nil) streams nothing.
+		s.boardMu.Lock()
+		if le.lastSeq == req.GetCall().GetSeq() {
+			vals = le.lastSample
+		}
+		s.boardMu.Unlock()
 	}
-	s.boardMu.Unlock()
 	if serr := s.stream(st, vals, req.GetChunkSamples()); serr != nil {
 		return serr
 	}

@@ -1,0 +1,44 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/spukit/spukit/remote/boardpb"
+)
+
+// TestSampleRefusedSendsNothing: a Sample refused for its sequence number
+// (0, or older than the lease's last call) streams no values: it must not
+// replay the samples recorded for another call.
+func TestSampleRefusedSendsNothing(t *testing.T) {
+	s, err := New(t.Context(), Options{URI: "sim:proto8?seed=1", LeaseTTL: time.Hour,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	defer s.Close()
+	le, err := s.leases.acquire(t.Context(), "test", false, nil)
+	require.NoError(t, err)
+	sample := func(seq uint64) (int, error) {
+		st := &sampleStream{ctx: context.Background()}
+		err := s.Sample(&boardpb.SampleRequest{Call: &boardpb.Call{Lease: le.id, Seq: seq}, Samples: 3, PeriodNs: 5000}, st)
+		return st.sent, err
+	}
+	n, err := sample(2)
+	require.NoError(t, err)
+	require.Equal(t, 3*8, n)
+	n, err = sample(2) // a retry replays the record
+	require.NoError(t, err)
+	assert.Equal(t, 3*8, n)
+	for seq, code := range map[uint64]codes.Code{1: codes.FailedPrecondition, 0: codes.InvalidArgument} {
+		n, err = sample(seq)
+		assert.Equal(t, code, status.Code(err), "seq %d: %v", seq, err)
+		assert.Zero(t, n, "seq %d streamed the record of call 2", seq)
+	}
+}
