@@ -8,10 +8,16 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/spukit/spukit/hal"
 	"github.com/spukit/spukit/remote"
+	"github.com/spukit/spukit/remote/boardpb"
 	"github.com/spukit/spukit/remote/internal/servetest"
 	"github.com/spukit/spukit/remote/server"
 )
@@ -73,4 +79,21 @@ func TestMutualTLS(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, st.Holder, "cn=tester", "the holder is named by its certificate")
 	require.NoError(t, b.Close())
+}
+
+// TestUnauthenticatedNotRead: a request with a wrong token is refused from
+// its headers, before the server reads its message: one larger than the
+// message limit gets Unauthenticated, not ResourceExhausted (which would
+// mean the server received the bytes of an unauthenticated client).
+func TestUnauthenticatedNotRead(t *testing.T) {
+	ts, opens := countedAuth(t, server.Options{URI: "sim:proto8"}, server.Auth{Token: "0123456789abcdef"})
+	conn, err := grpc.NewClient(ts.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(1<<30)))
+	require.NoError(t, err)
+	defer conn.Close()
+	ctx := metadata.AppendToOutgoingContext(t.Context(), "authorization", "Bearer wrong")
+	big := make([]float64, server.DefaultMaxMessage/8+1024) // just over the limit
+	_, err = boardpb.NewBoardClient(conn).SetCouplings(ctx, &boardpb.SetCouplingsRequest{A: big})
+	assert.Equal(t, codes.Unauthenticated, status.Code(err), "%v", err)
+	assert.Equal(t, int32(1), opens.Load(), "no lease, no reset")
 }

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
 )
 
 // Auth says which clients the server accepts. With a Token, every request
@@ -38,6 +39,12 @@ func identity(ctx context.Context) string {
 // check authenticates ctx's request and returns the client's identity. A
 // refused request is Unauthenticated and reaches no handler.
 func (a Auth) check(ctx context.Context) (string, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	return peerID(ctx), a.checkMD(md)
+}
+
+// peerID names ctx's client by its certificate's common name and address.
+func peerID(ctx context.Context) string {
 	id := "unknown"
 	if p, ok := peer.FromContext(ctx); ok {
 		id = p.Addr.String()
@@ -45,17 +52,21 @@ func (a Auth) check(ctx context.Context) (string, error) {
 			id = "cn=" + ti.State.VerifiedChains[0][0].Subject.CommonName + " " + id
 		}
 	}
+	return id
+}
+
+// checkMD checks the bearer token in a request's metadata.
+func (a Auth) checkMD(md metadata.MD) error {
 	if a.Token == "" {
-		return id, nil
+		return nil
 	}
-	md, _ := metadata.FromIncomingContext(ctx)
 	for _, v := range md.Get("authorization") {
 		tok, ok := strings.CutPrefix(v, "Bearer ")
 		if ok && subtle.ConstantTimeCompare([]byte(tok), []byte(a.Token)) == 1 {
-			return id, nil
+			return nil
 		}
 	}
-	return id, status.Error(codes.Unauthenticated, "missing or wrong bearer token (give the client the server's token file: grpc://HOST:PORT?token_file=F)")
+	return status.Error(codes.Unauthenticated, "missing or wrong bearer token (give the client the server's token file: grpc://HOST:PORT?token_file=F)")
 }
 
 // Interceptors returns the server options that authenticate and log every
@@ -95,7 +106,18 @@ func Interceptors(a Auth, log *slog.Logger, m *Metrics) []grpc.ServerOption {
 		finish(ctx, id, info.FullMethod, start, err)
 		return err
 	}
-	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream)}
+	// The token is checked again from the headers alone, before the
+	// request's message is read: the interceptors run only after gRPC has
+	// received and decoded it (up to the message limit), which an
+	// unauthenticated client must not make the server do.
+	early := func(ctx context.Context, info *tap.Info) (context.Context, error) {
+		if err := a.checkMD(info.Header); err != nil {
+			finish(ctx, peerID(ctx), info.FullMethodName, time.Now(), err)
+			return ctx, err
+		}
+		return ctx, nil
+	}
+	return []grpc.ServerOption{grpc.InTapHandle(early), grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream)}
 }
 
 // idStream carries the client's identity in its context.
