@@ -134,12 +134,9 @@ func (b *Board) conn(chip string, l bus.Limits, mode pspi.Mode, hz float64, port
 	if err != nil {
 		return nil, fmt.Errorf("%s on %s: connect: %w", chip, port, err)
 	}
-	tc := &timedConn{Conn: c, b: b, hz: clockHz(l, hz), readHz: clockHz(l, hz), limiter: p, limitHz: hz}
+	tc := &timedConn{Conn: c, b: b, hz: clockHz(l, hz), readHz: clockHz(l, hz), port: p, limitHz: hz}
 	if l.ReadHz > 0 {
 		tc.readHz = math.Min(tc.hz, float64(l.ReadHz)/float64(physic.Hertz))
-	}
-	if tc.readHz < tc.hz {
-		tc.port, tc.portHz = p, hz
 	}
 	return tc, nil
 }

@@ -37,7 +37,7 @@ func (silentConn) String() string       { return "silent" }
 func TestTimedConnAt(t *testing.T) {
 	b := &Board{programming: true}
 	p := &limitPort{}
-	c := &timedConn{Conn: silentConn{}, b: b, hz: 10e6, readHz: 10e6, limiter: p, limitHz: 10e6}
+	c := &timedConn{Conn: silentConn{}, b: b, hz: 10e6, readHz: 10e6, port: p, limitHz: 10e6}
 	require.NoError(t, c.at(1e6, func() error {
 		assert.Equal(t, 1e6, c.clock())
 		return c.Tx(make([]byte, 128), nil)

@@ -46,36 +46,35 @@ func seconds(s float64) time.Duration { return time.Duration(math.Round(s * 1e9)
 // around one transaction slows that transaction alone.
 type timedConn struct {
 	pspi.Conn
-	b          *Board
+	b *Board
+	// hz and readHz are the clocks writing and reading transactions run at.
 	hz, readHz float64
-	// port and portHz are set when reads need the slower clock: the port
-	// whose limit is lowered to readHz, and the limit to put back.
-	port   pspi.PortCloser
-	portHz float64
-	// limiter is the port, whose limit at lowers for a while and then
-	// puts back to limitHz (the wiring's clock for the port).
-	limiter pspi.PortCloser
+	// port's limit sets the clock per transfer; limitHz is the limit it
+	// has between transactions (the wiring's clock for the port, or at's).
+	port    pspi.PortCloser
 	limitHz float64
 }
 
 // clock is the connection's clock in Hz.
 func (c *timedConn) clock() float64 { return c.hz }
 
+// limit sets the port's speed limit to hz.
+func (c *timedConn) limit(hz float64) error {
+	return c.port.LimitSpeed(physic.Frequency(hz * float64(physic.Hertz)))
+}
+
 // at runs f with every transaction on c clocked at hz (below c's clock),
 // accounted at hz, and then puts c's clocks back. The port's limit takes
 // effect per transfer, as for the read-back clock above.
 func (c *timedConn) at(hz float64, f func() error) error {
-	hz0, read0, port0 := c.hz, c.readHz, c.portHz
-	set := func(hz float64) error {
-		return c.limiter.LimitSpeed(physic.Frequency(hz * float64(physic.Hertz)))
-	}
-	if err := set(hz); err != nil {
+	hz0, read0, limit0 := c.hz, c.readHz, c.limitHz
+	if err := c.limit(hz); err != nil {
 		return fmt.Errorf("clock %g Hz: %w", hz, err)
 	}
-	c.hz, c.readHz, c.portHz = hz, math.Min(read0, hz), hz
+	c.hz, c.readHz, c.limitHz = hz, math.Min(read0, hz), hz
 	defer func() {
-		c.hz, c.readHz, c.portHz = hz0, read0, port0
-		_ = set(c.limitHz)
+		c.hz, c.readHz, c.limitHz = hz0, read0, limit0
+		_ = c.limit(limit0)
 	}()
 	return f()
 }
@@ -85,12 +84,12 @@ func (c *timedConn) Tx(w, r []byte) error {
 	c.b.stats.Transactions++
 	c.b.stats.Bytes += n
 	hz := c.hz
-	if r != nil && c.port != nil {
+	if r != nil && c.readHz < c.hz {
 		hz = c.readHz
-		if err := c.port.LimitSpeed(physic.Frequency(hz * float64(physic.Hertz))); err != nil {
+		if err := c.limit(hz); err != nil {
 			return fmt.Errorf("read-back clock %g Hz: %w", hz, err)
 		}
-		defer func() { _ = c.port.LimitSpeed(physic.Frequency(c.portHz * float64(physic.Hertz))) }()
+		defer func() { _ = c.limit(c.limitHz) }()
 	}
 	if c.b.programming {
 		c.b.stats.ProgramBus += TransferTime(n, hz)
