@@ -20,7 +20,8 @@ import (
 // Board is a board served by spu serve, held under a lease while open. It
 // implements hal.Board and hal.Clock (ok = false when the served board
 // keeps no time). Dial returns it wrapped so that the result implements
-// hal.Factored and hal.Diagnoser exactly when the served board does:
+// hal.Factored, hal.Diagnoser and Temperature() float64 (the method
+// calibration.Temperature looks for) exactly when the served board does:
 // callers (the solver, the trainer, selftest) choose their path by type
 // assertion.
 type Board struct {
@@ -37,8 +38,9 @@ type Board struct {
 	stopRenew context.CancelFunc
 	renewed   sync.WaitGroup
 
-	mu       sync.Mutex // guards lastTime and closed (BoardTime has no ctx)
+	mu       sync.Mutex // guards lastTime, lastTemp and closed (BoardTime and Temperature have no ctx)
 	lastTime time.Duration
+	lastTemp float64
 	closed   bool
 }
 
@@ -59,52 +61,86 @@ func Dial(ctx context.Context, addr string, o Options) (hal.Board, error) {
 		conn.Close()
 		return nil, err
 	}
-	switch r := b.reply; {
-	case r.GetFactored() && r.GetDiagnoser():
-		return factoredDiagBoard{b}, nil
-	case r.GetFactored():
-		return factoredBoard{b}, nil
-	case r.GetDiagnoser():
-		return diagBoard{b}, nil
+	return b.withCaps(), nil
+}
+
+// withCaps returns b wrapped in the type that has exactly the served
+// board's optional capabilities: one type per combination, each made of
+// the mixins below, because Go decides interface satisfaction by type.
+func (b *Board) withCaps() hal.Board {
+	r, w := b.reply, wrapped{b}
+	f, d, t := factoredCap{b}, diagCap{b}, thermoCap{b}
+	switch [3]bool{r.GetFactored(), r.GetDiagnoser(), r.GetThermometer()} {
+	case [3]bool{false, false, false}:
+		return b
+	case [3]bool{true, false, false}:
+		return struct {
+			wrapped
+			factoredCap
+		}{w, f}
+	case [3]bool{false, true, false}:
+		return struct {
+			wrapped
+			diagCap
+		}{w, d}
+	case [3]bool{false, false, true}:
+		return struct {
+			wrapped
+			thermoCap
+		}{w, t}
+	case [3]bool{true, true, false}:
+		return struct {
+			wrapped
+			factoredCap
+			diagCap
+		}{w, f, d}
+	case [3]bool{true, false, true}:
+		return struct {
+			wrapped
+			factoredCap
+			thermoCap
+		}{w, f, t}
+	case [3]bool{false, true, true}:
+		return struct {
+			wrapped
+			diagCap
+			thermoCap
+		}{w, d, t}
 	}
-	return b, nil
+	return struct {
+		wrapped
+		factoredCap
+		diagCap
+		thermoCap
+	}{w, f, d, t}
 }
 
-// factoredBoard adds hal.Factored.
-type factoredBoard struct{ *Board }
+// wrapped is the hal.Board part of a capability wrapper.
+type wrapped struct{ *Board }
+
+// Unwrap returns the client.
+func (w wrapped) Unwrap() *Board { return w.Board }
+
+// factoredCap adds hal.Factored.
+type factoredCap struct{ b *Board }
 
 // SetFactoredCouplings implements hal.Factored.
-func (b factoredBoard) SetFactoredCouplings(ctx context.Context, f *hal.Factorization) error {
-	return b.setFactored(ctx, f)
+func (c factoredCap) SetFactoredCouplings(ctx context.Context, f *hal.Factorization) error {
+	return c.b.setFactored(ctx, f)
 }
 
-// Unwrap returns the client.
-func (b factoredBoard) Unwrap() *Board { return b.Board }
-
-// diagBoard adds hal.Diagnoser.
-type diagBoard struct{ *Board }
+// diagCap adds hal.Diagnoser.
+type diagCap struct{ b *Board }
 
 // Diagnose implements hal.Diagnoser.
-func (b diagBoard) Diagnose(ctx context.Context) ([]hal.Diagnostic, error) { return b.diagnose(ctx) }
+func (c diagCap) Diagnose(ctx context.Context) ([]hal.Diagnostic, error) { return c.b.diagnose(ctx) }
 
-// Unwrap returns the client.
-func (b diagBoard) Unwrap() *Board { return b.Board }
+// thermoCap adds the served board's temperature.
+type thermoCap struct{ b *Board }
 
-// factoredDiagBoard adds hal.Factored and hal.Diagnoser.
-type factoredDiagBoard struct{ *Board }
-
-// SetFactoredCouplings implements hal.Factored.
-func (b factoredDiagBoard) SetFactoredCouplings(ctx context.Context, f *hal.Factorization) error {
-	return b.setFactored(ctx, f)
-}
-
-// Diagnose implements hal.Diagnoser.
-func (b factoredDiagBoard) Diagnose(ctx context.Context) ([]hal.Diagnostic, error) {
-	return b.diagnose(ctx)
-}
-
-// Unwrap returns the client.
-func (b factoredDiagBoard) Unwrap() *Board { return b.Board }
+// Temperature returns the served board's temperature in °C (see
+// Board.temperature).
+func (c thermoCap) Temperature() float64 { return c.b.temperature() }
 
 // open reads Info and acquires the lease.
 func (b *Board) open(ctx context.Context, o *Options) error {
@@ -348,7 +384,9 @@ func (b *Board) Close() error {
 		b.mu.Unlock()
 		return nil
 	}
+	// Read before the lease ends, so both keep answering afterwards.
 	b.lastTime, _ = b.boardTimeLocked()
+	b.lastTemp = b.temperatureLocked()
 	b.closed = true
 	b.mu.Unlock()
 	b.stopRenew()
@@ -367,25 +405,58 @@ func (b *Board) Close() error {
 	return cerr
 }
 
-// boardTimeLocked reads the board time before Close, so BoardTime keeps
-// answering afterwards; b.mu is held.
+// boardTimeLocked reads the board time (or returns the last one read
+// when the server does not answer); b.mu is held.
 func (b *Board) boardTimeLocked() (time.Duration, bool) {
 	if !b.reply.GetClock() {
 		return 0, false
 	}
-	// Reading the clock changes nothing: retried freely while the
-	// connection fails.
+	r, err := readOnly(b, func(ctx context.Context) (*boardpb.BoardTimeReply, error) {
+		return b.c.BoardTime(ctx, &boardpb.BoardTimeRequest{Call: &boardpb.Call{Lease: b.lease}})
+	})
+	if err == nil && r.GetOk() {
+		return time.Duration(r.GetNs()), true
+	}
+	return b.lastTime, true
+}
+
+// temperature returns the served board's temperature in °C, or the last
+// one read when the server does not answer (or the board is closed):
+// Temperature() has no error to report it with.
+func (b *Board) temperature() float64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.closed {
+		b.lastTemp = b.temperatureLocked()
+	}
+	return b.lastTemp
+}
+
+// temperatureLocked reads the temperature; b.mu is held.
+func (b *Board) temperatureLocked() float64 {
+	if !b.reply.GetThermometer() {
+		return b.lastTemp
+	}
+	r, err := readOnly(b, func(ctx context.Context) (*boardpb.TemperatureReply, error) {
+		return b.c.Temperature(ctx, &boardpb.TemperatureRequest{Call: &boardpb.Call{Lease: b.lease}})
+	})
+	if err == nil && r.GetOk() {
+		return r.GetCelsius()
+	}
+	return b.lastTemp
+}
+
+// readOnly runs a call that reads and changes nothing (BoardTime,
+// Temperature): retried freely while the connection fails, for at most
+// b.retry plus a second.
+func readOnly[R any](b *Board, call func(ctx context.Context) (R, error)) (R, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.retry+time.Second)
 	defer cancel()
 	for {
-		r, err := b.c.BoardTime(ctx, &boardpb.BoardTimeRequest{Call: &boardpb.Call{Lease: b.lease}})
-		switch {
-		case err == nil && r.GetOk():
-			return time.Duration(r.GetNs()), true
-		case status.Code(err) == codes.Unavailable && ctx.Err() == nil:
-			time.Sleep(20 * time.Millisecond)
-		default:
-			return b.lastTime, true
+		r, err := call(ctx)
+		if status.Code(err) != codes.Unavailable || ctx.Err() != nil {
+			return r, err
 		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

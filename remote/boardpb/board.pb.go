@@ -1,4 +1,6 @@
-// Version 1 of the spukit board protocol: every method of hal.Board and its
+// Version 1 of the spukit board protocol (minor version 2: v1.1 added
+// Cancel; v1.2 added Temperature, InfoReply.thermometer and
+// AcquireRequest.request_id): every method of hal.Board and its
 // optional capabilities (hal.Factored, hal.Clock, hal.Diagnoser) over
 // gRPC, plus the lease calls that share one board between clients.
 //
@@ -384,8 +386,10 @@ type InfoReply struct {
 	Calibration []byte `protobuf:"bytes,5,opt,name=calibration,proto3" json:"calibration,omitempty"`
 	// max_sample_values bounds samples × cells of one Sample call.
 	MaxSampleValues int64 `protobuf:"varint,6,opt,name=max_sample_values,json=maxSampleValues,proto3" json:"max_sample_values,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// thermometer: the board reports its temperature (Temperature). v1.2.
+	Thermometer   bool `protobuf:"varint,7,opt,name=thermometer,proto3" json:"thermometer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *InfoReply) Reset() {
@@ -458,6 +462,13 @@ func (x *InfoReply) GetMaxSampleValues() int64 {
 		return x.MaxSampleValues
 	}
 	return 0
+}
+
+func (x *InfoReply) GetThermometer() bool {
+	if x != nil {
+		return x.Thermometer
+	}
+	return false
 }
 
 type StatusRequest struct {
@@ -649,9 +660,17 @@ func (x *StatusReply) GetLeasesExpired() uint64 {
 }
 
 type AcquireRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Client        string                 `protobuf:"bytes,1,opt,name=client,proto3" json:"client,omitempty"` // a name for status and logs; the server prefixes the authenticated identity
-	Wait          bool                   `protobuf:"varint,2,opt,name=wait,proto3" json:"wait,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Client string                 `protobuf:"bytes,1,opt,name=client,proto3" json:"client,omitempty"` // a name for status and logs; the server prefixes the authenticated identity
+	Wait   bool                   `protobuf:"varint,2,opt,name=wait,proto3" json:"wait,omitempty"`
+	// request_id makes Acquire idempotent (v1.2): a client that lost the
+	// connection while waiting or before it read its lease sends the same
+	// Acquire again with the same request_id and gets the lease granted to
+	// it, or its place in the queue back (kept for a grace period after the
+	// connection drops), instead of a second place behind its own lease.
+	// Empty: no retry (a dropped connection leaves the queue at once).
+	// Random and unguessable (like a lease id), at most 64 bytes.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -698,6 +717,13 @@ func (x *AcquireRequest) GetWait() bool {
 		return x.Wait
 	}
 	return false
+}
+
+func (x *AcquireRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type AcquireReply struct {
@@ -1600,6 +1626,102 @@ func (x *DiagnoseRequest) GetCall() *Call {
 	return nil
 }
 
+type TemperatureRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Call          *Call                  `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TemperatureRequest) Reset() {
+	*x = TemperatureRequest{}
+	mi := &file_spukit_board_v1_board_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TemperatureRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TemperatureRequest) ProtoMessage() {}
+
+func (x *TemperatureRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_spukit_board_v1_board_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TemperatureRequest.ProtoReflect.Descriptor instead.
+func (*TemperatureRequest) Descriptor() ([]byte, []int) {
+	return file_spukit_board_v1_board_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *TemperatureRequest) GetCall() *Call {
+	if x != nil {
+		return x.Call
+	}
+	return nil
+}
+
+type TemperatureReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Celsius       float64                `protobuf:"fixed64,1,opt,name=celsius,proto3" json:"celsius,omitempty"`
+	Ok            bool                   `protobuf:"varint,2,opt,name=ok,proto3" json:"ok,omitempty"` // false: the board reports no temperature
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TemperatureReply) Reset() {
+	*x = TemperatureReply{}
+	mi := &file_spukit_board_v1_board_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TemperatureReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TemperatureReply) ProtoMessage() {}
+
+func (x *TemperatureReply) ProtoReflect() protoreflect.Message {
+	mi := &file_spukit_board_v1_board_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TemperatureReply.ProtoReflect.Descriptor instead.
+func (*TemperatureReply) Descriptor() ([]byte, []int) {
+	return file_spukit_board_v1_board_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *TemperatureReply) GetCelsius() float64 {
+	if x != nil {
+		return x.Celsius
+	}
+	return 0
+}
+
+func (x *TemperatureReply) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
 type Diagnostic struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Component     string                 `protobuf:"bytes,1,opt,name=component,proto3" json:"component,omitempty"`
@@ -1614,7 +1736,7 @@ type Diagnostic struct {
 
 func (x *Diagnostic) Reset() {
 	*x = Diagnostic{}
-	mi := &file_spukit_board_v1_board_proto_msgTypes[27]
+	mi := &file_spukit_board_v1_board_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1626,7 +1748,7 @@ func (x *Diagnostic) String() string {
 func (*Diagnostic) ProtoMessage() {}
 
 func (x *Diagnostic) ProtoReflect() protoreflect.Message {
-	mi := &file_spukit_board_v1_board_proto_msgTypes[27]
+	mi := &file_spukit_board_v1_board_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1639,7 +1761,7 @@ func (x *Diagnostic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Diagnostic.ProtoReflect.Descriptor instead.
 func (*Diagnostic) Descriptor() ([]byte, []int) {
-	return file_spukit_board_v1_board_proto_rawDescGZIP(), []int{27}
+	return file_spukit_board_v1_board_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Diagnostic) GetComponent() string {
@@ -1693,7 +1815,7 @@ type DiagnoseReply struct {
 
 func (x *DiagnoseReply) Reset() {
 	*x = DiagnoseReply{}
-	mi := &file_spukit_board_v1_board_proto_msgTypes[28]
+	mi := &file_spukit_board_v1_board_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1705,7 +1827,7 @@ func (x *DiagnoseReply) String() string {
 func (*DiagnoseReply) ProtoMessage() {}
 
 func (x *DiagnoseReply) ProtoReflect() protoreflect.Message {
-	mi := &file_spukit_board_v1_board_proto_msgTypes[28]
+	mi := &file_spukit_board_v1_board_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1718,7 +1840,7 @@ func (x *DiagnoseReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiagnoseReply.ProtoReflect.Descriptor instead.
 func (*DiagnoseReply) Descriptor() ([]byte, []int) {
-	return file_spukit_board_v1_board_proto_rawDescGZIP(), []int{28}
+	return file_spukit_board_v1_board_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *DiagnoseReply) GetDiagnostics() []*Diagnostic {
@@ -1744,7 +1866,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_spukit_board_v1_board_proto_msgTypes[29]
+	mi := &file_spukit_board_v1_board_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1756,7 +1878,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_spukit_board_v1_board_proto_msgTypes[29]
+	mi := &file_spukit_board_v1_board_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1769,7 +1891,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_spukit_board_v1_board_proto_rawDescGZIP(), []int{29}
+	return file_spukit_board_v1_board_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Error) GetSentinel() string {
@@ -1816,7 +1938,7 @@ type RangeError struct {
 
 func (x *RangeError) Reset() {
 	*x = RangeError{}
-	mi := &file_spukit_board_v1_board_proto_msgTypes[30]
+	mi := &file_spukit_board_v1_board_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1828,7 +1950,7 @@ func (x *RangeError) String() string {
 func (*RangeError) ProtoMessage() {}
 
 func (x *RangeError) ProtoReflect() protoreflect.Message {
-	mi := &file_spukit_board_v1_board_proto_msgTypes[30]
+	mi := &file_spukit_board_v1_board_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1841,7 +1963,7 @@ func (x *RangeError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RangeError.ProtoReflect.Descriptor instead.
 func (*RangeError) Descriptor() ([]byte, []int) {
-	return file_spukit_board_v1_board_proto_rawDescGZIP(), []int{30}
+	return file_spukit_board_v1_board_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RangeError) GetWhat() string {
@@ -1910,7 +2032,7 @@ type SaturationError struct {
 
 func (x *SaturationError) Reset() {
 	*x = SaturationError{}
-	mi := &file_spukit_board_v1_board_proto_msgTypes[31]
+	mi := &file_spukit_board_v1_board_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1922,7 +2044,7 @@ func (x *SaturationError) String() string {
 func (*SaturationError) ProtoMessage() {}
 
 func (x *SaturationError) ProtoReflect() protoreflect.Message {
-	mi := &file_spukit_board_v1_board_proto_msgTypes[31]
+	mi := &file_spukit_board_v1_board_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1935,7 +2057,7 @@ func (x *SaturationError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaturationError.ProtoReflect.Descriptor instead.
 func (*SaturationError) Descriptor() ([]byte, []int) {
-	return file_spukit_board_v1_board_proto_rawDescGZIP(), []int{31}
+	return file_spukit_board_v1_board_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SaturationError) GetCounts() []int64 {
@@ -1982,14 +2104,15 @@ const file_spukit_board_v1_board_proto_rawDesc = "" +
 	"\x05noise\x18\v \x01(\x01R\x05noise\x12/\n" +
 	"\x14min_sample_period_ns\x18\f \x01(\x03R\x11minSamplePeriodNs\x12\x12\n" +
 	"\x04caps\x18\r \x01(\x04R\x04caps\"\r\n" +
-	"\vInfoRequest\"\xd4\x01\n" +
+	"\vInfoRequest\"\xf6\x01\n" +
 	"\tInfoReply\x12)\n" +
 	"\x04info\x18\x01 \x01(\v2\x15.spukit.board.v1.InfoR\x04info\x12\x14\n" +
 	"\x05clock\x18\x02 \x01(\bR\x05clock\x12\x1a\n" +
 	"\bfactored\x18\x03 \x01(\bR\bfactored\x12\x1c\n" +
 	"\tdiagnoser\x18\x04 \x01(\bR\tdiagnoser\x12 \n" +
 	"\vcalibration\x18\x05 \x01(\fR\vcalibration\x12*\n" +
-	"\x11max_sample_values\x18\x06 \x01(\x03R\x0fmaxSampleValues\"\x0f\n" +
+	"\x11max_sample_values\x18\x06 \x01(\x03R\x0fmaxSampleValues\x12 \n" +
+	"\vthermometer\x18\a \x01(\bR\vthermometer\"\x0f\n" +
 	"\rStatusRequest\"?\n" +
 	"\x06Waiter\x12\x16\n" +
 	"\x06client\x18\x01 \x01(\tR\x06client\x12\x1d\n" +
@@ -2003,10 +2126,12 @@ const file_spukit_board_v1_board_proto_rawDesc = "" +
 	"\rexpires_in_ns\x18\x05 \x01(\x03R\vexpiresInNs\x12-\n" +
 	"\x05queue\x18\x06 \x03(\v2\x17.spukit.board.v1.WaiterR\x05queue\x12%\n" +
 	"\x0eleases_granted\x18\a \x01(\x04R\rleasesGranted\x12%\n" +
-	"\x0eleases_expired\x18\b \x01(\x04R\rleasesExpired\"<\n" +
+	"\x0eleases_expired\x18\b \x01(\x04R\rleasesExpired\"[\n" +
 	"\x0eAcquireRequest\x12\x16\n" +
 	"\x06client\x18\x01 \x01(\tR\x06client\x12\x12\n" +
-	"\x04wait\x18\x02 \x01(\bR\x04wait\"W\n" +
+	"\x04wait\x18\x02 \x01(\bR\x04wait\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"W\n" +
 	"\fAcquireReply\x12\x1a\n" +
 	"\bposition\x18\x01 \x01(\rR\bposition\x12\x14\n" +
 	"\x05lease\x18\x02 \x01(\tR\x05lease\x12\x15\n" +
@@ -2062,7 +2187,12 @@ const file_spukit_board_v1_board_proto_rawDesc = "" +
 	"\x02ns\x18\x01 \x01(\x03R\x02ns\x12\x0e\n" +
 	"\x02ok\x18\x02 \x01(\bR\x02ok\"<\n" +
 	"\x0fDiagnoseRequest\x12)\n" +
-	"\x04call\x18\x01 \x01(\v2\x15.spukit.board.v1.CallR\x04call\"\xa0\x01\n" +
+	"\x04call\x18\x01 \x01(\v2\x15.spukit.board.v1.CallR\x04call\"?\n" +
+	"\x12TemperatureRequest\x12)\n" +
+	"\x04call\x18\x01 \x01(\v2\x15.spukit.board.v1.CallR\x04call\"<\n" +
+	"\x10TemperatureReply\x12\x18\n" +
+	"\acelsius\x18\x01 \x01(\x01R\acelsius\x12\x0e\n" +
+	"\x02ok\x18\x02 \x01(\bR\x02ok\"\xa0\x01\n" +
 	"\n" +
 	"Diagnostic\x12\x1c\n" +
 	"\tcomponent\x18\x01 \x01(\tR\tcomponent\x12\x14\n" +
@@ -2092,7 +2222,7 @@ const file_spukit_board_v1_board_proto_rawDesc = "" +
 	"\x04hint\x18\b \x01(\tR\x04hint\"C\n" +
 	"\x0fSaturationError\x12\x16\n" +
 	"\x06counts\x18\x01 \x03(\x03R\x06counts\x12\x18\n" +
-	"\asamples\x18\x02 \x01(\x03R\asamples2\x82\b\n" +
+	"\asamples\x18\x02 \x01(\x03R\asamples2\xd9\b\n" +
 	"\x05Board\x12@\n" +
 	"\x04Info\x12\x1c.spukit.board.v1.InfoRequest\x1a\x1a.spukit.board.v1.InfoReply\x12F\n" +
 	"\x06Status\x12\x1e.spukit.board.v1.StatusRequest\x1a\x1c.spukit.board.v1.StatusReply\x12K\n" +
@@ -2107,7 +2237,8 @@ const file_spukit_board_v1_board_proto_rawDesc = "" +
 	"\x06Sample\x12\x1e.spukit.board.v1.SampleRequest\x1a\x1c.spukit.board.v1.SampleChunk0\x01\x12O\n" +
 	"\tBoardTime\x12!.spukit.board.v1.BoardTimeRequest\x1a\x1f.spukit.board.v1.BoardTimeReply\x12?\n" +
 	"\x06Cancel\x12\x1e.spukit.board.v1.CancelRequest\x1a\x15.spukit.board.v1.Done\x12L\n" +
-	"\bDiagnose\x12 .spukit.board.v1.DiagnoseRequest\x1a\x1e.spukit.board.v1.DiagnoseReplyB1Z/github.com/spukit/spukit/remote/boardpb;boardpbb\x06proto3"
+	"\bDiagnose\x12 .spukit.board.v1.DiagnoseRequest\x1a\x1e.spukit.board.v1.DiagnoseReply\x12U\n" +
+	"\vTemperature\x12#.spukit.board.v1.TemperatureRequest\x1a!.spukit.board.v1.TemperatureReplyB1Z/github.com/spukit/spukit/remote/boardpb;boardpbb\x06proto3"
 
 var (
 	file_spukit_board_v1_board_proto_rawDescOnce sync.Once
@@ -2121,7 +2252,7 @@ func file_spukit_board_v1_board_proto_rawDescGZIP() []byte {
 	return file_spukit_board_v1_board_proto_rawDescData
 }
 
-var file_spukit_board_v1_board_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_spukit_board_v1_board_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_spukit_board_v1_board_proto_goTypes = []any{
 	(*Call)(nil),                        // 0: spukit.board.v1.Call
 	(*Range)(nil),                       // 1: spukit.board.v1.Range
@@ -2150,11 +2281,13 @@ var file_spukit_board_v1_board_proto_goTypes = []any{
 	(*CancelRequest)(nil),               // 24: spukit.board.v1.CancelRequest
 	(*BoardTimeReply)(nil),              // 25: spukit.board.v1.BoardTimeReply
 	(*DiagnoseRequest)(nil),             // 26: spukit.board.v1.DiagnoseRequest
-	(*Diagnostic)(nil),                  // 27: spukit.board.v1.Diagnostic
-	(*DiagnoseReply)(nil),               // 28: spukit.board.v1.DiagnoseReply
-	(*Error)(nil),                       // 29: spukit.board.v1.Error
-	(*RangeError)(nil),                  // 30: spukit.board.v1.RangeError
-	(*SaturationError)(nil),             // 31: spukit.board.v1.SaturationError
+	(*TemperatureRequest)(nil),          // 27: spukit.board.v1.TemperatureRequest
+	(*TemperatureReply)(nil),            // 28: spukit.board.v1.TemperatureReply
+	(*Diagnostic)(nil),                  // 29: spukit.board.v1.Diagnostic
+	(*DiagnoseReply)(nil),               // 30: spukit.board.v1.DiagnoseReply
+	(*Error)(nil),                       // 31: spukit.board.v1.Error
+	(*RangeError)(nil),                  // 32: spukit.board.v1.RangeError
+	(*SaturationError)(nil),             // 33: spukit.board.v1.SaturationError
 }
 var file_spukit_board_v1_board_proto_depIdxs = []int32{
 	1,  // 0: spukit.board.v1.Info.coupling:type_name -> spukit.board.v1.Range
@@ -2172,42 +2305,45 @@ var file_spukit_board_v1_board_proto_depIdxs = []int32{
 	0,  // 12: spukit.board.v1.BoardTimeRequest.call:type_name -> spukit.board.v1.Call
 	0,  // 13: spukit.board.v1.CancelRequest.call:type_name -> spukit.board.v1.Call
 	0,  // 14: spukit.board.v1.DiagnoseRequest.call:type_name -> spukit.board.v1.Call
-	27, // 15: spukit.board.v1.DiagnoseReply.diagnostics:type_name -> spukit.board.v1.Diagnostic
-	30, // 16: spukit.board.v1.Error.range:type_name -> spukit.board.v1.RangeError
-	31, // 17: spukit.board.v1.Error.saturation:type_name -> spukit.board.v1.SaturationError
-	4,  // 18: spukit.board.v1.Board.Info:input_type -> spukit.board.v1.InfoRequest
-	6,  // 19: spukit.board.v1.Board.Status:input_type -> spukit.board.v1.StatusRequest
-	9,  // 20: spukit.board.v1.Board.Acquire:input_type -> spukit.board.v1.AcquireRequest
-	11, // 21: spukit.board.v1.Board.Renew:input_type -> spukit.board.v1.RenewRequest
-	13, // 22: spukit.board.v1.Board.Release:input_type -> spukit.board.v1.ReleaseRequest
-	16, // 23: spukit.board.v1.Board.SetCouplings:input_type -> spukit.board.v1.SetCouplingsRequest
-	18, // 24: spukit.board.v1.Board.SetFactoredCouplings:input_type -> spukit.board.v1.SetFactoredCouplingsRequest
-	19, // 25: spukit.board.v1.Board.SetBias:input_type -> spukit.board.v1.VectorRequest
-	19, // 26: spukit.board.v1.Board.SetState:input_type -> spukit.board.v1.VectorRequest
-	20, // 27: spukit.board.v1.Board.Run:input_type -> spukit.board.v1.RunRequest
-	21, // 28: spukit.board.v1.Board.Sample:input_type -> spukit.board.v1.SampleRequest
-	23, // 29: spukit.board.v1.Board.BoardTime:input_type -> spukit.board.v1.BoardTimeRequest
-	24, // 30: spukit.board.v1.Board.Cancel:input_type -> spukit.board.v1.CancelRequest
-	26, // 31: spukit.board.v1.Board.Diagnose:input_type -> spukit.board.v1.DiagnoseRequest
-	5,  // 32: spukit.board.v1.Board.Info:output_type -> spukit.board.v1.InfoReply
-	8,  // 33: spukit.board.v1.Board.Status:output_type -> spukit.board.v1.StatusReply
-	10, // 34: spukit.board.v1.Board.Acquire:output_type -> spukit.board.v1.AcquireReply
-	12, // 35: spukit.board.v1.Board.Renew:output_type -> spukit.board.v1.RenewReply
-	14, // 36: spukit.board.v1.Board.Release:output_type -> spukit.board.v1.ReleaseReply
-	15, // 37: spukit.board.v1.Board.SetCouplings:output_type -> spukit.board.v1.Done
-	15, // 38: spukit.board.v1.Board.SetFactoredCouplings:output_type -> spukit.board.v1.Done
-	15, // 39: spukit.board.v1.Board.SetBias:output_type -> spukit.board.v1.Done
-	15, // 40: spukit.board.v1.Board.SetState:output_type -> spukit.board.v1.Done
-	15, // 41: spukit.board.v1.Board.Run:output_type -> spukit.board.v1.Done
-	22, // 42: spukit.board.v1.Board.Sample:output_type -> spukit.board.v1.SampleChunk
-	25, // 43: spukit.board.v1.Board.BoardTime:output_type -> spukit.board.v1.BoardTimeReply
-	15, // 44: spukit.board.v1.Board.Cancel:output_type -> spukit.board.v1.Done
-	28, // 45: spukit.board.v1.Board.Diagnose:output_type -> spukit.board.v1.DiagnoseReply
-	32, // [32:46] is the sub-list for method output_type
-	18, // [18:32] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	0,  // 15: spukit.board.v1.TemperatureRequest.call:type_name -> spukit.board.v1.Call
+	29, // 16: spukit.board.v1.DiagnoseReply.diagnostics:type_name -> spukit.board.v1.Diagnostic
+	32, // 17: spukit.board.v1.Error.range:type_name -> spukit.board.v1.RangeError
+	33, // 18: spukit.board.v1.Error.saturation:type_name -> spukit.board.v1.SaturationError
+	4,  // 19: spukit.board.v1.Board.Info:input_type -> spukit.board.v1.InfoRequest
+	6,  // 20: spukit.board.v1.Board.Status:input_type -> spukit.board.v1.StatusRequest
+	9,  // 21: spukit.board.v1.Board.Acquire:input_type -> spukit.board.v1.AcquireRequest
+	11, // 22: spukit.board.v1.Board.Renew:input_type -> spukit.board.v1.RenewRequest
+	13, // 23: spukit.board.v1.Board.Release:input_type -> spukit.board.v1.ReleaseRequest
+	16, // 24: spukit.board.v1.Board.SetCouplings:input_type -> spukit.board.v1.SetCouplingsRequest
+	18, // 25: spukit.board.v1.Board.SetFactoredCouplings:input_type -> spukit.board.v1.SetFactoredCouplingsRequest
+	19, // 26: spukit.board.v1.Board.SetBias:input_type -> spukit.board.v1.VectorRequest
+	19, // 27: spukit.board.v1.Board.SetState:input_type -> spukit.board.v1.VectorRequest
+	20, // 28: spukit.board.v1.Board.Run:input_type -> spukit.board.v1.RunRequest
+	21, // 29: spukit.board.v1.Board.Sample:input_type -> spukit.board.v1.SampleRequest
+	23, // 30: spukit.board.v1.Board.BoardTime:input_type -> spukit.board.v1.BoardTimeRequest
+	24, // 31: spukit.board.v1.Board.Cancel:input_type -> spukit.board.v1.CancelRequest
+	26, // 32: spukit.board.v1.Board.Diagnose:input_type -> spukit.board.v1.DiagnoseRequest
+	27, // 33: spukit.board.v1.Board.Temperature:input_type -> spukit.board.v1.TemperatureRequest
+	5,  // 34: spukit.board.v1.Board.Info:output_type -> spukit.board.v1.InfoReply
+	8,  // 35: spukit.board.v1.Board.Status:output_type -> spukit.board.v1.StatusReply
+	10, // 36: spukit.board.v1.Board.Acquire:output_type -> spukit.board.v1.AcquireReply
+	12, // 37: spukit.board.v1.Board.Renew:output_type -> spukit.board.v1.RenewReply
+	14, // 38: spukit.board.v1.Board.Release:output_type -> spukit.board.v1.ReleaseReply
+	15, // 39: spukit.board.v1.Board.SetCouplings:output_type -> spukit.board.v1.Done
+	15, // 40: spukit.board.v1.Board.SetFactoredCouplings:output_type -> spukit.board.v1.Done
+	15, // 41: spukit.board.v1.Board.SetBias:output_type -> spukit.board.v1.Done
+	15, // 42: spukit.board.v1.Board.SetState:output_type -> spukit.board.v1.Done
+	15, // 43: spukit.board.v1.Board.Run:output_type -> spukit.board.v1.Done
+	22, // 44: spukit.board.v1.Board.Sample:output_type -> spukit.board.v1.SampleChunk
+	25, // 45: spukit.board.v1.Board.BoardTime:output_type -> spukit.board.v1.BoardTimeReply
+	15, // 46: spukit.board.v1.Board.Cancel:output_type -> spukit.board.v1.Done
+	30, // 47: spukit.board.v1.Board.Diagnose:output_type -> spukit.board.v1.DiagnoseReply
+	28, // 48: spukit.board.v1.Board.Temperature:output_type -> spukit.board.v1.TemperatureReply
+	34, // [34:49] is the sub-list for method output_type
+	19, // [19:34] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_spukit_board_v1_board_proto_init() }
@@ -2221,7 +2357,7 @@ func file_spukit_board_v1_board_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_spukit_board_v1_board_proto_rawDesc), len(file_spukit_board_v1_board_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   32,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,4 +1,6 @@
-// Version 1 of the spukit board protocol: every method of hal.Board and its
+// Version 1 of the spukit board protocol (minor version 2: v1.1 added
+// Cancel; v1.2 added Temperature, InfoReply.thermometer and
+// AcquireRequest.request_id): every method of hal.Board and its
 // optional capabilities (hal.Factored, hal.Clock, hal.Diagnoser) over
 // gRPC, plus the lease calls that share one board between clients.
 //
@@ -42,6 +44,7 @@ const (
 	Board_BoardTime_FullMethodName            = "/spukit.board.v1.Board/BoardTime"
 	Board_Cancel_FullMethodName               = "/spukit.board.v1.Board/Cancel"
 	Board_Diagnose_FullMethodName             = "/spukit.board.v1.Board/Diagnose"
+	Board_Temperature_FullMethodName          = "/spukit.board.v1.Board/Temperature"
 )
 
 // BoardClient is the client API for Board service.
@@ -69,8 +72,11 @@ type BoardClient interface {
 	SetState(ctx context.Context, in *VectorRequest, opts ...grpc.CallOption) (*Done, error)
 	Run(ctx context.Context, in *RunRequest, opts ...grpc.CallOption) (*Done, error)
 	// Sample takes all samples in one board call and streams them in chunks
-	// (gRPC's flow control paces the stream); a board error such as
-	// saturation ends the stream after the last chunk.
+	// of whole samples (gRPC's flow control paces the stream), while later
+	// samples are still being taken where the board reports its progress; a
+	// board error such as saturation ends the stream after the last chunk.
+	// A chunk may repeat samples already sent (a retry streams the recorded
+	// call again from sample 0): place each by its first index.
 	Sample(ctx context.Context, in *SampleRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SampleChunk], error)
 	BoardTime(ctx context.Context, in *BoardTimeRequest, opts ...grpc.CallOption) (*BoardTimeReply, error)
 	// Cancel stops the call with this (lease, seq) if it is running or
@@ -78,6 +84,10 @@ type BoardClient interface {
 	// (so a retry gets its result); the client cancels it explicitly.
 	Cancel(ctx context.Context, in *CancelRequest, opts ...grpc.CallOption) (*Done, error)
 	Diagnose(ctx context.Context, in *DiagnoseRequest, opts ...grpc.CallOption) (*DiagnoseReply, error)
+	// Temperature reads the board's temperature where it reports one
+	// (InfoReply.thermometer); it changes nothing, so it needs no sequence
+	// number. Since v1.2.
+	Temperature(ctx context.Context, in *TemperatureRequest, opts ...grpc.CallOption) (*TemperatureReply, error)
 }
 
 type boardClient struct {
@@ -246,6 +256,16 @@ func (c *boardClient) Diagnose(ctx context.Context, in *DiagnoseRequest, opts ..
 	return out, nil
 }
 
+func (c *boardClient) Temperature(ctx context.Context, in *TemperatureRequest, opts ...grpc.CallOption) (*TemperatureReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TemperatureReply)
+	err := c.cc.Invoke(ctx, Board_Temperature_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // BoardServer is the server API for Board service.
 // All implementations must embed UnimplementedBoardServer
 // for forward compatibility.
@@ -271,8 +291,11 @@ type BoardServer interface {
 	SetState(context.Context, *VectorRequest) (*Done, error)
 	Run(context.Context, *RunRequest) (*Done, error)
 	// Sample takes all samples in one board call and streams them in chunks
-	// (gRPC's flow control paces the stream); a board error such as
-	// saturation ends the stream after the last chunk.
+	// of whole samples (gRPC's flow control paces the stream), while later
+	// samples are still being taken where the board reports its progress; a
+	// board error such as saturation ends the stream after the last chunk.
+	// A chunk may repeat samples already sent (a retry streams the recorded
+	// call again from sample 0): place each by its first index.
 	Sample(*SampleRequest, grpc.ServerStreamingServer[SampleChunk]) error
 	BoardTime(context.Context, *BoardTimeRequest) (*BoardTimeReply, error)
 	// Cancel stops the call with this (lease, seq) if it is running or
@@ -280,6 +303,10 @@ type BoardServer interface {
 	// (so a retry gets its result); the client cancels it explicitly.
 	Cancel(context.Context, *CancelRequest) (*Done, error)
 	Diagnose(context.Context, *DiagnoseRequest) (*DiagnoseReply, error)
+	// Temperature reads the board's temperature where it reports one
+	// (InfoReply.thermometer); it changes nothing, so it needs no sequence
+	// number. Since v1.2.
+	Temperature(context.Context, *TemperatureRequest) (*TemperatureReply, error)
 	mustEmbedUnimplementedBoardServer()
 }
 
@@ -331,6 +358,9 @@ func (UnimplementedBoardServer) Cancel(context.Context, *CancelRequest) (*Done, 
 }
 func (UnimplementedBoardServer) Diagnose(context.Context, *DiagnoseRequest) (*DiagnoseReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method Diagnose not implemented")
+}
+func (UnimplementedBoardServer) Temperature(context.Context, *TemperatureRequest) (*TemperatureReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method Temperature not implemented")
 }
 func (UnimplementedBoardServer) mustEmbedUnimplementedBoardServer() {}
 func (UnimplementedBoardServer) testEmbeddedByValue()               {}
@@ -591,6 +621,24 @@ func _Board_Diagnose_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Board_Temperature_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TemperatureRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BoardServer).Temperature(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Board_Temperature_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BoardServer).Temperature(ctx, req.(*TemperatureRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Board_ServiceDesc is the grpc.ServiceDesc for Board service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -645,6 +693,10 @@ var Board_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Diagnose",
 			Handler:    _Board_Diagnose_Handler,
+		},
+		{
+			MethodName: "Temperature",
+			Handler:    _Board_Temperature_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

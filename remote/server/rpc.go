@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/spukit/spukit/calibration"
 	"github.com/spukit/spukit/hal"
 	"github.com/spukit/spukit/remote/boardpb"
 	"github.com/spukit/spukit/remote/internal/wire"
@@ -15,17 +16,10 @@ import (
 
 // Info implements boardpb.BoardServer.
 func (s *Server) Info(context.Context, *boardpb.InfoRequest) (*boardpb.InfoReply, error) {
-	s.boardMu.Lock()
-	b := s.board
-	s.boardMu.Unlock()
-	r := &boardpb.InfoReply{Info: wire.InfoToPB(s.info), Calibration: s.opts.Calibration,
-		MaxSampleValues: int64(s.opts.MaxSampleValues)}
-	if b != nil {
-		_, r.Clock = b.(hal.Clock)
-		_, r.Factored = b.(hal.Factored)
-		_, r.Diagnoser = b.(hal.Diagnoser)
-	}
-	return r, nil
+	c := s.caps
+	return &boardpb.InfoReply{Info: wire.InfoToPB(s.info), Calibration: s.opts.Calibration,
+		MaxSampleValues: int64(s.opts.MaxSampleValues),
+		Clock:           c.clock, Factored: c.factored, Diagnoser: c.diagnoser, Thermometer: c.thermometer}, nil
 }
 
 // Status implements boardpb.BoardServer.
@@ -152,17 +146,38 @@ func (s *Server) Run(ctx context.Context, req *boardpb.RunRequest) (*boardpb.Don
 // BoardTime implements boardpb.BoardServer. It reads and changes nothing,
 // so it needs no sequence number.
 func (s *Server) BoardTime(ctx context.Context, req *boardpb.BoardTimeRequest) (*boardpb.BoardTimeReply, error) {
+	var r *boardpb.BoardTimeReply
+	err := s.read(ctx, req.GetCall(), func(b hal.Board) {
+		d, ok := hal.BoardTime(b)
+		r = &boardpb.BoardTimeReply{Ns: int64(d), Ok: ok}
+	})
+	return r, err
+}
+
+// Temperature implements boardpb.BoardServer, like BoardTime.
+func (s *Server) Temperature(ctx context.Context, req *boardpb.TemperatureRequest) (*boardpb.TemperatureReply, error) {
+	var r *boardpb.TemperatureReply
+	err := s.read(ctx, req.GetCall(), func(b hal.Board) {
+		t, ok := calibration.Temperature(b)
+		r = &boardpb.TemperatureReply{Celsius: t, Ok: ok}
+	})
+	return r, err
+}
+
+// read runs fn, which only reads the board, for call c's lease holder
+// (any sequence number), and updates the board's metrics.
+func (s *Server) read(ctx context.Context, c *boardpb.Call, fn func(b hal.Board)) error {
 	s.boardMu.Lock()
 	defer s.boardMu.Unlock()
-	if _, err := s.leases.lookup(req.GetCall().GetLease()); err != nil {
-		return nil, wire.ToStatus(err, 0)
+	if _, err := s.leases.lookup(c.GetLease()); err != nil {
+		return wire.ToStatus(err, 0)
 	}
 	if err := s.ensureBoard(ctx); err != nil {
-		return nil, wire.ToStatus(err, 0)
+		return wire.ToStatus(err, 0)
 	}
-	d, ok := hal.BoardTime(s.board)
+	fn(s.board)
 	s.opts.Metrics.observe(s.board)
-	return &boardpb.BoardTimeReply{Ns: int64(d), Ok: ok}, nil
+	return nil
 }
 
 // Cancel implements boardpb.BoardServer.

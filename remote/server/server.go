@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
+	"github.com/spukit/spukit/calibration"
 	"github.com/spukit/spukit/hal"
 	"github.com/spukit/spukit/remote/boardpb"
 	"github.com/spukit/spukit/remote/internal/wire"
@@ -69,6 +70,7 @@ type Server struct {
 
 	opts Options
 	info hal.Info
+	caps caps
 	log  *slog.Logger
 
 	// boardMu serialises board calls (a Board is not safe for concurrent
@@ -105,9 +107,23 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("board server: %w", err)
 	}
-	s := &Server{opts: o, info: b.Info(), log: o.Logger, board: b}
+	s := &Server{opts: o, info: b.Info(), caps: capsOf(b), log: o.Logger, board: b}
 	s.leases.init(s)
 	return s, nil
+}
+
+// caps are the served board's optional capabilities, told to clients with
+// Info. They are read once from the first opening: every reopening
+// between leases makes a board of the same type.
+type caps struct{ clock, factored, diagnoser, thermometer bool }
+
+func capsOf(b hal.Board) caps {
+	var c caps
+	_, c.clock = b.(hal.Clock)
+	_, c.factored = b.(hal.Factored)
+	_, c.diagnoser = b.(hal.Diagnoser)
+	_, c.thermometer = calibration.Temperature(b)
+	return c
 }
 
 // BoardInfo returns the served board's description.

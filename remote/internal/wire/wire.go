@@ -15,7 +15,7 @@ import (
 // proto package's (spukit.board.v1); Minor counts compatible additions.
 const (
 	Major = 1
-	Minor = 1
+	Minor = 2
 )
 
 // InfoToPB encodes in.
