@@ -26,7 +26,8 @@ type Board struct {
 	seed uint64
 	tr   truth
 
-	noise *rand.Rand // dynamics and ADC noise
+	noise *rand.Rand // circuit noise
+	adcR  *rand.Rand // ADC read noise
 	tempR *rand.Rand // temperature walk
 
 	closed   bool
@@ -81,6 +82,7 @@ func New(p Profile, seed uint64) (*Board, error) {
 		seed:     seed,
 		tr:       drawTruth(p, seed),
 		noise:    rand.New(rand.NewPCG(seed, streamNoise)),
+		adcR:     rand.New(rand.NewPCG(seed, streamADC)),
 		tempR:    rand.New(rand.NewPCG(seed, streamTemp)),
 		x:        make([]float64, k),
 		aNom:     make([]float64, k*k),
@@ -336,7 +338,7 @@ func (b *Board) read(i int) (float64, bool) {
 	a := b.prof.ADC
 	r := b.x[i]
 	if a.NoiseV > 0 {
-		r += a.NoiseV * b.noise.NormFloat64()
+		r += a.NoiseV * b.adcR.NormFloat64()
 	}
 	r = r*b.tr.adcGain[i] + b.tr.adcOffset[i]
 	sat := b.railHits[i] > 0

@@ -395,3 +395,35 @@ func TestSetCouplingsTooIllConditioned(t *testing.T) {
 	require.ErrorIs(t, err, hal.ErrUnstable)
 	assert.ErrorContains(t, err, "too ill-conditioned to program with 10-bit couplings (condition number 2e+06)")
 }
+
+// ADC read noise has its own random stream: for one seed, switching it on
+// adds independent N(0, s²) readings to the same circuit noise realisation.
+// With a continuous, exact ADC the difference of the two runs' readings is
+// then the read noise alone: its standard deviation is s (standard error
+// s/sqrt(2n) for n readings) and no reading differs by more than 6s
+// (P ≈ 2·10⁻⁹ each). Drawing both from one stream, as before, shifted the
+// circuit's noise and left differences of the order of σ = 10 mV ≫ s.
+func TestADCNoiseOwnStream(t *testing.T) {
+	const s = 1e-4
+	read := func(adcNoise float64) []float64 {
+		p := cleanProfile(3)
+		p.ADC.NoiseV = adcNoise
+		b, err := New(p, 9)
+		require.NoError(t, err)
+		require.NoError(t, b.SetCouplings(ctx, symA.RawMatrix().Data))
+		require.NoError(t, b.SetBias(ctx, testBias))
+		out := make([]float64, 3*2000)
+		_, err = b.Sample(ctx, 0, out)
+		require.NoError(t, err)
+		return out
+	}
+	off, on := read(0), read(s)
+	var s2 float64
+	for i := range off {
+		d := on[i] - off[i]
+		require.Less(t, math.Abs(d), 6*s, "reading %d: the circuit noise changed", i)
+		s2 += d * d
+	}
+	n := float64(len(off))
+	assert.InDelta(t, s, math.Sqrt(s2/n), 5*s/math.Sqrt(2*n))
+}

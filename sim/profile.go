@@ -139,7 +139,7 @@ var builtins = map[string]Profile{
 		Thermal:  ThermalProfile{AmbientC: 25},
 	},
 	"proto8": {
-		Name: "proto8", Version: "1", Cells: 8, Topology: "general",
+		Name: "proto8", Version: "2", Cells: 8, Topology: "general",
 		// 100 kΩ × 1 nF, 5 % C0G capacitors.
 		TauS: 100e-6, CapacitorTolerance: 0.05,
 		NoiseV: 0.01, RailV: 12,

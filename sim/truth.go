@@ -25,11 +25,14 @@ type truth struct {
 // inlTerm is one sinusoid of a channel's INL bow, in LSB.
 type inlTerm struct{ amp, phase float64 }
 
-// Streams of the seeded PCG generator: truth, dynamics noise, temperature.
+// Streams of the seeded PCG generator: truth, circuit noise, temperature,
+// ADC read noise. The ADC has its own stream so that switching its noise on
+// leaves the circuit's noise realisation of a seed unchanged.
 const (
 	streamTruth = 0x7472757468 // "truth"
 	streamNoise = phys.StreamNoise
-	streamTemp  = 0x74656d70 // "temp"
+	streamTemp  = 0x74656d70       // "temp"
+	streamADC   = 0x61646372656164 // "adcread"
 )
 
 func drawTruth(p Profile, seed uint64) truth {
