@@ -9,6 +9,7 @@
 //	spu report --run NAME=FILE.jsonl ... --out FILE.md --img DIR [--json]
 //	spu emu    [--board URI | --profile NAME|FILE.json --seed N] [--link PATH] [--faults drop=P,flip=P,dup=P,delay=D]
 //	spu serve  --board URI --listen ADDR [--insecure] [--token-file F] [--tls-cert F --tls-key F] [--client-ca F] | --status ADDR | --gen-certs DIR
+//	spu export-params --checkpoint DIR --out FILE.npz [--json]
 //	spu version [--json]
 //
 // Boards are named by URI: sim:proto8?seed=3, serial:///dev/ttyACM0,
@@ -107,7 +108,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"info", "describe a board: size, ranges, converters, time constant, noise", runInfo},
-		{"sample", "program couplings and bias, burn in, record node voltages as CSV", runSample},
+		{"sample", "program couplings and bias, burn in, record node voltages as CSV or NumPy", runSample},
 		{"solve", "solve A x = b on a board and compare with a digital solve", runSolve},
 		{"train", "train an MLP on MNIST with TNGD (or SGD, Adam, NGD) on a board", runTrain},
 		{"report", "summarise training metrics as a Markdown table and PNG plots", runReport},
@@ -115,6 +116,7 @@ func commands() []command {
 		{"calibrate", "measure the board's analog errors, write a calibration file; --check checks one", runCalibrate},
 		{"selftest", "bring-up check: every cell, channel and coupling element, with hints", runSelftest},
 		{"serve", "serve a board to the network (grpc://HOST:PORT), with TLS, auth and leases", runServe},
+		{"export-params", "write a training checkpoint's parameters to a NumPy .npz", runExportParams},
 		{"version", "print the version and the commit it was built from (also spu --version)", runVersion},
 	}
 }
@@ -191,13 +193,17 @@ usage: spu <command> [flags]
 
 commands:
 `)
+	width := 0
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		width = max(width, len(c.name))
 	}
-	fmt.Fprintf(w, `  %-8s show this help, or a command's flags: spu help <command>
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-*s %s\n", width, c.name, c.summary)
+	}
+	fmt.Fprintf(w, `  %-*s show this help, or a command's flags: spu help <command>
 
-Every command takes --json, and every one but version and report --board URI
-(default %s; spu train: %s).
+Every command takes --json, and every one but version, report and
+export-params --board URI (default %s; spu train: %s).
 Board URIs: sim:NAME[?seed=N] (built-in profiles ideal, proto8) or
 sim:FILE.json[?seed=N]; sim:tngd[?cells=N] is the large virtual SPU that
 takes factored couplings; registered schemes: %s.
@@ -207,7 +213,7 @@ time constant τ (20tau).
 exit codes: 0 ok, 1 error, 2 usage error, 3 output written but readings
 saturated (sample, solve), 130 interrupted (Ctrl-C, SIGINT), 143 stopped by
 SIGTERM. docs/errors.md explains every error.
-`, "help", defaultBoard, defaultTrainBoard, strings.Join(hal.Schemes(), ", "))
+`, width, "help", defaultBoard, defaultTrainBoard, strings.Join(hal.Schemes(), ", "))
 }
 
 // oneLine keeps an error message on one line.

@@ -56,6 +56,16 @@ given and on stderr otherwise. Progress goes to stderr: a bar on a terminal,
 else a line every 10 s (not with --quiet, nor when the JSON summary goes to
 stderr).
 
+With --out x.npy the samples are one float64 array of shape (n, K), and
+with --out x.npz an archive of arrays: x (n, K), t_s (n,), couplings (K, K)
+and bias (K,) when given, period_s, burn_s, samples, saturated_per_cell,
+and strings board (the URI), info (spu info --json), calibration and
+calibration_measured_at (empty without --calibration) and spu_version.
+numpy reads both with np.load (no pickle); strings with str(z["board"]).
+They are written when sampling ends, so --n × K is bounded (2^28 values).
+--calibration corrects the readings and the programmed values with the
+board's calibration, as in spu solve.
+
 ` + csvHelp + `
 --n must be ≥ 1 and --period ≥ 0 (0 = the board's minimum); --burn 0 skips
 the burn-in. When readings saturate every sample is still written, the
@@ -82,8 +92,17 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer b.Close()
+	if sf.calibration != "" {
+		if b, err = calibratedBoard(b, sf.calibration, true, stderr, "sample"); err != nil {
+			return err
+		}
+	}
 	info := b.Info()
 	k := info.Cells
+	if f := npyFormat(sf.out); f != "" && sf.n > maxNPYValues/k {
+		return usagef("--n %d samples of %d cells: at most %d values in a .%s (held in memory until the end, 8 bytes each): write CSV or record in pieces",
+			sf.n, k, maxNPYValues, f)
+	}
 	if a != nil && an != k {
 		return fmt.Errorf("couplings %s are %d×%d but board %s has %d cells: want %d×%d: %w",
 			sf.couplings, an, an, sf.board, k, k, k, hal.ErrDimension)
@@ -100,8 +119,8 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var w io.Writer = stdout
 	var file *os.File
 	if sf.out != "" {
-		if file, err = os.Create(sf.out); err != nil {
-			return fmt.Errorf("--out: %w", err)
+		if file, err = createOut(sf.out); err != nil {
+			return err
 		}
 		defer file.Close()
 		w = file
@@ -111,7 +130,13 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := sf.program(ctx, b, a, bias, burnD); err != nil {
 		return err
 	}
-	res, err := sf.sample(ctx, b, per, w, file, stderr)
+	var res *sampleStats
+	if npyFormat(sf.out) != "" {
+		meta := sampleMeta{b: b, a: a, bias: bias, period: per, burn: burnD}
+		res, err = sf.sampleNPY(ctx, meta, file, stderr)
+	} else {
+		res, err = sf.sample(ctx, b, per, w, file, stderr)
+	}
 	if err != nil {
 		return err
 	}
@@ -122,17 +147,17 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // sampleFlags are spu sample's flags.
 type sampleFlags struct {
 	*flags
-	n                    int
-	period, burn         durFlag
-	couplings, bias, out string
-	quiet                bool
+	n                                 int
+	period, burn                      durFlag
+	couplings, bias, out, calibration string
+	quiet                             bool
 }
 
 // parseSampleFlags parses spu sample's flags and checks those that need
 // no board.
 func parseSampleFlags(args []string, stdout io.Writer) (*sampleFlags, error) {
 	f := newFlags("sample",
-		"spu sample [--board URI] [--n N] [--period D] [--burn D] [--couplings FILE] [--bias FILE|LIST] [--out FILE.csv] [--json] [--quiet]",
+		"spu sample [--board URI] [--n N] [--period D] [--burn D] [--couplings FILE] [--bias FILE|LIST] [--calibration FILE] [--out FILE.csv|.npy|.npz] [--json] [--quiet]",
 		sampleHelp)
 	sf := &sampleFlags{flags: f}
 	f.IntVar(&sf.n, "n", 1000, "number of samples `N` (≥ 1)")
@@ -141,7 +166,8 @@ func parseSampleFlags(args []string, stdout io.Writer) (*sampleFlags, error) {
 	f.Var(&sf.burn, "burn", "burn-in time `D` before the first sample (0 = none)")
 	f.StringVar(&sf.couplings, "couplings", "", "program the coupling matrix from `FILE` (CSV or JSON, K×K, units of 1/τ)")
 	f.StringVar(&sf.bias, "bias", "", "program the bias from a `FILE` (CSV or JSON) or a list like 0.5,0,-0.5 (volts)")
-	f.StringVar(&sf.out, "out", "", "write the CSV to `FILE` instead of stdout")
+	f.StringVar(&sf.out, "out", "", "write the samples to `FILE` instead of stdout: CSV, or NumPy for a name ending .npy or .npz")
+	f.StringVar(&sf.calibration, "calibration", "", "sample through the calibration in `FILE` (or \"cache\": the newest cached one for the board; see spu calibrate)")
 	f.BoolVar(&sf.quiet, "quiet", false, "no progress on stderr")
 	if err := f.parse(args, stdout); err != nil {
 		return nil, err
@@ -228,11 +254,7 @@ func (sf *sampleFlags) program(ctx context.Context, b hal.Board, a, bias []float
 // sample streams the --n samples as CSV to w (closing file, --out, when
 // set) with progress on stderr; an interrupt keeps the rows written.
 func (sf *sampleFlags) sample(ctx context.Context, b hal.Board, per time.Duration, w io.Writer, file *os.File, stderr io.Writer) (*sampleStats, error) {
-	// Progress on stderr, never where the CSV or the JSON summary goes.
-	var prog *countProgress
-	if !sf.quiet && !(sf.json && sf.out == "") {
-		prog = newCountProgress(stderr, isTerminal(stderr), "sampling "+sf.board, "samples", sf.n)
-	}
+	prog := sf.progress(stderr)
 	res, err := sampleCSV(ctx, b, sf.n, per, w, prog.set)
 	prog.done()
 	if err == nil && file != nil {
@@ -250,6 +272,15 @@ func (sf *sampleFlags) sample(ctx context.Context, b hal.Board, per time.Duratio
 		return nil, err
 	}
 	return res, nil
+}
+
+// progress is the progress display on stderr (nil: none), never where the
+// CSV or the JSON summary goes.
+func (sf *sampleFlags) progress(stderr io.Writer) *countProgress {
+	if sf.quiet || (sf.json && sf.out == "") {
+		return nil
+	}
+	return newCountProgress(stderr, isTerminal(stderr), "sampling "+sf.board, "samples", sf.n)
 }
 
 // report writes the summary of k cells (JSON on stdout with --out, else on stderr;
@@ -318,19 +349,48 @@ func (s *sampleStats) std() []float64 {
 // Saturated readings are counted, not fatal.
 func sampleCSV(ctx context.Context, b hal.Board, n int, period time.Duration, w io.Writer, progress func(done int)) (*sampleStats, error) {
 	k := b.Info().Cells
-	_, hasClock := hal.BoardTime(b)
-	st := &sampleStats{mean: make([]float64, k), m2: make([]float64, k), sat: make([]int, k)}
-	bw := bufio.NewWriterSize(w, 1<<16)
-	line := make([]byte, 0, 32*(k+1))
-	line = append(line, "t_s"...)
+	cs := &csvSink{bw: bufio.NewWriterSize(w, 1<<16), line: make([]byte, 0, 32*(k+1))}
+	line := append(cs.line, "t_s"...)
 	for i := range k {
 		line = append(line, ",x"...)
 		line = strconv.AppendInt(line, int64(i), 10)
 	}
 	line = append(line, '\n')
-	if _, err := bw.Write(line); err != nil {
+	if _, err := cs.bw.Write(line); err != nil {
 		return nil, err
 	}
+	st, err := sampleTo(ctx, b, n, period, cs.row, progress)
+	if ferr := cs.bw.Flush(); err == nil && ferr != nil {
+		return nil, ferr
+	}
+	return st, err
+}
+
+// csvSink writes one CSV row per sample: t_s, then the K readings.
+type csvSink struct {
+	bw   *bufio.Writer
+	line []byte
+}
+
+func (cs *csvSink) row(ts float64, x []float64) error {
+	line := strconv.AppendFloat(cs.line[:0], ts, 'g', -1, 64)
+	for _, v := range x {
+		line = append(line, ',')
+		line = strconv.AppendFloat(line, v, 'g', -1, 64)
+	}
+	cs.line = append(line, '\n')
+	_, err := cs.bw.Write(cs.line)
+	return err
+}
+
+// sampleTo reads n samples one period apart and hands each to emit with
+// its time (the row slice is reused). Saturated readings are counted, not
+// fatal; on an error every sample read before it has been emitted and the
+// statistics count them.
+func sampleTo(ctx context.Context, b hal.Board, n int, period time.Duration, emit func(ts float64, x []float64) error, progress func(done int)) (*sampleStats, error) {
+	k := b.Info().Cells
+	_, hasClock := hal.BoardTime(b)
+	st := &sampleStats{mean: make([]float64, k), m2: make([]float64, k), sat: make([]int, k)}
 	chunk := sampleRows(n, k)
 	buf := make([]float64, chunk*k)
 	for done := 0; done < n; {
@@ -357,34 +417,32 @@ func sampleCSV(ctx context.Context, b hal.Board, n int, period time.Duration, w 
 			} else {
 				ts = (time.Duration(done+r+1) * period).Seconds()
 			}
-			line = strconv.AppendFloat(line[:0], ts, 'g', -1, 64)
 			row := dst[r*k : r*k+k]
-			st.samples++
-			for i, v := range row {
-				line = append(line, ',')
-				line = strconv.AppendFloat(line, v, 'g', -1, 64)
-				d := v - st.mean[i]
-				st.mean[i] += d / float64(st.samples)
-				st.m2[i] += d * (v - st.mean[i])
-			}
-			line = append(line, '\n')
-			if _, werr := bw.Write(line); werr != nil {
-				return nil, werr
+			st.add(row)
+			if werr := emit(ts, row); werr != nil {
+				return st, werr
 			}
 		}
 		if err != nil {
-			if ferr := bw.Flush(); ferr != nil {
-				return nil, ferr
-			}
-			return nil, fmt.Errorf("after %d samples: %w", done+got, err)
+			return st, fmt.Errorf("after %d samples: %w", done+got, err)
 		}
 		done += got
 		progress(done)
 		if got == 0 {
-			return nil, fmt.Errorf("board returned no samples after %d: %w", done, hal.ErrDisconnected)
+			return st, fmt.Errorf("board returned no samples after %d: %w", done, hal.ErrDisconnected)
 		}
 	}
-	return st, bw.Flush()
+	return st, nil
+}
+
+// add counts one sample into the running means and variances.
+func (s *sampleStats) add(row []float64) {
+	s.samples++
+	for i, v := range row {
+		d := v - s.mean[i]
+		s.mean[i] += d / float64(s.samples)
+		s.m2[i] += d * (v - s.mean[i])
+	}
 }
 
 func printSampleSummary(w io.Writer, s sampleJSON, burn, period time.Duration) {

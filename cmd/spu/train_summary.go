@@ -170,6 +170,11 @@ func trainLossText(l *float64) string {
 
 func sizesString(c trainConfig) string {
 	sizes, _ := c.sizes()
+	return joinSizes(sizes)
+}
+
+// joinSizes is layer widths as "784-32-10".
+func joinSizes(sizes []int) string {
 	parts := make([]string, len(sizes))
 	for i, s := range sizes {
 		parts[i] = strconv.Itoa(s)

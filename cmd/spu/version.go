@@ -90,14 +90,19 @@ func runVersion(_ context.Context, args []string, stdout, _ io.Writer) error {
 	if err := f.parse(args, stdout); err != nil {
 		return err
 	}
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		bi = nil
-	}
-	v := buildVersion(bi)
+	v := currentVersion()
 	if f.json {
 		return writeJSON(stdout, v)
 	}
 	_, err := fmt.Fprintln(stdout, v)
 	return err
+}
+
+// currentVersion is this binary's version, as spu version prints it.
+func currentVersion() versionJSON {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		bi = nil
+	}
+	return buildVersion(bi)
 }
