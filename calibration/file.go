@@ -391,33 +391,8 @@ func (c *Calibration) Save(path string) error {
 	if err := os.MkdirAll(dir, 0o777); err != nil {
 		return fmt.Errorf("calibration: %w", err)
 	}
-	tmp, err := atomicfile.CreateTemp(dir, ".calibration-", ".tmp")
-	if err != nil {
+	if err := atomicfile.WriteFile(path, ".calibration-", c.Encode); err != nil {
 		return fmt.Errorf("calibration: %w", err)
-	}
-	name := tmp.Name()
-	fail := func(err error) error {
-		tmp.Close()
-		os.Remove(name)
-		return fmt.Errorf("calibration: writing %s: %w", path, err)
-	}
-	if err := c.Encode(tmp); err != nil {
-		return fail(err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fail(err)
-	}
-	if err := os.Rename(name, path); err != nil {
-		os.Remove(name)
-		return fmt.Errorf("calibration: %w", err)
-	}
-	// The rename is durable once the directory is synced.
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/internal/linfit"
 )
 
 // DefaultDitherRows is WrapOptions.DitherRows's default.
@@ -335,31 +336,9 @@ func (c *Calibration) dacValue(i int, b float64) float64 {
 		return v
 	}
 	for range 2 {
-		v = (b - off - interp(c.Bias.Levels, c.Bias.INL[i], v)) / g
+		v = (b - off - linfit.Interp(c.Bias.Levels, c.Bias.INL[i], v)) / g
 	}
 	return v
-}
-
-// interp evaluates the piecewise-linear table (xs, ys) at x, holding the
-// end values outside.
-func interp(xs, ys []float64, x float64) float64 {
-	n := len(xs)
-	if n == 0 {
-		return 0
-	}
-	if x <= xs[0] {
-		return ys[0]
-	}
-	if x >= xs[n-1] {
-		return ys[n-1]
-	}
-	for j := 1; j < n; j++ {
-		if x <= xs[j] {
-			f := (x - xs[j-1]) / (xs[j] - xs[j-1])
-			return ys[j-1] + f*(ys[j]-ys[j-1])
-		}
-	}
-	return ys[n-1]
 }
 
 // SetState implements hal.Board; it passes through (the reference).

@@ -104,7 +104,7 @@ func New(p Profile, seed uint64) (*Board, error) {
 	}
 	b.info = hal.Info{
 		Model:           "sim/" + p.Name,
-		Serial:          fmt.Sprintf("SIM-%s-%d", strings.ToUpper(p.Name), seed),
+		Serial:          serial(p, seed),
 		Firmware:        "profile " + p.Name + " v" + p.Version,
 		Cells:           k,
 		Topology:        topo,
@@ -132,6 +132,14 @@ func New(p Profile, seed uint64) (*Board, error) {
 	b.realiseCouplings()
 	b.realiseBias()
 	return b, nil
+}
+
+// serial is a twin's unit serial, or SIM-NAME-SEED.
+func serial(p Profile, seed uint64) string {
+	if p.Twin != nil && p.Twin.Serial != "" {
+		return p.Twin.Serial
+	}
+	return fmt.Sprintf("SIM-%s-%d", strings.ToUpper(p.Name), seed)
 }
 
 // String describes the board, e.g. "sim:proto8 (8 cells, seed 3)".
@@ -524,9 +532,12 @@ func (b *Board) realiseCouplings() {
 		for j := range k {
 			e := i*k + j
 			a := b.aNom[e] * b.tr.coupGain[e] * (1 + b.tr.coupTempco[e]*dT + b.tr.coupAge[e]*hours)
+			if b.tr.coupOffset != nil {
+				a += b.tr.coupOffset[e]
+			}
 			b.m.Set(i, j, gi*a)
 		}
-		b.q.Set(i, i, 2*b.prof.NoiseV*b.prof.NoiseV*gi)
+		b.q.Set(i, i, b.tr.diffusion[i])
 	}
 	clear(b.cache)
 	b.last = nil
@@ -542,6 +553,9 @@ func (b *Board) realiseBias() {
 		v := c
 		if p.Bits > 0 {
 			v = p.MinV + c*lsb + b.tr.inlLSB(i, c, n)*lsb
+		}
+		if b.tr.inlTable != nil {
+			v += b.tr.inlTable.at(i, v)
 		}
 		b.bReal[i] = v*b.tr.biasGain[i] + b.tr.biasOffset[i]
 		b.g[i] = b.bReal[i] / b.tr.tau[i]

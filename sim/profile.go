@@ -42,6 +42,10 @@ type Profile struct {
 	ADC      ADCProfile      `json:"adc"`
 	Thermal  ThermalProfile  `json:"thermal"`
 	Timing   TimingProfile   `json:"timing"`
+
+	// Twin, when present, gives one unit's measured per-element values,
+	// which replace the seeded draw (see Twin and docs/profiles.md).
+	Twin *Twin `json:"twin,omitempty"`
 }
 
 // CouplingProfile describes the coupling elements. Entry A_ij is realised
@@ -268,6 +272,9 @@ func (p Profile) Validate() error {
 	e.Within("coupling.tempco_ppm_per_c", p.Coupling.TempcoPPM, 0, maxTempcoPPM, " ppm/°C", "thermistors reach about 4·10⁴")
 	e.Within("coupling.ageing_per_hour", p.Coupling.AgeingPerHour, 0, maxAgeingPerHour, "", "an element drifting by its value in an hour has failed")
 	p.validateConverters(&e)
+	if p.Twin != nil && p.Cells >= 1 && p.Cells <= 4096 {
+		p.Twin.validate(&e, p.Cells, p)
+	}
 	e.Positive("adc.min_period_s", p.ADC.MinPeriodS, phys.MaxPeriodS, " s", phys.WhyPeriod)
 	e.Within("adc.channel_skew_s", p.ADC.ChannelSkewS, 0, phys.MaxPeriodS, " s", phys.WhyPeriod)
 	if p.ADC.Multiplexed && p.Cells > 1 && float64(p.Cells-1)*p.ADC.ChannelSkewS >= p.ADC.MinPeriodS {

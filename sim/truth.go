@@ -20,6 +20,13 @@ type truth struct {
 	inl        [][3]inlTerm
 	adcGain    []float64
 	adcOffset  []float64
+	// diffusion is each cell's noise diffusion in V²/s (the drift's noise
+	// term is √diffusion dW).
+	diffusion []float64
+	// A twin's measured values (nil on a drawn board): element offsets
+	// (K², in 1/τ_i) and the bias INL table.
+	coupOffset []float64
+	inlTable   *TwinINL
 }
 
 // inlTerm is one sinusoid of a channel's INL bow, in LSB.
@@ -49,6 +56,7 @@ func drawTruth(p Profile, seed uint64) truth {
 		inl:        make([][3]inlTerm, k),
 		adcGain:    make([]float64, k),
 		adcOffset:  make([]float64, k),
+		diffusion:  make([]float64, k),
 	}
 	for i := range k {
 		t.tau[i] = p.TauS * (1 + sym(p.CapacitorTolerance))
@@ -56,6 +64,8 @@ func drawTruth(p Profile, seed uint64) truth {
 		t.biasOffset[i] = sym(p.Bias.OffsetV)
 		t.adcGain[i] = 1 + sym(p.ADC.GainError)
 		t.adcOffset[i] = sym(p.ADC.OffsetV)
+		// 2σ²/τ_i: the hal convention's injected noise.
+		t.diffusion[i] = 2 * p.NoiseV * p.NoiseV * (1 / t.tau[i])
 		// A smooth bow of three harmonics whose amplitudes sum to at most
 		// INLLSB, so |INL| ≤ INLLSB everywhere, reaching ~INLLSB somewhere.
 		var sum float64
@@ -74,6 +84,9 @@ func drawTruth(p Profile, seed uint64) truth {
 		t.coupGain[e] = 1 + sym(p.Coupling.Tolerance)
 		t.coupTempco[e] = sym(p.Coupling.TempcoPPM * 1e-6)
 		t.coupAge[e] = p.Coupling.AgeingPerHour * 2 * r.Float64()
+	}
+	if p.Twin != nil {
+		p.Twin.apply(&t)
 	}
 	return t
 }

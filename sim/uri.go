@@ -40,14 +40,18 @@ func openURI(_ context.Context, u *url.URL) (hal.Board, error) {
 		}
 		seed = s
 	}
-	var p Profile
-	if strings.HasSuffix(name, ".json") {
-		p, err = LoadProfile(name)
-	} else {
-		p, err = Builtin(name)
-	}
+	p, err := NamedProfile(name)
 	if err != nil {
 		return nil, err
 	}
 	return New(p, seed)
+}
+
+// NamedProfile returns the profile a sim: URI names: a .json file's, or
+// the built-in of that name.
+func NamedProfile(name string) (Profile, error) {
+	if strings.HasSuffix(name, ".json") {
+		return LoadProfile(name)
+	}
+	return Builtin(name)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spukit/spukit/calibration"
 	"github.com/spukit/spukit/hal"
+	"github.com/spukit/spukit/sim"
 )
 
 const calibrateHelp = `Measures the board's analog errors through the HAL only and writes a
@@ -34,6 +35,14 @@ names the stage being measured: the transients of each probe matrix (from
 which the ADC lines, coupling gains, τ and noise are fitted), then the bias
 DAC sweep. An interrupted calibration (Ctrl-C) writes nothing: every
 estimate is fitted from all stages together.
+
+--twin FILE.json also writes a simulator profile whose per-element values
+are this calibration's estimates (docs/calibration.md, "A twin of a unit"):
+sim:FILE.json then behaves like this board. Its ranges, resolutions and
+timing come from --twin-base (a built-in profile name or a .json file),
+by default from what the board reports (no rails, timing or read noise).
+With --calibration FILE instead of a measurement, --twin converts an
+existing calibration; --twin-base is then required.
 `
 
 // calibrateJSON is spu calibrate --json's summary.
@@ -42,6 +51,7 @@ type calibrateJSON struct {
 	Serial     string    `json:"serial"`
 	Key        string    `json:"key"`
 	Out        string    `json:"out,omitempty"`
+	Twin       string    `json:"twin,omitempty"`
 	Cache      string    `json:"cache,omitempty"`
 	BoardTimeS float64   `json:"board_time_s"`
 	Clocked    bool      `json:"board_time_clocked"`
@@ -72,7 +82,7 @@ type checkJSON struct {
 }
 
 func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f := newFlags("calibrate", "spu calibrate [--board URI] [--out FILE] [--cache DIR] [--plot FILE.png] [--json] | --check [--calibration FILE]", calibrateHelp)
+	f := newFlags("calibrate", "spu calibrate [--board URI] [--out FILE] [--cache DIR] [--plot FILE.png] [--twin FILE.json [--twin-base PROFILE]] [--json] | --check [--calibration FILE] | --calibration FILE --twin FILE.json --twin-base PROFILE", calibrateHelp)
 	out := f.String("out", "", "write the calibration to `FILE` (JSON)")
 	cache := f.String("cache", "", "cache `DIR` (default: the user cache directory's spukit/calibration)")
 	noCache := f.Bool("no-cache", false, "do not write the calibration to the cache")
@@ -83,6 +93,8 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	calPath := f.String("calibration", "", "calibration `FILE` for --check (default: the newest cached one)")
 	checkEvents := f.Int("check-events", 0, fmt.Sprintf("transients of the --check measurement (default %d)", calibration.DefaultCheckEvents))
 	quiet := f.Bool("quiet", false, "no progress bar")
+	twinOut := f.String("twin", "", "also write the board's twin, a sim profile with the calibration's values, to `FILE.json`")
+	twinBaseName := f.String("twin-base", "", "the twin's nominal `PROFILE` (built-in name or .json; default: what the board reports)")
 	if err := f.parse(args, stdout); err != nil {
 		return err
 	}
@@ -92,16 +104,33 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return usagef("--events and --check-events must be positive")
 	case *check && (set["out"] || set["plot"] || set["events"] || set["seed"] || set["no-cache"]):
 		return usagef("--check takes --calibration, --cache and --check-events, not --out, --plot, --events, --seed or --no-cache")
+	case *check && set["twin"]:
+		return usagef("--twin goes with a calibration, not with --check")
+	case set["twin-base"] && !set["twin"]:
+		return usagef("--twin-base goes with --twin")
+	case !*check && set["calibration"] && set["twin"]:
+		if set["out"] || set["plot"] || set["events"] || set["seed"] || set["check-events"] {
+			return usagef("--calibration FILE --twin converts a calibration: --out, --plot, --events, --seed and --check-events measure one")
+		}
+		if err := checkWritable(*twinOut); err != nil {
+			return fmt.Errorf("--twin: %w", err)
+		}
+		return convertTwin(f, *calPath, *twinOut, *twinBaseName, stdout)
 	case !*check && (set["calibration"] || set["check-events"]):
-		return usagef("--calibration and --check-events go with --check")
+		return usagef("--calibration and --check-events go with --check (or --calibration with --twin)")
 	}
 	// Every file the calibration will be written to is checked before any
 	// board time is spent: a calibration takes minutes on hardware.
-	for _, p := range []struct{ flag, path string }{{"--plot", *plotPath}, {"--out", *out}} {
+	for _, p := range []struct{ flag, path string }{{"--plot", *plotPath}, {"--out", *out}, {"--twin", *twinOut}} {
 		if p.path != "" && !*check {
 			if err := checkWritable(p.path); err != nil {
 				return fmt.Errorf("%s: %w", p.flag, err)
 			}
+		}
+	}
+	if *twinBaseName != "" {
+		if _, err := sim.NamedProfile(*twinBaseName); err != nil {
+			return fmt.Errorf("--twin-base: %w", err) // before any board time is spent
 		}
 	}
 	cacheDir := ""
@@ -130,6 +159,12 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	sum := summarise(f.board, cal)
 	if err := saveCalibration(cal, &sum, *out, cacheDir, *noCache, *plotPath); err != nil {
 		return err
+	}
+	if *twinOut != "" {
+		if err := writeTwin(*twinOut, *twinBaseName, b.Info(), cal); err != nil {
+			return err
+		}
+		sum.Twin = *twinOut
 	}
 	if f.json {
 		return writeJSON(stdout, sum)
@@ -248,7 +283,7 @@ func printCalibration(w io.Writer, s calibrateJSON) {
 		clk = "requested durations; the board keeps no clock"
 	}
 	fmt.Fprintf(w, "board time %.2f s (%s), wall %.2f s\n", s.BoardTimeS, clk, s.WallS)
-	for _, p := range []struct{ k, v string }{{"written", s.Out}, {"cached", s.Cache}} {
+	for _, p := range []struct{ k, v string }{{"written", s.Out}, {"cached", s.Cache}, {"twin written", s.Twin}} {
 		if p.v != "" {
 			fmt.Fprintf(w, "%s %s\n", p.k, p.v)
 		}

@@ -134,6 +134,10 @@ func TestBadInputCalibrationAndSPI(t *testing.T) {
 			[]string{"--check-every 5: want N ≥ 1 together with --calibration"}},
 		{"Recalibrate without a drift check", []string{"train", "--calibration", cal1, "--recalibrate"}, exitUsage,
 			[]string{"--recalibrate goes with --check-every N"}},
+		{"Twin of a calibration without a base profile", []string{"calibrate", "--calibration", cal1, "--twin", filepath.Join(dir, "twin.json")}, exitUsage,
+			[]string{"--twin with --calibration needs --twin-base NAME|FILE.json"}},
+		{"Twin base of another design", []string{"calibrate", "--calibration", cal1, "--twin", filepath.Join(dir, "twin.json"), "--twin-base", "ideal"}, exitError,
+			[]string{`profile "ideal" has coupling maximum (1/τ) 4, the calibration of SIM-PROTO8-1 was measured with 2`, "invalid argument"}},
 		{"No SPI on this machine", []string{"info", "--board", "spi:///dev/spidev0.0"}, exitError,
 			[]string{"SPI device /dev/spidev0.0 does not exist", "enable SPI", "unsupported"}},
 		{"Port not in the wiring", []string{"info", "--board", "spi:///dev/spidev0.5"}, exitError,
@@ -212,4 +216,40 @@ func TestCalibrateInterrupted(t *testing.T) {
 	assert.Contains(t, msg, "context canceled")
 	_, err := os.Stat(out)
 	assert.ErrorIs(t, err, os.ErrNotExist)
+}
+
+// spu calibrate --twin writes a profile that opens as the same board (its
+// serial, so the board's calibration applies to it), and --calibration
+// FILE --twin converts an existing calibration into the same profile.
+func TestCalibrateTwinCLI(t *testing.T) {
+	dir := t.TempDir()
+	cal, tw, tw2 := filepath.Join(dir, "cal.json"), filepath.Join(dir, "twin.json"), filepath.Join(dir, "twin2.json")
+	code, stdout, stderr := spu(t, "calibrate", "--board", "sim:proto8?seed=2", "--events", "2000", "--no-cache",
+		"--out", cal, "--twin", tw, "--twin-base", "proto8", "--json")
+	require.Equal(t, exitOK, code, stderr)
+	var s calibrateJSON
+	require.NoError(t, json.Unmarshal([]byte(stdout), &s))
+	assert.Equal(t, tw, s.Twin)
+	code, stdout, stderr = spu(t, "info", "--board", "sim:"+tw, "--json")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, `"SIM-PROTO8-2"`)
+	code, _, stderr = spu(t, "solve", "--board", "sim:"+tw, "--random", "4", "--duration", "20ms", "--calibration", cal)
+	require.Equal(t, exitOK, code, stderr)
+
+	code, _, stderr = spu(t, "calibrate", "--calibration", cal, "--twin", tw2, "--twin-base", "proto8")
+	require.Equal(t, exitOK, code, stderr)
+	a, err := os.ReadFile(tw)
+	require.NoError(t, err)
+	b, err := os.ReadFile(tw2)
+	require.NoError(t, err)
+	assert.Equal(t, string(a), string(b))
+
+	for _, args := range [][]string{
+		{"calibrate", "--check", "--twin", tw},
+		{"calibrate", "--twin-base", "proto8"},
+		{"calibrate", "--calibration", cal, "--twin", tw2, "--twin-base", "proto8", "--events", "100"},
+	} {
+		code, _, stderr := spu(t, args...)
+		assert.Equal(t, exitUsage, code, "%v: %s", args, stderr)
+	}
 }

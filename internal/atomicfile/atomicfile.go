@@ -5,6 +5,7 @@ package atomicfile
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -27,4 +28,42 @@ func CreateTemp(dir, prefix, suffix string) (*os.File, error) {
 		}
 	}
 	return nil, fmt.Errorf("cannot create a temporary file in %s: %w", dir, fs.ErrExist)
+}
+
+// WriteFile writes path atomically: write fills a temporary file in the
+// same directory (named prefix + random digits + ".tmp"), which is synced,
+// closed and renamed over path; the directory is synced so the rename is
+// durable. On any error the temporary file is removed and path is left as
+// it was.
+func WriteFile(path, prefix string, write func(io.Writer) error) error {
+	dir := filepath.Dir(path)
+	tmp, err := CreateTemp(dir, prefix, ".tmp")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	fail := func(err error) error {
+		tmp.Close()
+		os.Remove(name)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := write(tmp); err != nil {
+		return fail(err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fail(err)
+	}
+	if err := os.Rename(name, path); err != nil {
+		os.Remove(name)
+		return err
+	}
+	// The rename is durable once the directory is synced.
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
 }

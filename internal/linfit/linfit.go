@@ -1,6 +1,7 @@
 // Package linfit holds the small least-squares fits that calibration and
 // selftest share: a straight line with standard errors, and a sample mean
-// with its standard deviation.
+// with its standard deviation; and the piecewise-linear table lookup that
+// applies a tabulated INL.
 package linfit
 
 import "math"
@@ -73,4 +74,26 @@ func MeanSD(v []float64) (float64, float64) {
 		return m, 0
 	}
 	return m, math.Sqrt(s / float64(len(v)-1))
+}
+
+// Interp evaluates the piecewise-linear table (xs increasing, ys) at x,
+// holding the end values outside; 0 for an empty table.
+func Interp(xs, ys []float64, x float64) float64 {
+	n := len(xs)
+	if n == 0 {
+		return 0
+	}
+	if x <= xs[0] {
+		return ys[0]
+	}
+	if x >= xs[n-1] {
+		return ys[n-1]
+	}
+	for j := 1; j < n; j++ {
+		if x <= xs[j] {
+			f := (x - xs[j-1]) / (xs[j] - xs[j-1])
+			return ys[j-1] + f*(ys[j]-ys[j-1])
+		}
+	}
+	return ys[n-1]
 }

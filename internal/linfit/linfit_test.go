@@ -60,3 +60,12 @@ func TestLineSE(t *testing.T) {
 	assert.InDelta(t, lg, gse, 1e-12)
 	assert.InDelta(t, lo, ose, 1e-12)
 }
+
+// Interp is linear between the points and holds the ends outside them.
+func TestInterp(t *testing.T) {
+	xs, ys := []float64{-1, 0, 2}, []float64{1, 3, -1}
+	for _, c := range []struct{ x, want float64 }{{-5, 1}, {-1, 1}, {-0.5, 2}, {0, 3}, {1.5, 0}, {2, -1}, {9, -1}} {
+		assert.InDelta(t, c.want, Interp(xs, ys, c.x), 1e-15, "x = %g", c.x)
+	}
+	assert.Zero(t, Interp(nil, nil, 1))
+}
