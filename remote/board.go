@@ -49,15 +49,14 @@ type Board struct {
 // result is a *Board, or wraps one (Unwrap) to add the served board's
 // optional capabilities.
 func Dial(ctx context.Context, addr string, o Options) (hal.Board, error) {
-	conn, err := dial(ctx, addr, &o)
+	conn, minor, err := dial(ctx, addr, &o)
 	if err != nil {
 		return nil, err
 	}
-	b := &Board{addr: addr, conn: conn, c: boardpb.NewBoardClient(conn), retry: o.RetryFor}
-	if b.retry <= 0 {
-		b.retry = 500 * time.Millisecond
-	}
-	if err := b.open(ctx, &o); err != nil {
+	b := &Board{addr: addr, conn: conn, c: boardpb.NewBoardClient(conn), retry: o.retryFor()}
+	// Acquire's request id is v1.2: an older server would take a retry
+	// for a second client.
+	if err := b.open(ctx, &o, minor >= 2); err != nil {
 		conn.Close()
 		return nil, err
 	}
@@ -143,8 +142,12 @@ type thermoCap struct{ b *Board }
 func (c thermoCap) Temperature() float64 { return c.b.temperature() }
 
 // open reads Info and acquires the lease.
-func (b *Board) open(ctx context.Context, o *Options) error {
-	r, err := b.c.Info(ctx, &boardpb.InfoRequest{})
+func (b *Board) open(ctx context.Context, o *Options, retryAcquire bool) error {
+	var r *boardpb.InfoReply
+	err := retry(ctx, b.retry, func(ctx context.Context) (err error) {
+		r, err = b.c.Info(ctx, &boardpb.InfoRequest{})
+		return err
+	})
 	if err != nil {
 		_, err = wire.FromStatus(ctx, "info", err)
 		return err
@@ -153,32 +156,77 @@ func (b *Board) open(ctx context.Context, o *Options) error {
 	if err := b.info.Validate(); err != nil {
 		return fmt.Errorf("board server %s: %w", b.addr, err)
 	}
-	st, err := b.c.Acquire(ctx, &boardpb.AcquireRequest{Client: o.Client, Wait: !o.NoWait})
+	ttl, err := b.acquire(ctx, o, retryAcquire)
 	if err != nil {
-		_, err = wire.FromStatus(ctx, "acquire", err)
 		return err
-	}
-	var ttl time.Duration
-	for b.lease == "" {
-		m, err := st.Recv()
-		if err != nil {
-			if err == io.EOF {
-				err = status.Error(codes.Unavailable, "the server ended Acquire without a lease")
-			}
-			_, err = wire.FromStatus(ctx, "acquire", err)
-			return err
-		}
-		if m.GetLease() != "" {
-			b.lease, ttl = m.GetLease(), time.Duration(m.GetTtlNs())
-		} else if o.OnQueue != nil {
-			o.OnQueue(int(m.GetPosition()))
-		}
 	}
 	rctx, cancel := context.WithCancel(context.Background())
 	b.stopRenew = cancel
 	b.renewed.Add(1)
 	go b.renew(rctx, max(ttl/3, 10*time.Millisecond))
 	return nil
+}
+
+// acquire takes the lease (b.lease) and returns its time to live, waiting
+// in the queue unless o.NoWait. When retryable, a broken connection is
+// retried under the same request id for up to b.retry after the last
+// message from the server: the server hands over the lease it granted to
+// this request, or its place in the queue.
+func (b *Board) acquire(ctx context.Context, o *Options, retryable bool) (time.Duration, error) {
+	req := &boardpb.AcquireRequest{Client: o.Client, Wait: !o.NoWait}
+	if retryable {
+		req.RequestId = wire.NewID()
+	}
+	q := queueWatch{report: o.OnQueue, deadline: time.Now().Add(b.retry), window: b.retry}
+	for {
+		ttl, err := b.acquireOnce(ctx, req, &q)
+		if err == nil {
+			return ttl, nil
+		}
+		if !retryable || !wire.Transient(err) || ctx.Err() != nil || !time.Now().Before(q.deadline) {
+			_, err = wire.FromStatus(ctx, "acquire", err)
+			return 0, err
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-ctx.Done():
+		}
+	}
+}
+
+// queueWatch follows one Acquire across its retries: it reports each new
+// queue position once, and moves the retry deadline at every message.
+type queueWatch struct {
+	report   func(int)
+	last     int
+	deadline time.Time
+	window   time.Duration
+}
+
+// acquireOnce is one Acquire stream: positions, then the lease.
+func (b *Board) acquireOnce(ctx context.Context, req *boardpb.AcquireRequest, q *queueWatch) (time.Duration, error) {
+	st, err := b.c.Acquire(ctx, req)
+	if err != nil {
+		return 0, err
+	}
+	for {
+		m, err := st.Recv()
+		if err == io.EOF {
+			err = status.Error(codes.Unavailable, "the server ended Acquire without a lease")
+		}
+		if err != nil {
+			return 0, err
+		}
+		q.deadline = time.Now().Add(q.window)
+		if m.GetLease() != "" {
+			b.lease = m.GetLease()
+			return time.Duration(m.GetTtlNs()), nil
+		}
+		if p := int(m.GetPosition()); p != q.last && q.report != nil {
+			q.last = p
+			q.report(p)
+		}
+	}
 }
 
 // renew keeps the lease while the board is open.
@@ -238,22 +286,11 @@ func (b *Board) invoke(ctx context.Context, op string, c *boardpb.Call, call fun
 		_, _ = b.c.Cancel(cctx, &boardpb.CancelRequest{Call: c})
 	})
 	defer stop()
-	deadline := time.Now().Add(b.retry)
-	for {
-		err := call(ctx)
-		if err == nil {
-			return nil
-		}
-		if status.Code(err) == codes.Unavailable && ctx.Err() == nil && time.Now().Before(deadline) {
-			select {
-			case <-time.After(20 * time.Millisecond):
-				continue
-			case <-ctx.Done():
-			}
-		}
+	if err := retry(ctx, b.retry, call); err != nil {
 		_, err = wire.FromStatus(ctx, op, err)
 		return err
 	}
+	return nil
 }
 
 // SetCouplings implements hal.Board.
@@ -323,6 +360,7 @@ func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64)
 	req := &boardpb.SampleRequest{Call: b.next(), PeriodNs: int64(period), Samples: int64(len(dst) / k)}
 	got := 0
 	err := b.invoke(ctx, "sample", req.Call, func(ctx context.Context) error {
+		req.ResumeFrom = int64(got) // a retry asks only for what is missing
 		st, err := b.c.Sample(ctx, req)
 		if err != nil {
 			return err
@@ -335,9 +373,11 @@ func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64)
 			if err != nil {
 				return err
 			}
+			// Chunks come in order (a retry's from resume_from): got
+			// counts the samples [0, got) that arrived, with no gap.
 			first, v := int(m.GetFirst()), m.GetValues()
-			if first < 0 || first > len(dst)/k || len(v)%k != 0 || len(v) > len(dst)-first*k {
-				return status.Errorf(codes.Internal, "server sent %d values at sample %d for %d samples", len(v), first, len(dst)/k)
+			if first < 0 || first > got || len(v)%k != 0 || len(v) > len(dst)-first*k {
+				return status.Errorf(codes.Internal, "server sent %d values at sample %d for %d samples, %d received", len(v), first, len(dst)/k, got)
 			}
 			copy(dst[first*k:], v)
 			got = max(got, first+len(v)/k)
@@ -393,7 +433,11 @@ func (b *Board) Close() error {
 	b.renewed.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), b.retry+time.Second)
 	defer cancel()
-	_, rerr := b.c.Release(ctx, &boardpb.ReleaseRequest{Lease: b.lease})
+	// A repeated Release finds no lease, which is what it wanted.
+	rerr := retry(ctx, b.retry, func(ctx context.Context) error {
+		_, err := b.c.Release(ctx, &boardpb.ReleaseRequest{Lease: b.lease})
+		return err
+	})
 	cerr := b.conn.Close()
 	if rerr != nil {
 		// A lease the server already ended (expired, or the server is
@@ -452,11 +496,10 @@ func (b *Board) temperatureLocked() float64 {
 func readOnly[R any](b *Board, call func(ctx context.Context) (R, error)) (R, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.retry+time.Second)
 	defer cancel()
-	for {
-		r, err := call(ctx)
-		if status.Code(err) != codes.Unavailable || ctx.Err() != nil {
-			return r, err
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	var r R
+	err := retry(ctx, b.retry+time.Second, func(ctx context.Context) (err error) {
+		r, err = call(ctx)
+		return err
+	})
+	return r, err
 }

@@ -134,11 +134,39 @@ func (t tokenCreds) GetRequestMetadata(context.Context, ...string) (map[string]s
 // token may travel in clear only over loopback (checked in transport).
 func (t tokenCreds) RequireTransportSecurity() bool { return t.secure }
 
-// dial connects to addr and checks the protocol version.
-func dial(ctx context.Context, addr string, o *Options) (*grpc.ClientConn, error) {
+// retryFor returns RetryFor or its default.
+func (o *Options) retryFor() time.Duration {
+	if o.RetryFor > 0 {
+		return o.RetryFor
+	}
+	return 500 * time.Millisecond
+}
+
+// retry calls fn until it succeeds, fails otherwise than with a broken
+// connection (wire.Transient), ctx ends, or window has passed: for calls that
+// may safely run twice (they change nothing, or the server recognises the
+// repeat).
+func retry(ctx context.Context, window time.Duration, fn func(ctx context.Context) error) error {
+	deadline := time.Now().Add(window)
+	for {
+		err := fn(ctx)
+		if !wire.Transient(err) || ctx.Err() != nil || !time.Now().Before(deadline) {
+			return err
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-ctx.Done():
+			return err
+		}
+	}
+}
+
+// dial connects to addr and checks the protocol version; it returns the
+// server's minor version.
+func dial(ctx context.Context, addr string, o *Options) (*grpc.ClientConn, uint32, error) {
 	tc, err := o.transport(addr)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	maxMsg := o.MaxMessage
 	if maxMsg <= 0 {
@@ -155,7 +183,7 @@ func dial(ctx context.Context, addr string, o *Options) (*grpc.ClientConn, error
 	if o.TokenFile != "" {
 		raw, err := os.ReadFile(o.TokenFile)
 		if err != nil {
-			return nil, fmt.Errorf("token: %w", err)
+			return nil, 0, fmt.Errorf("token: %w", err)
 		}
 		tok = strings.TrimSpace(string(raw))
 	}
@@ -164,32 +192,38 @@ func dial(ctx context.Context, addr string, o *Options) (*grpc.ClientConn, error
 	}
 	conn, err := grpc.NewClient(addr, dopts...)
 	if err != nil {
-		return nil, fmt.Errorf("connect %s: %w", addr, err)
+		return nil, 0, fmt.Errorf("connect %s: %w", addr, err)
 	}
-	if err := checkVersion(ctx, conn, addr); err != nil {
+	minor, err := checkVersion(ctx, conn, addr, o.retryFor())
+	if err != nil {
 		conn.Close()
-		return nil, err
+		return nil, 0, err
 	}
-	return conn, nil
+	return conn, minor, nil
 }
 
-// checkVersion asks the server's protocol version: a server of another
-// major version is refused with both named.
-func checkVersion(ctx context.Context, conn *grpc.ClientConn, addr string) error {
-	r, err := metapb.NewMetaClient(conn).Version(ctx, &metapb.VersionRequest{Major: wire.Major, Minor: wire.Minor, Client: "spukit"},
-		grpc.WaitForReady(false))
+// checkVersion asks the server's protocol version (retried while the
+// connection fails, for up to window) and returns its minor version: a
+// server of another major version is refused with both named.
+func checkVersion(ctx context.Context, conn *grpc.ClientConn, addr string, window time.Duration) (uint32, error) {
+	var r *metapb.VersionReply
+	err := retry(ctx, window, func(ctx context.Context) (err error) {
+		r, err = metapb.NewMetaClient(conn).Version(ctx, &metapb.VersionRequest{Major: wire.Major, Minor: wire.Minor, Client: "spukit"},
+			grpc.WaitForReady(false))
+		return err
+	})
 	if status.Code(err) == codes.Unimplemented {
-		return fmt.Errorf("%s does not speak the spukit board protocol (no spukit.board.Meta service): is it spu serve?", addr)
+		return 0, fmt.Errorf("%s does not speak the spukit board protocol (no spukit.board.Meta service): is it spu serve?", addr)
 	}
 	if err != nil {
 		_, err = wire.FromStatus(ctx, "connect "+addr, err)
-		return err
+		return 0, err
 	}
 	if r.GetMajor() != wire.Major {
-		return fmt.Errorf("%s speaks board protocol v%d.%d, this client v%d.%d: use a client and server of the same major version",
+		return 0, fmt.Errorf("%s speaks board protocol v%d.%d, this client v%d.%d: use a client and server of the same major version",
 			addr, r.GetMajor(), r.GetMinor(), wire.Major, wire.Minor)
 	}
-	return nil
+	return r.GetMinor(), nil
 }
 
 // errIs reports whether err is a status with code c.

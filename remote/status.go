@@ -34,7 +34,7 @@ type Waiter struct {
 // GetStatus asks the server at addr who holds the board and who waits. It
 // takes no lease.
 func GetStatus(ctx context.Context, addr string, o Options) (*Status, error) {
-	conn, err := dial(ctx, addr, &o)
+	conn, _, err := dial(ctx, addr, &o)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,6 @@
 // Version 1 of the spukit board protocol (minor version 2: v1.1 added
-// Cancel; v1.2 added Temperature, InfoReply.thermometer and
-// AcquireRequest.request_id): every method of hal.Board and its
+// Cancel; v1.2 added Temperature, InfoReply.thermometer,
+// AcquireRequest.request_id and SampleRequest.resume_from): every method of hal.Board and its
 // optional capabilities (hal.Factored, hal.Clock, hal.Diagnoser) over
 // gRPC, plus the lease calls that share one board between clients.
 //
@@ -1323,11 +1323,15 @@ func (x *RunRequest) GetDurationNs() int64 {
 }
 
 type SampleRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Call          *Call                  `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
-	PeriodNs      int64                  `protobuf:"varint,2,opt,name=period_ns,json=periodNs,proto3" json:"period_ns,omitempty"`
-	Samples       int64                  `protobuf:"varint,3,opt,name=samples,proto3" json:"samples,omitempty"`
-	ChunkSamples  int64                  `protobuf:"varint,4,opt,name=chunk_samples,json=chunkSamples,proto3" json:"chunk_samples,omitempty"` // 0: the server's choice
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Call         *Call                  `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
+	PeriodNs     int64                  `protobuf:"varint,2,opt,name=period_ns,json=periodNs,proto3" json:"period_ns,omitempty"`
+	Samples      int64                  `protobuf:"varint,3,opt,name=samples,proto3" json:"samples,omitempty"`
+	ChunkSamples int64                  `protobuf:"varint,4,opt,name=chunk_samples,json=chunkSamples,proto3" json:"chunk_samples,omitempty"` // 0: the server's choice
+	// resume_from (v1.2): a retried call (same lease and seq) whose first
+	// attempt delivered samples [0, resume_from) asks only for the rest.
+	// Ignored by a call that runs for the first time.
+	ResumeFrom    int64 `protobuf:"varint,5,opt,name=resume_from,json=resumeFrom,proto3" json:"resume_from,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1386,6 +1390,13 @@ func (x *SampleRequest) GetSamples() int64 {
 func (x *SampleRequest) GetChunkSamples() int64 {
 	if x != nil {
 		return x.ChunkSamples
+	}
+	return 0
+}
+
+func (x *SampleRequest) GetResumeFrom() int64 {
+	if x != nil {
+		return x.ResumeFrom
 	}
 	return 0
 }
@@ -2170,12 +2181,14 @@ const file_spukit_board_v1_board_proto_rawDesc = "" +
 	"RunRequest\x12)\n" +
 	"\x04call\x18\x01 \x01(\v2\x15.spukit.board.v1.CallR\x04call\x12\x1f\n" +
 	"\vduration_ns\x18\x02 \x01(\x03R\n" +
-	"durationNs\"\x96\x01\n" +
+	"durationNs\"\xb7\x01\n" +
 	"\rSampleRequest\x12)\n" +
 	"\x04call\x18\x01 \x01(\v2\x15.spukit.board.v1.CallR\x04call\x12\x1b\n" +
 	"\tperiod_ns\x18\x02 \x01(\x03R\bperiodNs\x12\x18\n" +
 	"\asamples\x18\x03 \x01(\x03R\asamples\x12#\n" +
-	"\rchunk_samples\x18\x04 \x01(\x03R\fchunkSamples\";\n" +
+	"\rchunk_samples\x18\x04 \x01(\x03R\fchunkSamples\x12\x1f\n" +
+	"\vresume_from\x18\x05 \x01(\x03R\n" +
+	"resumeFrom\";\n" +
 	"\vSampleChunk\x12\x14\n" +
 	"\x05first\x18\x01 \x01(\x03R\x05first\x12\x16\n" +
 	"\x06values\x18\x02 \x03(\x01R\x06values\"=\n" +

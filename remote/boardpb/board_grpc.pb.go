@@ -1,6 +1,6 @@
 // Version 1 of the spukit board protocol (minor version 2: v1.1 added
-// Cancel; v1.2 added Temperature, InfoReply.thermometer and
-// AcquireRequest.request_id): every method of hal.Board and its
+// Cancel; v1.2 added Temperature, InfoReply.thermometer,
+// AcquireRequest.request_id and SampleRequest.resume_from): every method of hal.Board and its
 // optional capabilities (hal.Factored, hal.Clock, hal.Diagnoser) over
 // gRPC, plus the lease calls that share one board between clients.
 //
@@ -75,8 +75,8 @@ type BoardClient interface {
 	// of whole samples (gRPC's flow control paces the stream), while later
 	// samples are still being taken where the board reports its progress; a
 	// board error such as saturation ends the stream after the last chunk.
-	// A chunk may repeat samples already sent (a retry streams the recorded
-	// call again from sample 0): place each by its first index.
+	// A retry streams the recorded call again from resume_from: place each
+	// chunk by its first index.
 	Sample(ctx context.Context, in *SampleRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SampleChunk], error)
 	BoardTime(ctx context.Context, in *BoardTimeRequest, opts ...grpc.CallOption) (*BoardTimeReply, error)
 	// Cancel stops the call with this (lease, seq) if it is running or
@@ -294,8 +294,8 @@ type BoardServer interface {
 	// of whole samples (gRPC's flow control paces the stream), while later
 	// samples are still being taken where the board reports its progress; a
 	// board error such as saturation ends the stream after the last chunk.
-	// A chunk may repeat samples already sent (a retry streams the recorded
-	// call again from sample 0): place each by its first index.
+	// A retry streams the recorded call again from resume_from: place each
+	// chunk by its first index.
 	Sample(*SampleRequest, grpc.ServerStreamingServer[SampleChunk]) error
 	BoardTime(context.Context, *BoardTimeRequest) (*BoardTimeReply, error)
 	// Cancel stops the call with this (lease, seq) if it is running or

@@ -18,15 +18,26 @@ import (
 // sampleStream is a Board_SampleServer that drops what it is sent.
 type sampleStream struct {
 	grpc.ServerStream
-	ctx  context.Context
-	sent int
+	ctx    context.Context
+	sent   int
+	firsts []int64 // each chunk's first sample
 }
 
 func (s *sampleStream) Context() context.Context { return s.ctx }
 func (s *sampleStream) Send(c *boardpb.SampleChunk) error {
 	s.sent += len(c.GetValues())
+	s.firsts = append(s.firsts, c.GetFirst())
 	return nil
 }
+
+// acquireStream is a Board_AcquireServer that drops what is sent.
+type acquireStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *acquireStream) Context() context.Context         { return s.ctx }
+func (s *acquireStream) Send(*boardpb.AcquireReply) error { return nil }
 
 // FuzzRequests decodes arbitrary bytes as each board request and hands
 // it to the server under a valid lease: a malformed request must be an
@@ -37,7 +48,7 @@ func FuzzRequests(f *testing.F) {
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.NoError(f, err)
 	defer s.Close()
-	le, err := s.leases.acquire(context.Background(), "fuzz", false, nil)
+	le, err := s.leases.acquire(context.Background(), "fuzz", "", false, nil)
 	require.NoError(f, err)
 	seeds := []proto.Message{
 		&boardpb.SetCouplingsRequest{A: make([]float64, 64)},
@@ -46,6 +57,8 @@ func FuzzRequests(f *testing.F) {
 		&boardpb.SampleRequest{Samples: 3, PeriodNs: 5000},
 		&boardpb.SetFactoredCouplingsRequest{Rows: 2, Cols: 2, RowsPerSample: 1, H: []float64{1, 1}, Lambda: 1,
 			Blocks: []*boardpb.JacobianBlock{{Out: 1, In: 2, Signal: []float64{1, 1}, Input: []float64{1, 2, 3, 4}}}},
+		&boardpb.RunRequest{Call: &boardpb.Call{Lease: "nope", Seq: 9}, DurationNs: 1000},
+		&boardpb.AcquireRequest{Client: "fuzz", RequestId: "0123456789abcdef"},
 	}
 	for i, m := range seeds {
 		raw, err := proto.Marshal(m)
@@ -60,12 +73,12 @@ func FuzzRequests(f *testing.F) {
 		defer func() {
 			// A call must end soon after its context: a slow one is a hang.
 			if d := time.Since(start); d > 2*time.Second {
-				t.Fatalf("kind %d took %v", kind%6, d)
+				t.Fatalf("kind %d took %v", kind%7, d)
 			}
 		}()
 		seq++
 		call := &boardpb.Call{Lease: le.id, Seq: seq}
-		switch kind % 6 {
+		switch kind % 7 {
 		case 0:
 			r := &boardpb.SetCouplingsRequest{}
 			if proto.Unmarshal(raw, r) == nil {
@@ -105,6 +118,16 @@ func FuzzRequests(f *testing.F) {
 			if proto.Unmarshal(raw, r) == nil {
 				_, _ = s.Run(ctx, r)
 				_, _ = s.Renew(ctx, &boardpb.RenewRequest{Lease: r.GetCall().GetLease()})
+				_, _ = s.Temperature(ctx, &boardpb.TemperatureRequest{Call: r.GetCall()})
+				_, _ = s.BoardTime(ctx, &boardpb.BoardTimeRequest{Call: r.GetCall()})
+			}
+		case 6:
+			// Acquire while the fuzzer holds the board: busy at once
+			// (waiting would only time out), whatever the request id.
+			r := &boardpb.AcquireRequest{}
+			if proto.Unmarshal(raw, r) == nil {
+				r.Wait = false
+				_ = s.Acquire(r, &acquireStream{ctx: ctx})
 			}
 		}
 	})

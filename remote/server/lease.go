@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"sync"
 	"time"
@@ -17,6 +15,8 @@ import (
 type lease struct {
 	id      string
 	client  string
+	key     string // the Acquire's request_id, "" for none
+	claimed bool   // an Acquire handler took it to send it (l.mu)
 	granted time.Time
 	expires time.Time
 	timer   *time.Timer
@@ -39,12 +39,21 @@ type lease struct {
 	lastDiag   *boardpb.DiagnoseReply
 }
 
-// waiter is a client in the queue. granted receives its lease.
+// waiter is a client in the queue. Its Acquire handlers (more than one
+// when a retry comes before the server noticed the old connection's end)
+// wait for ready, closed when lease is set; all fields but client, key and
+// since are guarded by l.mu.
 type waiter struct {
-	client  string
-	since   time.Time
-	granted chan *lease
-	moved   chan struct{} // signalled (non-blocking) when its position changes
+	client string
+	key    string // the Acquire's request_id, "" for none
+	since  time.Time
+	ready  chan struct{}
+	lease  *lease
+	moved  chan struct{} // closed and replaced each time positions change
+	// attached counts the handlers waiting; with none left a keyed
+	// waiter keeps its place for one lease TTL (grace) for a retry.
+	attached int
+	grace    *time.Timer
 }
 
 // leases is the lease state: the holder, the FIFO queue and counters.
@@ -60,18 +69,10 @@ type leases struct {
 
 func (l *leases) init(s *Server) { l.s = s }
 
-// newID returns a random lease id: unguessable, so one client cannot use
-// another's lease.
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go ≥ 1.24)
-	return hex.EncodeToString(b[:])
-}
-
 // grantLocked makes a lease for client; l.mu is held.
-func (l *leases) grantLocked(client string) *lease {
+func (l *leases) grantLocked(client, key string) *lease {
 	ttl := l.s.opts.LeaseTTL
-	le := &lease{id: newID(), client: client, granted: time.Now(), expires: time.Now().Add(ttl)}
+	le := &lease{id: wire.NewID(), client: client, key: key, granted: time.Now(), expires: time.Now().Add(ttl)}
 	le.ctx, le.stop = context.WithCancel(context.Background())
 	le.timer = time.AfterFunc(ttl, func() { l.expire(le) })
 	l.holder = le
@@ -82,20 +83,33 @@ func (l *leases) grantLocked(client string) *lease {
 
 // acquire returns a lease for client, waiting in the queue when wait is
 // set; position is called with the client's place each time it changes.
-func (l *leases) acquire(ctx context.Context, client string, wait bool, position func(int) error) (*lease, error) {
+// A retry of an Acquire with request_id key (not empty) gets the lease
+// granted to it, or its place in the queue back.
+func (l *leases) acquire(ctx context.Context, client, key string, wait bool, position func(int) error) (*lease, error) {
 	start := time.Now()
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
 		return nil, fmt.Errorf("acquire: the board server is shutting down: %w", hal.ErrClosed)
 	}
-	if l.holder == nil && !l.resetting && len(l.queue) == 0 {
-		le := l.grantLocked(client)
+	// The request id is a secret like a lease id, so it alone names the
+	// request: the client's identity includes its address, which changes
+	// with the new connection.
+	if le := l.holder; key != "" && le != nil && le.key == key {
+		le.claimed = true
+		l.renewLocked(le)
+		l.mu.Unlock()
+		return le, nil
+	}
+	w := l.waiterLocked(key)
+	if w == nil && l.holder == nil && !l.resetting && len(l.queue) == 0 {
+		le := l.grantLocked(client, key)
+		le.claimed = true
 		l.mu.Unlock()
 		l.s.opts.Metrics.leaseWait(time.Since(start))
 		return le, nil
 	}
-	if !wait {
+	if w == nil && !wait {
 		who := "being reset"
 		if l.holder != nil {
 			who = "held by " + l.holder.client
@@ -104,34 +118,65 @@ func (l *leases) acquire(ctx context.Context, client string, wait bool, position
 		l.mu.Unlock()
 		return nil, fmt.Errorf("acquire: the board is %s, %d waiting: %w", who, n, hal.ErrBusy)
 	}
-	w := &waiter{client: client, since: start, granted: make(chan *lease, 1), moved: make(chan struct{}, 1)}
-	l.queue = append(l.queue, w)
+	if w == nil {
+		w = &waiter{client: client, key: key, since: start, ready: make(chan struct{}), moved: make(chan struct{})}
+		l.queue = append(l.queue, w)
+	}
+	w.attached++
+	if w.grace != nil {
+		w.grace.Stop()
+	}
 	l.mu.Unlock()
+	return l.wait(ctx, w, position)
+}
+
+// waiterLocked returns the queued waiter of a retried Acquire, or nil.
+func (l *leases) waiterLocked(key string) *waiter {
+	if key == "" {
+		return nil
+	}
+	for _, w := range l.queue {
+		if w.key == key {
+			return w
+		}
+	}
+	return nil
+}
+
+// wait waits for w's lease, reporting its position.
+func (l *leases) wait(ctx context.Context, w *waiter, position func(int) error) (*lease, error) {
 	last := -1
 	for {
-		if pos := l.position(w); pos != last && pos > 0 {
+		l.mu.Lock()
+		pos, moved := l.positionLocked(w), w.moved
+		l.mu.Unlock()
+		if pos != last && pos > 0 {
 			last = pos
 			if err := position(pos); err != nil {
-				l.leave(w)
+				l.detach(w)
 				return nil, err
 			}
 		}
 		select {
-		case le := <-w.granted:
-			l.s.opts.Metrics.leaseWait(time.Since(start))
+		case <-w.ready:
+			l.mu.Lock()
+			le := w.lease
+			le.claimed = true
+			w.attached--
+			l.mu.Unlock()
+			l.s.opts.Metrics.leaseWait(time.Since(w.since))
 			return le, nil
-		case <-w.moved:
+		case <-moved:
 		case <-ctx.Done():
-			l.leave(w)
+			l.detach(w)
 			return nil, fmt.Errorf("acquire: %w", ctx.Err())
 		}
 	}
 }
 
-// position returns w's 1-based place in the queue, 0 when not queued.
-func (l *leases) position(w *waiter) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// positionLocked returns w's 1-based place in the queue, 0 when not
+// queued; l.mu is held.
+func (l *leases) positionLocked(w *waiter) int {
 	for i, q := range l.queue {
 		if q == w {
 			return i + 1
@@ -140,10 +185,34 @@ func (l *leases) position(w *waiter) int {
 	return 0
 }
 
-// leave takes w out of the queue; a lease granted to it in the meantime
-// is released.
-func (l *leases) leave(w *waiter) {
+// detach records that a handler stopped waiting for w. When none is left
+// w leaves the queue: at once without a request_id, after one lease TTL
+// (unless a retry attaches again) with one.
+func (l *leases) detach(w *waiter) {
 	l.mu.Lock()
+	w.attached--
+	if w.attached > 0 {
+		l.mu.Unlock()
+		return
+	}
+	if w.key != "" {
+		w.grace = time.AfterFunc(l.s.opts.LeaseTTL, func() { l.abandon(w) })
+		l.mu.Unlock()
+		return
+	}
+	l.mu.Unlock()
+	l.abandon(w)
+}
+
+// abandon takes w out of the queue unless a handler attached again; a
+// lease granted to w that no handler took is ended (the board reset), so
+// that a vanished waiter does not hold the board for a whole TTL.
+func (l *leases) abandon(w *waiter) {
+	l.mu.Lock()
+	if w.attached > 0 {
+		l.mu.Unlock()
+		return
+	}
 	for i, q := range l.queue {
 		if q == w {
 			l.queue = append(l.queue[:i], l.queue[i+1:]...)
@@ -152,21 +221,19 @@ func (l *leases) leave(w *waiter) {
 			return
 		}
 	}
+	le := w.lease
+	unclaimed := le != nil && !le.claimed
 	l.mu.Unlock()
-	select {
-	case le := <-w.granted:
+	if unclaimed {
 		l.end(le, false)
-	default:
 	}
 }
 
 // notifyLocked tells every waiter that positions moved.
 func (l *leases) notifyLocked() {
 	for _, q := range l.queue {
-		select {
-		case q.moved <- struct{}{}:
-		default:
-		}
+		close(q.moved)
+		q.moved = make(chan struct{})
 	}
 }
 
@@ -188,10 +255,15 @@ func (l *leases) renew(id string) error {
 		return err
 	}
 	l.mu.Lock()
-	le.expires = time.Now().Add(l.s.opts.LeaseTTL)
-	le.timer.Reset(l.s.opts.LeaseTTL)
+	l.renewLocked(le)
 	l.mu.Unlock()
 	return nil
+}
+
+// renewLocked extends le by the time to live; l.mu is held.
+func (l *leases) renewLocked(le *lease) {
+	le.expires = time.Now().Add(l.s.opts.LeaseTTL)
+	le.timer.Reset(l.s.opts.LeaseTTL)
 }
 
 // expire ends le when its time is up (a renewal may have come first).
@@ -236,7 +308,8 @@ func (l *leases) end(le *lease, expired bool) {
 	}
 	w := l.queue[0]
 	l.queue = l.queue[1:]
-	w.granted <- l.grantLocked(w.client)
+	w.lease = l.grantLocked(w.client, w.key)
+	close(w.ready)
 	l.notifyLocked()
 }
 

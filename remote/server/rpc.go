@@ -27,6 +27,9 @@ func (s *Server) Status(context.Context, *boardpb.StatusRequest) (*boardpb.Statu
 	return s.leases.status(), nil
 }
 
+// maxRequestID bounds AcquireRequest.request_id, kept by the server.
+const maxRequestID = 64
+
 // Acquire implements boardpb.BoardServer.
 func (s *Server) Acquire(req *boardpb.AcquireRequest, st boardpb.Board_AcquireServer) error {
 	ctx := st.Context()
@@ -34,15 +37,23 @@ func (s *Server) Acquire(req *boardpb.AcquireRequest, st boardpb.Board_AcquireSe
 	if n := req.GetClient(); n != "" {
 		client += " (" + truncate(n, 80) + ")"
 	}
-	le, err := s.leases.acquire(ctx, client, req.GetWait(), func(pos int) error {
+	key := req.GetRequestId()
+	if len(key) > maxRequestID {
+		return wire.ToStatus(fmt.Errorf("acquire: request id of %d bytes, want at most %d: %w", len(key), maxRequestID, hal.ErrInvalid), 0)
+	}
+	le, err := s.leases.acquire(ctx, client, key, req.GetWait(), func(pos int) error {
 		return st.Send(&boardpb.AcquireReply{Position: uint32(pos)})
 	})
 	if err != nil {
 		return wire.ToStatus(err, 0)
 	}
 	if err := st.Send(&boardpb.AcquireReply{Lease: le.id, TtlNs: int64(s.opts.LeaseTTL)}); err != nil {
-		// The client is gone before it learnt its lease: give it back.
-		s.leases.end(le, false)
+		// The client is gone before it learnt its lease: give it back,
+		// unless a retry with the same request id may still take it (if
+		// none comes, the lease expires unrenewed after one TTL).
+		if key == "" {
+			s.leases.end(le, false)
+		}
 		return err
 	}
 	return nil
@@ -232,30 +243,35 @@ func (s *Server) Sample(req *boardpb.SampleRequest, st boardpb.Board_SampleServe
 		s.opts.Metrics.observe(b)
 		return wire.ToStatus(err, got)
 	})
+	from := 0
 	if replay {
 		// The record is this call's while the lease has made no newer
 		// call (read under the lock that guards it); a refused call (le
-		// nil) streams nothing.
+		// nil) streams nothing. The client asks for what it lacks.
 		s.boardMu.Lock()
 		if le.lastSeq == req.GetCall().GetSeq() {
 			vals = le.lastSample
 		}
 		s.boardMu.Unlock()
+		if r := req.GetResumeFrom(); r > 0 && r <= int64(len(vals)/k) {
+			from = int(r)
+		}
 	}
-	if serr := s.stream(st, vals, req.GetChunkSamples()); serr != nil {
+	if serr := s.stream(st, vals, from, req.GetChunkSamples()); serr != nil {
 		return serr
 	}
 	return err
 }
 
-// stream sends vals in chunks of whole samples.
-func (s *Server) stream(st boardpb.Board_SampleServer, vals []float64, chunk int64) error {
+// stream sends samples [from, len(vals)/K) of vals in chunks of whole
+// samples.
+func (s *Server) stream(st boardpb.Board_SampleServer, vals []float64, from int, chunk int64) error {
 	k := s.info.Cells
 	per := max(1, s.opts.ChunkValues/k)
 	if chunk > 0 && chunk < int64(per) {
 		per = int(chunk)
 	}
-	for i := 0; i < len(vals); i += per * k {
+	for i := from * k; i < len(vals); i += per * k {
 		end := min(len(vals), i+per*k)
 		if err := st.Send(&boardpb.SampleChunk{First: int64(i / k), Values: vals[i:end]}); err != nil {
 			return err

@@ -23,7 +23,7 @@ func TestSampleRefusedSendsNothing(t *testing.T) {
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.NoError(t, err)
 	defer s.Close()
-	le, err := s.leases.acquire(t.Context(), "test", false, nil)
+	le, err := s.leases.acquire(t.Context(), "test", "", false, nil)
 	require.NoError(t, err)
 	sample := func(seq uint64) (int, error) {
 		st := &sampleStream{ctx: context.Background()}
@@ -41,4 +41,22 @@ func TestSampleRefusedSendsNothing(t *testing.T) {
 		assert.Equal(t, code, status.Code(err), "seq %d: %v", seq, err)
 		assert.Zero(t, n, "seq %d streamed the record of call 2", seq)
 	}
+}
+
+// TestSampleResume: a retried Sample streams its record from resume_from
+// (the samples the first attempt did not deliver), and from 0 when
+// resume_from is beyond the record.
+func TestSampleResume(t *testing.T) {
+	s := newTestServer(t, time.Hour)
+	le, err := s.leases.acquire(t.Context(), "test", "", false, nil)
+	require.NoError(t, err)
+	sample := func(from int64) []int64 {
+		st := &sampleStream{ctx: context.Background()}
+		req := &boardpb.SampleRequest{Call: &boardpb.Call{Lease: le.id, Seq: 1}, Samples: 5, PeriodNs: 5000, ResumeFrom: from}
+		require.NoError(t, s.Sample(req, st))
+		return st.firsts
+	}
+	assert.Equal(t, []int64{0}, sample(3), "a first run ignores resume_from")
+	assert.Equal(t, []int64{3}, sample(3))
+	assert.Equal(t, []int64{0}, sample(6), "beyond the record")
 }

@@ -120,6 +120,23 @@ func FromStatus(ctx context.Context, op string, err error) (int, error) {
 	return n, &RemoteError{Msg: st.Message(), Cause: cause(d)}
 }
 
+// Transient reports whether err is a broken connection, worth retrying:
+// Unavailable from gRPC itself, not a board error the server sent
+// (hal.ErrDisconnected travels as Unavailable too, with an Error detail,
+// and a retry would only get it again).
+func Transient(err error) bool {
+	st, ok := status.FromError(err)
+	if !ok || st.Code() != codes.Unavailable {
+		return false
+	}
+	for _, x := range st.Details() {
+		if _, ok := x.(*boardpb.Error); ok {
+			return false
+		}
+	}
+	return true
+}
+
 // bare maps a status without a board sentinel.
 func bare(op string, st *status.Status) error {
 	switch st.Code() {

@@ -5,6 +5,8 @@
 package wire
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"time"
 
 	"github.com/spukit/spukit/hal"
@@ -117,4 +119,12 @@ func DiagnosticsFromPB(r *boardpb.DiagnoseReply) []hal.Diagnostic {
 		})
 	}
 	return out
+}
+
+// NewID returns a random id (a lease, an Acquire's request id):
+// unguessable, so that one client cannot use another's.
+func NewID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go ≥ 1.24)
+	return hex.EncodeToString(b[:])
 }
