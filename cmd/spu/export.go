@@ -53,7 +53,7 @@ func runExportParams(_ context.Context, args []string, stdout, _ io.Writer) erro
 	}
 	c, path, err := loadCheckpointAt(*dir)
 	if err != nil {
-		return err
+		return fmt.Errorf("--checkpoint: %w", err)
 	}
 	entries, err := paramEntries(c, path)
 	if err != nil {

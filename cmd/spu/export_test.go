@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -67,19 +68,21 @@ print(z["W0"].shape, z["b1"].shape, list(z["sizes"]), int(z["iteration"]), str(z
 	assert.Equal(t, "(5, 784) (10,) [784, 5, 10] 3 glorot\n", got)
 }
 
-func TestExportParamsBadFlags(t *testing.T) {
+// TestBadInputNumPy has one case per row of docs/errors.md's NumPy table.
+func TestBadInputNumPy(t *testing.T) {
 	dir := t.TempDir()
-	for _, tc := range []struct {
-		args []string
-		want string
-		code int
-	}{
-		{[]string{"--out", "p.npz"}, "--checkpoint and --out are both required", exitUsage},
-		{[]string{"--checkpoint", dir, "--out", "p.npy"}, "want a name ending .npz", exitUsage},
-		{[]string{"--checkpoint", dir, "--out", filepath.Join(dir, "p.npz")}, "no checkpoint in", exitError},
-	} {
-		code, _, errs := spu(t, append([]string{"export-params"}, tc.args...)...)
-		assert.Equal(t, tc.code, code, errs)
-		assert.Contains(t, errs, tc.want)
-	}
+	empty := filepath.Join(dir, "empty")
+	out := filepath.Join(dir, "x.npy")
+	runDocTable(t, "## NumPy files (spu sample --out .npy/.npz, spu export-params)", []docCase{
+		{"NumPy output too large", []string{"sample", "--board", "sim:tngd?cells=4096", "--n", "70000", "--out", out},
+			exitUsage, []string{"--n 70000 samples of 4096 cells", "at most 268435456 values in a .npy", "write CSV", "invalid argument"}},
+		{"Parameters without a checkpoint", []string{"export-params", "--out", "p.npz"},
+			exitUsage, []string{"--checkpoint and --out are both required"}},
+		{"Parameters to a non-.npz file", []string{"export-params", "--checkpoint", dir, "--out", "p.npy"},
+			exitUsage, []string{"--out p.npy: want a name ending .npz"}},
+		{"No checkpoint there", []string{"export-params", "--checkpoint", empty, "--out", filepath.Join(dir, "p.npz")},
+			exitError, []string{"--checkpoint: no checkpoint in", "empty", "file does not exist"}},
+	})
+	_, err := os.Stat(out)
+	assert.True(t, os.IsNotExist(err), "the refused sample left no file")
 }

@@ -104,14 +104,3 @@ print("ok")
 `, csvPath, npyPath, npzPath)
 	assert.Equal(t, "ok\n", res)
 }
-
-// TestSampleNPYBound: a .npy run larger than memory should hold is refused
-// before the board is touched, naming the bound; CSV has no such bound.
-func TestSampleNPYBound(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "x.npy")
-	code, _, errs := spu(t, "sample", "--board", "sim:tngd?cells=4096", "--n", "70000", "--out", p)
-	require.Equal(t, exitUsage, code, errs)
-	assert.Contains(t, errs, "268435456 values in a .npy")
-	_, err := os.Stat(p)
-	assert.True(t, os.IsNotExist(err), "no file left behind")
-}
