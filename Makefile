@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build proto test test-long lint cross same-output bench bench-compare bench-sim bench-calibration bench-calibration-budget bench-solve demo reproduce reproduce-quick lr-sweep clean
+.PHONY: all build proto test test-long lint cross same-output bench bench-compare bench-sim bench-calibration bench-calibration-budget bench-solve bench-peers demo reproduce reproduce-quick lr-sweep clean
 
 all: lint build test
 
@@ -69,6 +69,12 @@ bench-calibration-budget:
 # (docs/benchmarks.md, "Tiled solves and refinement"; about 3 min on 2 cores).
 bench-solve:
 	$(GO) test -run '^$$' -bench 'TiledN|TiledExactVsBoard|RefineCond' -benchtime 1x -timeout 30m ./solver/
+
+# The simulator vs a numpy OU peer and the digital training step vs PyTorch
+# CPU, one core each, in one run (docs/benchmarks.md, "Against peers";
+# Debian's python3-numpy and python3-torch; about 3 min on 2 cores).
+bench-peers:
+	ROUNDS=$(ROUNDS) bash scripts/bench-peers.sh
 
 demo:
 	$(GO) run ./cmd/spu info
