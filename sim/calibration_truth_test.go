@@ -49,8 +49,11 @@ func TestCalibrationAgainstTruth(t *testing.T) {
 			// β is the bias as it drives the cell, referred to the nominal τ.
 			add("bias gain", c.Bias.Gain[i], c.Bias.GainSE[i], tr.biasGain[i]*tref/tr.tau[i])
 			add("bias offset", c.Bias.Offset[i], c.Bias.OffsetSE[i], tr.biasOffset[i]*tref/tr.tau[i])
-			// The injected noise is the profile's σ on every cell.
-			add("noise", c.Cells.NoiseV[i], c.Cells.NoiseSE[i], p.NoiseV)
+			// Calibration reports σ_i = √(Q_ii·τ_i/2); proto8's noise is a
+			// fixed current, Q_ii = 2σ²τ/τ_i² (docs/profiles.md), so
+			// σ_i = σ·√(τ/τ_i).
+			require.Equal(t, NoiseCurrent, p.NoiseSource)
+			add("noise", c.Cells.NoiseV[i], c.Cells.NoiseSE[i], p.NoiseV*math.Sqrt(tref/tr.tau[i]))
 			for j := range k {
 				e := i*k + j
 				// τ_ref·M_ij = E_ij·A_ij with M = diag(1/τ)·(gain ∘ A).

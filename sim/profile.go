@@ -33,6 +33,9 @@ type Profile struct {
 	CapacitorTolerance float64 `json:"capacitor_tolerance"`
 	// NoiseV is the injected noise σ in volts (see hal package doc).
 	NoiseV float64 `json:"noise_v"`
+	// NoiseSource says how the injected noise enters a cell (see
+	// NoiseScaled and NoiseCurrent); "" is NoiseScaled.
+	NoiseSource string `json:"noise_source"`
 	// RailV is the op-amp rail: node voltages are held within ±RailV and a
 	// node at its rail is reported as saturated. 0 means no rails.
 	RailV float64 `json:"rail_v"`
@@ -47,6 +50,18 @@ type Profile struct {
 	// which replace the seeded draw (see Twin and docs/profiles.md).
 	Twin *Twin `json:"twin,omitempty"`
 }
+
+// Noise sources (Profile.NoiseSource).
+const (
+	// NoiseScaled is noise whose diffusion scales as 1/τ_i per cell,
+	// 2σ²/τ_i: the stationary covariance is σ²A⁻¹ for every symmetric A,
+	// whatever the capacitors (the hal contract's idealisation).
+	NoiseScaled = "scaled"
+	// NoiseCurrent is a fixed noise current injected into each cell's
+	// capacitor C_i: its diffusion goes as C_i⁻², 2σ²τ/τ_i² (τ nominal), so
+	// a capacitor spread spreads the variances with it.
+	NoiseCurrent = "current"
+)
 
 // CouplingProfile describes the coupling elements. Entry A_ij is realised
 // as sign × code × step with step = Max/(2^Bits − 1); the sign is a
@@ -146,7 +161,8 @@ var builtins = map[string]Profile{
 		Name: "proto8", Version: "2", Cells: 8, Topology: "general",
 		// 100 kΩ × 1 nF, 5 % C0G capacitors.
 		TauS: 100e-6, CapacitorTolerance: 0.05,
-		NoiseV: 0.01, RailV: 12,
+		// The injected noise is a fixed current into each capacitor.
+		NoiseV: 0.01, NoiseSource: NoiseCurrent, RailV: 12,
 		// AD5293-class 10-bit digital rheostat, 1 % end-to-end tolerance,
 		// 35 ppm/°C, with a polarity switch for the sign.
 		Coupling: CouplingProfile{Max: 2, Bits: 10, Tolerance: 0.01, TempcoPPM: 35, AgeingPerHour: 2e-5},
@@ -260,6 +276,9 @@ func (p Profile) Validate() error {
 		e.Bad("capacitor_tolerance", p.CapacitorTolerance, "0 ≤ x < 0.5")
 	}
 	e.Within("noise_v", p.NoiseV, 0, phys.MaxVolts, " V", phys.WhyVolts)
+	if p.NoiseSource != "" && p.NoiseSource != NoiseScaled && p.NoiseSource != NoiseCurrent {
+		e.Bad("noise_source", fmt.Sprintf("%q", p.NoiseSource), `"scaled" (or empty) or "current"`)
+	}
 	e.Within("rail_v", p.RailV, 0, phys.MaxVolts, " V", phys.WhyVolts+"; 0 = no rails")
 	e.Within("coupling.max", p.Coupling.Max, 1, phys.MaxCoupling, " 1/τ",
 		"≥ 1 so that the identity is programmable; 10⁶ would be a 0.1 Ω element against a 100 kΩ cell")

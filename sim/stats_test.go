@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/spukit/spukit/internal/testnum"
 )
 
 var ctx = context.Background()
@@ -57,34 +59,57 @@ func draws(t *testing.T, b *Board, n int, gap, lag time.Duration) (x, y [][]floa
 // SE(Ĉ_ij) = sqrt((Σ_ii Σ_jj + C_ij²)/n).
 func checkStationary(t *testing.T, b *Board, a *mat.Dense, bias []float64, tau []float64) {
 	t.Helper()
+	checkStationaryQ(t, b, a, bias, tau, scaledDiffusion(b.prof.NoiseV, tau), 50000)
+}
+
+// scaledDiffusion is the diffusion 2σ²/τ_i of NoiseScaled.
+func scaledDiffusion(sigma float64, tau []float64) []float64 {
+	q := make([]float64, len(tau))
+	for i, ti := range tau {
+		q[i] = 2 * sigma * sigma / ti
+	}
+	return q
+}
+
+// stationaryCov solves the Lyapunov equation MΣ + ΣMᵀ = Q for drift
+// M = diag(1/τ)A and diagonal diffusion Q (Kronecker reference).
+func stationaryCov(t *testing.T, a *mat.Dense, tau, qd []float64) (m, cov *mat.Dense) {
+	t.Helper()
 	k, _ := a.Dims()
-	sigma := b.prof.NoiseV
-	m := mat.NewDense(k, k, nil)
+	m = mat.NewDense(k, k, nil)
 	q := mat.NewDense(k, k, nil)
 	for i := range k {
 		for j := range k {
 			m.Set(i, j, a.At(i, j)/tau[i])
 		}
-		q.Set(i, i, 2*sigma*sigma/tau[i])
+		q.Set(i, i, qd[i])
 	}
+	return m, lyapunov(t, m, q)
+}
+
+// checkStationaryQ is checkStationary for the diagonal diffusion qd (V²/s)
+// and n independent pairs.
+func checkStationaryQ(t *testing.T, b *Board, a *mat.Dense, bias []float64, tau, qd []float64, n int) {
+	t.Helper()
+	k, _ := a.Dims()
+	m, cov := stationaryCov(t, a, tau, qd)
 	var mu mat.VecDense
 	require.NoError(t, mu.SolveVec(a, mat.NewVecDense(k, bias)))
-	cov := lyapunov(t, m, q)
 	lag := 100 * time.Microsecond // one τ: Φ far from I, so the lag test has power
 	var lagCov mat.Dense
 	lagCov.Mul(expmEig(t, m, lag.Seconds()), cov)
 
 	require.NoError(t, b.SetCouplings(ctx, a.RawMatrix().Data))
 	require.NoError(t, b.SetBias(ctx, bias))
-	const n = 50000
 	x, y := draws(t, b, n, 5*time.Millisecond, lag) // 5 ms = 50τ ≫ slowest relaxation
+	nf := float64(n)
 	for i := range k {
 		var s float64
 		for _, r := range x {
 			s += r[i]
 		}
-		se := math.Sqrt(cov.At(i, i) / n)
-		require.InDelta(t, mu.AtVec(i), s/n, 5*se, "mean of cell %d", i)
+		se := math.Sqrt(cov.At(i, i) / nf)
+		require.InDelta(t, mu.AtVec(i), s/nf, 5*se, "mean of cell %d", i)
 	}
 	for i := range k {
 		for j := range k {
@@ -94,8 +119,8 @@ func checkStationary(t *testing.T, b *Board, a *mat.Dense, bias []float64, tau [
 				c1 += (y[r][i] - mu.AtVec(i)) * (x[r][j] - mu.AtVec(j))
 			}
 			vv := cov.At(i, i) * cov.At(j, j)
-			require.InDelta(t, cov.At(i, j), c0/n, 5*math.Sqrt((vv+cov.At(i, j)*cov.At(i, j))/n), "cov[%d][%d]", i, j)
-			require.InDelta(t, lagCov.At(i, j), c1/n, 5*math.Sqrt((vv+lagCov.At(i, j)*lagCov.At(i, j))/n), "lag cov[%d][%d]", i, j)
+			require.InDelta(t, cov.At(i, j), c0/nf, 5*math.Sqrt((vv+cov.At(i, j)*cov.At(i, j))/nf), "cov[%d][%d]", i, j)
+			require.InDelta(t, lagCov.At(i, j), c1/nf, 5*math.Sqrt((vv+lagCov.At(i, j)*lagCov.At(i, j))/nf), "lag cov[%d][%d]", i, j)
 		}
 	}
 }
@@ -134,6 +159,41 @@ func TestStationaryCapacitorMismatch(t *testing.T) {
 		require.InEpsilon(t, p.TauS, tau, 0.05)
 	}
 	checkStationary(t, b, nonNormal, testBias, b.tr.tau)
+}
+
+// A fixed noise current into capacitors spread by 5 %: the diffusion is
+// Q_ii = 2σ²τ/τ_i² (∝ C_i⁻²), and the covariance solves MΣ + ΣMᵀ = Q,
+// not σ²A⁻¹ (which the scaled source gives for this symmetric A whatever
+// the capacitors). checkStationaryQ's tolerance is 5 standard errors,
+// SE(Ĉ_ij) = sqrt((Σ_ii Σ_jj + Σ_ij²)/n); the old model is refuted when
+// some entry of σ²A⁻¹ lies more than 10 of them from the true Σ.
+func TestNoiseCurrentCapacitorSpread(t *testing.T) {
+	p := cleanProfile(3)
+	p.CapacitorTolerance = 0.05
+	p.NoiseSource = NoiseCurrent
+	b, err := New(p, 13)
+	require.NoError(t, err)
+	tau := b.tr.tau
+	q := make([]float64, len(tau))
+	for i, ti := range tau {
+		q[i] = 2 * p.NoiseV * p.NoiseV * p.TauS / (ti * ti)
+	}
+	_, cov := stationaryCov(t, symA, tau, q)
+	_, old := stationaryCov(t, symA, tau, scaledDiffusion(p.NoiseV, tau))
+	var inv mat.Dense
+	require.NoError(t, inv.Inverse(symA))
+	inv.Scale(p.NoiseV*p.NoiseV, &inv)
+	require.InDelta(t, 0, testnum.MaxAbsDiff(&inv, old), 1e-12, "scaled noise: σ²A⁻¹")
+	const n = 150000
+	worst := 0.0
+	for i := range 3 {
+		for j := range 3 {
+			se := math.Sqrt((cov.At(i, i)*cov.At(j, j) + cov.At(i, j)*cov.At(i, j)) / n)
+			worst = math.Max(worst, math.Abs(inv.At(i, j)-cov.At(i, j))/se)
+		}
+	}
+	require.Greater(t, worst, 10.0, "σ²A⁻¹ is resolvably different from the C⁻² covariance")
+	checkStationaryQ(t, b, symA, testBias, tau, q, n)
 }
 
 func TestDeterministic(t *testing.T) {

@@ -64,8 +64,7 @@ func drawTruth(p Profile, seed uint64) truth {
 		t.biasOffset[i] = sym(p.Bias.OffsetV)
 		t.adcGain[i] = 1 + sym(p.ADC.GainError)
 		t.adcOffset[i] = sym(p.ADC.OffsetV)
-		// 2σ²/τ_i: the hal convention's injected noise.
-		t.diffusion[i] = 2 * p.NoiseV * p.NoiseV * (1 / t.tau[i])
+		t.diffusion[i] = cellDiffusion(p, t.tau[i])
 		// A smooth bow of three harmonics whose amplitudes sum to at most
 		// INLLSB, so |INL| ≤ INLLSB everywhere, reaching ~INLLSB somewhere.
 		var sum float64
@@ -98,4 +97,16 @@ func (t *truth) inlLSB(i int, code, n float64) float64 {
 		v += term.amp * math.Sin(float64(h+1)*math.Pi*code/n+term.phase)
 	}
 	return v
+}
+
+// cellDiffusion is the noise diffusion Q_ii in V²/s of a cell of time
+// constant tau. Scaled noise is 2σ²/τ_i, the hal convention's injected
+// noise; a fixed noise current i_n into C_i gives (i_n/C_i)² ∝ C_i⁻² ∝
+// τ_i⁻², scaled so that a nominal cell (τ_i = τ) has 2σ²/τ.
+func cellDiffusion(p Profile, tau float64) float64 {
+	sigma, gi := p.NoiseV, 1/tau
+	if p.NoiseSource == NoiseCurrent {
+		return 2 * sigma * sigma * p.TauS * gi * gi
+	}
+	return 2 * sigma * sigma * gi // the expression of v1: bit-identical runs
 }
