@@ -16,7 +16,8 @@ import (
 )
 
 // testdata/drifty.json is proto8 with a coupling tempco of ±3000 ppm/°C, a
-// 3 °C temperature walk and 2·10⁻³/h ageing: after three simulated hours
+// 3 °C temperature walk and ageing of up to ±2·10⁻³/h (slowing after a
+// knee of 5 h: 5·ln(1.6) = 2.35 h's worth in three hours): after three simulated hours
 // the elements have moved by about a percent, as an uncalibrated board is
 // off. The check must notice, and recalibrating must restore the accuracy.
 func TestDriftDetectedAndRecalibrated(t *testing.T) {

@@ -526,12 +526,12 @@ func (b *Board) realiseCouplings() {
 		b.q = mat.NewDense(k, k, nil)
 	}
 	dT := b.tempC - b.prof.Thermal.AmbientC
-	hours := b.now.Hours()
+	age := b.ageHours()
 	for i := range k {
 		gi := 1 / b.tr.tau[i]
 		for j := range k {
 			e := i*k + j
-			a := b.aNom[e] * b.tr.coupGain[e] * (1 + b.tr.coupTempco[e]*dT + b.tr.coupAge[e]*hours)
+			a := b.aNom[e] * b.tr.coupGain[e] * (1 + b.tr.coupTempco[e]*dT + b.tr.coupAge[e]*age)
 			if b.tr.coupOffset != nil {
 				a += b.tr.coupOffset[e]
 			}
@@ -541,6 +541,18 @@ func (b *Board) realiseCouplings() {
 	}
 	clear(b.cache)
 	b.last = nil
+}
+
+// ageHours is the ageing clock t0·ln(1 + t/t0) in hours at board time t: an
+// element with initial drift rate r has drifted by r·ageHours. It grows as
+// t at first and decelerates after the knee t0 (resistor ageing is
+// logarithmic in time; linear ageing would run away). 0 without ageing.
+func (b *Board) ageHours() float64 {
+	t0 := b.prof.Coupling.AgeingKneeH
+	if t0 == 0 {
+		return 0
+	}
+	return t0 * math.Log1p(b.now.Hours()/t0)
 }
 
 // realiseBias recomputes the realised bias from the DAC codes and the

@@ -76,9 +76,14 @@ type CouplingProfile struct {
 	// TempcoPPM is the bound of each element's temperature coefficient in
 	// ppm/°C (uniform ±).
 	TempcoPPM float64 `json:"tempco_ppm_per_c"`
-	// AgeingPerHour is the mean relative drift of an element per hour of
-	// board time; each element drifts at a rate uniform in [0, 2]× this.
+	// AgeingPerHour bounds each element's initial relative drift rate per
+	// hour of board time (uniform ±: some parts drift up, some down). The
+	// drift decelerates: an element with rate r has drifted by
+	// r·t0·ln(1 + t/t0) after t hours, t0 = AgeingKneeH.
 	AgeingPerHour float64 `json:"ageing_per_hour"`
+	// AgeingKneeH is t0, the hours after which the drift has slowed to
+	// half its initial rate; required when AgeingPerHour > 0.
+	AgeingKneeH float64 `json:"ageing_knee_h"`
 }
 
 // DACProfile describes the bias DAC, one channel per cell.
@@ -165,7 +170,9 @@ var builtins = map[string]Profile{
 		NoiseV: 0.01, NoiseSource: NoiseCurrent, RailV: 12,
 		// AD5293-class 10-bit digital rheostat, 1 % end-to-end tolerance,
 		// 35 ppm/°C, with a polarity switch for the sign.
-		Coupling: CouplingProfile{Max: 2, Bits: 10, Tolerance: 0.01, TempcoPPM: 35, AgeingPerHour: 2e-5},
+		// Ageing: ±2·10⁻⁵/h at first, slowing after a day (≤ 0.18 % at
+		// 1000 h).
+		Coupling: CouplingProfile{Max: 2, Bits: 10, Tolerance: 0.01, TempcoPPM: 35, AgeingPerHour: 2e-5, AgeingKneeH: 24},
 		// AD5676-class 16-bit octal DAC, level-shifted to ±5 V:
 		// INL ±3 LSB, offset ±1.5 mV, gain error ±0.06 % FSR.
 		Bias: DACProfile{MinV: -5, MaxV: 5, Bits: 16, INLLSB: 3, OffsetV: 1.5e-3, GainError: 6e-4},
@@ -248,6 +255,13 @@ const (
 	// maxAgeingPerHour: an element drifting by its own value in an hour
 	// has failed.
 	maxAgeingPerHour = 1
+	// The ageing knee t0 lies between 3.6 s and a century (beyond, ageing
+	// is linear for any board's life).
+	minKneeH, maxKneeH = 1e-3, 876000
+	// maxAgeingScale bounds r·t0, the scale of the log-ageing drift: with
+	// t0 ≥ 3.6 s, ln(1 + t/t0) ≤ 22 for any t a time.Duration holds (292
+	// years), so the drift stays below 22 %.
+	maxAgeingScale = 0.01
 	// The board temperature lies above absolute zero and below where
 	// solder melts (about 220 °C); its spread within 100 °C.
 	minAmbientC, maxAmbientC, maxTempStdC = -273.15, 220, 100
@@ -290,6 +304,16 @@ func (p Profile) Validate() error {
 	}
 	e.Within("coupling.tempco_ppm_per_c", p.Coupling.TempcoPPM, 0, maxTempcoPPM, " ppm/°C", "thermistors reach about 4·10⁴")
 	e.Within("coupling.ageing_per_hour", p.Coupling.AgeingPerHour, 0, maxAgeingPerHour, "", "an element drifting by its value in an hour has failed")
+	if p.Coupling.AgeingPerHour > 0 {
+		e.Within("coupling.ageing_knee_h", p.Coupling.AgeingKneeH, minKneeH, maxKneeH, " h",
+			"required with ageing_per_hour: ageing decelerates after it; 3.6 s to a century")
+	} else {
+		e.Within("coupling.ageing_knee_h", p.Coupling.AgeingKneeH, 0, maxKneeH, " h", "a century")
+	}
+	if d := p.Coupling.AgeingPerHour * p.Coupling.AgeingKneeH; d > maxAgeingScale {
+		e.Bad("coupling.ageing_per_hour × ageing_knee_h", d,
+			fmt.Sprintf("≤ %g: the drift r·t0·ln(1+t/t0) then stays below 22 %% over the 292 years a board clock counts", float64(maxAgeingScale)))
+	}
 	p.validateConverters(&e)
 	if p.Twin != nil && p.Cells >= 1 && p.Cells <= 4096 {
 		p.Twin.validate(&e, p.Cells, p)

@@ -14,7 +14,7 @@ type truth struct {
 	tau        []float64 // realised time constant of each cell, seconds
 	coupGain   []float64 // 1 + tolerance of each coupling element (K²)
 	coupTempco []float64 // relative change per °C of each element (K²)
-	coupAge    []float64 // relative drift per hour of each element (K²)
+	coupAge    []float64 // initial relative drift rate per hour of each element, signed (K²)
 	biasGain   []float64 // 1 + gain error per bias channel
 	biasOffset []float64 // volts
 	inl        [][3]inlTerm
@@ -82,7 +82,7 @@ func drawTruth(p Profile, seed uint64) truth {
 	for e := range k * k {
 		t.coupGain[e] = 1 + sym(p.Coupling.Tolerance)
 		t.coupTempco[e] = sym(p.Coupling.TempcoPPM * 1e-6)
-		t.coupAge[e] = p.Coupling.AgeingPerHour * 2 * r.Float64()
+		t.coupAge[e] = sym(p.Coupling.AgeingPerHour)
 	}
 	if p.Twin != nil {
 		p.Twin.apply(&t)
