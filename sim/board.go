@@ -556,11 +556,14 @@ func (b *Board) ageHours() float64 {
 }
 
 // realiseBias recomputes the realised bias from the DAC codes and the
-// channels' gain, offset and INL.
+// channels' gain, offset, INL and their drift with temperature. The gain
+// pivots about zero-scale: the DAC scales its own output, which is 0 V at
+// code 0, and the level shift maps that to MinV.
 func (b *Board) realiseBias() {
 	p := b.prof.Bias
 	lsb := b.info.Bias.LSB()
 	n := math.Exp2(float64(p.Bits))
+	dT := b.tempC - b.prof.Thermal.AmbientC
 	for i, c := range b.biasCode {
 		v := c
 		if p.Bits > 0 {
@@ -569,7 +572,8 @@ func (b *Board) realiseBias() {
 		if b.tr.inlTable != nil {
 			v += b.tr.inlTable.at(i, v)
 		}
-		b.bReal[i] = v*b.tr.biasGain[i] + b.tr.biasOffset[i]
+		gainErr := b.tr.biasGain[i] - 1 + b.tr.biasGainTC[i]*dT
+		b.bReal[i] = v + (v-p.MinV)*gainErr + b.tr.biasOffset[i] + b.tr.biasOffTC[i]*dT
 		b.g[i] = b.bReal[i] / b.tr.tau[i]
 	}
 	for _, s := range b.cache {

@@ -48,7 +48,10 @@ func TestCalibrationAgainstTruth(t *testing.T) {
 			add("adc offset", c.ADC.Offset[i], c.ADC.OffsetSE[i], tr.adcOffset[i])
 			// β is the bias as it drives the cell, referred to the nominal τ.
 			add("bias gain", c.Bias.Gain[i], c.Bias.GainSE[i], tr.biasGain[i]*tref/tr.tau[i])
-			add("bias offset", c.Bias.Offset[i], c.Bias.OffsetSE[i], tr.biasOffset[i]*tref/tr.tau[i])
+			// The DAC's gain pivots about zero-scale, MinV: against 0 V that
+			// is an offset −MinV·(gain − 1) on top of the channel's own.
+			off := tr.biasOffset[i] - p.Bias.MinV*(tr.biasGain[i]-1)
+			add("bias offset", c.Bias.Offset[i], c.Bias.OffsetSE[i], off*tref/tr.tau[i])
 			// Calibration reports σ_i = √(Q_ii·τ_i/2); proto8's noise is a
 			// fixed current, Q_ii = 2σ²τ/τ_i² (docs/profiles.md), so
 			// σ_i = σ·√(τ/τ_i).

@@ -107,9 +107,92 @@ func TestBiasDAC(t *testing.T) {
 	x, err = settle(t, p, testnum.Identity(2, 1), testnum.Constant(2, 2))
 	require.NoError(t, err)
 	for _, v := range x {
-		assert.LessOrEqual(t, math.Abs(v-2), 2*0.01+0.01+1e-12)
+		// The gain pivots about zero-scale, −5 V: |Δ| ≤ 7 V·1 % + 10 mV.
+		assert.LessOrEqual(t, math.Abs(v-2), 7*0.01+0.01+1e-12)
 		assert.Greater(t, math.Abs(v-2), 1e-6, "gain and offset errors move the bias")
 	}
+}
+
+// The bias DAC's gain error pivots about zero-scale (code 0, which the
+// level shift puts at MinV), not about 0 V: with gain errors alone the
+// zero-scale output is exact, and outputs keep their ratios measured from
+// MinV, (x(v) − MinV)/(x(u) − MinV) = (v − MinV)/(u − MinV), whatever the
+// drawn gain. Pivoting about 0 V put zero-scale at MinV·(1+gain), up to
+// 50 mV off here.
+func TestBiasGainPivot(t *testing.T) {
+	p := quiet(2)
+	p.Bias = DACProfile{MinV: -5, MaxV: 5, GainError: 0.01}
+	at := func(v float64) []float64 {
+		x, err := settle(t, p, testnum.Identity(2, 1), testnum.Constant(2, v))
+		require.NoError(t, err)
+		return x
+	}
+	zero, mid, top := at(-5), at(0), at(4)
+	for i := range zero {
+		assert.InDelta(t, -5, zero[i], 1e-12, "cell %d: zero-scale", i)
+		assert.InDelta(t, 9.0/5, (top[i]+5)/(mid[i]+5), 1e-12, "cell %d: ratios about zero-scale", i)
+		assert.Greater(t, math.Abs(top[i]-4), 1e-4, "cell %d: the gain error is there", i)
+	}
+}
+
+// Temperature moves the bias through its gain tempco about zero-scale
+// (not at all at code 0; by at most (v − MinV)·tc·|ΔT| at v) and through
+// its offset tempco (by at most tc·|ΔT| at every code).
+func TestBiasTempco(t *testing.T) {
+	shift := func(dac DACProfile, v float64) (dx, dT float64) {
+		p := quiet(2)
+		p.Bias = dac
+		p.Thermal = ThermalProfile{AmbientC: 25, StdC: 5, CorrTimeS: 600, UpdateS: 10}
+		b, err := New(p, 3)
+		require.NoError(t, err)
+		require.NoError(t, b.SetBias(ctx, testnum.Constant(2, v)))
+		read := func() float64 {
+			require.NoError(t, b.Run(ctx, time.Hour))
+			x := make([]float64, 2)
+			_, err := b.Sample(ctx, 0, x)
+			require.NoError(t, err)
+			return x[0]
+		}
+		x0, t0 := read(), b.Temperature()
+		x1, t1 := read(), b.Temperature()
+		return x1 - x0, t1 - t0
+	}
+	gain := DACProfile{MinV: -5, MaxV: 5, GainTempcoPPM: 100}
+	dx, dT := shift(gain, -5)
+	assert.InDelta(t, 0, dx, 1e-12, "gain tempco at zero-scale")
+	dx, dT = shift(gain, 4)
+	require.Greater(t, math.Abs(dT), 0.1, "the temperature moved")
+	assert.Greater(t, math.Abs(dx), 1e-7)
+	assert.LessOrEqual(t, math.Abs(dx), 9*100e-6*math.Abs(dT)+1e-12)
+	off := DACProfile{MinV: -5, MaxV: 5, OffsetTempcoV: 1e-4}
+	for _, v := range []float64{-5, 4} {
+		dx, dT = shift(off, v)
+		assert.Greater(t, math.Abs(dx), 1e-7, "offset tempco at %g V", v)
+		assert.LessOrEqual(t, math.Abs(dx), 1e-4*math.Abs(dT)+1e-12, "offset tempco at %g V", v)
+	}
+}
+
+// The bias DAC's white output noise, density e (V/√Hz, one-sided), drives
+// an uncoupled cell like injected noise: the cell is a one-pole low-pass of
+// noise bandwidth 1/(4τ), so its rms is e·√(1/(4τ)) = 1 µV/√Hz·√2500 Hz =
+// 50 µV. Readings 10τ apart are independent (correlation e⁻¹⁰); the SE of
+// a Gaussian sample standard deviation is σ/sqrt(2n).
+func TestBiasNoise(t *testing.T) {
+	p := quiet(1)
+	p.Bias.NoiseVRtHz = 1e-6
+	b, err := New(p, 8)
+	require.NoError(t, err)
+	require.NoError(t, b.Run(ctx, 10*time.Millisecond))
+	const n = 20000
+	out := make([]float64, n)
+	_, err = b.Sample(ctx, 10*b.info.Tau, out)
+	require.NoError(t, err)
+	var s2 float64
+	for _, v := range out {
+		s2 += v * v
+	}
+	want := 1e-6 * math.Sqrt(1/(4*p.TauS))
+	assert.InDelta(t, want, math.Sqrt(s2/n), 5*want/math.Sqrt(2*n))
 }
 
 // The INL bow stays within its bound and reaches a sizeable part of it

@@ -97,8 +97,17 @@ type DACProfile struct {
 	INLLSB float64 `json:"inl_lsb"`
 	// OffsetV bounds each channel's offset in volts (uniform ±).
 	OffsetV float64 `json:"offset_v"`
-	// GainError bounds each channel's relative gain error (uniform ±).
+	// GainError bounds each channel's relative gain error (uniform ±); the
+	// gain pivots about zero-scale (code 0, MinV after the level shift).
 	GainError float64 `json:"gain_error"`
+	// GainTempcoPPM bounds each channel's gain temperature coefficient in
+	// ppm/°C (uniform ±), about zero-scale like the gain error.
+	GainTempcoPPM float64 `json:"gain_tempco_ppm_per_c"`
+	// OffsetTempcoV bounds each channel's offset drift in V/°C (uniform ±).
+	OffsetTempcoV float64 `json:"offset_tempco_v_per_c"`
+	// NoiseVRtHz is the white output noise density of a channel, in V/√Hz
+	// at the cell's bias input (after the level shift).
+	NoiseVRtHz float64 `json:"noise_v_per_rthz"`
 }
 
 // ADCProfile describes the node-voltage ADC.
@@ -175,7 +184,11 @@ var builtins = map[string]Profile{
 		Coupling: CouplingProfile{Max: 2, Bits: 10, Tolerance: 0.01, TempcoPPM: 35, AgeingPerHour: 2e-5, AgeingKneeH: 24},
 		// AD5676-class 16-bit octal DAC, level-shifted to ±5 V:
 		// INL ±3 LSB, offset ±1.5 mV, gain error ±0.06 % FSR.
-		Bias: DACProfile{MinV: -5, MaxV: 5, Bits: 16, INLLSB: 3, OffsetV: 1.5e-3, GainError: 6e-4},
+		// Level shift: V = 2·V_DAC − 5 V (2.5 V reference, gain 2). Drift
+		// ±1 ppm/°C gain and ±1 µV/°C offset at the DAC (offset ×2 after
+		// the shift), output noise 80 nV/√Hz ×2 (docs/profiles.md).
+		Bias: DACProfile{MinV: -5, MaxV: 5, Bits: 16, INLLSB: 3, OffsetV: 1.5e-3, GainError: 6e-4,
+			GainTempcoPPM: 1, OffsetTempcoV: 2e-6, NoiseVRtHz: 160e-9},
 		// AD7606-class 16-bit ±5 V simultaneous-sampling ADC at 200 kSPS.
 		ADC:     ADCProfile{MinV: -5, MaxV: 5, Bits: 16, OffsetV: 1.5e-3, GainError: 5e-4, NoiseV: 100e-6, MinPeriodS: 5e-6},
 		Thermal: ThermalProfile{AmbientC: 25, StdC: 1, CorrTimeS: 1800, UpdateS: 1},
@@ -265,6 +278,10 @@ const (
 	// The board temperature lies above absolute zero and below where
 	// solder melts (about 220 °C); its spread within 100 °C.
 	minAmbientC, maxAmbientC, maxTempStdC = -273.15, 220, 100
+	// maxOffsetTempcoV bounds a DAC channel's offset drift (V/°C).
+	maxOffsetTempcoV = 0.01
+	// maxNoiseVRtHz bounds a DAC channel's output noise density (V/√Hz).
+	maxNoiseVRtHz = 1e-3
 	// maxINLLSB: a DAC's integral non-linearity beyond 2¹⁶ LSB is no
 	// longer a DAC of that resolution.
 	maxINLLSB = 1 << 16
@@ -381,6 +398,9 @@ func (p Profile) validateConverters(e *phys.FieldErrs) {
 		}
 		e.Within(c.name+"."+c.extra, c.extraValue, 0, c.extraMax, c.extraUnit, why)
 	}
+	e.Within("bias_dac.gain_tempco_ppm_per_c", p.Bias.GainTempcoPPM, 0, maxTempcoPPM, " ppm/°C", "thermistors reach about 4·10⁴")
+	e.Within("bias_dac.offset_tempco_v_per_c", p.Bias.OffsetTempcoV, 0, maxOffsetTempcoV, " V/°C", "10 mV/°C would move a ±5 V DAC by its range over 500 °C")
+	e.Within("bias_dac.noise_v_per_rthz", p.Bias.NoiseVRtHz, 0, maxNoiseVRtHz, " V/√Hz", "1 µV/√Hz is a noisy DAC; 1 mV/√Hz is a noise generator")
 	if p.Bias.Bits == 0 && p.Bias.INLLSB != 0 {
 		e.Bad("bias_dac.inl_lsb", p.Bias.INLLSB, "0 for a continuous DAC (bits = 0)")
 	}
@@ -388,5 +408,6 @@ func (p Profile) validateConverters(e *phys.FieldErrs) {
 
 // drifts reports whether couplings change over board time.
 func (p Profile) drifts() bool {
-	return (p.Coupling.TempcoPPM > 0 && p.Thermal.StdC > 0) || p.Coupling.AgeingPerHour > 0
+	tempco := p.Coupling.TempcoPPM > 0 || p.Bias.GainTempcoPPM > 0 || p.Bias.OffsetTempcoV > 0
+	return (tempco && p.Thermal.StdC > 0) || p.Coupling.AgeingPerHour > 0
 }

@@ -15,8 +15,10 @@ type truth struct {
 	coupGain   []float64 // 1 + tolerance of each coupling element (K²)
 	coupTempco []float64 // relative change per °C of each element (K²)
 	coupAge    []float64 // initial relative drift rate per hour of each element, signed (K²)
-	biasGain   []float64 // 1 + gain error per bias channel
+	biasGain   []float64 // 1 + gain error per bias channel, about zero-scale
 	biasOffset []float64 // volts
+	biasGainTC []float64 // relative gain change per °C per bias channel
+	biasOffTC  []float64 // offset change per bias channel, V/°C
 	inl        [][3]inlTerm
 	adcGain    []float64
 	adcOffset  []float64
@@ -53,6 +55,8 @@ func drawTruth(p Profile, seed uint64) truth {
 		coupAge:    make([]float64, k*k),
 		biasGain:   make([]float64, k),
 		biasOffset: make([]float64, k),
+		biasGainTC: make([]float64, k),
+		biasOffTC:  make([]float64, k),
 		inl:        make([][3]inlTerm, k),
 		adcGain:    make([]float64, k),
 		adcOffset:  make([]float64, k),
@@ -84,8 +88,13 @@ func drawTruth(p Profile, seed uint64) truth {
 		t.coupTempco[e] = sym(p.Coupling.TempcoPPM * 1e-6)
 		t.coupAge[e] = sym(p.Coupling.AgeingPerHour)
 	}
+	// Drawn after the parts above, so adding them left those unchanged.
+	for i := range k {
+		t.biasGainTC[i] = sym(p.Bias.GainTempcoPPM * 1e-6)
+		t.biasOffTC[i] = sym(p.Bias.OffsetTempcoV)
+	}
 	if p.Twin != nil {
-		p.Twin.apply(&t)
+		p.Twin.apply(&t, p)
 	}
 	return t
 }
@@ -103,10 +112,16 @@ func (t *truth) inlLSB(i int, code, n float64) float64 {
 // constant tau. Scaled noise is 2σ²/τ_i, the hal convention's injected
 // noise; a fixed noise current i_n into C_i gives (i_n/C_i)² ∝ C_i⁻² ∝
 // τ_i⁻², scaled so that a nominal cell (τ_i = τ) has 2σ²/τ.
+//
+// The bias DAC's white output noise (density e, one-sided) enters as noise
+// on b: dx = −Γ(Ax − b − n)dt adds Γ_ii²·e²/2 (e²/2 is the two-sided
+// density); an uncoupled cell then shows e·√(1/(4τ_i)) V rms, its noise
+// bandwidth being 1/(4τ_i).
 func cellDiffusion(p Profile, tau float64) float64 {
 	sigma, gi := p.NoiseV, 1/tau
+	dac := 0.5 * p.Bias.NoiseVRtHz * p.Bias.NoiseVRtHz * gi * gi
 	if p.NoiseSource == NoiseCurrent {
-		return 2 * sigma * sigma * p.TauS * gi * gi
+		return 2*sigma*sigma*p.TauS*gi*gi + dac
 	}
-	return 2 * sigma * sigma * gi // the expression of v1: bit-identical runs
+	return 2*sigma*sigma*gi + dac // + 0 without DAC noise: v1's value, bit-identical runs
 }

@@ -135,14 +135,20 @@ func (t *TwinINL) validate(e *phys.FieldErrs, k int) {
 // apply replaces the drawn values of tr with the twin's. The seeded draw
 // has already run in full, so the parts a twin does not describe are the
 // same as on the board with that seed.
-func (t *Twin) apply(tr *truth) {
+//
+// A twin's bias lines are measured about 0 V (b = gain·v + offset); the
+// board's bias gain pivots about zero-scale, MinV, so the offset is stored
+// as offset + MinV·(gain − 1), which realises the measured line.
+func (t *Twin) apply(tr *truth, p Profile) {
 	copy(tr.tau, t.TauS)
 	copy(tr.coupGain, t.CouplingGain)
 	if t.CouplingOffset != nil {
 		tr.coupOffset = append([]float64(nil), t.CouplingOffset...)
 	}
 	copy(tr.biasGain, t.BiasGain)
-	copy(tr.biasOffset, t.BiasOffsetV)
+	for i, o := range t.BiasOffsetV {
+		tr.biasOffset[i] = o + p.Bias.MinV*(t.BiasGain[i]-1)
+	}
 	copy(tr.adcGain, t.ADCGain)
 	copy(tr.adcOffset, t.ADCOffsetV)
 	for i := range tr.inl {

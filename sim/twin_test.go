@@ -112,7 +112,11 @@ func TestNoTwinKeepsTheDraw(t *testing.T) {
 	assert.Nil(t, a.tr.coupOffset)
 	assert.Nil(t, a.tr.inlTable)
 	assert.Equal(t, "SIM-PROTO8-5", a.Info().Serial)
+	// proto8's noise is a fixed current (2σ²τ_nom/τ_i²) plus the bias
+	// DAC's e²/(2τ_i²) (docs/profiles.md).
+	require.Equal(t, NoiseCurrent, p.NoiseSource)
 	for i, tau := range a.tr.tau {
-		assert.InDelta(t, 2*p.NoiseV*p.NoiseV/tau, a.tr.diffusion[i], 1e-15)
+		e := p.Bias.NoiseVRtHz
+		assert.InEpsilon(t, (2*p.NoiseV*p.NoiseV*p.TauS+e*e/2)/(tau*tau), a.tr.diffusion[i], 1e-12)
 	}
 }
