@@ -531,7 +531,7 @@ func (b *Board) realiseCouplings() {
 		gi := 1 / b.tr.tau[i]
 		for j := range k {
 			e := i*k + j
-			a := b.aNom[e] * b.tr.coupGain[e] * (1 + b.tr.coupTempco[e]*dT + b.tr.coupAge[e]*age)
+			a := b.element(e) * b.tr.coupGain[e] * (1 + b.tr.coupTempco[e]*dT + b.tr.coupAge[e]*age)
 			if b.tr.coupOffset != nil {
 				a += b.tr.coupOffset[e]
 			}
@@ -541,6 +541,21 @@ func (b *Board) realiseCouplings() {
 	}
 	clear(b.cache)
 	b.last = nil
+}
+
+// element is element e's programmed value as its circuit realises it,
+// before tolerance and drift: the rheostat's wiper resistance adds to its
+// code's resistance, so the magnitude gains coupWiper[e] with the
+// polarity switch's sign (positive for code 0, as driver/spi sets it).
+func (b *Board) element(e int) float64 {
+	a, w := b.aNom[e], b.tr.coupWiper[e]
+	if w == 0 {
+		return a
+	}
+	if a < 0 {
+		return a - w
+	}
+	return a + w
 }
 
 // ageHours is the ageing clock t0·ln(1 + t/t0) in hours at board time t: an

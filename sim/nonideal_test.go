@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gonum.org/v1/gonum/mat"
 
 	"github.com/spukit/spukit/hal"
 	"github.com/spukit/spukit/internal/testnum"
@@ -542,4 +543,44 @@ func TestADCNoiseOwnStream(t *testing.T) {
 	}
 	n := float64(len(off))
 	assert.InDelta(t, s, math.Sqrt(s2/n), 5*s/math.Sqrt(2*n))
+}
+
+// A rheostat coupling (the feedback resistor of the coupling amplifier)
+// is linear in its resistance code·R_AB/2^bits + R_W (AD5293 Rev. D,
+// "Programming the variable resistor"): its grid stays uniform, step
+// Max/(2^bits − 1), and the wiper resistance adds R_W/R_step codes to the
+// magnitude, R_step = 100 kΩ/1024 = 97.66 Ω, so 60…100 Ω gives 0.614…1.024
+// codes, with the polarity switch's sign, and on a zero entry a stray +R_W
+// coupling. On a quiet board x = A⁻¹b exactly, so the readings for
+// b = e₀ and b = e₁ are the columns of A⁻¹: inverting them gives the
+// realised A.
+func TestRheostatWiper(t *testing.T) {
+	p := quiet(2)
+	p.Coupling = CouplingProfile{Max: 2, Bits: 10, RheostatOhm: 100e3, WiperMinOhm: 60, WiperMaxOhm: 100}
+	step := 2.0 / 1023
+	lo, hi := 60*1024/100e3, 100*1024/100e3
+	realised := func(a01, a00 float64) *mat.Dense {
+		a := []float64{a00 * step, a01 * step, 0, 512 * step}
+		inv := mat.NewDense(2, 2, nil)
+		for j := range 2 {
+			bias := []float64{0, 0}
+			bias[j] = 1
+			x, err := settle(t, p, a, bias)
+			require.NoError(t, err)
+			inv.SetCol(j, x)
+		}
+		var out mat.Dense
+		require.NoError(t, out.Inverse(inv))
+		return &out
+	}
+	r300, r700 := realised(0, 300), realised(0, 700)
+	assert.InDelta(t, 400*step, r700.At(0, 0)-r300.At(0, 0), 1e-12, "uniform grid")
+	w00 := r300.At(0, 0)/step - 300
+	assert.True(t, w00 >= lo && w00 <= hi, "wiper offset %.3f codes within %.3f…%.3f", w00, lo, hi)
+	w01 := r300.At(0, 1) / step
+	assert.True(t, w01 >= lo && w01 <= hi, "a zero entry is a stray +R_W coupling: %.3f codes", w01)
+	w10 := r300.At(1, 0) / step
+	assert.True(t, w10 >= lo && w10 <= hi, "a zero entry is a stray +R_W coupling: %.3f codes", w10)
+	neg := realised(-200, 300)
+	assert.InDelta(t, -(200+w01)*step, neg.At(0, 1), 1e-12, "negative entry: the magnitude grows by R_W too")
 }

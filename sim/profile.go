@@ -81,6 +81,17 @@ type CouplingProfile struct {
 	// drift decelerates: an element with rate r has drifted by
 	// r·t0·ln(1 + t/t0) after t hours, t0 = AgeingKneeH.
 	AgeingPerHour float64 `json:"ageing_per_hour"`
+	// RheostatOhm is the rheostat's nominal end-to-end resistance R_AB in
+	// ohms; with WiperMinOhm/WiperMaxOhm it gives each element the offset
+	// of its wiper resistance. 0: no rheostat (a multiplying DAC or an
+	// ideal element), no wiper offset.
+	RheostatOhm float64 `json:"rheostat_ohm"`
+	// WiperMinOhm and WiperMaxOhm bound each element's wiper resistance
+	// R_W (uniform). The element realises ±(code + R_W/R_step)·step with
+	// R_step = R_AB/2^Bits: the rheostat is the feedback resistor of the
+	// coupling amplifier, linear in its resistance, and R_W adds to it.
+	WiperMinOhm float64 `json:"wiper_min_ohm"`
+	WiperMaxOhm float64 `json:"wiper_max_ohm"`
 	// AgeingKneeH is t0, the hours after which the drift has slowed to
 	// half its initial rate; required when AgeingPerHour > 0.
 	AgeingKneeH float64 `json:"ageing_knee_h"`
@@ -181,6 +192,9 @@ var builtins = map[string]Profile{
 		// 35 ppm/°C, with a polarity switch for the sign.
 		// Ageing: ±2·10⁻⁵/h at first, slowing after a day (≤ 0.18 % at
 		// 1000 h).
+		// The AD5293's wiper resistance (rheostat_ohm, wiper_*_ohm) is
+		// left off: calibration does not yet model the polarity-odd offset
+		// it makes (docs/profiles.md, "coupling").
 		Coupling: CouplingProfile{Max: 2, Bits: 10, Tolerance: 0.01, TempcoPPM: 35, AgeingPerHour: 2e-5, AgeingKneeH: 24},
 		// AD5676-class 16-bit octal DAC, level-shifted to ±5 V:
 		// INL ±3 LSB, offset ±1.5 mV, gain error ±0.06 % FSR.
@@ -278,6 +292,9 @@ const (
 	// The board temperature lies above absolute zero and below where
 	// solder melts (about 220 °C); its spread within 100 °C.
 	minAmbientC, maxAmbientC, maxTempStdC = -273.15, 220, 100
+	// maxRheostatOhm and maxWiperOhm bound the coupling rheostat: digital
+	// rheostats reach 1 MΩ, wiper switches a few hundred ohms.
+	maxRheostatOhm, maxWiperOhm = 1e7, 1e4
 	// maxOffsetTempcoV bounds a DAC channel's offset drift (V/°C).
 	maxOffsetTempcoV = 0.01
 	// maxNoiseVRtHz bounds a DAC channel's output noise density (V/√Hz).
@@ -321,6 +338,7 @@ func (p Profile) Validate() error {
 	}
 	e.Within("coupling.tempco_ppm_per_c", p.Coupling.TempcoPPM, 0, maxTempcoPPM, " ppm/°C", "thermistors reach about 4·10⁴")
 	e.Within("coupling.ageing_per_hour", p.Coupling.AgeingPerHour, 0, maxAgeingPerHour, "", "an element drifting by its value in an hour has failed")
+	p.validateRheostat(&e)
 	if p.Coupling.AgeingPerHour > 0 {
 		e.Within("coupling.ageing_knee_h", p.Coupling.AgeingKneeH, minKneeH, maxKneeH, " h",
 			"required with ageing_per_hour: ageing decelerates after it; 3.6 s to a century")
@@ -364,6 +382,20 @@ func (p Profile) Validate() error {
 		return fmt.Errorf("profile %q: %s: %w", p.Name, strings.Join(e, "; "), hal.ErrInvalid)
 	}
 	return nil
+}
+
+// validateRheostat checks the coupling rheostat's resistances.
+func (p Profile) validateRheostat(e *phys.FieldErrs) {
+	c := p.Coupling
+	e.Within("coupling.rheostat_ohm", c.RheostatOhm, 0, maxRheostatOhm, " Ω", "digital rheostats reach 1 MΩ; 0 = none")
+	e.Within("coupling.wiper_min_ohm", c.WiperMinOhm, 0, maxWiperOhm, " Ω", "a wiper switch of 10 kΩ is broken")
+	e.Within("coupling.wiper_max_ohm", c.WiperMaxOhm, 0, maxWiperOhm, " Ω", "a wiper switch of 10 kΩ is broken")
+	if c.WiperMinOhm > c.WiperMaxOhm {
+		e.Bad("coupling.wiper_min_ohm", c.WiperMinOhm, fmt.Sprintf("≤ wiper_max_ohm = %g", c.WiperMaxOhm))
+	}
+	if c.WiperMaxOhm > 0 && !(c.RheostatOhm > 0 && c.Bits > 0) {
+		e.Bad("coupling.wiper_max_ohm", c.WiperMaxOhm, "0 unless rheostat_ohm > 0 and bits > 0 (the wiper is part of a coded rheostat)")
+	}
 }
 
 // validateConverters checks the bias DAC and the ADC.

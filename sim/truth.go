@@ -15,6 +15,7 @@ type truth struct {
 	coupGain   []float64 // 1 + tolerance of each coupling element (K²)
 	coupTempco []float64 // relative change per °C of each element (K²)
 	coupAge    []float64 // initial relative drift rate per hour of each element, signed (K²)
+	coupWiper  []float64 // magnitude offset of each element from its wiper resistance, 1/τ (K²)
 	biasGain   []float64 // 1 + gain error per bias channel, about zero-scale
 	biasOffset []float64 // volts
 	biasGainTC []float64 // relative gain change per °C per bias channel
@@ -55,6 +56,7 @@ func drawTruth(p Profile, seed uint64) truth {
 		coupAge:    make([]float64, k*k),
 		biasGain:   make([]float64, k),
 		biasOffset: make([]float64, k),
+		coupWiper:  make([]float64, k*k),
 		biasGainTC: make([]float64, k),
 		biasOffTC:  make([]float64, k),
 		inl:        make([][3]inlTerm, k),
@@ -92,6 +94,14 @@ func drawTruth(p Profile, seed uint64) truth {
 	for i := range k {
 		t.biasGainTC[i] = sym(p.Bias.GainTempcoPPM * 1e-6)
 		t.biasOffTC[i] = sym(p.Bias.OffsetTempcoV)
+	}
+	if c := p.Coupling; c.RheostatOhm > 0 && c.Bits > 0 {
+		// R_W adds R_W/R_step codes, R_step = R_AB/2^bits, of the coupling
+		// step Max/(2^bits − 1) (the code 2^bits − 1 gives Max).
+		perOhm := math.Exp2(float64(c.Bits)) / c.RheostatOhm * c.Max / (math.Exp2(float64(c.Bits)) - 1)
+		for e := range k * k {
+			t.coupWiper[e] = (c.WiperMinOhm + (c.WiperMaxOhm-c.WiperMinOhm)*r.Float64()) * perOhm
+		}
 	}
 	if p.Twin != nil {
 		p.Twin.apply(&t, p)

@@ -145,6 +145,8 @@ func (t *Twin) apply(tr *truth, p Profile) {
 	if t.CouplingOffset != nil {
 		tr.coupOffset = append([]float64(nil), t.CouplingOffset...)
 	}
+	// The measured lines include whatever wiper offset the unit has.
+	clear(tr.coupWiper)
 	copy(tr.biasGain, t.BiasGain)
 	for i, o := range t.BiasOffsetV {
 		tr.biasOffset[i] = o + p.Bias.MinV*(t.BiasGain[i]-1)
