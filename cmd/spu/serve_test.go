@@ -86,20 +86,29 @@ func TestServeTLSToken(t *testing.T) {
 }
 
 // A 100-iteration dual-mapping TNGD run through spu serve gives the local
-// run's numbers (the issue's bit-identical training check).
+// run's numbers (the issue's bit-identical training check). The run may
+// stop early, identically: on proto40's 10-bit couplings the dual mapping
+// reaches a matrix that is unstable after quantisation on many board seeds
+// (seeds 2–14 on 2026-12-06: 6 of 13 finished 100 iterations before issue
+// 14's part models, 2 of 13 after; seed 2 now stops at iteration 87) —
+// a training problem, not the server's; the numbers of the iterations run
+// must still agree.
 func TestServeTrainDualBitIdentical(t *testing.T) {
 	board := "sim:" + filepath.Join("..", "..", "scripts", "testdata", "proto40.json") + "?seed=2"
 	addr := freePort(t)
 	startServe(t, addr, "--board", board, "--insecure")
-	train := func(b string) map[string]any {
+	train := func(b string) (int, map[string]any) {
 		code, out, errOut := spu(t, "train", "--board", b, "--batch", "4", "--mapping", "dual", "--iterations", "100",
 			"--eval-every", "50", "--test-size", "500", "--json", "--quiet")
-		require.Equal(t, 0, code, errOut)
+		require.Contains(t, []int{0, 1}, code, errOut)
 		var v map[string]any
-		require.NoError(t, json.Unmarshal([]byte(out), &v))
-		return v
+		require.NoError(t, json.Unmarshal([]byte(out), &v), errOut)
+		return code, v
 	}
-	remote, local := train("grpc://"+addr), train(board)
+	remoteCode, remote := train("grpc://" + addr)
+	localCode, local := train(board)
+	assert.Equal(t, localCode, remoteCode, "exit code")
+	assert.Positive(t, local["iterations"], "iterations run")
 	assert.Equal(t, "dual", remote["mapping"])
 	for _, k := range []string{"test_accuracy", "test_loss", "board_time_s", "iterations", "rescales"} {
 		assert.Equal(t, local[k], remote[k], k)
