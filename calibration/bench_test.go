@@ -112,8 +112,9 @@ func BenchmarkCalibratedSolve(b *testing.B) {
 }
 
 // idealParts is proto8 with every part tolerance, offset, gain error, INL,
-// tempco and ageing zeroed but every noise source kept: the board's
-// ideal-parts floor.
+// tempco, ageing and wiper resistance zeroed but every noise source kept
+// (the injected noise current, ADC read noise, bias DAC output noise): the
+// board's ideal-parts floor.
 func idealParts(b *testing.B) sim.Profile {
 	p, err := sim.Builtin("proto8")
 	if err != nil {
@@ -122,7 +123,9 @@ func idealParts(b *testing.B) sim.Profile {
 	p.Name = "proto8-ideal-parts"
 	p.CapacitorTolerance = 0
 	p.Coupling.Tolerance, p.Coupling.TempcoPPM, p.Coupling.AgeingPerHour = 0, 0, 0
+	p.Coupling.RheostatOhm, p.Coupling.WiperMinOhm, p.Coupling.WiperMaxOhm = 0, 0, 0
 	p.Bias.INLLSB, p.Bias.OffsetV, p.Bias.GainError = 0, 0, 0
+	p.Bias.GainTempcoPPM, p.Bias.OffsetTempcoV = 0, 0
 	p.ADC.OffsetV, p.ADC.GainError = 0, 0
 	return p
 }
