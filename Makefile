@@ -72,7 +72,7 @@ bench-solve:
 
 # The simulator vs a numpy OU peer and the digital training step vs PyTorch
 # CPU, one core each, in one run (docs/benchmarks.md, "Against peers";
-# Debian's python3-numpy and python3-torch; about 3 min on 2 cores).
+# Debian's python3-numpy and python3-torch; about 2 min of CPU, longer on a busy machine).
 bench-peers:
 	ROUNDS=$(ROUNDS) bash scripts/bench-peers.sh
 

@@ -5,11 +5,12 @@
 # at K = 8, 64, 256, and optim's Adam, exact-NGD (Woodbury) and Euler-Maruyama
 # TNGD steps vs PyTorch CPU (scripts/peers/train_torch.py), float64 and
 # float32. Everything on one core: go test -cpu 1, one BLAS/OpenMP thread,
-# torch.set_num_threads(1). ROUNDS rounds alternate Go and the peers so a
-# busy machine slows both alike. Every figure is the best of its timings,
-# each over about 0.5 s (go test -benchtime 0.5s -count 2 per round; the
-# peers time about as long and keep their best of 2 per round). Needs
-# Debian's python3-numpy and python3-torch (about 3 min at ROUNDS=2).
+# torch.set_num_threads(1). Every figure is CPU time, so that other
+# processes on a shared machine do not count: the Go benchmarks run for a
+# fixed number of iterations (about 0.5 s) under scripts/peers/go_cpu.py,
+# which reads the child's getrusage; the peers use time.process_time. ROUNDS
+# rounds alternate Go and the peers; each figure is the best over them. Needs
+# Debian's python3-numpy and python3-torch (about 2 min of CPU at ROUNDS=2).
 # Usage: [ROUNDS=2] [OUT=out/bench-peers] bash scripts/bench-peers.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,11 +32,17 @@ import os, platform
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 print(f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}")
 PY
+gobench() { # dir bench iterations
+  "$PY" scripts/peers/go_cpu.py "$OUT/$1.test" "$1" "$2" "$3"; }
 for r in $(seq "$ROUNDS"); do
   echo "round $r of $ROUNDS" >&2
-  (cd sim && "$OUT/sim.test" -test.run '^$' -test.bench 'BenchmarkStep/K=(8|64|256)/nonideal=off$' -test.cpu 1 -test.benchtime 0.5s -test.count 2) >>"$OUT/go-sim.txt"
+  for kn in 8:2000000 64:200000 256:20000; do
+    gobench sim "BenchmarkStep/K=${kn%%:*}/nonideal=off" "${kn##*:}" >>"$OUT/go.jsonl"
+  done
   peer scripts/peers/ou_numpy.py --repeats 2 >>"$OUT/numpy.jsonl"
-  (cd optim && "$OUT/optim.test" -test.run '^$' -test.bench 'BenchmarkStep/(adam|ngd-woodbury|tngd-em-t50)$' -test.cpu 1 -test.benchtime 0.5s -test.count 2) >>"$OUT/go-optim.txt"
+  for sn in adam:300 ngd-woodbury:20 tngd-em-t50:1; do
+    gobench optim "BenchmarkStep/${sn%%:*}" "${sn##*:}" >>"$OUT/go.jsonl"
+  done
   peer scripts/peers/train_torch.py --repeats 2 >>"$OUT/torch.jsonl"
 done
 "$PY" scripts/peers/table.py "$OUT" | tee "$OUT/table.md"

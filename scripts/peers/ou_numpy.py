@@ -22,7 +22,8 @@ readings kept in an (n, K) array as sim.Board.Sample returns them):
          the noise (q_i = sigma^2 (1 - d_i^2) / lambda_i), so a block is an
          elementwise scan plus one GEMM back to node voltages
 
-All four are exact (the same distribution; with the same normals the same
+Rates are from CPU time (time.process_time, one BLAS thread), so other
+processes on a busy machine do not count against them. All four are exact (the same distribution; with the same normals the same
 numbers up to rounding: --check prints the largest difference). A is a random
 SPD matrix with eigenvalues in [1, 10] (sim's benchmark board runs A = I
 with a dense kernel, so the values do not change its speed).
@@ -155,9 +156,9 @@ def bench(k, method, steps, repeats):
     best = float("inf")
     x = np.zeros(k)
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = time.process_time()  # CPU time: a busy machine does not count
         x = METHODS[method](t, x, out, rng)
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, time.process_time() - t0)
     return steps / best
 
 

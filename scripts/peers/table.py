@@ -1,6 +1,7 @@
 """Prints bench-peers' tables (Markdown) from the files in the directory
-given: go-sim.txt and go-optim.txt (go test -bench output), numpy.jsonl and
-torch.jsonl (the peers' lines). Every figure is the best over rounds."""
+given: go.jsonl (scripts/peers/go_cpu.py's lines), numpy.jsonl and
+torch.jsonl (the peers' lines). Every figure is CPU time, the best over
+rounds."""
 
 import collections
 import json
@@ -11,14 +12,12 @@ import sys
 out = sys.argv[1]
 
 
-def go_ns(path, pattern):
-    """Best ns/op per benchmark name matching pattern (group 1 = key)."""
+def go_ns(pattern):
+    """Best CPU ns/op per Go benchmark matching pattern (group 1 = key)."""
     best = {}
-    for line in open(os.path.join(out, path)):
-        m = re.match(r"(\S+)\s+\d+\s+([\d.]+) ns/op", line)
-        if m and (k := re.search(pattern, m.group(1))):
-            key = k.group(1)
-            best[key] = min(best.get(key, float("inf")), float(m.group(2)))
+    for r in lines("go.jsonl"):
+        if k := re.search(pattern, r["bench"]):
+            best[k.group(1)] = min(best.get(k.group(1), float("inf")), r["cpu_ns"])
     return best
 
 
@@ -26,9 +25,9 @@ def lines(path):
     return [json.loads(l) for l in open(os.path.join(out, path)) if l.strip()]
 
 
-print("machine:", open(os.path.join(out, "machine.txt")).read().strip(), "- one core each")
+print("machine:", open(os.path.join(out, "machine.txt")).read().strip(), "- one core each, CPU time")
 print()
-sim = go_ns("go-sim.txt", r"K=(\d+)/")
+sim = go_ns(r"K=(\d+)/")
 npy = collections.defaultdict(dict)
 for r in lines("numpy.jsonl"):
     d = npy[r["k"]]
@@ -42,7 +41,7 @@ for k in sorted(npy):
     print(f"| {k} | {gs:,.0f} | " + " | ".join(f"{npy[k][m]:,.0f}" for m in methods) +
           f" | {npy[k][best]:,.0f} ({best}) | {gs / npy[k][best]:.2f}× |")
 print()
-opt = go_ns("go-optim.txt", r"BenchmarkStep/([a-z0-9-]+?)(?:-\d+)?$")
+opt = go_ns(r"BenchmarkStep/([a-z0-9-]+)$")
 tor = collections.defaultdict(dict)
 for r in lines("torch.jsonl"):
     d = tor[r["step"]]

@@ -19,8 +19,8 @@ forward pass and the gradient, as the Go step does (NewIteration + Step):
                 with the same structure (what optim.Iteration.FVec does)
 
 Prints one JSON object per line: {"peer": "torch", "step", "dtype",
-"ms", "threads"}; ms is the best of --repeats timings of the mean over
---iters steps.
+"ms", "threads"}; ms is CPU time (time.process_time), the best of
+--repeats timings of the mean over a run of steps.
 """
 
 import argparse
@@ -151,10 +151,10 @@ def timed(fn, iters, repeats):
     fn()  # warm up
     best = float("inf")
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = time.process_time()  # CPU time: a busy machine does not count
         for _ in range(iters):
             fn()
-        best = min(best, (time.perf_counter() - t0) / iters)
+        best = min(best, (time.process_time() - t0) / iters)
     return best * 1e3
 
 
