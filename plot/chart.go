@@ -77,16 +77,17 @@ func (c Chart) build() drawn {
 				thumb = sc
 			}
 		}
+		down, up := s.spread()
 		switch {
-		case s.SE == nil:
+		case down == nil:
 		case s.Style == Lines && len(xy) > 1:
 			// Behind the line: error bars at every point of a curve would
 			// be a comb.
 			last := len(d.plotters) - 1
 			line := d.plotters[last]
-			d.plotters = append(d.plotters[:last], band(xy, s.SE, seriesColor(col)), line)
+			d.plotters = append(d.plotters[:last], band(xy, down, up, seriesColor(col)), line)
 		default:
-			d.plotters = append(d.plotters, errorBars(xy, s.SE, seriesColor(col)))
+			d.plotters = append(d.plotters, errorBars(xy, down, up, seriesColor(col)))
 		}
 		if s.Name != "" {
 			leg.Add(s.Name, thumb)
@@ -104,14 +105,30 @@ func (c Chart) build() drawn {
 	return d
 }
 
-// band is the translucent area between y − se and y + se along a curve.
-func band(xy plotter.XYs, se []float64, col color.Color) *plotter.Polygon {
+// spread returns how far below and above each Y the series' band or bars
+// reach: ±SE, or down to Lo and up to Hi; nil, nil when it has neither.
+func (s Series) spread() (down, up []float64) {
+	if s.SE != nil {
+		return s.SE, s.SE
+	}
+	if s.Lo == nil {
+		return nil, nil
+	}
+	down, up = make([]float64, len(s.Y)), make([]float64, len(s.Y))
+	for i, y := range s.Y {
+		down[i], up[i] = y-s.Lo[i], s.Hi[i]-y
+	}
+	return down, up
+}
+
+// band is the translucent area between y − down and y + up along a curve.
+func band(xy plotter.XYs, down, up []float64, col color.Color) *plotter.Polygon {
 	ring := make(plotter.XYs, 0, 2*len(xy))
 	for i, p := range xy {
-		ring = append(ring, plotter.XY{X: p.X, Y: p.Y + se[i]})
+		ring = append(ring, plotter.XY{X: p.X, Y: p.Y + up[i]})
 	}
 	for i := len(xy) - 1; i >= 0; i-- {
-		ring = append(ring, plotter.XY{X: xy[i].X, Y: xy[i].Y - se[i]})
+		ring = append(ring, plotter.XY{X: xy[i].X, Y: xy[i].Y - down[i]})
 	}
 	pg, _ := plotter.NewPolygon(ring) // cannot fail: finite after Validate
 	r, g, b, _ := col.RGBA()
@@ -120,11 +137,12 @@ func band(xy plotter.XYs, se []float64, col color.Color) *plotter.Polygon {
 	return pg
 }
 
-// errorBars draws ±se bars with small caps at each point.
-func errorBars(xy plotter.XYs, se []float64, col color.Color) *plotter.YErrorBars {
-	e := make(plotter.YErrors, len(se))
-	for i, s := range se {
-		e[i].Low, e[i].High = s, s
+// errorBars draws bars from y − down to y + up with small caps at each
+// point.
+func errorBars(xy plotter.XYs, down, up []float64, col color.Color) *plotter.YErrorBars {
+	e := make(plotter.YErrors, len(down))
+	for i := range down {
+		e[i].Low, e[i].High = down[i], up[i]
 	}
 	eb, _ := plotter.NewYErrorBars(struct {
 		plotter.XYs
@@ -171,7 +189,7 @@ func (c Chart) dodge() []float64 {
 }
 
 // yRange returns the y range: YMin..YMax when set, else the range of each
-// series' points (±SE) past the first ZoomAfter of its x span, padded by
+// series' points (with their band or bars) past the first ZoomAfter of its x span, padded by
 // 5 % on each side (in log space on a log axis) so that no marker sits on
 // the frame.
 func (c Chart) yRange() (lo, hi float64) {
@@ -186,15 +204,16 @@ func (c Chart) yRange() (lo, hi float64) {
 	for _, s := range c.Series {
 		x0, x1 := slices.Min(s.X), slices.Max(s.X)
 		from := x0 + c.ZoomAfter*(x1-x0)
+		down, up := s.spread()
 		for i, x := range s.X {
 			if x < from {
 				continue
 			}
-			var se float64
-			if s.SE != nil {
-				se = s.SE[i]
+			var d, u float64
+			if down != nil {
+				d, u = down[i], up[i]
 			}
-			lo, hi = min(lo, tr(s.Y[i]-se)), max(hi, tr(s.Y[i]+se))
+			lo, hi = min(lo, tr(s.Y[i]-d)), max(hi, tr(s.Y[i]+u))
 		}
 	}
 	pad := 0.05 * (hi - lo)

@@ -103,6 +103,37 @@ func TestBandAlongLine(t *testing.T) {
 	assert.Equal(t, 1, errBars)
 }
 
+// A Lo–Hi range is drawn like SE but need not be symmetric: the band's
+// edges are Hi and Lo themselves, bars reach them, and the y range fits
+// them.
+func TestRangeBand(t *testing.T) {
+	y, lo, hi := []float64{1, 2, 3}, []float64{0.5, 1.9, 2}, []float64{1.1, 4, 3}
+	c := Chart{Series: []Series{{X: []float64{0, 1, 2}, Y: y, Lo: lo, Hi: hi}}}
+	require.NoError(t, c.Validate())
+	ps := c.build().plotters
+	pg, ok := ps[0].(*plotter.Polygon)
+	require.True(t, ok, "the band comes first: %T", ps[0])
+	ring := pg.XYs[0]
+	require.Len(t, ring, 2*len(y))
+	for i := range y {
+		assert.InDelta(t, hi[i], ring[i].Y, 1e-12, "upper edge at %d", i)
+		assert.InDelta(t, lo[i], ring[2*len(y)-1-i].Y, 1e-12, "lower edge at %d", i)
+	}
+	ylo, yhi := c.yRange()
+	assert.InDelta(t, 0.5-0.05*3.5, ylo, 1e-12, "lowest Lo 0.5, highest Hi 4, padded by 5 % of 3.5")
+	assert.InDelta(t, 4+0.05*3.5, yhi, 1e-12)
+	c.Series[0].Style = Markers
+	for _, p := range c.build().plotters {
+		if eb, ok := p.(*plotter.YErrorBars); ok {
+			assert.InDelta(t, 1.0-0.5, eb.YErrors[0].Low, 1e-12)
+			assert.InDelta(t, 1.1-1.0, eb.YErrors[0].High, 1e-12)
+			assert.InDelta(t, 4.0-2.0, eb.YErrors[1].High, 1e-12)
+		}
+	}
+	_, _, errBars := kinds(c.build().plotters)
+	assert.Equal(t, 1, errBars)
+}
+
 // Hue and Glyph pick a series' colour and marker; 0 leaves them to its
 // position.
 func TestHueAndGlyph(t *testing.T) {

@@ -55,6 +55,10 @@ type Series struct {
 	// SE, when not nil, holds each Y's standard error, drawn as ±1 SE:
 	// error bars on markers, a translucent band along a line.
 	SE []float64
+	// Lo and Hi, when not nil (both, instead of SE), bound each Y from
+	// below and above (Lo[i] ≤ Y[i] ≤ Hi[i]): a range, such as the
+	// spread over seeds around their median, drawn like SE.
+	Lo, Hi []float64
 }
 
 // Chart is one panel.
@@ -143,6 +147,9 @@ func (c Chart) validateSeries(s Series) error {
 	if s.SE != nil && len(s.SE) != len(s.Y) {
 		return fmt.Errorf("%d standard errors for %d points: %w", len(s.SE), len(s.Y), ErrInput)
 	}
+	if err := validateRange(s); err != nil {
+		return err
+	}
 	for i := range s.X {
 		x, y := s.X[i], s.Y[i]
 		if math.IsNaN(x) || math.IsInf(x, 0) || math.IsNaN(y) || math.IsInf(y, 0) {
@@ -157,8 +164,29 @@ func (c Chart) validateSeries(s Series) error {
 		if s.SE != nil && !(s.SE[i] >= 0 && !math.IsInf(s.SE[i], 1)) {
 			return fmt.Errorf("point %d has standard error %g, want finite and ≥ 0: %w", i, s.SE[i], ErrInput)
 		}
+		if s.Lo != nil && c.LogY && s.Lo[i] <= 0 {
+			return fmt.Errorf("point %d: range low %g on a log axis, want > 0: %w", i, s.Lo[i], ErrInput)
+		}
 		if s.SE != nil && c.LogY && y-s.SE[i] <= 0 {
 			return fmt.Errorf("point %d: y − SE = %g on a log axis, want > 0: %w", i, y-s.SE[i], ErrInput)
+		}
+	}
+	return nil
+}
+
+// validateRange checks a series' Lo and Hi: both or neither, not with
+// SE, one each per point, finite, Lo[i] ≤ Y[i] ≤ Hi[i].
+func validateRange(s Series) error {
+	if s.Lo == nil && s.Hi == nil {
+		return nil
+	}
+	if s.SE != nil || len(s.Lo) != len(s.Y) || len(s.Hi) != len(s.Y) {
+		return fmt.Errorf("%d lows and %d highs for %d points (with SE: %v): want one each and no SE: %w",
+			len(s.Lo), len(s.Hi), len(s.Y), s.SE != nil, ErrInput)
+	}
+	for i, y := range s.Y {
+		if !(s.Lo[i] <= y && y <= s.Hi[i]) || math.IsInf(s.Lo[i], 0) || math.IsInf(s.Hi[i], 0) {
+			return fmt.Errorf("point %d: range [%g, %g] around y = %g, want finite and Lo ≤ y ≤ Hi: %w", i, s.Lo[i], s.Hi[i], y, ErrInput)
 		}
 	}
 	return nil

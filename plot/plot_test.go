@@ -90,6 +90,10 @@ func TestBadInput(t *testing.T) {
 		{"negative SE", 100, 100, []Chart{{Series: []Series{{Name: "s", X: []float64{1}, Y: []float64{1}, SE: []float64{-1}}}}}, "standard error -1"},
 		{"NaN SE", 100, 100, []Chart{{Series: []Series{{Name: "s", X: []float64{1}, Y: []float64{1}, SE: []float64{math.NaN()}}}}}, "standard error NaN"},
 		{"SE below log axis", 100, 100, []Chart{{LogY: true, Series: []Series{{Name: "s", X: []float64{1}, Y: []float64{1}, SE: []float64{1}}}}}, "y − SE = 0"},
+		{"range count", 100, 100, []Chart{{Series: []Series{{X: []float64{1, 2}, Y: []float64{1, 2}, Lo: []float64{0}, Hi: []float64{3, 3}}}}}, "1 lows and 2 highs for 2 points"},
+		{"range with SE", 100, 100, []Chart{{Series: []Series{{X: []float64{1}, Y: []float64{1}, SE: []float64{0}, Lo: []float64{0}, Hi: []float64{2}}}}}, "with SE: true"},
+		{"range misses y", 100, 100, []Chart{{Series: []Series{{X: []float64{1}, Y: []float64{1}, Lo: []float64{1.5}, Hi: []float64{2}}}}}, "range [1.5, 2] around y = 1"},
+		{"range below log axis", 100, 100, []Chart{{LogY: true, Series: []Series{{X: []float64{1}, Y: []float64{1}, Lo: []float64{0}, Hi: []float64{2}}}}}, "range low 0 on a log axis"},
 		{"zoom", 100, 100, []Chart{{ZoomAfter: 1, Series: []Series{ok}}}, "ZoomAfter 1"},
 		{"step", 100, 100, []Chart{{XStep: math.Inf(1), Series: []Series{ok}}}, "XStep +Inf"},
 		{"zero width", 0, 100, []Chart{{Series: []Series{ok}}}, "0×100"},
@@ -185,6 +189,22 @@ func TestAccuracyChart(t *testing.T) {
 	assert.NotContains(t, AccuracyChart("acc", false, runs...).Title, "10000", "sizes differ")
 	_, acc := TrainingCharts("", "", runs...)
 	assert.Equal(t, AccuracyChart("", false, runs...).YLabel, acc.YLabel, "training and report plots use one unit")
+
+	// Runs over seeds: their range as the band (in percent), no SE, and
+	// the titles say what line and band are.
+	seeds := Run{Name: "median", Iter: []float64{0, 20}, Acc: []float64{0.1, 0.9}, Loss: []float64{math.NaN(), 0.5},
+		Seeds: 5, AccLo: []float64{0.08, 0.85}, AccHi: []float64{0.12, 0.95}, LossLo: []float64{math.NaN(), 0.4}, LossHi: []float64{math.NaN(), 0.7}}
+	c = AccuracyChart("acc", false, seeds)
+	require.NoError(t, c.Validate())
+	assert.Nil(t, c.Series[0].SE)
+	assert.Equal(t, []float64{85, 95}, []float64{c.Series[0].Lo[1], c.Series[0].Hi[1]})
+	assert.Contains(t, c.Title, "median of 5 seeds, bands: their range")
+	l := LossChart("loss", "", seeds)
+	require.NoError(t, l.Validate())
+	assert.Equal(t, []float64{0.4}, l.Series[0].Lo, "the unmeasured point is left out with its range")
+	assert.Equal(t, []float64{0.7}, l.Series[0].Hi)
+	assert.Equal(t, "loss; lines: median of 5 seeds, bands: their range", l.Title)
+	assert.True(t, l.LogY)
 
 	// A run without positive times keeps a linear time axis.
 	runs[1].Time = []float64{0, 0, 0, 0}

@@ -16,6 +16,12 @@ type Run struct {
 	// When known, AccuracyChart draws the binomial standard error
 	// √(p(1 − p)/TestN) as a band.
 	TestN int
+	// Seeds, when > 1, says that the run stands for that many runs (seeds)
+	// of one configuration: Acc and Loss are their medians and AccLo,
+	// AccHi, LossLo, LossHi their smallest and largest values at each
+	// point, which the charts draw as a band instead of the SE.
+	Seeds                        int
+	AccLo, AccHi, LossLo, LossHi []float64
 }
 
 // AccuracyZoom is the share of each run's x span that AccuracyChart leaves
@@ -48,7 +54,7 @@ func AccuracyChart(title string, byTime bool, runs ...Run) Chart {
 			c.XLabel = "seconds (log scale)"
 		}
 	}
-	sizes := map[int]bool{}
+	sizes, seeds := map[int]bool{}, map[int]bool{}
 	for _, r := range runs {
 		s := Series{Name: r.Name}
 		for i, a := range r.Acc {
@@ -60,12 +66,22 @@ func AccuracyChart(title string, byTime bool, runs ...Run) Chart {
 				continue
 			}
 			s.X, s.Y = append(s.X, x), append(s.Y, 100*a)
-			if r.TestN > 0 {
+			switch {
+			case r.Seeds > 1:
+				s.Lo, s.Hi = append(s.Lo, 100*at(r.AccLo, i)), append(s.Hi, 100*at(r.AccHi, i))
+			case r.TestN > 0:
 				s.SE = append(s.SE, 100*math.Sqrt(max(0, a*(1-a))/float64(r.TestN)))
 			}
 		}
 		c.Series = append(c.Series, s)
-		sizes[r.TestN] = true
+		if r.Seeds > 1 {
+			seeds[r.Seeds] = true
+		} else {
+			sizes[r.TestN] = true
+		}
+	}
+	if n := seedNote(seeds); n != "" {
+		c.Title += "; " + n
 	}
 	if len(sizes) == 1 && !sizes[0] {
 		for n := range sizes {
@@ -84,6 +100,7 @@ func LossChart(title, label string, runs ...Run) Chart {
 		label = "loss"
 	}
 	c := Chart{Title: title, XLabel: "iteration", YLabel: label, LogY: true}
+	seeds := map[int]bool{}
 	for _, r := range runs {
 		s := Series{Name: r.Name}
 		for i, l := range r.Loss {
@@ -91,13 +108,40 @@ func LossChart(title, label string, runs ...Run) Chart {
 				continue
 			}
 			s.X, s.Y = append(s.X, at(r.Iter, i)), append(s.Y, l)
-			if !(l > 0) {
+			lo := l
+			if r.Seeds > 1 {
+				lo = at(r.LossLo, i)
+				s.Lo, s.Hi = append(s.Lo, lo), append(s.Hi, at(r.LossHi, i))
+			}
+			if !(lo > 0) {
 				c.LogY = false
 			}
 		}
 		c.Series = append(c.Series, s)
+		if r.Seeds > 1 {
+			seeds[r.Seeds] = true
+		}
+	}
+	if n := seedNote(seeds); n != "" && c.Title != "" {
+		c.Title += "; " + n
+	} else if n != "" {
+		c.Title = n
 	}
 	return c
+}
+
+// seedNote is what a chart's title says about its seed bands (seeds holds
+// the seed counts of the runs with more than one): nothing without them.
+func seedNote(seeds map[int]bool) string {
+	switch {
+	case len(seeds) == 1:
+		for n := range seeds {
+			return fmt.Sprintf("lines: median of %d seeds, bands: their range", n)
+		}
+	case len(seeds) > 1:
+		return "lines: median over seeds, bands: their range"
+	}
+	return ""
 }
 
 // TrainingCharts returns the two panels Training draws: loss (log scale

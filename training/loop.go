@@ -32,6 +32,7 @@ type run struct {
 	bt         optim.Batch // the current minibatch
 	order      []int       // the current epoch's example order
 	orderEpoch int
+	fineDone   bool // an evaluation reached Options.FineUntil
 }
 
 // newRun sets up a run of validated options: the step counts and, when
@@ -66,9 +67,17 @@ func newRun(o *Options) (*run, error) {
 	r.res.Rescales = r.ex.Rescales
 	r.lossSum, r.lossN = r.ex.LossSum, r.ex.LossN
 	r.res.History = r.ex.History
+	for _, e := range r.res.History {
+		r.fineDone = r.fineDone || e.TestAccuracy >= o.FineUntil
+	}
 	r.bt = optim.Batch{X: make([]float64, o.Batch*r.in), Y: make([]int, o.Batch)}
 	r.orderEpoch = -1
 	return r, nil
+}
+
+// fineDue reports a fine evaluation due at k (Options.FineEvery).
+func (r *run) fineDue() bool {
+	return r.o.FineEvery > 0 && !r.fineDone && r.k%r.o.FineEvery == 0
 }
 
 // snapshot brings the result's position and times up to date.
@@ -116,6 +125,7 @@ func (r *run) evaluate() error {
 		return fmt.Errorf("iteration %d: test loss is %g: %w", k, loss, ErrDiverged)
 	}
 	r.lossSum, r.lossN = 0, 0
+	r.fineDone = r.fineDone || acc >= o.FineUntil
 	r.res.History = append(r.res.History, e)
 	r.res.Final = e
 	if o.OnEval != nil {

@@ -70,6 +70,12 @@ type Options struct {
 	// over the run); iteration 0 and the last iteration are always
 	// evaluated.
 	EvalEvery int
+	// FineEvery, when > 0, evaluates also every this many steps until an
+	// evaluation's test accuracy first reaches FineUntil: the step at
+	// which a run reaches an accuracy is then resolved to FineEvery
+	// without paying for dense evaluations for the rest of the run.
+	FineEvery int
+	FineUntil float64
 
 	// CheckpointDir, when set, is where checkpoints are written.
 	CheckpointDir string
@@ -153,6 +159,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("training: epochs %d, iterations %d: want a positive count: %w", o.Epochs, o.Iterations, hal.ErrInvalid)
 	case o.EvalEvery < 0:
 		return fmt.Errorf("training: eval every %d: want ≥ 0: %w", o.EvalEvery, hal.ErrInvalid)
+	case o.FineEvery < 0 || (o.FineEvery > 0 && !(o.FineUntil > 0 && o.FineUntil <= 1)):
+		return fmt.Errorf("training: fine evaluation every %d until accuracy %g: want every ≥ 0 and 0 < accuracy ≤ 1: %w", o.FineEvery, o.FineUntil, hal.ErrInvalid)
 	case !(o.Damping >= 0) || math.IsInf(o.Damping, 0):
 		return fmt.Errorf("training: damping %g: want a finite λ ≥ 0: %w", o.Damping, hal.ErrInvalid)
 	}
@@ -212,7 +220,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return r.fail(err)
 		}
-		if r.k%r.every == 0 || r.k == r.total {
+		if r.k%r.every == 0 || r.k == r.total || r.fineDue() {
 			if err := r.evaluateAndSave(); err != nil {
 				return r.fail(err)
 			}

@@ -286,6 +286,48 @@ func TestConfigDiff(t *testing.T) {
 	require.ErrorIs(t, err, checkpoint.ErrCorrupt)
 }
 
+// TestFineEvaluations: with FineEvery the run is evaluated every
+// FineEvery steps up to the first evaluation at FineUntil accuracy, then
+// only every EvalEvery steps (and at the end); the evaluations do not
+// change the training (the coarse ones equal a run without fine ones).
+func TestFineEvaluations(t *testing.T) {
+	run := func(fine int) []Eval {
+		o := opts(t, optim.NewAdam(0.005))
+		o.EvalEvery, o.FineEvery, o.FineUntil = 10, fine, 0.9
+		res, err := Run(context.Background(), o)
+		require.NoError(t, err)
+		return res.History
+	}
+	fine, coarse := run(2), run(0)
+	reached := -1
+	for _, e := range fine {
+		if e.TestAccuracy >= 0.9 {
+			reached = e.Iteration
+			break
+		}
+	}
+	require.Greater(t, reached, 2, "the fixture must need some fine evaluations")
+	require.Less(t, reached, 30, "…and leave some coarse ones")
+	var want []int
+	for k := 0; k <= 36; k++ {
+		if (k <= reached && k%2 == 0) || k%10 == 0 || k == 36 {
+			want = append(want, k)
+		}
+	}
+	var got []int
+	byIter := map[int]Eval{}
+	for _, e := range fine {
+		got = append(got, e.Iteration)
+		byIter[e.Iteration] = e
+	}
+	assert.Equal(t, want, got)
+	for _, e := range coarse {
+		f := byIter[e.Iteration]
+		assert.Equal(t, e.TestAccuracy, f.TestAccuracy, "iteration %d", e.Iteration)
+		assert.Equal(t, e.TestLoss, f.TestLoss, "iteration %d", e.Iteration)
+	}
+}
+
 func TestBadOptions(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -297,6 +339,8 @@ func TestBadOptions(t *testing.T) {
 		{"no test", func(o *Options) { o.Test = optim.Batch{} }, "no test examples"},
 		{"no epochs", func(o *Options) { o.Epochs = 0 }, "positive count"},
 		{"damping", func(o *Options) { o.Damping = math.NaN() }, "damping NaN"},
+		{"fine until", func(o *Options) { o.FineEvery = 2 }, "until accuracy 0"},
+		{"fine every", func(o *Options) { o.FineEvery = -1 }, "fine evaluation every -1"},
 		{"width", func(o *Options) { o.Train.X = o.Train.X[:len(o.Train.X)-1] }, "not 8 wide"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

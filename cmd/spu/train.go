@@ -48,6 +48,9 @@ a = √(6/(fan_in+fan_out)), biases 0. The paper's experiments ran in PyTorch.
 
 Each epoch visits a fresh seeded permutation of the training set in full
 batches (the last n mod batch images of each permutation are skipped).
+--eval-fine N evaluates also every N iterations until the test accuracy
+first reaches --eval-fine-until (0.9), resolving when a run gets there
+without evaluating densely all run long (make reproduce uses it).
 --metrics writes one JSON line per evaluation (iteration, epoch, train_loss,
 test_loss, test_accuracy, wall_s, digital_s, sim_wall_s, board_time_s);
 --plot writes loss and test accuracy against iteration as a PNG.
@@ -131,6 +134,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Model: model, Optimizer: opt,
 		Train: optim.Batch{X: trainSet.Images, Y: trainSet.Labels}, Test: optim.Batch{X: testSet.Images, Y: testSet.Labels},
 		Batch: c.Batch, Epochs: c.Epochs, Iterations: c.Iterations, Damping: c.Damping, Seed: c.Seed, EvalEvery: c.EvalEvery,
+		FineEvery: c.EvalFine, FineUntil: c.EvalFineUntil,
 		CheckpointDir: tf.checkpoint, Config: c.trajectory(), Resume: resumeFrom,
 		OnEval: r.onEval,
 	}
@@ -185,6 +189,8 @@ func parseTrainFlags(args []string, stdout io.Writer) (trainConfig, *trainFlags,
 	f.StringVar(&c.Init, "init", "he", "initial parameters: "+strings.Join(optim.InitNames, ", ")+" (formulas above)")
 	f.Uint64Var(&c.Seed, "seed", 1, "seed of the initial weights, the data order and tngd-em's noise")
 	f.IntVar(&c.EvalEvery, "eval-every", 20, "evaluate on the test set every `N` iterations (0: about 40 times per run)")
+	f.IntVar(&c.EvalFine, "eval-fine", 0, "also evaluate every `N` iterations until the test accuracy first reaches --eval-fine-until (0: not)")
+	f.Float64Var(&c.EvalFineUntil, "eval-fine-until", 0, "with --eval-fine: the test accuracy `ACC` that ends the fine evaluations (0: 0.9)")
 	f.StringVar(&c.Data, "data", "", "`DIR` with the MNIST IDX .gz files (default: $SPU_MNIST_DIR, else the GoMNIST module)")
 	tf := &trainFlags{}
 	f.StringVar(&tf.metrics, "metrics", "", "write one JSON line per evaluation to `FILE.jsonl`")

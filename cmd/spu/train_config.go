@@ -41,7 +41,11 @@ type trainConfig struct {
 	Init       string  `json:"init"`
 	Seed       uint64  `json:"seed"`
 	EvalEvery  int     `json:"eval_every"`
-	Data       string  `json:"-"`
+	// EvalFine and EvalFineUntil: also evaluate every EvalFine iterations
+	// until the test accuracy first reaches EvalFineUntil (0: not).
+	EvalFine      int     `json:"eval_fine,omitempty"`
+	EvalFineUntil float64 `json:"eval_fine_until,omitempty"`
+	Data          string  `json:"-"`
 }
 
 // trajectory is the part of the configuration that determines θ after a
@@ -138,11 +142,37 @@ func (c *trainConfig) validate(set map[string]bool) error {
 	if total == 0 {
 		total = c.Epochs * training.PerEpoch(c.TrainSize, c.Batch)
 	}
+	if err := c.fineDefaults(set); err != nil {
+		return err
+	}
 	if err := checkTrainSize(total, c.EvalEvery, params); err != nil {
+		return err
+	}
+	if err := checkTrainSize(total, c.EvalFine, params); err != nil {
 		return err
 	}
 	if c.LR == 0 {
 		c.LR = training.DefaultLR[c.Optimizer]
+	}
+	return nil
+}
+
+// fineDefaults fills in --eval-fine-until (0.9, the accuracy the
+// reproduction's "iterations to 90 %" asks for) for --eval-fine and
+// checks both.
+func (c *trainConfig) fineDefaults(set map[string]bool) error {
+	switch {
+	case c.EvalFine < 0:
+		return usagef("--eval-fine %d: want ≥ 1 (or 0: no fine evaluations)", c.EvalFine)
+	case c.EvalFine == 0 && set["eval-fine-until"]:
+		return usagef("--eval-fine-until goes with --eval-fine N")
+	case c.EvalFine == 0:
+		return nil
+	case c.EvalFineUntil == 0:
+		c.EvalFineUntil = 0.9
+	}
+	if !(c.EvalFineUntil > 0 && c.EvalFineUntil <= 1) {
+		return usagef("--eval-fine-until %g: want a test accuracy 0 < acc ≤ 1", c.EvalFineUntil)
 	}
 	return nil
 }
