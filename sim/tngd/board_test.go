@@ -722,3 +722,23 @@ func eye(k int) *mat.Dense {
 	m.CloneFrom(mat.NewDiagDense(k, d))
 	return &m
 }
+
+// TestTNGDSaturatedSoftmaxBlock: an H block of a saturated softmax (p ≈
+// one-hot: entries ~1e-8, formed as p − p² with round-off ~1e-16 from
+// p ≈ 1) whose smallest eigenvalue comes out at −1e-16 is round-off next to
+// the batch's other blocks (entries ~0.25) and is accepted; the same
+// eigenvalue in a batch of such blocks alone, and a clearly negative one
+// beside the large block, are refused. [[d, o], [o, d]] has eigenvalues
+// d ± o: d = 1e-8, o = −(1e-8 + 1e-16) gives 2e-8 + 1e-16 and −1e-16.
+func TestTNGDSaturatedSoftmaxBlock(t *testing.T) {
+	d, o := 1e-8, -(1e-8 + 1e-16)
+	sat := []float64{d, o, o, d}
+	normal := []float64{0.25, -0.25, -0.25, 0.25} // p = (½, ½): eigenvalues 0.5, 0
+	hmax := 0.25
+	require.NoError(t, psdCheck(sat, 2, 1, hmax), "−1e-16 ≥ −1e-9 × 0.25")
+	require.NoError(t, psdCheck(normal, 2, 0, hmax))
+	// Alone, the block's own scale 2e-8 sets the tolerance (−2e-17).
+	require.ErrorIs(t, psdCheck(sat, 2, 0, 2e-8+1e-16), hal.ErrUnstable)
+	neg := []float64{0.25, -0.2501, -0.2501, 0.25} // eigenvalue −1e-4
+	require.ErrorIs(t, psdCheck(neg, 2, 0, hmax), hal.ErrUnstable)
+}

@@ -21,8 +21,9 @@ func (b *Board) realise(f *hal.Factorization) (*program, error) {
 	// through its PSD part.
 	h := b.realiseH(f.H, k)
 	hh := make([]float64, len(h))
+	hmax := floats.Norm(f.H, math.Inf(1))
 	for s := range ns {
-		if err := psdCheck(f.H[s*k*k:(s+1)*k*k], k, s); err != nil {
+		if err := psdCheck(f.H[s*k*k:(s+1)*k*k], k, s, hmax); err != nil {
 			return nil, err
 		}
 		if !ggn.SqrtH(hh[s*k*k:(s+1)*k*k], h[s*k*k:(s+1)*k*k], k, &b.sqrtWS) {
@@ -150,8 +151,14 @@ func splitmix64(x uint64) uint64 {
 }
 
 // psdCheck rejects an H block with a clearly negative eigenvalue: this
-// board realises A = λI + UᵀU, which needs H ⪰ 0.
-func psdCheck(h []float64, k, s int) error {
+// board realises A = λI + UᵀU, which needs H ⪰ 0. hmax is the largest
+// |entry| of the whole H: the blocks of a batch are formed in one set of
+// units, so their round-off is relative to it, not to each block's own
+// size — a saturated softmax block (p ≈ one-hot) has entries ~1e-8 formed
+// as p − p² with an absolute error ~1e-16 from p ≈ 1, and an eigenvalue
+// of −1.7e-17 from it once stopped a TNGD run (its PSD part, which SqrtH
+// takes, is what the board realises anyway).
+func psdCheck(h []float64, k, s int, hmax float64) error {
 	if k == 1 {
 		if h[0] < 0 {
 			return fmt.Errorf("H block %d = %g < 0: the board realises only positive-semidefinite H: %w", s, h[0], hal.ErrUnstable)
@@ -163,7 +170,7 @@ func psdCheck(h []float64, k, s int) error {
 		return fmt.Errorf("H block %d: eigendecomposition failed: %w", s, hal.ErrInvalid)
 	}
 	vals := eig.Values(nil)
-	big := math.Max(math.Abs(vals[0]), math.Abs(vals[k-1]))
+	big := math.Max(math.Max(math.Abs(vals[0]), math.Abs(vals[k-1])), hmax)
 	if vals[0] < -1e-9*big {
 		return fmt.Errorf("H block %d has eigenvalue %g < 0: the board realises only positive-semidefinite H: %w", s, vals[0], hal.ErrUnstable)
 	}
