@@ -69,11 +69,11 @@ func TestCalibrationChartsAreCategorical(t *testing.T) {
 // range.
 func TestReportCharts(t *testing.T) {
 	l1, l2 := 0.9, 0.4
-	runs := []reportRun{{name: "a", recs: []evalRecord{
+	runs := []*reportRun{{name: "a", seeds: [][]evalRecord{{
 		{Iteration: 0, TestAccuracy: 0.1},
 		{Iteration: 10, TestAccuracy: 0.85, TrainLoss: &l1, DigitalS: 0.5, BoardTimeS: 0.1},
 		{Iteration: 20, TestAccuracy: 0.91, TrainLoss: &l2, DigitalS: 1, BoardTimeS: 0.2},
-	}}}
+	}}}}
 	acc, loss, accT := reportCharts(runs, 10000)
 	_, trainAcc := plot.TrainingCharts("", "", plot.Run{Iter: []float64{0}, Loss: []float64{1}, Acc: []float64{0.5}})
 	for _, c := range []plot.Chart{acc, accT} {

@@ -6,23 +6,34 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 )
 
-// reportRun is one run's metrics for spu report.
+// reportRun is one configuration's metrics for spu report: one run per
+// seed.
 type reportRun struct {
-	name string
-	recs []evalRecord
+	name  string
+	seeds [][]evalRecord
 }
 
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f := newBoardlessFlags("report", "spu report --run NAME=FILE.jsonl [--run ...] --out FILE.md --img DIR [--json]",
-		"Summarises spu train --metrics files: a Markdown table (iterations to 90 % test\naccuracy, final accuracy, times) and PNG curves. make reproduce uses it.\n")
-	var runs []reportRun
-	f.Func("run", "a run as `NAME=FILE.jsonl` (repeatable)", func(s string) error {
+	f := newBoardlessFlags("report", "spu report [--table SLUG=TITLE] --run NAME=FILE.jsonl [--run ...] --out FILE.md --img DIR [--json]",
+		"Summarises spu train --metrics files: a Markdown table (iterations to 90 % test\naccuracy, final accuracy, times) and PNG curves. make reproduce uses it.\n"+
+			"Runs given under one NAME are seeds of one configuration: the table gives their\nmedian and range, the plots the median with the range as a band. --table starts\na new table (the runs after it), headed TITLE, with plots results-SLUG-*.png.\n")
+	var tables []*reportTable
+	f.Func("table", "start a table `SLUG=TITLE` (repeatable; the --run flags after it are its rows)", func(s string) error {
+		slug, title, ok := strings.Cut(s, "=")
+		if !ok || slug == "" || title == "" || strings.ContainsAny(slug, "/\\ ") {
+			return fmt.Errorf("want SLUG=TITLE with a SLUG fit for a file name, got %q", s)
+		}
+		tables = append(tables, &reportTable{slug: slug, title: title})
+		return nil
+	})
+	f.Func("run", "a run as `NAME=FILE.jsonl` (repeatable; the same NAME again: another seed)", func(s string) error {
 		name, path, ok := strings.Cut(s, "=")
 		if !ok || name == "" || path == "" {
 			return fmt.Errorf("want NAME=FILE.jsonl, got %q", s)
@@ -31,7 +42,10 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return err
 		}
-		runs = append(runs, reportRun{name: name, recs: recs})
+		if len(tables) == 0 {
+			tables = append(tables, &reportTable{})
+		}
+		tables[len(tables)-1].add(name, recs)
 		return nil
 	})
 	out := f.String("out", "", "Markdown `FILE` to write")
@@ -42,11 +56,17 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	title := f.String("title", "Results: the TNGD paper's MNIST comparison on the simulator", "`TITLE` of the page")
 	testN := f.Int("test-size", mnistTestN, "test images each run was evaluated on (spu train's --test-size), for the ±1 SE bands of the accuracy plots")
 	by := f.String("by", "`make reproduce` (scripts/reproduce.sh → `spu report`)", "what generated the page (`TEXT`, Markdown)")
+	setup := f.String("setup", "", "how the runs were trained (`TEXT`, Markdown), instead of --epochs' sentence")
 	if err := f.parse(args, stdout); err != nil {
 		return err
 	}
-	if len(runs) == 0 || *out == "" || *img == "" {
+	if len(tables) == 0 || *out == "" || *img == "" {
 		return usagef("need at least one --run, --out and --img")
+	}
+	for _, t := range tables {
+		if len(t.runs) == 0 {
+			return usagef("--table %s=%s has no --run after it", t.slug, t.title)
+		}
 	}
 	if *testN < 1 || *testN > mnistTestN {
 		return usagef("--test-size %d: want 1..%d (the MNIST test set; give spu train's --test-size)", *testN, mnistTestN)
@@ -58,12 +78,20 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		rel = *img
 	}
-	plots, err := writeReportPlots(*img, runs, *testN)
-	if err != nil {
-		return err
+	var plots []string
+	var rows []reportRow
+	b := reportHeader(reportText{title: *title, by: *by, setup: *setup, epochs: *epochs, elapsed: *elapsed, jobs: *jobs})
+	for _, t := range tables {
+		p, err := writeReportPlots(*img, t, *testN)
+		if err != nil {
+			return err
+		}
+		plots = append(plots, p...)
+		tr := reportRows(t)
+		reportTableMarkdown(b, t, tr, rel)
+		rows = append(rows, tr...)
 	}
-	rows := reportRows(runs)
-	b := reportMarkdown(reportText{title: *title, by: *by, epochs: *epochs, elapsed: *elapsed, jobs: *jobs}, rows, rel)
+	fmt.Fprintf(b, "\n%s\n", claimsMarker)
 	// What people wrote below the marker survives a regeneration.
 	if old, err := os.ReadFile(*out); err == nil {
 		if _, hand, ok := strings.Cut(string(old), claimsMarker+"\n"); ok {
@@ -82,37 +110,55 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // reportText is what spu report's page says about how it was made.
 type reportText struct {
-	title, by, elapsed string
-	epochs, jobs       int
+	title, by, setup, elapsed string
+	epochs, jobs              int
 }
 
-// reportMarkdown renders the page down to the claims marker: title, how
-// it was generated, the table of rows and the two plots (in directory rel,
-// relative to the page).
-func reportMarkdown(t reportText, rows []reportRow, rel string) *strings.Builder {
+// reportHeader starts the page: title and how it was generated.
+func reportHeader(t reportText) *strings.Builder {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s\n\n", t.title)
 	fmt.Fprintf(&b, "Generated by %s on %s", t.by, time.Now().UTC().Format("2006-01-02"))
-	if t.epochs > 0 {
+	switch {
+	case t.setup != "":
+		fmt.Fprintf(&b, "; %s", t.setup)
+	case t.epochs > 0:
 		fmt.Fprintf(&b, "; %d epochs over the first 10,000 MNIST training images, batch 64, evaluated on the 10,000 test images", t.epochs)
 	}
 	if t.elapsed != "" {
 		fmt.Fprintf(&b, "; all runs took %s wall with %d in parallel on the project's 2-core machine", t.elapsed, t.jobs)
 	}
-	fmt.Fprintf(&b, ".\n\n")
-	fmt.Fprintf(&b, "| run | iterations to 90 %% test accuracy | final test accuracy | final test loss | iterations | wall s | digital s | board time s |\n|---|---|---|---|---|---|---|---|\n")
-	for _, r := range rows {
-		to90 := "not reached"
-		if r.IterationsTo90 != nil {
-			to90 = fmt.Sprintf("%d (eval every %d)", *r.IterationsTo90, r.EvalEvery)
-		}
-		fmt.Fprintf(&b, "| %s | %s | %.4f | %.4f | %d | %.1f | %.2f | %.3f |\n",
-			r.Name, to90, r.TestAccuracy, r.TestLoss, r.Iterations, r.WallS, r.DigitalS, r.BoardTimeS)
-	}
-	fmt.Fprintf(&b, "\n![test accuracy and loss vs iteration](%s)\n\n![test accuracy vs time](%s)\n",
-		filepath.ToSlash(filepath.Join(rel, "results-iterations.png")), filepath.ToSlash(filepath.Join(rel, "results-time.png")))
-	fmt.Fprintf(&b, "\n%s\n", claimsMarker)
+	fmt.Fprintf(&b, ".\n")
 	return &b
+}
+
+// reportTableMarkdown renders one table of rows and its two plots (in
+// directory rel, relative to the page): one row per run when every
+// configuration has one seed, else medians and ranges over the seeds.
+func reportTableMarkdown(b *strings.Builder, t *reportTable, rows []reportRow, rel string) {
+	if t.title != "" {
+		fmt.Fprintf(b, "\n## %s\n", t.title)
+	}
+	b.WriteString("\n")
+	seeds := 1
+	for _, r := range rows {
+		seeds = max(seeds, r.Seeds)
+	}
+	if seeds > 1 {
+		seedsTable(b, rows)
+	} else {
+		fmt.Fprintf(b, "| run | iterations to 90 %% test accuracy | final test accuracy | final test loss | iterations | wall s | digital s | board time s |\n|---|---|---|---|---|---|---|---|\n")
+		for _, r := range rows {
+			to90 := "not reached"
+			if r.IterationsTo90 != nil {
+				to90 = fmt.Sprintf("%g (resolved to %d)", *r.IterationsTo90, r.Resolution)
+			}
+			fmt.Fprintf(b, "| %s | %s | %.4f | %.4f | %d | %.1f | %.2f | %.3f |\n",
+				r.Name, to90, r.TestAccuracy, r.TestLoss, r.Iterations, r.WallS, r.DigitalS, r.BoardTimeS)
+		}
+	}
+	fmt.Fprintf(b, "\n![test accuracy and loss vs iteration](%s)\n\n![test accuracy vs time](%s)\n",
+		filepath.ToSlash(filepath.Join(rel, t.plotName("iterations"))), filepath.ToSlash(filepath.Join(rel, t.plotName("time"))))
 }
 
 // reportJSON is the output of spu report --json: what was written and the
@@ -123,33 +169,59 @@ type reportJSON struct {
 	Runs  []reportRow `json:"runs"`
 }
 
-// reportRow is one run's row of the report: its last evaluation and the
-// first evaluated iteration with test accuracy ≥ 0.9 (null if none).
+// reportRow is one configuration's row of the report: its runs' (seeds')
+// last evaluations and first evaluated iterations with test accuracy
+// ≥ 0.9; the single numbers are medians over the seeds.
 type reportRow struct {
-	Name           string  `json:"name"`
-	IterationsTo90 *int    `json:"iterations_to_90"`
-	EvalEvery      int     `json:"eval_every"`
-	TestAccuracy   float64 `json:"test_accuracy"`
-	TestLoss       float64 `json:"test_loss"`
-	Iterations     int     `json:"iterations"`
-	WallS          float64 `json:"wall_s"`
-	DigitalS       float64 `json:"digital_s"`
-	BoardTimeS     float64 `json:"board_time_s"`
+	Name  string `json:"name"`
+	Table string `json:"table,omitempty"`
+	Seeds int    `json:"seeds"`
+	// IterationsTo90 is the median (null when the median seed did not
+	// reach 90 %), IterationsTo90All each seed's (null: not reached).
+	IterationsTo90    *float64 `json:"iterations_to_90"`
+	IterationsTo90All []*int   `json:"iterations_to_90_all"`
+	Reached90         int      `json:"reached_90"`
+	// Resolution is the largest gap, over the seeds, between the
+	// evaluation that first reached 90 % and the one before it.
+	Resolution      int       `json:"resolution"`
+	EvalEvery       int       `json:"eval_every"`
+	TestAccuracy    float64   `json:"test_accuracy"`
+	TestAccuracyAll []float64 `json:"test_accuracy_all"`
+	TestLoss        float64   `json:"test_loss"`
+	TestLossAll     []float64 `json:"test_loss_all"`
+	Iterations      int       `json:"iterations"`
+	WallS           float64   `json:"wall_s"`
+	DigitalS        float64   `json:"digital_s"`
+	BoardTimeS      float64   `json:"board_time_s"`
 }
 
-func reportRows(runs []reportRun) []reportRow {
-	rows := make([]reportRow, 0, len(runs))
-	for _, r := range runs {
-		last := r.recs[len(r.recs)-1]
-		row := reportRow{Name: r.name, EvalEvery: evalStride(r.recs), TestAccuracy: last.TestAccuracy, TestLoss: last.TestLoss,
-			Iterations: last.Iteration, WallS: last.WallS, DigitalS: last.DigitalS, BoardTimeS: last.BoardTimeS}
-		for _, e := range r.recs {
-			if e.TestAccuracy >= 0.9 {
-				k := e.Iteration
-				row.IterationsTo90 = &k
-				break
+func reportRows(t *reportTable) []reportRow {
+	rows := make([]reportRow, 0, len(t.runs))
+	for _, r := range t.runs {
+		row := reportRow{Name: r.name, Table: t.slug, Seeds: len(r.seeds), EvalEvery: evalStride(r.seeds[0])}
+		var its, wall, dig, board []float64
+		for _, recs := range r.seeds {
+			last := recs[len(recs)-1]
+			row.TestAccuracyAll = append(row.TestAccuracyAll, last.TestAccuracy)
+			row.TestLossAll = append(row.TestLossAll, last.TestLoss)
+			row.Iterations = max(row.Iterations, last.Iteration)
+			wall, dig, board = append(wall, last.WallS), append(dig, last.DigitalS), append(board, last.BoardTimeS)
+			k, res, ok := reached90(recs)
+			if !ok {
+				row.IterationsTo90All = append(row.IterationsTo90All, nil)
+				its = append(its, math.Inf(1))
+				continue
 			}
+			row.IterationsTo90All = append(row.IterationsTo90All, &k)
+			its = append(its, float64(k))
+			row.Reached90++
+			row.Resolution = max(row.Resolution, res)
 		}
+		if m := statsOf(its).median; !math.IsInf(m, 1) {
+			row.IterationsTo90 = &m
+		}
+		row.TestAccuracy, row.TestLoss = statsOf(row.TestAccuracyAll).median, statsOf(row.TestLossAll).median
+		row.WallS, row.DigitalS, row.BoardTimeS = statsOf(wall).median, statsOf(dig).median, statsOf(board).median
 		rows = append(rows, row)
 	}
 	return rows

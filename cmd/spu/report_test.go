@@ -29,7 +29,7 @@ func TestReport(t *testing.T) {
 	require.Equal(t, exitOK, code, errs)
 	text, err := os.ReadFile(md)
 	require.NoError(t, err)
-	assert.Contains(t, string(text), "| fast | 20 (eval every 10) | 0.9100 |")
+	assert.Contains(t, string(text), "| fast | 20 (resolved to 10) | 0.9100 |")
 	assert.Contains(t, string(text), "| slow | not reached | 0.5500 |")
 	assert.Contains(t, string(text), "](img/results-iterations.png)")
 	for _, png := range []string{"results-iterations.png", "results-time.png"} {
@@ -74,9 +74,96 @@ func TestReportJSON(t *testing.T) {
 	r := got.Runs[0]
 	assert.Equal(t, "fast", r.Name)
 	require.NotNil(t, r.IterationsTo90)
-	assert.Equal(t, 10, *r.IterationsTo90)
+	assert.Equal(t, 10.0, *r.IterationsTo90)
 	assert.Equal(t, 10, r.Iterations)
 	assert.InDelta(t, 0.91, r.TestAccuracy, 1e-12)
+}
+
+// writeRun writes a metrics file of evaluations at iterations its with
+// test accuracies acc (and a training loss after the first) and returns
+// its path.
+func writeRun(t *testing.T, path string, its []int, acc []float64) string {
+	t.Helper()
+	var b strings.Builder
+	for i, k := range its {
+		e := evalRecord{Iteration: k, TestAccuracy: acc[i], TestLoss: 1 - acc[i], DigitalS: float64(k) / 100}
+		if i > 0 {
+			l := 2 - acc[i]
+			e.TrainLoss = &l
+		}
+		line, err := json.Marshal(e)
+		require.NoError(t, err)
+		b.Write(append(line, '\n'))
+	}
+	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o600))
+	return path
+}
+
+// Runs given under one name are seeds: the table gives their median and
+// range (a seed that never reached 90 % counts as later than every
+// other: "> last iteration"), the plots exist per --table, and the
+// iteration reached is resolved to the evaluations' gap before it.
+func TestReportSeeds(t *testing.T) {
+	dir := t.TempDir()
+	p := func(n string) string { return filepath.Join(dir, n) }
+	// Seeds of "a": 90 % first at 15 (fine evaluations every 5 until
+	// then), at 40 (coarse: gap 20) and at 25; medians by hand: iterations
+	// 25, accuracy of 0.93, 0.92, 0.95 → 0.93, loss 0.07.
+	a1 := writeRun(t, p("a1"), []int{0, 5, 10, 15, 20, 40, 60}, []float64{0.1, 0.5, 0.8, 0.9, 0.91, 0.92, 0.93})
+	a2 := writeRun(t, p("a2"), []int{0, 5, 10, 15, 20, 40, 60}, []float64{0.1, 0.5, 0.8, 0.85, 0.88, 0.9, 0.92})
+	a3 := writeRun(t, p("a3"), []int{0, 5, 10, 15, 20, 25, 40, 60}, []float64{0.1, 0.5, 0.8, 0.85, 0.88, 0.91, 0.94, 0.95})
+	// "b": one seed at 20, two never.
+	b1 := writeRun(t, p("b1"), []int{0, 20, 40, 60}, []float64{0.1, 0.9, 0.9, 0.9})
+	b2 := writeRun(t, p("b2"), []int{0, 20, 40, 60}, []float64{0.1, 0.5, 0.6, 0.7})
+	b3 := writeRun(t, p("b3"), []int{0, 20, 40, 60}, []float64{0.1, 0.5, 0.6, 0.8})
+	md, img := p("r.md"), p("img")
+	code, out, errs := spu(t, "report", "--table", "main=Main", "--run", "a="+a1, "--run", "a="+a2, "--run", "a="+a3,
+		"--table", "he=Second", "--run", "b="+b1, "--run", "b="+b2, "--run", "b="+b3, "--out", md, "--img", img, "--json",
+		"--setup", "a test's setup")
+	require.Equal(t, exitOK, code, errs)
+	var got reportJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &got), out)
+	require.Len(t, got.Runs, 2)
+	a, b := got.Runs[0], got.Runs[1]
+	assert.Equal(t, 3, a.Seeds)
+	require.NotNil(t, a.IterationsTo90)
+	assert.Equal(t, 25.0, *a.IterationsTo90)
+	assert.Equal(t, 20, a.Resolution, "seed 2 reached 90 % at 40, 20 after its evaluation before")
+	assert.InDelta(t, 0.93, a.TestAccuracy, 1e-12)
+	assert.InDelta(t, 0.07, a.TestLoss, 1e-12)
+	assert.Nil(t, b.IterationsTo90, "the median seed of b did not reach 90 %")
+	assert.Equal(t, 1, b.Reached90)
+	assert.Equal(t, []string{filepath.Join(img, "results-main-iterations.png"), filepath.Join(img, "results-main-time.png"),
+		filepath.Join(img, "results-he-iterations.png"), filepath.Join(img, "results-he-time.png")}, got.Plots)
+	for _, f := range got.Plots {
+		_, err := os.Stat(f)
+		require.NoError(t, err)
+	}
+	text, err := os.ReadFile(md)
+	require.NoError(t, err)
+	for _, want := range []string{"a test's setup", "## Main\n", "## Second\n", "(resolved to 20)",
+		"| a | 3 | 25 [15–40] | 0.9300 [0.9200–0.9500] | 0.0700 [0.0500–0.0800] | 60 |",
+		"| b | 3 | > 60 [20–> 60] (1 of 3 reached) | 0.8000 [0.7000–0.9000] |", "](img/results-he-time.png)"} {
+		assert.Contains(t, string(text), want)
+	}
+	// The band plots the median at the iterations every seed evaluated.
+	tab := &reportTable{runs: []*reportRun{{name: "a", seeds: [][]evalRecord{mustRead(t, a1), mustRead(t, a2), mustRead(t, a3)}}}}
+	r := seedRun(tab.runs[0])
+	assert.Equal(t, []float64{0, 5, 10, 15, 20, 40, 60}, r.Iter)
+	assert.Equal(t, []float64{0.85, 0.85, 0.9}, []float64{r.Acc[3], r.AccLo[3], r.AccHi[3]}, "iteration 15: 0.9, 0.85, 0.85")
+
+	code, _, errs = spu(t, "report", "--table", "x=X", "--out", md, "--img", img)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errs, "no --run after it")
+	code, _, errs = spu(t, "report", "--table", "a/b=X", "--run", "a="+a1, "--out", md, "--img", img)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errs, "SLUG fit for a file name")
+}
+
+func mustRead(t *testing.T, path string) []evalRecord {
+	recs, err := readMetrics(path)
+	require.NoError(t, err)
+	return recs
 }
 
 // Commands that open no board do not list --board in their help (report
