@@ -142,13 +142,10 @@ func (c *trainConfig) validate(set map[string]bool) error {
 	if total == 0 {
 		total = c.Epochs * training.PerEpoch(c.TrainSize, c.Batch)
 	}
-	if err := c.fineDefaults(set); err != nil {
+	if err := c.fineDefaults(set, total); err != nil {
 		return err
 	}
 	if err := checkTrainSize(total, c.EvalEvery, params); err != nil {
-		return err
-	}
-	if err := checkTrainSize(total, c.EvalFine, params); err != nil {
 		return err
 	}
 	if c.LR == 0 {
@@ -159,11 +156,14 @@ func (c *trainConfig) validate(set map[string]bool) error {
 
 // fineDefaults fills in --eval-fine-until (0.9, the accuracy the
 // reproduction's "iterations to 90 %" asks for) for --eval-fine and
-// checks both.
-func (c *trainConfig) fineDefaults(set map[string]bool) error {
+// checks both (total: the run's iterations).
+func (c *trainConfig) fineDefaults(set map[string]bool, total int) error {
 	switch {
 	case c.EvalFine < 0:
 		return usagef("--eval-fine %d: want ≥ 1 (or 0: no fine evaluations)", c.EvalFine)
+	case c.EvalFine > 0 && total/c.EvalFine > maxEvaluations:
+		return usagef("--eval-fine %d over %d iterations is up to %d evaluations: at most %d (every checkpoint and the summary hold the whole history); evaluate less often",
+			c.EvalFine, total, total/c.EvalFine, maxEvaluations)
 	case c.EvalFine == 0 && set["eval-fine-until"]:
 		return usagef("--eval-fine-until goes with --eval-fine N")
 	case c.EvalFine == 0:
