@@ -81,15 +81,18 @@ demo:
 	$(GO) run ./cmd/spu solve --board sim:ideal --random 8 --cond 10 --seed 1
 	$(GO) run ./cmd/spu solve --board sim:proto8 --random 8 --cond 10 --seed 1
 
-# The paper's MNIST comparison on the simulator → docs/results.md (see
-# scripts/reproduce.sh; EPOCHS=10 as in the paper; INIT=torch|he|glorot
-# passes --init to every run, default spu train's).
+# The TNGD paper's MNIST comparison on the simulator, 5 seeds per
+# configuration, PyTorch's and He initialisation (docs/results.md; see
+# scripts/reproduce.sh: SEEDS, ITERATIONS, JOBS may be set; about 20 min
+# on 2 idle cores).
 reproduce:
-	INIT=$(INIT) bash scripts/reproduce.sh
+	bash scripts/reproduce.sh
 
-# The same comparison for 2 epochs.
+# The same machinery at a glance (2 seeds, 60 iterations, about 2 min),
+# written to out/reproduce-quick/ rather than docs/.
 reproduce-quick:
-	EPOCHS=2 INIT=$(INIT) bash scripts/reproduce.sh
+	SEEDS=2 ITERATIONS=60 OUT=out/reproduce-quick/runs DOC=out/reproduce-quick/results.md \
+		IMG=out/reproduce-quick/img bash scripts/reproduce.sh
 
 # Learning rates around the defaults for Adam, NGD-Woodbury and TNGD t = 50τ
 # (docs/lr-sweep.md; about 4 min on 2 cores).
