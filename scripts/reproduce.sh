@@ -14,7 +14,9 @@
 # after (spu train --eval-fine), so "iterations to 90 %" is exact to 5.
 # JOBS (default 2) runs at a time; DOC and IMG (default docs/results.md,
 # docs/img) say where the page goes; REPORT_ONLY=1 reports the runs already
-# in OUT (those that finished) without training.
+# in OUT (those that finished) without training. Runs finished before are
+# kept (FRESH=1 runs them again): an interrupted reproduction continues;
+# the wall time reported is the sum of the sessions'.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/train-runs.sh
@@ -48,11 +50,12 @@ tables=(
   "he|--init he --activation relu|The same with He initialisation (--init he)"
 )
 
-# runs lists table/name/seed|flags, seed by seed, so that a run cut short
-# has every configuration with fewer seeds rather than some with none.
+# runs lists table/name/seed|flags, table by table and in each seed by
+# seed, so that a run cut short has the main table's configurations with
+# fewer seeds rather than some with none.
 runs=()
-for ((s = 1; s <= SEEDS; s++)); do
-  for t in "${tables[@]}"; do
+for t in "${tables[@]}"; do
+  for ((s = 1; s <= SEEDS; s++)); do
     slug=${t%%|*} rest=${t#*|}
     tflags=${rest%%|*}
     list=("${configs[@]}")
@@ -66,9 +69,18 @@ done
 
 status=0
 if [ "${REPORT_ONLY:-}" != 1 ]; then
-  echo "$(date -u +%FT%TZ) start: ${#runs[@]} runs, $JOBS at a time"
-  train_all "$OUT" "$JOBS" "--iterations $ITERATIONS --eval-every 50 --eval-fine 5" "${runs[@]}" || status=$?
-  echo "$elapsed" > "$OUT/elapsed"
+  # A run that finished before (OUT/…/N.ok, e.g. before an interruption)
+  # is not run again unless FRESH=1.
+  todo=()
+  for r in "${runs[@]}"; do
+    [ "${FRESH:-}" != 1 ] && [ -e "$OUT/${r%%|*}.ok" ] || todo+=("$r")
+  done
+  echo "$(date -u +%FT%TZ) start: ${#todo[@]} of ${#runs[@]} runs, $JOBS at a time"
+  if [ ${#todo[@]} -gt 0 ]; then
+    train_all "$OUT" "$JOBS" "--iterations $ITERATIONS --eval-every 50 --eval-fine 5" "${todo[@]}" || status=$?
+    echo "$(( $(cat "$OUT/elapsed" 2>/dev/null || echo 0) + elapsed ))" > "$OUT/elapsed.new"
+    mv "$OUT/elapsed.new" "$OUT/elapsed"
+  fi
 fi
 
 # The report: every run that finished (OUT/…/N.ok), by table and name.
