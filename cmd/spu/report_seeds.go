@@ -107,7 +107,11 @@ func seedsTable(b *strings.Builder, rows []reportRow) {
 	for _, r := range rows {
 		res = max(res, r.Resolution)
 	}
-	fmt.Fprintf(b, "| run | seeds | iterations to 90 %% test accuracy (resolved to %d) | final test accuracy | final test loss | iterations | wall s | digital s | board time s |\n", res)
+	resolved := ""
+	if res > 0 {
+		resolved = fmt.Sprintf(" (resolved to %d)", res)
+	}
+	fmt.Fprintf(b, "| run | seeds | iterations to 90 %% test accuracy%s | final test accuracy | final test loss | iterations | wall s | digital s | board time s |\n", resolved)
 	fmt.Fprintf(b, "|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		fmt.Fprintf(b, "| %s | %s | %d | %.1f | %.2f | %.3f |\n", r.Name, strings.Join(seedCells(r), " | "),
