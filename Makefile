@@ -83,8 +83,8 @@ demo:
 
 # The TNGD paper's MNIST comparison on the simulator, 5 seeds per
 # configuration, PyTorch's and He initialisation (docs/results.md; see
-# scripts/reproduce.sh: SEEDS, ITERATIONS, JOBS may be set; about 20 min
-# on 2 idle cores).
+# scripts/reproduce.sh: SEEDS, ITERATIONS, JOBS may be set; about
+# 1,900 CPU s, 16 min on 2 idle cores).
 reproduce:
 	bash scripts/reproduce.sh
 

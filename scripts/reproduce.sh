@@ -104,7 +104,9 @@ elapsed=$(cat "$OUT/elapsed" 2>/dev/null || echo 0)
 cpu=$(for r in "${runs[@]}"; do f=$OUT/${r%%|*}; if [ -e "$f.ok" ]; then tail -1 "$f.time"; fi; done | awk '{c += $2 + $3} END {printf "%.0f", c}')
 echo "training: $elapsed s wall, $cpu CPU s"
 epochs=$(awk -v n="$ITERATIONS" 'BEGIN { printf "%.1f", n / 156 }') # 156 batches of 64 per epoch
-./bin/spu report "${args[@]}" --elapsed "${elapsed}s" --jobs "$JOBS" --out "$DOC" --img "$IMG" \
+timing=() # no wall-time sentence when no training session finished
+[ "$elapsed" = 0 ] || timing=(--elapsed "${elapsed}s" --jobs "$JOBS")
+./bin/spu report "${args[@]}" "${timing[@]}" --out "$DOC" --img "$IMG" \
   --setup "$ITERATIONS iterations ($epochs epochs) over the first 10,000 MNIST training images, batch 64, evaluated on the 10,000 test images every 5 iterations until 90 % and every 50 after; $SEEDS seeds per configuration (median [range]); $cpu CPU s of training in all"
 echo "wrote $DOC ($finished runs, $elapsed s of training)"
 exit $status
