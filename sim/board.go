@@ -34,7 +34,7 @@ type Board struct {
 	diverged error         // latched: the realised drift ran away
 	now      time.Duration // board clock
 
-	x        []float64 // node voltages
+	x        []float64 // node voltages, then the ADC filter's states (rails.go)
 	aNom     []float64 // programmed (quantised) couplings, K²
 	biasCode []float64 // programmed DAC codes (or volts when continuous), K
 	bReal    []float64 // realised bias, volts
@@ -43,12 +43,16 @@ type Board struct {
 	tempAt     time.Duration // when tempC was last advanced
 	nextUpdate time.Duration // next temperature/ageing update (drift only)
 
-	m     *mat.Dense // drift Γ A_real
-	q     *mat.Dense // diffusion 2σ²Γ
-	g     []float64  // Γ b_real
-	cache map[time.Duration]*step
-	lastD time.Duration // the most recent transition, looked up
-	last  *step         // without the map on the hot path
+	m *mat.Dense // drift Γ A_real
+	q *mat.Dense // diffusion 2σ²Γ
+	g []float64  // Γ b_real
+
+	// The piecewise-linear dynamics (rails.go): the mode with no node at
+	// a rail, the others by rail pattern, and the present pattern.
+	full    *mode
+	modes   map[string]*mode
+	pattern []byte // per node: '+'/'-' held at ±rail_v, 0 free
+	nHeld   int
 
 	railHits []int // rail hits per cell since its last reading
 	tmp, z   []float64
@@ -56,11 +60,13 @@ type Board struct {
 
 // step is the cached exact transition over one duration.
 type step struct {
-	phi, psi []float64 // K², row-major
+	phi, psi []float64 // n², row-major (n: the mode's free states)
 	l        []float64 // noise factor, nil without noise
 	lower    bool      // l is lower-triangular
 	c        []float64 // Ψ g, recomputed when the bias changes
 	cValid   bool
+	sd       []float64 // the free nodes' noise spread s_j of safe (rails.go)
+	nx       int       // free node voltages; the filter states follow
 }
 
 var (
@@ -84,15 +90,16 @@ func New(p Profile, seed uint64) (*Board, error) {
 		noise:    rand.New(rand.NewPCG(seed, streamNoise)),
 		adcR:     rand.New(rand.NewPCG(seed, streamADC)),
 		tempR:    rand.New(rand.NewPCG(seed, streamTemp)),
-		x:        make([]float64, k),
+		x:        make([]float64, augmented(p)),
 		aNom:     make([]float64, k*k),
 		biasCode: make([]float64, k),
 		bReal:    make([]float64, k),
 		g:        make([]float64, k),
-		cache:    map[time.Duration]*step{},
+		modes:    map[string]*mode{},
+		pattern:  make([]byte, k),
 		railHits: make([]int, k),
-		tmp:      make([]float64, k),
-		z:        make([]float64, k),
+		tmp:      make([]float64, augmented(p)),
+		z:        make([]float64, augmented(p)),
 	}
 	var step float64
 	if p.Coupling.Bits > 0 {
@@ -264,6 +271,14 @@ func (b *Board) SetState(ctx context.Context, x []float64) error {
 	b.now += phys.Seconds(b.prof.Timing.StateSetS)
 	b.diverged = nil
 	copy(b.x, x)
+	if len(b.x) > b.k {
+		// The forcing lasts state_set_s (50 µs on proto8), long enough for
+		// the ADC filter to settle on the forced voltages.
+		copy(b.x[b.k:], x)
+		clear(b.x[2*b.k:])
+	}
+	clear(b.pattern)
+	b.nHeld = 0
 	clear(b.railHits)
 	return nil
 }
@@ -345,6 +360,9 @@ func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64)
 func (b *Board) read(i int) (float64, bool) {
 	a := b.prof.ADC
 	r := b.x[i]
+	if len(b.x) > b.k {
+		r = b.x[b.k+i] // the anti-aliasing filter's output
+	}
 	if a.NoiseV > 0 {
 		r += a.NoiseV * b.adcR.NormFloat64()
 	}
@@ -382,6 +400,8 @@ func (b *Board) busy(ctx context.Context, d time.Duration) error {
 
 // evolve advances the state exactly over d, applying drift updates that
 // fall due at its start. ctx stops a long computation of a new transition.
+// With rails, a step in which safe (rails.go) cannot exclude a rail event
+// goes through the event-detecting slow path.
 func (b *Board) evolve(ctx context.Context, d time.Duration) error {
 	if b.diverged != nil {
 		return b.diverged
@@ -389,98 +409,106 @@ func (b *Board) evolve(ctx context.Context, d time.Duration) error {
 	if b.nextUpdate > 0 && b.now >= b.nextUpdate {
 		b.updateDrift()
 	}
-	s, err := b.transition(ctx, d)
+	rail := b.prof.RailV
+	if b.nHeld > 0 {
+		return b.advance(ctx, d, b.evolveRails)
+	}
+	md := b.current()
+	s, err := b.modeTransition(ctx, md, d)
 	if err != nil {
 		return err
 	}
-	k := b.k
-	x, y := b.x, b.tmp
-	for i := range k {
-		y[i] = s.c[i] + dot(s.phi[i*k:i*k+k], x)
+	if rail > 0 && !b.safe(md, s, d) {
+		return b.advance(ctx, d, b.evolveRails)
 	}
-	if s.l != nil {
-		z := b.z
-		for j := range z {
-			z[j] = b.noise.NormFloat64()
-		}
-		for i := range k {
-			n := k
-			if s.lower {
-				n = i + 1
-			}
-			y[i] += dot(s.l[i*k:i*k+n], z)
-		}
+	if err := b.applyFull(s); err != nil {
+		return err
 	}
-	if rail := b.prof.RailV; rail > 0 {
-		for i, v := range y {
-			if v > rail {
-				y[i] = rail
-				b.railHits[i]++
-			} else if v < -rail {
-				y[i] = -rail
-				b.railHits[i]++
-			}
-		}
+	if rail > 0 {
+		// safe excluded this up to ~10⁻²³ per node: hold such a node.
+		b.railEvents()
 	}
-	var sum float64
-	for _, v := range y {
-		sum += v
-	}
-	if math.IsNaN(sum) || math.IsInf(sum, 0) {
-		// Only an unstable realised drift without rails overflows. The
-		// fault latches until the state or the couplings are set again.
-		b.diverged = fmt.Errorf("node voltages diverged (realised couplings are unstable and the profile has no rails); set the state or new couplings: %w", hal.ErrUnstable)
-		return b.diverged
-	}
-	b.x, b.tmp = y, x
 	b.now += d
 	return nil
 }
 
-// transition returns the cached exact transition over d, computing it (and
-// its constant term) on demand; a cancelled ctx stops the computation.
-func (b *Board) transition(ctx context.Context, d time.Duration) (*step, error) {
-	if b.last != nil && b.lastD == d && b.last.cValid {
-		return b.last, nil
+// advance runs f over d and moves the clock.
+func (b *Board) advance(ctx context.Context, d time.Duration, f func(context.Context, time.Duration) error) error {
+	if err := f(ctx, d); err != nil {
+		return err
 	}
-	s := b.cache[d]
+	b.now += d
+	return nil
+}
+
+// modeTransition returns the mode's cached exact transition over d,
+// computing it (and its constant term) on demand; a cancelled ctx stops
+// the computation.
+func (b *Board) modeTransition(ctx context.Context, md *mode, d time.Duration) (*step, error) {
+	if md.last != nil && md.lastD == d && md.last.cValid {
+		return md.last, nil
+	}
+	b.input(md)
+	s := md.cache[d]
 	if s == nil {
-		if len(b.cache) >= 16 {
-			clear(b.cache)
-			b.last = nil
+		if len(md.cache) >= 48 { // d, δ·2^j and d mod δ per mode (rails.go)
+			clear(md.cache)
+			md.last = nil
 		}
-		t, err := discretize(ctx, b.m, b.q, d.Seconds())
-		if err != nil {
+		var err error
+		if s, err = b.newStep(ctx, md, d); err != nil {
 			return nil, err
 		}
-		l, err := noiseFactor(t.qd)
-		if err != nil || !finite(t.phi.RawMatrix().Data) || !finite(t.psi.RawMatrix().Data) {
-			// Qd is a sum of PSD terms and Φ, Ψ are bounded for a stable
-			// drift: only realised couplings that diverge (part tolerances
-			// or drift pushing an eigenvalue across zero) get here.
-			return nil, fmt.Errorf("realised couplings diverge over %v (tolerances or drift made the drift matrix unstable): %w", d, hal.ErrUnstable)
-		}
-		s = &step{
-			phi:   append([]float64(nil), t.phi.RawMatrix().Data...),
-			psi:   append([]float64(nil), t.psi.RawMatrix().Data...),
-			l:     l,
-			lower: isLower(l, b.k),
-			c:     make([]float64, b.k),
-		}
-		b.cache[d] = s
+		md.cache[d] = s
 	}
 	if !s.cValid {
-		k := b.k
-		for i := range k {
+		n := md.n
+		for i := range n {
 			acc := 0.0
-			for j, p := range s.psi[i*k : i*k+k] {
-				acc += p * b.g[j]
+			for j, p := range s.psi[i*n : i*n+n] {
+				acc += p * md.g[j]
 			}
 			s.c[i] = acc
 		}
 		s.cValid = true
 	}
-	b.last, b.lastD = s, d
+	md.last, md.lastD = s, d
+	return s, nil
+}
+
+// newStep discretises the mode over d.
+func (b *Board) newStep(ctx context.Context, md *mode, d time.Duration) (*step, error) {
+	n := md.n
+	if n == 0 {
+		return &step{cValid: true}, nil
+	}
+	t, err := discretize(ctx, md.m, md.q, d.Seconds())
+	if err != nil {
+		return nil, err
+	}
+	l, err := noiseFactor(t.qd)
+	if err != nil || !finite(t.phi.RawMatrix().Data) || !finite(t.psi.RawMatrix().Data) {
+		// Qd is a sum of PSD terms and Φ, Ψ are bounded for a stable
+		// drift: only realised couplings that diverge (part tolerances
+		// or drift pushing an eigenvalue across zero) get here.
+		return nil, fmt.Errorf("realised couplings diverge over %v (tolerances or drift made the drift matrix unstable): %w", d, hal.ErrUnstable)
+	}
+	s := &step{
+		phi:   append([]float64(nil), t.phi.RawMatrix().Data...),
+		psi:   append([]float64(nil), t.psi.RawMatrix().Data...),
+		l:     l,
+		lower: isLower(l, n),
+		c:     make([]float64, n),
+		sd:    make([]float64, md.nx),
+		nx:    md.nx,
+	}
+	tauMin := math.Inf(1)
+	for _, v := range b.tr.tau {
+		tauMin = min(tauMin, v)
+	}
+	for a := range md.nx {
+		s.sd[a] = math.Sqrt(max(t.qd.At(a, a), md.q.At(a, a)*min(d.Seconds(), tauMin)))
+	}
 	return s, nil
 }
 
@@ -539,8 +567,7 @@ func (b *Board) realiseCouplings() {
 		}
 		b.q.Set(i, i, b.tr.diffusion[i])
 	}
-	clear(b.cache)
-	b.last = nil
+	b.dropModes()
 }
 
 // element is element e's programmed value as its circuit realises it,
@@ -591,9 +618,7 @@ func (b *Board) realiseBias() {
 		b.bReal[i] = v + (v-p.MinV)*gainErr + b.tr.biasOffset[i] + b.tr.biasOffTC[i]*dT
 		b.g[i] = b.bReal[i] / b.tr.tau[i]
 	}
-	for _, s := range b.cache {
-		s.cValid = false
-	}
+	b.biasChanged()
 }
 
 // updateDrift advances the temperature walk to now and re-realises the
