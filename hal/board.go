@@ -78,6 +78,22 @@ type Clock interface {
 	BoardTime() (d time.Duration, ok bool)
 }
 
+// Streamer is an optional capability: a board that tells, while Sample
+// runs, how many leading samples of dst are final, so that a caller can
+// pass them on while later ones are being taken (spu serve streams them to
+// its client, overlapping the network with sampling). It is one Sample
+// call, not several: the readings, the saturation counts and the error are
+// Sample's, bit for bit, which splitting a call into shorter ones would
+// not give on a board with a per-call read-out tail (driver/spi).
+type Streamer interface {
+	// SampleStream is Sample that calls progress(n), on Sample's
+	// goroutine, when samples [0, n) of dst hold their final values; n
+	// grows from call to call and stays below the count returned (the
+	// return says the rest). progress must return quickly: the board
+	// waits for it. A nil progress is Sample.
+	SampleStream(ctx context.Context, period time.Duration, dst []float64, progress func(n int)) (int, error)
+}
+
 // BoardTime returns b's board time and true when b keeps board time (it
 // implements Clock and says so), and 0 and false otherwise. Callers use it
 // instead of asserting Clock, so that wrappers and boards that learn at

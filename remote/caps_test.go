@@ -37,3 +37,18 @@ func TestTemperature(t *testing.T) {
 		})
 	}
 }
+
+// TestSampleLimit: a Sample call beyond the server's MaxSampleValues is
+// hal.ErrDimension naming the limit, before the server allocates
+// anything; one at the limit is served.
+func TestSampleLimit(t *testing.T) {
+	s := servetest.Start(t, server.Options{URI: "sim:proto8?seed=1", MaxSampleValues: 800}, server.Auth{}, nil)
+	b := haltest.Open(t, "grpc://"+s.Addr)
+	n, err := b.Sample(t.Context(), 0, make([]float64, 101*8))
+	require.ErrorIs(t, err, hal.ErrDimension)
+	assert.Contains(t, err.Error(), "want 1 … 100 samples per call (the server's limit of 800 values)")
+	assert.Zero(t, n)
+	n, err = b.Sample(t.Context(), 0, make([]float64, 100*8))
+	require.NoError(t, err)
+	assert.Equal(t, 100, n)
+}

@@ -30,6 +30,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 
 	"github.com/spukit/spukit/hal"
@@ -178,6 +179,10 @@ func dial(ctx context.Context, addr string, o *Options) (*grpc.ClientConn, uint3
 	bo.BaseDelay, bo.MaxDelay = 20*time.Millisecond, time.Second
 	dopts := []grpc.DialOption{grpc.WithTransportCredentials(tc),
 		grpc.WithConnectParams(grpc.ConnectParams{Backoff: bo, MinConnectTimeout: time.Second}),
+		// Ping a silent connection (a long wait in the queue) so that a
+		// dead server or link is noticed; no more often than the
+		// server's enforcement policy allows (server.KeepaliveMinTime).
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg))}
 	tok := o.Token
 	if o.TokenFile != "" {

@@ -308,6 +308,12 @@ func (b *Board) Run(ctx context.Context, d time.Duration) error {
 
 // Sample implements hal.Board.
 func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64) (int, error) {
+	return b.SampleStream(ctx, period, dst, nil)
+}
+
+// SampleStream implements hal.Streamer: Sample, telling progress every 64
+// samples.
+func (b *Board) SampleStream(ctx context.Context, period time.Duration, dst []float64, progress func(int)) (int, error) {
 	period, rows, err := hal.SampleStart(ctx, b.info, b.closed, period, dst)
 	if err != nil {
 		return 0, err
@@ -324,6 +330,9 @@ func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64)
 	lead := period - time.Duration(k-1)*skew
 	for n := range rows {
 		if n&63 == 0 {
+			if n > 0 && progress != nil {
+				progress(n)
+			}
 			if err := ctx.Err(); err != nil {
 				return n, fmt.Errorf("sample %d of %d: %w", n, rows, err)
 			}

@@ -48,6 +48,7 @@ type serveFlags struct {
 	status, ca, clientCert, clientKey                                string
 	insecure                                                         bool
 	leaseTTL                                                         time.Duration
+	maxSampleValues                                                  int
 }
 
 func newServeFlags() *serveFlags {
@@ -65,6 +66,8 @@ func newServeFlags() *serveFlags {
 	f.StringVar(&f.calibration, "calibration", "", "serve the board through the calibration in `FILE` (or \"cache\")")
 	f.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics on `ADDR` (/metrics)")
 	f.DurationVar(&f.leaseTTL, "lease-ttl", server.DefaultLeaseTTL, "a lease not renewed for this long ends and the board is reset")
+	f.IntVar(&f.maxSampleValues, "max-sample-values", server.DefaultMaxSampleValues,
+		"`N` values (samples × cells) at most per Sample call: the server holds one call's samples, 8 bytes each")
 	f.StringVar(&f.status, "status", "", "show the server at `ADDR`'s holder and queue, then exit")
 	f.StringVar(&f.ca, "ca", "", "with --status: the server's CA `FILE`")
 	f.StringVar(&f.clientCert, "cert", "", "with --status: client certificate `FILE`")
@@ -90,7 +93,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	o := server.Options{URI: f.board, LeaseTTL: f.leaseTTL, Logger: log, Metrics: server.NewMetrics(reg), Name: serverName()}
+	if f.maxSampleValues < 1 {
+		return usagef("--max-sample-values %d: want at least 1 (default %d)", f.maxSampleValues, server.DefaultMaxSampleValues)
+	}
+	o := server.Options{URI: f.board, LeaseTTL: f.leaseTTL, MaxSampleValues: f.maxSampleValues, Logger: log,
+		Metrics: server.NewMetrics(reg), Name: serverName()}
 	if f.calibration != "" {
 		if err := f.calibrated(ctx, &o, stderr); err != nil {
 			return err

@@ -145,6 +145,8 @@ func TestBadInputServe(t *testing.T) {
 			exitUsage, []string{"TLS with no client authentication: give --token-file and/or --client-ca", "invalid argument"}},
 		{"token too short", []string{"serve", "--listen", "127.0.0.1:7700", "--insecure", "--token-file", short},
 			exitUsage, []string{"the token has 5 characters, want at least 16", "invalid argument"}},
+		{"no samples per call", []string{"serve", "--listen", "127.0.0.1:7700", "--insecure", "--max-sample-values", "0"},
+			exitUsage, []string{"--max-sample-values 0: want at least 1", "invalid argument"}},
 		{"plaintext to another machine", []string{"info", "--board", "grpc://pi.lab:7700?tls=0"},
 			exitError, []string{"plaintext to pi.lab refused: only a loopback address", "invalid argument"}},
 		{"no board server there", []string{"info", "--board", "grpc://127.0.0.1:1"},

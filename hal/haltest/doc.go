@@ -39,6 +39,9 @@
 //   - Samples lie in the ADC range; saturation is reported as a
 //     *hal.SaturationError with one count per cell and the samples still
 //     delivered, not clipped silently.
+//   - A board that reports Sample's progress (hal.Streamer) reports growing
+//     counts below the count it returns, for samples that do not change
+//     afterwards.
 //   - With identity couplings the cell means settle at the (per-cell
 //     different) biases, within 5 standard errors plus a systematic
 //     allowance derived from Info alone, because boards under test are

@@ -67,6 +67,7 @@ var checks = []struct {
 	{"Close", checkClose},
 	{"ADCRange", checkADCRange},
 	{"Saturation", checkSaturation},
+	{"Stream", checkStream},
 	{"Equilibrium", checkEquilibrium},
 	{"Reopen", checkReopen},
 }

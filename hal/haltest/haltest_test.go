@@ -251,3 +251,42 @@ func TestBeyond(t *testing.T) {
 	assert.Equal(t, -3.625, beyond(-2, false))
 	assert.Equal(t, -1.625, beyond(0, false))
 }
+
+// streamFake adds hal.Streamer to the fake: it samples in one call, then
+// reports progress(n/2) — honestly, or (mode "changes") changing a sample
+// it reported, or (mode "all") reporting every sample as progress.
+type streamFake struct {
+	*fakeBoard
+	mode string
+}
+
+func (s streamFake) SampleStream(ctx context.Context, period time.Duration, dst []float64, progress func(int)) (int, error) {
+	n, err := s.Sample(ctx, period, dst)
+	if progress == nil || n < 2 {
+		return n, err
+	}
+	switch s.mode {
+	case "all":
+		progress(n)
+	default:
+		progress(n / 2)
+	}
+	if s.mode == "changes" {
+		dst[0]++
+	}
+	return n, err
+}
+
+// TestCheckStream: the Stream check passes an honest streamer and catches
+// one that changes a reported sample or reports the whole call as
+// progress; a board without the capability skips it.
+func TestCheckStream(t *testing.T) {
+	ctx := t.Context()
+	require.NoError(t, checkStream(ctx, streamFake{newFake(1, faults{}), ""}, quick))
+	err := checkStream(ctx, streamFake{newFake(1, faults{}), "changes"}, quick)
+	assert.ErrorContains(t, err, "changed after progress")
+	err = checkStream(ctx, streamFake{newFake(1, faults{}), "all"}, quick)
+	assert.ErrorContains(t, err, "want growing counts below")
+	var skip skipError
+	assert.ErrorAs(t, checkStream(ctx, newFake(1, faults{}), quick), &skip)
+}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -220,8 +221,9 @@ func (s *Server) Diagnose(ctx context.Context, req *boardpb.DiagnoseRequest) (*b
 }
 
 // Sample implements boardpb.BoardServer: one board call for all samples
-// (the board's timing is that of one call, as locally), then the values
-// in chunks of whole samples.
+// (the board's timing is that of one call, as locally), streamed in chunks
+// of whole samples — while the call runs when the board reports its
+// progress (hal.Streamer), after it otherwise.
 func (s *Server) Sample(req *boardpb.SampleRequest, st boardpb.Board_SampleServer) error {
 	ctx := st.Context()
 	k := s.info.Cells
@@ -232,50 +234,113 @@ func (s *Server) Sample(req *boardpb.SampleRequest, st boardpb.Board_SampleServe
 			n, k, s.opts.MaxSampleValues/k, s.opts.MaxSampleValues, hal.ErrDimension)
 		return wire.ToStatus(err, 0)
 	}
-	var vals []float64
+	per := s.chunkSamples(req.GetChunkSamples())
+	var sent chan error // the stream of a call run now, ended by its sender
 	le, replay, err := s.do(ctx, req.GetCall(), func(ctx context.Context, b hal.Board, le *lease) error {
 		dst := make([]float64, int(n)*k)
-		got, err := b.Sample(ctx, time.Duration(req.GetPeriodNs()), dst)
+		f := newFeed()
+		sent = make(chan error, 1)
+		go func() { sent <- s.send(st, dst, 0, per, f) }()
+		var got int
+		var err error
+		if sb, ok := b.(hal.Streamer); ok {
+			got, err = sb.SampleStream(ctx, time.Duration(req.GetPeriodNs()), dst, func(n int) { f.set(n, false) })
+		} else {
+			got, err = b.Sample(ctx, time.Duration(req.GetPeriodNs()), dst)
+		}
 		got = max(0, min(got, int(n)))
-		vals = dst[:got*k]
-		le.lastSample = vals
+		f.set(got, true)
+		le.lastSample = dst[:got*k]
 		s.opts.Metrics.sampled(got, err)
 		s.opts.Metrics.observe(b)
 		return wire.ToStatus(err, got)
 	})
-	from := 0
-	if replay {
+	switch {
+	case sent != nil:
+		// The call ran: its samples are streaming (the board call goes
+		// on to its end when the client is gone, for a retry's sake).
+		if serr := <-sent; serr != nil {
+			return serr
+		}
+	case replay:
 		// The record is this call's while the lease has made no newer
 		// call (read under the lock that guards it); a refused call (le
 		// nil) streams nothing. The client asks for what it lacks.
 		s.boardMu.Lock()
+		var vals []float64
 		if le.lastSeq == req.GetCall().GetSeq() {
 			vals = le.lastSample
 		}
 		s.boardMu.Unlock()
+		from := 0
 		if r := req.GetResumeFrom(); r > 0 && r <= int64(len(vals)/k) {
 			from = int(r)
 		}
-	}
-	if serr := s.stream(st, vals, from, req.GetChunkSamples()); serr != nil {
-		return serr
+		f := newFeed()
+		f.set(len(vals)/k, true)
+		if serr := s.send(st, vals, from, per, f); serr != nil {
+			return serr
+		}
 	}
 	return err
 }
 
-// stream sends samples [from, len(vals)/K) of vals in chunks of whole
-// samples.
-func (s *Server) stream(st boardpb.Board_SampleServer, vals []float64, from int, chunk int64) error {
+// chunkSamples returns the samples per streamed message: the server's
+// ChunkValues, or fewer when the client asks.
+func (s *Server) chunkSamples(asked int64) int {
+	per := max(1, s.opts.ChunkValues/s.info.Cells)
+	if asked > 0 && asked < int64(per) {
+		per = int(asked)
+	}
+	return per
+}
+
+// feed tells a sender how many leading samples of its buffer are final
+// and whether that is all of them.
+type feed struct {
+	mu   sync.Mutex
+	n    int
+	done bool
+	wake chan struct{} // signalled (non-blocking) at each change
+}
+
+func newFeed() *feed { return &feed{wake: make(chan struct{}, 1)} }
+
+// set records that samples [0, n) are final, and the last when done.
+func (f *feed) set(n int, done bool) {
+	f.mu.Lock()
+	f.n, f.done = n, done
+	f.mu.Unlock()
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (f *feed) get() (int, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.n, f.done
+}
+
+// send streams samples [from, …) of vals as f makes them final, per
+// samples a message (a shorter one only at the end). vals is read only
+// below f's count, which the board no longer writes.
+func (s *Server) send(st boardpb.Board_SampleServer, vals []float64, from, per int, f *feed) error {
 	k := s.info.Cells
-	per := max(1, s.opts.ChunkValues/k)
-	if chunk > 0 && chunk < int64(per) {
-		per = int(chunk)
-	}
-	for i := from * k; i < len(vals); i += per * k {
-		end := min(len(vals), i+per*k)
-		if err := st.Send(&boardpb.SampleChunk{First: int64(i / k), Values: vals[i:end]}); err != nil {
-			return err
+	next := from
+	for {
+		n, done := f.get()
+		for n-next >= per || done && next < n {
+			end := min(n, next+per)
+			if err := st.Send(&boardpb.SampleChunk{First: int64(next), Values: vals[next*k : end*k]}); err != nil {
+				return err
+			}
+			next = end
 		}
+		if done {
+			return nil
+		}
+		<-f.wake
 	}
-	return nil
 }

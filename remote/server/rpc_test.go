@@ -60,3 +60,36 @@ func TestSampleResume(t *testing.T) {
 	assert.Equal(t, []int64{3}, sample(3))
 	assert.Equal(t, []int64{0}, sample(6), "beyond the record")
 }
+
+// timedStream records when each chunk was sent.
+type timedStream struct {
+	sampleStream
+	at []time.Time
+}
+
+func (s *timedStream) Send(c *boardpb.SampleChunk) error {
+	s.at = append(s.at, time.Now())
+	return s.sampleStream.Send(c)
+}
+
+// TestSampleStreamsWhileSampling: on a board that reports its progress
+// (sim), the first chunk leaves while the board is still sampling — well
+// before the call ends — and every sample arrives in order.
+func TestSampleStreamsWhileSampling(t *testing.T) {
+	s := newTestServer(t, time.Hour)
+	s.opts.ChunkValues = 8 << 10 // 1024 samples of 8 cells a message
+	le, err := s.leases.acquire(t.Context(), "test", "", false, nil)
+	require.NoError(t, err)
+	const n = 100_000
+	st := &timedStream{sampleStream: sampleStream{ctx: context.Background()}}
+	start := time.Now()
+	require.NoError(t, s.Sample(&boardpb.SampleRequest{Call: &boardpb.Call{Lease: le.id, Seq: 1}, Samples: n}, st))
+	took := time.Since(start)
+	require.Equal(t, n*8, st.sent)
+	for i, f := range st.firsts {
+		require.Equal(t, int64(i*1024), f)
+	}
+	// One message's worth is ~1 % of the call: the first leaves long
+	// before half of it has passed unless the stream waits for the end.
+	assert.Less(t, st.at[0].Sub(start), took/2, "first chunk after %v of %v", st.at[0].Sub(start), took)
+}

@@ -18,6 +18,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
 
 	"github.com/spukit/spukit/calibration"
 	"github.com/spukit/spukit/hal"
@@ -29,10 +30,18 @@ import (
 // Defaults of Options.
 const (
 	DefaultLeaseTTL        = 10 * time.Second
-	DefaultMaxSampleValues = 1 << 25 // 256 MiB of float64 per Sample call
+	DefaultMaxSampleValues = 1 << 25 // 256 MiB of float64 per Sample call (Options.MaxSampleValues)
 	DefaultChunkValues     = 1 << 17 // 1 MiB per stream message
 	// DefaultMaxMessage bounds a request's size in bytes.
 	DefaultMaxMessage = 64 << 20
+	// MaxStreams bounds the concurrent requests of one connection.
+	MaxStreams = 16
+	// KeepaliveMinTime is the shortest interval between a client's pings
+	// the server accepts; KeepaliveTime and KeepaliveTimeout are the
+	// server's own pings of a silent connection.
+	KeepaliveMinTime = 10 * time.Second
+	KeepaliveTime    = time.Minute
+	KeepaliveTimeout = 20 * time.Second
 )
 
 // Options configure a Server. URI is required.
@@ -47,7 +56,8 @@ type Options struct {
 	// most this long.
 	LeaseTTL time.Duration
 	// MaxSampleValues bounds samples × cells of one Sample call (default
-	// DefaultMaxSampleValues): the server holds them all at once.
+	// DefaultMaxSampleValues): the server holds them all at once, and
+	// keeps them as the record a retried call is answered from.
 	MaxSampleValues int
 	// ChunkValues is the number of values per streamed Sample message
 	// (default DefaultChunkValues; rounded down to whole samples).
@@ -200,7 +210,17 @@ func (s *Server) NewGRPC(a Auth, creds credentials.TransportCredentials) *grpc.S
 		maxMsg = need
 	}
 	opts := append(Interceptors(a, s.log, s.opts.Metrics),
-		grpc.MaxRecvMsgSize(int(maxMsg)), grpc.MaxSendMsgSize(DefaultMaxMessage))
+		grpc.MaxRecvMsgSize(int(maxMsg)), grpc.MaxSendMsgSize(DefaultMaxMessage),
+		// A client needs a few streams at once (a call, a renewal, a
+		// cancel); more from one connection only load the server.
+		grpc.MaxConcurrentStreams(MaxStreams),
+		// Clients may ping to keep a long wait in the queue alive, but
+		// not more often than KeepaliveMinTime (a flood is answered with
+		// GOAWAY); the server pings a connection silent for
+		// KeepaliveTime and drops it when no answer comes within
+		// KeepaliveTimeout, so a vanished client's streams end.
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: KeepaliveMinTime, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: KeepaliveTime, Timeout: KeepaliveTimeout}))
 	if creds != nil {
 		opts = append(opts, grpc.Creds(creds))
 	}

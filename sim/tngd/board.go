@@ -318,6 +318,12 @@ func (b *Board) Run(ctx context.Context, d time.Duration) error {
 // analog evolution; each sample then takes ADCConvS to convert and Cells
 // values over the link (the state holds meanwhile unless FreeRun).
 func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64) (int, error) {
+	return b.SampleStream(ctx, period, dst, nil)
+}
+
+// SampleStream implements hal.Streamer: Sample, telling progress after
+// every sample.
+func (b *Board) SampleStream(ctx context.Context, period time.Duration, dst []float64, progress func(int)) (int, error) {
 	period, rows, err := hal.SampleStart(ctx, b.info, b.closed, period, dst)
 	if err != nil {
 		return 0, err
@@ -326,6 +332,9 @@ func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64)
 	var sat []int
 	readout := phys.Seconds(b.p.ADCConvS) + b.linkTime(float64(k))
 	for r := range rows {
+		if r > 0 && progress != nil {
+			progress(r)
+		}
 		if err := ctx.Err(); err != nil {
 			return r, fmt.Errorf("sample %d of %d: %w", r, rows, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -20,6 +21,34 @@ type Server struct {
 	*server.Server
 	Addr string
 	GRPC *grpc.Server
+	// Written counts the bytes the server wrote to its connections (for
+	// the payload efficiency of a benchmark).
+	Written *atomic.Int64
+}
+
+// countingListener counts the bytes written to the connections it accepts.
+type countingListener struct {
+	net.Listener
+	n *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return countingConn{c, l.n}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c countingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 // Start serves o's board on 127.0.0.1 (a free port) with auth a and creds
@@ -35,8 +64,8 @@ func Start(t testing.TB, o server.Options, a server.Auth, creds credentials.Tran
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	g := s.NewGRPC(a, creds)
-	go func() { _ = g.Serve(lis) }()
-	ts := &Server{Server: s, Addr: lis.Addr().String(), GRPC: g}
+	ts := &Server{Server: s, Addr: lis.Addr().String(), GRPC: g, Written: new(atomic.Int64)}
+	go func() { _ = g.Serve(countingListener{lis, ts.Written}) }()
 	t.Cleanup(ts.Stop)
 	return ts
 }
