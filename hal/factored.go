@@ -62,19 +62,23 @@ type JacobianBlock struct {
 // Samples returns Rows / RowsPerSample.
 func (j *Jacobian) Samples() int { return j.Rows / j.RowsPerSample }
 
-// Validate checks dimensions and finiteness.
+// Validate checks dimensions and finiteness. Size products are checked
+// for overflow (product), so that sizes whose product wraps around int —
+// on 32-bit ARM at 2¹⁶ × 2¹⁶ — are refused rather than matched by short
+// slices.
 func (j *Jacobian) Validate() error {
 	if j.Rows <= 0 || j.Cols <= 0 || j.RowsPerSample <= 0 || j.Rows%j.RowsPerSample != 0 {
 		return fmt.Errorf("jacobian %d×%d with %d rows per sample: %w", j.Rows, j.Cols, j.RowsPerSample, ErrDimension)
 	}
 	s := j.Samples()
 	for k, b := range j.Blocks {
+		span, ok := product(b.Out, b.In)
 		switch {
-		case b.Out <= 0 || b.In <= 0 || b.Col < 0 || b.Col+b.Out*b.In > j.Cols:
-			return fmt.Errorf("jacobian block %d: columns [%d, %d) outside [0, %d): %w", k, b.Col, b.Col+b.Out*b.In, j.Cols, ErrDimension)
-		case len(b.Signal) != j.Rows*b.Out:
+		case b.Out <= 0 || b.In <= 0 || b.Col < 0 || !ok || span > j.Cols-b.Col:
+			return fmt.Errorf("jacobian block %d: %d×%d columns from %d, outside [0, %d): %w", k, b.Out, b.In, b.Col, j.Cols, ErrDimension)
+		case !sized(len(b.Signal), j.Rows, b.Out):
 			return fmt.Errorf("jacobian block %d: signal has %d entries, want %d×%d: %w", k, len(b.Signal), j.Rows, b.Out, ErrDimension)
-		case len(b.Input) != s*b.In:
+		case !sized(len(b.Input), s, b.In):
 			return fmt.Errorf("jacobian block %d: input has %d entries, want %d×%d: %w", k, len(b.Input), s, b.In, ErrDimension)
 		}
 		if i, ok := firstNonFinite(b.Signal); !ok {
@@ -107,7 +111,7 @@ func (f *Factorization) Validate(cells int) error {
 		return fmt.Errorf("factorization has %d columns, board has %d cells: %w", f.J.Cols, cells, ErrDimension)
 	}
 	r := f.J.RowsPerSample
-	if len(f.H) != f.J.Samples()*r*r {
+	if rr, ok := product(r, r); !ok || !sized(len(f.H), f.J.Samples(), rr) {
 		return fmt.Errorf("H has %d entries, want %d blocks of %d×%d: %w", len(f.H), f.J.Samples(), r, r, ErrDimension)
 	}
 	if i, ok := firstNonFinite(f.H); !ok {
@@ -120,6 +124,20 @@ func (f *Factorization) Validate(cells int) error {
 		return fmt.Errorf("lambda = %g, want finite > 0 (A = λI + ... must be stable): %w", f.Lambda, ErrUnstable)
 	}
 	return nil
+}
+
+// product returns a·b for sizes a, b ≥ 0, and false when it overflows int.
+func product(a, b int) (int, bool) {
+	if a < 0 || b < 0 || a > 0 && b > math.MaxInt/a {
+		return 0, false
+	}
+	return a * b, true
+}
+
+// sized reports whether a slice of length n holds exactly a × b entries.
+func sized(n, a, b int) bool {
+	p, ok := product(a, b)
+	return ok && n == p
 }
 
 func firstNonFinite(v []float64) (int, bool) {

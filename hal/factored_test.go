@@ -2,6 +2,7 @@ package hal_test
 
 import (
 	"math/rand/v2"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -47,4 +48,19 @@ func TestJacobianOverlapRejected(t *testing.T) {
 	assert.Contains(t, err.Error(), "block 1: columns [15, 25) overlap block 0's [0, 16)")
 	j.Blocks[1].Col = 16
 	require.NoError(t, j.Validate(), "adjacent blocks are fine")
+}
+
+// TestValidateSizeOverflow: sizes whose products wrap around int (2¹⁶ on
+// 32-bit ARM, 2³² on amd64: big² = 2^IntSize ≡ 0) are refused. Before,
+// Out·In = 0 passed the column check and Rows·Out = 0 (Samples·In = 0)
+// matched empty slices, so a kernel would have indexed beyond them; and
+// Samples·r·r = 0 matched an empty H.
+func TestValidateSizeOverflow(t *testing.T) {
+	big := 1 << (strconv.IntSize / 2)
+	j := hal.Jacobian{Rows: big, Cols: 1, RowsPerSample: 1, Blocks: []hal.JacobianBlock{{Out: big, In: big}}}
+	assert.ErrorIs(t, j.Validate(), hal.ErrDimension)
+	j = hal.Jacobian{Rows: big, Cols: 4, RowsPerSample: 1, Blocks: []hal.JacobianBlock{{Out: big, In: 1}}}
+	assert.ErrorIs(t, j.Validate(), hal.ErrDimension)
+	f := hal.Factorization{J: hal.Jacobian{Rows: big, Cols: 1, RowsPerSample: big}, Lambda: 1}
+	assert.ErrorIs(t, f.Validate(4), hal.ErrDimension, "samples × r × r wraps to 0 = len(H)")
 }

@@ -21,3 +21,11 @@ func TestHaltest(t *testing.T) {
 		})
 	}
 }
+
+// TestHaltestFactored runs the factored boards' suite over grpc:// against
+// sim:tngd, as sim/tngd's own test runs it locally.
+func TestHaltestFactored(t *testing.T) {
+	const uri = "sim:tngd?cells=12&seed=5"
+	s := servetest.Start(t, server.Options{URI: uri}, server.Auth{}, nil)
+	haltest.RunFactored(t, func(t *testing.T) hal.Board { return haltest.Open(t, "grpc://"+s.Addr) })
+}

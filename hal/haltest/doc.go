@@ -55,6 +55,12 @@
 //     Run's open must therefore reach the same board each time for this
 //     check to mean anything — as it does for hardware.
 //
+// RunFactored is the suite of hal.Factored boards that may refuse dense
+// couplings (sim:tngd): Info, SetFactoredCouplings's errors (a refused call
+// changes nothing), the equilibrium A⁻¹b of a factored A = λI + a·uuᵀ
+// coupling two cells (checkMeans's tolerance), board time, Sample's
+// arguments, progress (hal.Streamer) and Close.
+//
 // Checks that cannot apply to a board (for example no saturation test when
 // no coupling within range drives the bias DAC's end beyond the ADC range)
 // skip with the reason.
