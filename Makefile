@@ -55,7 +55,7 @@ same-output:
 bench-compare:
 	BASE=$(BASE) bash scripts/bench-compare.sh
 
-# The calibration accuracy table of docs/calibration.md (5 unseen seeds × cond 10, 50, 100 × 4 problems; 451 s on the shared 2-core machine).
+# The calibration accuracy table of docs/calibration.md (5 unseen seeds × cond 10, 50, 100 × 4 problems; 451–1056 s on the shared 2-core machine).
 bench-calibration:
 	$(GO) test -run '^$$' -bench BenchmarkCalibratedSolve -benchtime 1x -timeout 20m ./calibration/
 
