@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build proto test test-long lint cross same-output bench bench-compare bench-sim bench-calibration bench-calibration-budget bench-solve bench-peers demo reproduce reproduce-quick lr-sweep clean
+.PHONY: all build proto test test-long lint cross same-output bench bench-compare bench-sim bench-calibration bench-calibration-budget bench-solve bench-peers fidelity demo reproduce reproduce-quick lr-sweep clean
 
 all: lint build test
 
@@ -30,7 +30,13 @@ proto:
 # The tests CI runs: unit, statistical and conformance tests, with the race
 # detector off (the statistical tests are CPU-heavy) but vet on.
 test: lint cross
+	@command -v ngspice >/dev/null 2>&1 || echo "ngspice not found: the circuit-simulator comparison (internal/spice, sim TestNgspice*) is skipped; Debian's ngspice package brings it (apt-get install ngspice)"
 	$(GO) test -count=1 -timeout 15m $(PKGS)
+
+# The simulator against ngspice with ten times longer runs than make test;
+# writes the comparison tables into docs/fidelity.md (about 5 min on 2 cores).
+fidelity:
+	SPUKIT_FIDELITY=$(CURDIR)/docs/fidelity.md $(GO) test -count=1 -v -run 'Ngspice' -timeout 60m ./sim/ ./internal/spice/
 
 # The board-side and SPI code must build for single-board computers.
 cross:
