@@ -62,6 +62,7 @@ type spiceCase struct {
 	tau      []float64 // per-cell time constants, s: set from the draw
 	bias     []float64 // V
 	sigma    float64   // injected noise, V
+	source   string    // the simulator's noise_source
 	rail     float64   // op-amp rails, V (0: none); node 0 is driven into +rail
 	filterHz float64   // ADC anti-aliasing filter, Hz (0: none)
 }
@@ -79,10 +80,10 @@ var (
 // the same with rails and node 0 driven into its rail, (c) read through
 // the ADC's second-order filter.
 var spiceCases = []spiceCase{
-	{name: "(a) 3-node RC, symmetric G",
-		a: symA.RawMatrix().Data, capTol: 0.4, bias: testBias, sigma: 0.01},
-	{name: "(a) 4-node, non-symmetric G",
-		a: spiceA4, capTol: 0.4, bias: []float64{0.5, -1, 0.8, 0.3}, sigma: 0.01},
+	{name: "(a) 3-node RC, symmetric G, scaled noise",
+		a: symA.RawMatrix().Data, capTol: 0.4, bias: testBias, sigma: 0.01, source: NoiseScaled},
+	{name: "(a) 4-node, non-symmetric G, noise current",
+		a: spiceA4, capTol: 0.4, bias: []float64{0.5, -1, 0.8, 0.3}, sigma: 0.01, source: NoiseCurrent},
 }
 
 func (c spiceCase) k() int { return len(c.bias) }
@@ -125,6 +126,9 @@ func (c spiceCase) mean(t *testing.T) []float64 {
 
 // noiseA returns node i's trnoise amplitude matching the simulator's noise.
 func (c spiceCase) noiseA(i int, h float64) float64 {
+	if c.source == NoiseCurrent {
+		return c.sigma / spiceR * math.Sqrt(2*spiceTau/h)
+	}
 	return c.tau[i] / spiceR * c.sigma * math.Sqrt(2/(c.tau[i]*h))
 }
 
@@ -157,7 +161,7 @@ func (c spiceCase) circuit(t *testing.T, h float64) *spice.Circuit {
 func (c spiceCase) newBoard(t *testing.T, seed uint64) (*Board, spiceCase) {
 	p := cleanProfile(c.k())
 	require.Equal(t, spiceTau, p.TauS)
-	p.NoiseV, p.RailV, p.CapacitorTolerance = c.sigma, c.rail, c.capTol
+	p.NoiseV, p.NoiseSource, p.RailV, p.CapacitorTolerance = c.sigma, c.source, c.rail, c.capTol
 	require.Zero(t, c.filterHz, "the simulator has no ADC filter yet")
 	b, err := New(p, seed)
 	require.NoError(t, err)
