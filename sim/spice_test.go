@@ -84,6 +84,11 @@ var spiceCases = []spiceCase{
 		a: symA.RawMatrix().Data, capTol: 0.4, bias: testBias, sigma: 0.01, source: NoiseScaled},
 	{name: "(a) 4-node, non-symmetric G, noise current",
 		a: spiceA4, capTol: 0.4, bias: []float64{0.5, -1, 0.8, 0.3}, sigma: 0.01, source: NoiseCurrent},
+	// Node 0's free value is far above 1 V (bias 4), so it sits at the rail.
+	{name: "(b) 3-node RC, rail 1 V, node 0 held, noise current",
+		a: symA.RawMatrix().Data, capTol: 0.4, bias: []float64{4, -0.5, 0.8}, sigma: 0.01, source: NoiseCurrent, rail: 1},
+	{name: "(c) 3-node RC, 15 kHz anti-aliasing filter, noise current",
+		a: symA.RawMatrix().Data, capTol: 0.4, bias: testBias, sigma: 0.01, source: NoiseCurrent, filterHz: 15e3},
 }
 
 func (c spiceCase) k() int { return len(c.bias) }
@@ -162,7 +167,7 @@ func (c spiceCase) newBoard(t *testing.T, seed uint64) (*Board, spiceCase) {
 	p := cleanProfile(c.k())
 	require.Equal(t, spiceTau, p.TauS)
 	p.NoiseV, p.NoiseSource, p.RailV, p.CapacitorTolerance = c.sigma, c.source, c.rail, c.capTol
-	require.Zero(t, c.filterHz, "the simulator has no ADC filter yet")
+	p.ADC.FilterHz = c.filterHz
 	b, err := New(p, seed)
 	require.NoError(t, err)
 	c.tau = append([]float64(nil), b.tr.tau...)
