@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build proto test test-long lint cross same-output bench bench-compare bench-sim bench-calibration bench-calibration-budget bench-solve bench-peers fidelity demo reproduce reproduce-quick lr-sweep clean
+.PHONY: all build proto test test-python test-long lint cross same-output bench bench-compare bench-sim bench-calibration bench-calibration-budget bench-solve bench-peers fidelity demo reproduce reproduce-quick lr-sweep clean
 
 all: lint build test
 
@@ -13,9 +13,11 @@ build:
 	$(GO) build -buildvcs=true -o bin/spu ./cmd/spu
 
 # Regenerates the board protocol's Go code (remote/boardpb, remote/metapb)
-# from proto/. The generated code is committed, so building and CI need no
-# protoc; this target needs Debian's protobuf-compiler and installs the
-# pinned code generators.
+# and the Python package's (python/spukit/board) from proto/. The generated
+# code is committed, so building and CI need no protoc; this target needs
+# Debian's protobuf-compiler and python3-grpc-tools and installs the
+# pinned Go code generators. Messages come from Debian's protoc (3.21:
+# code for the protobuf ≥ 3.20 runtime), the gRPC stubs from grpc_tools.
 PROTOC_GEN_GO := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
 PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
 proto:
@@ -26,12 +28,27 @@ proto:
 		--go_out=. --go_opt=module=github.com/spukit/spukit \
 		--go-grpc_out=. --go-grpc_opt=module=github.com/spukit/spukit \
 		proto/spukit/board/meta.proto proto/spukit/board/v1/board.proto
+	protoc -I proto --python_out=python --pyi_out=python \
+		proto/spukit/board/meta.proto proto/spukit/board/v1/board.proto
+	$(PYTHON) -m grpc_tools.protoc -I proto --grpc_python_out=python \
+		proto/spukit/board/meta.proto proto/spukit/board/v1/board.proto
 
 # The tests CI runs: unit, statistical and conformance tests, with the race
 # detector off (the statistical tests are CPU-heavy) but vet on.
 test: lint cross
 	@command -v ngspice >/dev/null 2>&1 || echo "ngspice not found: the circuit-simulator comparison (internal/spice, sim TestNgspice*) is skipped; Debian's ngspice package brings it (apt-get install ngspice)"
 	$(GO) test -count=1 -timeout 15m $(PKGS)
+	@$(MAKE) --no-print-directory test-python
+
+# The Python package's tests (python/tests, docs/python.md): pytest against
+# spu serve on loopback when Debian's Python modules import, else one line
+# naming the missing package. PYTHON is the first python3 on PATH that has
+# them, or /usr/bin/python3 (Debian's, when a pyenv shadows it).
+PYTHON ?= $(shell for p in python3 /usr/bin/python3; do $$p -c 'import numpy, grpc, google.protobuf, pytest' 2>/dev/null && { echo $$p; exit; }; done; echo python3)
+test-python:
+	@missing=$$($(PYTHON) scripts/python-deps.py 2>/dev/null || echo python3); \
+	if [ -n "$$missing" ]; then echo "python tests skipped: apt-get install $$missing"; \
+	else cd python && $(PYTHON) -m pytest -q -p no:cacheprovider; fi
 
 # The simulator against ngspice with ten times longer runs than make test;
 # writes the comparison tables into docs/fidelity.md (about 5 min on 2 cores).

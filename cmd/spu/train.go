@@ -54,6 +54,10 @@ without evaluating densely all run long (make reproduce uses it).
 --metrics writes one JSON line per evaluation (iteration, epoch, train_loss,
 test_loss, test_accuracy, wall_s, digital_s, sim_wall_s, board_time_s);
 --plot writes loss and test accuracy against iteration as a PNG.
+--trace writes one JSON line per step (iteration, epoch, the batch's
+indices, loss, the direction (θ − θ')/lr — g̃ for tngd — and θ before the
+first step), for comparing another implementation step by step
+(docs/python.md).
 
 Checkpoints: with --checkpoint DIR the run saves DIR/checkpoint.spuck after
 every evaluation, at the end and on Ctrl-C (atomically; the previous one is
@@ -138,11 +142,25 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		CheckpointDir: tf.checkpoint, Config: c.trajectory(), Resume: resumeFrom,
 		OnEval: r.onEval,
 	}
-	if r.prog != nil {
-		opts.OnStep = r.prog.step
+	trace, err := newTrainTrace(tf.trace, &c, model, trainSet.N)
+	if err != nil {
+		return err
+	}
+	if r.prog != nil || trace != nil {
+		opts.OnStep = func(s training.Step) {
+			if r.prog != nil {
+				r.prog.step(s)
+			}
+			if trace != nil {
+				trace.step(s)
+			}
+		}
 	}
 	opts.Maintain, opts.MaintainEvery = tb.maintain, tf.checkEvery
 	res, runErr := training.Run(ctx, opts)
+	if err := trace.close(); err != nil && runErr == nil {
+		runErr = err
+	}
 	if r.prog != nil {
 		r.prog.done()
 	}
@@ -158,9 +176,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // trainFlags are spu train's flags besides the run's configuration: its
 // outputs, its checkpoint and the board's calibration.
 type trainFlags struct {
-	metrics, plot, checkpoint, calibration string
-	resume, quiet, recalibrate, json       bool
-	checkEvery                             int
+	metrics, plot, checkpoint, calibration, trace string
+	resume, quiet, recalibrate, json              bool
+	checkEvery                                    int
 }
 
 // parseTrainFlags parses spu train's flags and checks them, together and
@@ -195,6 +213,7 @@ func parseTrainFlags(args []string, stdout io.Writer) (trainConfig, *trainFlags,
 	tf := &trainFlags{}
 	f.StringVar(&tf.metrics, "metrics", "", "write one JSON line per evaluation to `FILE.jsonl`")
 	f.StringVar(&tf.plot, "plot", "", "write loss and test accuracy vs iteration to `FILE.png`")
+	f.StringVar(&tf.trace, "trace", "", "write one JSON line per step to `FILE.jsonl`: batch indices, the direction (θ−θ')/lr, θ on the first line (docs/python.md)")
 	f.StringVar(&tf.checkpoint, "checkpoint", "", "save checkpoints in `DIR`")
 	f.BoolVar(&tf.resume, "resume", false, "continue the run checkpointed in --checkpoint DIR")
 	f.BoolVar(&tf.quiet, "quiet", false, "no progress bar or progress lines; only the final line on stderr")

@@ -1,0 +1,1 @@
+"""Generated code of proto/spukit/board/v1/board.proto (make proto); do not edit."""
