@@ -30,7 +30,7 @@ __all__ = ["Board", "Info", "PROTOCOL_MAJOR", "PROTOCOL_MINOR"]
 # The board protocol version this client speaks (remote/internal/wire's
 # Major and Minor): a server of another major version is refused.
 PROTOCOL_MAJOR = 1
-PROTOCOL_MINOR = 1
+PROTOCOL_MINOR = 2
 
 _URI_OPTIONS = {"ca", "cert", "client", "key", "tls", "token_file", "wait"}
 _MAX_MESSAGE = 64 << 20
@@ -63,6 +63,7 @@ class Info:
     caps: int
     clock: bool
     factored: bool
+    thermometer: bool
     max_sample_values: int
     calibration: bytes
 
@@ -76,7 +77,7 @@ class Info:
                    adc=(p.adc.min, p.adc.max), adc_bits=p.adc.bits,
                    tau=p.tau_ns * 1e-9, noise=p.noise, min_sample_period=p.min_sample_period_ns * 1e-9,
                    tau_ns=int(p.tau_ns), min_sample_period_ns=int(p.min_sample_period_ns),
-                   caps=p.caps, clock=r.clock, factored=r.factored,
+                   caps=p.caps, clock=r.clock, factored=r.factored, thermometer=r.thermometer,
                    max_sample_values=int(r.max_sample_values), calibration=bytes(r.calibration))
 
 
@@ -410,6 +411,17 @@ class Board:
         r = self._unary("board time", self._stub.BoardTime,
                         board_pb2.BoardTimeRequest(call=board_pb2.Call(lease=self._lease)))
         return r.ns * 1e-9 if r.ok else None
+
+    def temperature(self) -> float | None:
+        """The board's temperature in °C where it reports one (protocol
+        v1.2, Info.thermometer), else None."""
+        if not self.info().thermometer:
+            return None
+        if self._channel is None:
+            raise errors.ClosedError("board closed")
+        r = self._unary("temperature", self._stub.Temperature,
+                        board_pb2.TemperatureRequest(call=board_pb2.Call(lease=self._lease)))
+        return r.celsius if r.ok else None
 
     def solve(self, a, b, **kwargs):
         """Estimates x = A⁻¹b on this board; see spukit.solve.solve."""

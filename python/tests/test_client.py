@@ -17,6 +17,9 @@ def test_info_and_sample_shapes(ideal):
         x = b.sample(7)
         assert x.shape == (7, 8) and x.dtype == np.float64
         assert b.board_time() > 0
+        # sim:ideal reports its temperature (protocol v1.2): the ambient
+        # 25 °C of its profile, which has no thermal walk (std 0).
+        assert info.thermometer and b.temperature() == 25.0
 
 
 def test_relaxes_to_bias(ideal):

@@ -16,12 +16,14 @@ class AcquireReply(_message.Message):
     def __init__(self, position: _Optional[int] = ..., lease: _Optional[str] = ..., ttl_ns: _Optional[int] = ...) -> None: ...
 
 class AcquireRequest(_message.Message):
-    __slots__ = ["client", "wait"]
+    __slots__ = ["client", "request_id", "wait"]
     CLIENT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     WAIT_FIELD_NUMBER: _ClassVar[int]
     client: str
+    request_id: str
     wait: bool
-    def __init__(self, client: _Optional[str] = ..., wait: bool = ...) -> None: ...
+    def __init__(self, client: _Optional[str] = ..., wait: bool = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class BoardTimeReply(_message.Message):
     __slots__ = ["ns", "ok"]
@@ -135,20 +137,22 @@ class Info(_message.Message):
     def __init__(self, model: _Optional[str] = ..., serial: _Optional[str] = ..., firmware: _Optional[str] = ..., cells: _Optional[int] = ..., topology: _Optional[int] = ..., coupling: _Optional[_Union[Range, _Mapping]] = ..., coupling_step: _Optional[float] = ..., bias: _Optional[_Union[Converter, _Mapping]] = ..., adc: _Optional[_Union[Converter, _Mapping]] = ..., tau_ns: _Optional[int] = ..., noise: _Optional[float] = ..., min_sample_period_ns: _Optional[int] = ..., caps: _Optional[int] = ...) -> None: ...
 
 class InfoReply(_message.Message):
-    __slots__ = ["calibration", "clock", "diagnoser", "factored", "info", "max_sample_values"]
+    __slots__ = ["calibration", "clock", "diagnoser", "factored", "info", "max_sample_values", "thermometer"]
     CALIBRATION_FIELD_NUMBER: _ClassVar[int]
     CLOCK_FIELD_NUMBER: _ClassVar[int]
     DIAGNOSER_FIELD_NUMBER: _ClassVar[int]
     FACTORED_FIELD_NUMBER: _ClassVar[int]
     INFO_FIELD_NUMBER: _ClassVar[int]
     MAX_SAMPLE_VALUES_FIELD_NUMBER: _ClassVar[int]
+    THERMOMETER_FIELD_NUMBER: _ClassVar[int]
     calibration: bytes
     clock: bool
     diagnoser: bool
     factored: bool
     info: Info
     max_sample_values: int
-    def __init__(self, info: _Optional[_Union[Info, _Mapping]] = ..., clock: bool = ..., factored: bool = ..., diagnoser: bool = ..., calibration: _Optional[bytes] = ..., max_sample_values: _Optional[int] = ...) -> None: ...
+    thermometer: bool
+    def __init__(self, info: _Optional[_Union[Info, _Mapping]] = ..., clock: bool = ..., factored: bool = ..., diagnoser: bool = ..., calibration: _Optional[bytes] = ..., max_sample_values: _Optional[int] = ..., thermometer: bool = ...) -> None: ...
 
 class InfoRequest(_message.Message):
     __slots__ = []
@@ -303,6 +307,20 @@ class StatusReply(_message.Message):
 class StatusRequest(_message.Message):
     __slots__ = []
     def __init__(self) -> None: ...
+
+class TemperatureReply(_message.Message):
+    __slots__ = ["celsius", "ok"]
+    CELSIUS_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    celsius: float
+    ok: bool
+    def __init__(self, celsius: _Optional[float] = ..., ok: bool = ...) -> None: ...
+
+class TemperatureRequest(_message.Message):
+    __slots__ = ["call"]
+    CALL_FIELD_NUMBER: _ClassVar[int]
+    call: Call
+    def __init__(self, call: _Optional[_Union[Call, _Mapping]] = ...) -> None: ...
 
 class VectorRequest(_message.Message):
     __slots__ = ["call", "v"]

@@ -84,6 +84,11 @@ class BoardStub(object):
         request_serializer=spukit_dot_board_dot_v1_dot_board__pb2.DiagnoseRequest.SerializeToString,
         response_deserializer=spukit_dot_board_dot_v1_dot_board__pb2.DiagnoseReply.FromString,
         )
+    self.Temperature = channel.unary_unary(
+        '/spukit.board.v1.Board/Temperature',
+        request_serializer=spukit_dot_board_dot_v1_dot_board__pb2.TemperatureRequest.SerializeToString,
+        response_deserializer=spukit_dot_board_dot_v1_dot_board__pb2.TemperatureReply.FromString,
+        )
 
 
 class BoardServicer(object):
@@ -165,8 +170,11 @@ class BoardServicer(object):
 
   def Sample(self, request, context):
     """Sample takes all samples in one board call and streams them in chunks
-    (gRPC's flow control paces the stream); a board error such as
-    saturation ends the stream after the last chunk.
+    of whole samples (gRPC's flow control paces the stream), while later
+    samples are still being taken where the board reports its progress; a
+    board error such as saturation ends the stream after the last chunk.
+    A chunk may repeat samples already sent (a retry streams the recorded
+    call again from sample 0): place each by its first index.
     """
     context.set_code(grpc.StatusCode.UNIMPLEMENTED)
     context.set_details('Method not implemented!')
@@ -191,6 +199,15 @@ class BoardServicer(object):
   def Diagnose(self, request, context):
     # missing associated documentation comment in .proto file
     pass
+    context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+    context.set_details('Method not implemented!')
+    raise NotImplementedError('Method not implemented!')
+
+  def Temperature(self, request, context):
+    """Temperature reads the board's temperature where it reports one
+    (InfoReply.thermometer); it changes nothing, so it needs no sequence
+    number. Since v1.2.
+    """
     context.set_code(grpc.StatusCode.UNIMPLEMENTED)
     context.set_details('Method not implemented!')
     raise NotImplementedError('Method not implemented!')
@@ -267,6 +284,11 @@ def add_BoardServicer_to_server(servicer, server):
           servicer.Diagnose,
           request_deserializer=spukit_dot_board_dot_v1_dot_board__pb2.DiagnoseRequest.FromString,
           response_serializer=spukit_dot_board_dot_v1_dot_board__pb2.DiagnoseReply.SerializeToString,
+      ),
+      'Temperature': grpc.unary_unary_rpc_method_handler(
+          servicer.Temperature,
+          request_deserializer=spukit_dot_board_dot_v1_dot_board__pb2.TemperatureRequest.FromString,
+          response_serializer=spukit_dot_board_dot_v1_dot_board__pb2.TemperatureReply.SerializeToString,
       ),
   }
   generic_handler = grpc.method_handlers_generic_handler(
