@@ -238,16 +238,18 @@ class SampleChunk(_message.Message):
     def __init__(self, first: _Optional[int] = ..., values: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class SampleRequest(_message.Message):
-    __slots__ = ["call", "chunk_samples", "period_ns", "samples"]
+    __slots__ = ["call", "chunk_samples", "period_ns", "resume_from", "samples"]
     CALL_FIELD_NUMBER: _ClassVar[int]
     CHUNK_SAMPLES_FIELD_NUMBER: _ClassVar[int]
     PERIOD_NS_FIELD_NUMBER: _ClassVar[int]
+    RESUME_FROM_FIELD_NUMBER: _ClassVar[int]
     SAMPLES_FIELD_NUMBER: _ClassVar[int]
     call: Call
     chunk_samples: int
     period_ns: int
+    resume_from: int
     samples: int
-    def __init__(self, call: _Optional[_Union[Call, _Mapping]] = ..., period_ns: _Optional[int] = ..., samples: _Optional[int] = ..., chunk_samples: _Optional[int] = ...) -> None: ...
+    def __init__(self, call: _Optional[_Union[Call, _Mapping]] = ..., period_ns: _Optional[int] = ..., samples: _Optional[int] = ..., chunk_samples: _Optional[int] = ..., resume_from: _Optional[int] = ...) -> None: ...
 
 class SaturationError(_message.Message):
     __slots__ = ["counts", "samples"]

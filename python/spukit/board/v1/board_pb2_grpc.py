@@ -173,8 +173,8 @@ class BoardServicer(object):
     of whole samples (gRPC's flow control paces the stream), while later
     samples are still being taken where the board reports its progress; a
     board error such as saturation ends the stream after the last chunk.
-    A chunk may repeat samples already sent (a retry streams the recorded
-    call again from sample 0): place each by its first index.
+    A retry streams the recorded call again from resume_from: place each
+    chunk by its first index.
     """
     context.set_code(grpc.StatusCode.UNIMPLEMENTED)
     context.set_details('Method not implemented!')
