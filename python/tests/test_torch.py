@@ -48,8 +48,9 @@ def exact_direction(model, x, target, loss, lam):
     return (g - u.T @ y) / lam
 
 
+@pytest.mark.parametrize("per_example", [False, True], ids=["vjp", "functorch"])
 @pytest.mark.parametrize("loss_name", ["mse", "cross_entropy"])
-def test_direction_is_natural_gradient_on_a_cnn(quiet40, loss_name):
+def test_direction_is_natural_gradient_on_a_cnn(quiet40, loss_name, per_example):
     loss = {"mse": torch.nn.functional.mse_loss, "cross_entropy": torch.nn.functional.cross_entropy}[loss_name]
     rng = np.random.default_rng(1)
     x = torch.from_numpy(rng.standard_normal((4, 1, 8, 8)))
@@ -61,13 +62,14 @@ def test_direction_is_natural_gradient_on_a_cnn(quiet40, loss_name):
     with spukit.Board(quiet40.uri) as b:
         # t = 2000 in the problem's time: the slowest mode (λ_min ≥ λ = 0.1)
         # decays by e^{−200}; what remains is round-off.
-        opt = st.TNGD(model.parameters(), b, lr=0.1, damping=lam, t=2000, loss=loss_name)
+        opt = st.TNGD(model.parameters(), b, lr=0.1, damping=lam, t=2000, loss=loss_name,
+                      model=model if per_example else None)
 
         def closure():
             out = model(x)
             return loss(out, target), out
         before = [p.detach().clone() for p in model.parameters()]
-        opt.step(closure)
+        opt.step(closure, inputs=x if per_example else None)
     got = opt.last["direction"]
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-7 * np.abs(want).max())
     # The parameters moved by −lr·g̃ and .grad holds the gradient.
