@@ -47,7 +47,8 @@ test: lint cross
 PYTHON ?= $(shell for p in python3 /usr/bin/python3; do $$p -c 'import numpy, grpc, google.protobuf, pytest' 2>/dev/null && { echo $$p; exit; }; done; echo python3)
 test-python:
 	@missing=$$($(PYTHON) scripts/python-deps.py 2>/dev/null || echo python3); \
-	if [ -n "$$missing" ]; then echo "python tests skipped: apt-get install $$missing"; \
+	if [ -n "$$missing" ] && [ "$$CI" = true ]; then echo "python tests need: apt-get install $$missing (CI=true: not skipped)"; exit 1; \
+	elif [ -n "$$missing" ]; then echo "python tests skipped: apt-get install $$missing"; \
 	else cd python && $(PYTHON) -m pytest -q -p no:cacheprovider; fi
 
 # The simulator against ngspice with ten times longer runs than make test;
