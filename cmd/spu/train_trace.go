@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/spukit/spukit/checkpoint"
 	"github.com/spukit/spukit/optim"
 	"github.com/spukit/spukit/training"
 )
@@ -45,16 +46,22 @@ type trainTrace struct {
 }
 
 // newTrainTrace creates the --trace file for a run on n training examples;
-// nil without --trace.
-func newTrainTrace(path string, c *trainConfig, model *optim.MLP, n int) (*trainTrace, error) {
+// nil without --trace. θ before the first step is the model's, or the
+// checkpoint's when resuming (training.Run restores it into the model only
+// after this).
+func newTrainTrace(path string, c *trainConfig, model *optim.MLP, n int, resume *checkpoint.Checkpoint) (*trainTrace, error) {
 	if path == "" {
 		return nil, nil
+	}
+	theta0 := model.Params()
+	if resume != nil {
+		theta0 = resume.Theta
 	}
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("--trace: %w", err)
 	}
-	return &trainTrace{f: f, w: bufio.NewWriter(f), model: model, prev: append([]float64(nil), model.Params()...),
+	return &trainTrace{f: f, w: bufio.NewWriter(f), model: model, prev: append([]float64(nil), theta0...),
 		lr: c.LR, seed: c.Seed, n: n, batch: c.Batch, perEpoch: training.PerEpoch(n, c.Batch), orderEpoch: -1, first: true}, nil
 }
 

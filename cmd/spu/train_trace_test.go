@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/spukit/spukit/checkpoint"
 	"github.com/spukit/spukit/mnist"
 	"github.com/spukit/spukit/optim"
 	"github.com/spukit/spukit/training"
@@ -62,5 +63,49 @@ func TestTrainTrace(t *testing.T) {
 		for i, g := range it.Grad {
 			theta[i] -= 0.1 * g
 		}
+	}
+}
+
+// readTrace reads a --trace file's lines.
+func readTrace(t *testing.T, path string) []traceLine {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var out []traceLine
+	for _, ln := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		var l traceLine
+		require.NoError(t, json.Unmarshal([]byte(ln), &l))
+		out = append(out, l)
+	}
+	return out
+}
+
+// TestTrainTraceResume: a resumed run's trace starts from the checkpoint's
+// θ (not the seeded initial θ the model had before training.Run restored
+// it), and its directions are the straight run's for the same iterations.
+func TestTrainTraceResume(t *testing.T) {
+	straight, split := filepath.Join(t.TempDir(), "s.jsonl"), t.TempDir()
+	common := []string{"--optimizer", "sgd", "--lr", "0.1", "--eval-every", "2"}
+	code, _, errs := spu(t, trainArgs(append(common, "--iterations", "4", "--trace", straight)...)...)
+	require.Equal(t, exitOK, code, errs)
+	code, _, errs = spu(t, trainArgs(append(common, "--iterations", "2", "--checkpoint", split)...)...)
+	require.Equal(t, exitOK, code, errs)
+	ck, _, err := checkpoint.Load(split)
+	require.NoError(t, err)
+	resumed := filepath.Join(t.TempDir(), "r.jsonl")
+	code, _, errs = spu(t, trainArgs(append(common, "--iterations", "4", "--checkpoint", split, "--resume", "--trace", resumed)...)...)
+	require.Equal(t, exitOK, code, errs)
+
+	want, got := readTrace(t, straight), readTrace(t, resumed)
+	require.Len(t, want, 4)
+	require.Len(t, got, 2)
+	require.Equal(t, ck.Theta, got[0].Theta, "θ before the first resumed step is the checkpoint's")
+	for i, l := range got {
+		w := want[i+2]
+		assert.Equal(t, w.Iteration, l.Iteration)
+		assert.Equal(t, w.Indices, l.Indices)
+		// Resuming is bit-identical (TestTrainResumeBitIdentical), so the
+		// directions are too.
+		assert.Equal(t, w.Direction, l.Direction, "direction at iteration %d", l.Iteration)
 	}
 }
