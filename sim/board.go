@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/spukit/spukit/hal"
@@ -56,6 +55,8 @@ type Board struct {
 
 	railHits []int // rail hits per cell since its last reading
 	tmp, z   []float64
+
+	adcLSB, adcTop float64 // the ADC's LSB and top code, read per reading
 }
 
 // step is the cached exact transition over one duration.
@@ -127,6 +128,7 @@ func New(p Profile, seed uint64) (*Board, error) {
 	if err := b.info.Validate(); err != nil {
 		return nil, fmt.Errorf("profile %q: %w", p.Name, err)
 	}
+	b.adcLSB, b.adcTop = b.info.ADC.LSB(), math.Exp2(float64(p.ADC.Bits))-1
 	b.tempC = p.Thermal.AmbientC + p.Thermal.StdC*b.tempR.NormFloat64()
 	if p.drifts() {
 		b.nextUpdate = phys.Seconds(p.Thermal.UpdateS)
@@ -363,41 +365,6 @@ func (b *Board) SampleStream(ctx context.Context, period time.Duration, dst []fl
 	return rows, nil
 }
 
-// read converts node i through the ADC; it reports saturation when the
-// reading is beyond the ADC's codes or the node hit its rail since the
-// last reading.
-func (b *Board) read(i int) (float64, bool) {
-	a := b.prof.ADC
-	r := b.x[i]
-	if len(b.x) > b.k {
-		r = b.x[b.k+i] // the anti-aliasing filter's output
-	}
-	if a.NoiseV > 0 {
-		r += a.NoiseV * b.adcR.NormFloat64()
-	}
-	r = r*b.tr.adcGain[i] + b.tr.adcOffset[i]
-	sat := b.railHits[i] > 0
-	b.railHits[i] = 0
-	if a.Bits == 0 {
-		if r < a.MinV {
-			return a.MinV, true
-		}
-		if r > a.MaxV {
-			return a.MaxV, true
-		}
-		return r, sat
-	}
-	lsb := b.info.ADC.LSB()
-	top := math.Exp2(float64(a.Bits)) - 1
-	code := math.Round((r - a.MinV) / lsb)
-	if code < 0 {
-		code, sat = 0, true
-	} else if code > top {
-		code, sat = top, true
-	}
-	return a.MinV + code*lsb, sat
-}
-
 // busy advances the board for d while the host is programming it: the
 // analog state keeps evolving on the old settings.
 func (b *Board) busy(ctx context.Context, d time.Duration) error {
@@ -525,30 +492,6 @@ func finite(v []float64) bool {
 	for _, x := range v {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return false
-		}
-	}
-	return true
-}
-
-// dot is the inner product of a and b[:len(a)]. Short rows (small boards)
-// stay inline; long ones use gonum's assembly kernel.
-func dot(a, b []float64) float64 {
-	if len(a) >= 32 {
-		return floats.Dot(a, b[:len(a)])
-	}
-	acc := 0.0
-	for j, v := range a {
-		acc += v * b[j]
-	}
-	return acc
-}
-
-func isLower(l []float64, k int) bool {
-	for i := range k {
-		for j := i + 1; j < k; j++ {
-			if l != nil && l[i*k+j] != 0 {
-				return false
-			}
 		}
 	}
 	return true

@@ -492,42 +492,6 @@ func (b *Board) applyFull(s *step) error {
 	return nil
 }
 
-// propagate sets y = Φx + c + Lz for fresh standard normals z. With the
-// ADC filter, Φ has known zeros, which it skips: node voltages do not
-// depend on filter states, and a channel's filter states depend on the
-// node voltages and on their own channel only (Φ_ff = e^{−Fh} ⊗ I).
-func (b *Board) propagate(s *step, n int, x, y []float64) {
-	if nx := s.nx; nx < n {
-		k := b.k
-		for i := range n {
-			row := s.phi[i*n : i*n+n]
-			v := s.c[i] + dot(row[:nx], x)
-			if i >= nx {
-				c := (i - nx) % k
-				v += row[nx+c]*x[nx+c] + row[nx+k+c]*x[nx+k+c]
-			}
-			y[i] = v
-		}
-	} else {
-		for i := range n {
-			y[i] = s.c[i] + dot(s.phi[i*n:i*n+n], x)
-		}
-	}
-	if s.l != nil {
-		z := b.z[:n]
-		for j := range z {
-			z[j] = b.noise.NormFloat64()
-		}
-		for i := range n {
-			m := n
-			if s.lower {
-				m = i + 1
-			}
-			y[i] += dot(s.l[i*n:i*n+m], z)
-		}
-	}
-}
-
 // divergedErr latches the divergence fault: only an unstable realised
 // drift without rails overflows. It holds until the state or the
 // couplings are set again.
