@@ -7,8 +7,9 @@
 
 problem.json is {"a": [[...], ...], "b": [...]}; --a A.csv --b b.csv
 reads CSV (rows of numbers; b one row or one column). Without --a a small
-4 × 4 SPD problem is solved. The two answers agree within their standard
-errors (each run draws its own board noise).
+4 × 4 SPD problem is solved. Both print the same x: the server reopens
+its board for every lease, so each client sees the same seeded board and
+draws the same noise (docs/python.md).
 """
 
 import argparse

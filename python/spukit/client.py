@@ -90,10 +90,31 @@ def _loopback(host: str) -> bool:
         return False
 
 
+# The wire carries board times as int64 nanoseconds (Go's time.Duration).
+_MAX_NS = (1 << 63) - 1
+
+# sample() refuses a request whose result would exceed this many bytes
+# rather than letting numpy try (and fail, or swap) to allocate it; read
+# longer records in parts.
+MAX_SAMPLE_BYTES = 1 << 32
+
+
 def _ns(seconds: float, what: str) -> int:
+    """seconds as int64 nanoseconds (Go's time.Duration, the wire's unit)."""
     if not np.isfinite(seconds):
         raise errors.InvalidError(f"{what} = {seconds} s: want a finite time")
+    if abs(seconds) * 1e9 > _MAX_NS:
+        raise errors.OutOfRangeError(f"{what} = {seconds} s: want at most {_MAX_NS * 1e-9:.4g} s (int64 nanoseconds)")
     return int(round(seconds * 1e9))
+
+
+def _positive_ns(ns, what: str) -> int:
+    """ns checked as a positive board time (hal: ErrInvalid otherwise)."""
+    if int(ns) != ns or ns <= 0:
+        raise errors.InvalidError(f"{what} = {ns} ns: want a positive whole number of nanoseconds")
+    if ns > _MAX_NS:
+        raise errors.OutOfRangeError(f"{what} = {ns} ns: want at most {_MAX_NS} (int64 nanoseconds)")
+    return int(ns)
 
 
 class Board:
@@ -355,26 +376,39 @@ class Board:
 
     def run_ns(self, ns: int) -> None:
         """run, with the board time in integer nanoseconds (the wire's unit)."""
+        ns = _positive_ns(ns, "run")
         call = self._next()
-        req = board_pb2.RunRequest(call=call, duration_ns=int(ns))
+        req = board_pb2.RunRequest(call=call, duration_ns=ns)
         self._invoke("run", call, lambda: self._stub.Run(req, metadata=self._metadata()))
 
     def sample(self, n: int, period: float | None = None) -> np.ndarray:
         """Reads n samples, one every ``period`` seconds (default: the
-        board's minimum), as an (n, cells) float64 array of volts. A
-        request larger than the server's per-call bound is split into
-        successive calls. A saturated reading raises SaturatedError with
-        the samples read in its ``data``."""
+        board's minimum; a shorter period is OutOfRangeError), as an
+        (n, cells) float64 array of volts. A request larger than the
+        server's per-call bound is split into successive calls; one whose
+        array would exceed MAX_SAMPLE_BYTES is refused (read it in parts).
+        A saturated reading raises SaturatedError with the samples read in
+        its ``data``."""
         if period is None:
             return self.sample_ns(n, self.info().min_sample_period_ns)
         return self.sample_ns(n, _ns(period, "sample period"))
 
     def sample_ns(self, n: int, period_ns: int) -> np.ndarray:
         """sample, with the period in integer nanoseconds (the wire's unit)."""
-        k = self.info().cells
+        info = self.info()
+        k = info.cells
         if int(n) != n or n < 1:
             raise errors.DimensionError(f"sample: n = {n}, want a positive number of samples")
         n = int(n)
+        if n * k * 8 > MAX_SAMPLE_BYTES:
+            raise errors.OutOfRangeError(f"sample: n = {n} samples of {k} cells is {n * k * 8} bytes, over "
+                                         f"MAX_SAMPLE_BYTES = {MAX_SAMPLE_BYTES} (n ≤ {MAX_SAMPLE_BYTES // (8 * k)}): "
+                                         "read it in parts")
+        if int(period_ns) != period_ns or not info.min_sample_period_ns <= period_ns <= _MAX_NS:
+            raise errors.OutOfRangeError(f"sample period = {period_ns} ns: want a whole number from the board's "
+                                         f"minimum {info.min_sample_period_ns} to {_MAX_NS} "
+                                         "(or period=None for the minimum)")
+        period_ns = int(period_ns)
         out = np.empty((n, k), dtype=np.float64)
         per_call = max(1, self.info().max_sample_values // k)
         done = 0

@@ -70,6 +70,29 @@ def test_dimension_error_before_the_call(ideal):
             b.sample(0)
 
 
+def test_times_and_sizes_checked_before_the_call(ideal):
+    # Board times travel as int64 nanoseconds (max ≈ 9.22e9 s); a sample
+    # record is bounded by MAX_SAMPLE_BYTES; the period by the board's
+    # minimum (5 µs on sim:ideal). Each must fail here, naming the value,
+    # not as protobuf's range error, a MemoryError or a silent default.
+    with spukit.Board(ideal.uri) as b:
+        with pytest.raises(spukit.OutOfRangeError, match="1e\\+20"):
+            b.run(1e20)
+        with pytest.raises(spukit.InvalidError, match="positive"):
+            b.run(0)
+        with pytest.raises(spukit.InvalidError, match="finite"):
+            b.run(float("nan"))
+        with pytest.raises(spukit.OutOfRangeError, match="MAX_SAMPLE_BYTES"):
+            b.sample(10 ** 12)
+        with pytest.raises(spukit.OutOfRangeError, match="minimum 5000"):
+            b.sample(4, 0)
+        with pytest.raises(spukit.OutOfRangeError, match="minimum 5000"):
+            b.sample(4, 1e-6)
+        # The board is still usable, and the boundary values are accepted.
+        assert b.sample(2, 5e-6).shape == (2, 8)
+        b.run_ns(1)
+
+
 def test_unstable_refused(ideal):
     with spukit.Board(ideal.uri) as b:
         with pytest.raises(spukit.UnstableError) as e:
