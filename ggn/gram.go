@@ -17,6 +17,7 @@ import (
 type GramWork struct {
 	st, aa []float64   // per block: transposed signals (Out × m), input Gram (samples², upper)
 	rows   [][]float64 // one row buffer (m) per worker
+	sp     Sparse      // a sparse block input's nonzeros
 }
 
 func grow(s []float64, n int) []float64 {
@@ -60,8 +61,13 @@ func Gram(dst []float64, j *hal.Jacobian, ws *GramWork) {
 			}
 		}
 		aa := ws.aa[i*b*b : (i+1)*b*b]
-		blas64.Syrk(blas.NoTrans, 1, general(b, blk.In, blk.In, blk.Input), 0,
-			blas64.Symmetric{Uplo: blas.Upper, N: b, Stride: b, Data: aa})
+		if float64(Nonzeros(blk.Input)) < SparseDensity*float64(len(blk.Input)) {
+			ws.sp.Set(blk.Input, b, blk.In)
+			ws.sp.UpperGram(aa) // Syrk's result bit for bit
+		} else {
+			blas64.Syrk(blas.NoTrans, 1, general(b, blk.In, blk.In, blk.Input), 0,
+				blas64.Symmetric{Uplo: blas.Upper, N: b, Stride: b, Data: aa})
+		}
 		ls = append(ls, layer{out: blk.Out, sig: blk.Signal, st: st, aa: aa})
 	}
 	clear(dst)

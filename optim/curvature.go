@@ -109,7 +109,7 @@ func (it *Iteration) Factorization() *hal.Factorization {
 	for l := range L {
 		j.Blocks = append(j.Blocks, hal.JacobianBlock{
 			Col: m.Offset(l), Out: m.Sizes[l+1], In: m.Sizes[l] + 1,
-			Signal: sig[l], Input: ps.in[l],
+			Signal: sig[l], Input: ps.input(l),
 		})
 	}
 	h := make([]float64, b*k*k)

@@ -8,6 +8,8 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
+
+	"github.com/spukit/spukit/ggn"
 )
 
 // Errors of the model, its own rather than the board contract's (package
@@ -161,13 +163,15 @@ func (b Batch) Slice(i, j, inputs int) Batch {
 // pass even after an optimiser has updated θ.
 type pass struct {
 	b      int
-	in     [][]float64 // per layer: b × (In+1) augmented inputs
-	dact   [][]float64 // per hidden layer l ≥ 1: b × In_l, act'(z) of the previous layer
-	w      [][]float64 // per layer l ≥ 1: a copy of W_l at the time of the pass
-	logits []float64   // b × Out
-	prob   []float64   // b × Out: softmax, or the sigmoid for one output
-	loss   float64     // mean over the batch
-	right  int         // correctly classified examples
+	x      []float64     // the batch's inputs, b × Inputs
+	in     [][]float64   // per layer: b × (In+1) augmented inputs (the first nil until input(0) makes it)
+	dact   [][]float64   // per hidden layer l ≥ 1: b × In_l, act'(z) of the previous layer
+	w      [][]float64   // per layer l ≥ 1: a copy of W_l at the time of the pass
+	sp     []*ggn.Sparse // per layer: the nonzeros of in[l] when they are few (else nil)
+	logits []float64     // b × Out
+	prob   []float64     // b × Out: softmax, or the sigmoid for one output
+	loss   float64       // mean over the batch
+	right  int           // correctly classified examples
 }
 
 func (m *MLP) check(bt Batch) error {
@@ -192,29 +196,36 @@ func general(rows, cols, stride int, data []float64) blas64.General {
 // backward pass and the curvature need.
 func (m *MLP) forward(bt Batch, keep bool) *pass {
 	b, L := bt.Size(), m.Layers()
-	ps := &pass{b: b}
-	in0 := m.Inputs()
-	aug := make([]float64, b*(in0+1))
-	for s := range b {
-		copy(aug[s*(in0+1):], bt.X[s*in0:(s+1)*in0])
-		aug[s*(in0+1)+in0] = 1
+	ps := &pass{b: b, x: bt.X}
+	// The first layer's input stays implicit while it is sparse: the
+	// products use its nonzeros, and pass.input makes the augmented copy
+	// only for the curvature.
+	var aug []float64
+	sp := firstInput(bt.X, b, m.Inputs(), keep || ggn.GemmSerial(b, m.Sizes[1]))
+	if sp == nil {
+		aug = ps.input(0)
 	}
 	for l := range L {
 		in, out := m.Sizes[l], m.Sizes[l+1]
+		if l > 0 {
+			sp = nil
+			if keep || ggn.GemmSerial(b, out) { // backward uses it; or the forward product can
+				sp = sparseInput(aug, b, in+1)
+			}
+		}
 		ps.in = append(ps.in, aug)
+		ps.sp = append(ps.sp, sp)
 		if keep && l > 0 {
 			ps.w = append(ps.w, append([]float64(nil), m.W(l)...))
 		}
-		a := general(b, in+1, in+1, aug)
-		w := general(out, in+1, in+1, m.W(l))
 		if l == L-1 {
 			ps.logits = make([]float64, b*out)
-			blas64.Gemm(blas.NoTrans, blas.Trans, 1, a, w, 0, general(b, out, out, ps.logits))
+			ps.mulInput(l, ps.logits, out, sp, m.W(l), in+1, out)
 			break
 		}
 		// The pre-activations go straight into the next layer's augmented input.
 		next := make([]float64, b*(out+1))
-		blas64.Gemm(blas.NoTrans, blas.Trans, 1, a, w, 0, general(b, out, out+1, next))
+		ps.mulInput(l, next, out+1, sp, m.W(l), in+1, out)
 		var d []float64
 		if keep {
 			d = make([]float64, b*out)
@@ -247,9 +258,68 @@ func (m *MLP) forward(bt Batch, keep bool) *pass {
 	}
 	m.loss(ps, bt)
 	if !keep {
-		ps.in = nil
+		ps.in, ps.sp = nil, nil
 	}
 	return ps
+}
+
+// firstInput returns the nonzeros of the first layer's augmented input
+// (x with a column of ones) when they are few and can be used, else nil.
+func firstInput(x []float64, rows, cols int, use bool) *ggn.Sparse {
+	if !use {
+		return nil
+	}
+	if float64(ggn.Nonzeros(x)+rows) >= ggn.SparseDensity*float64(rows*(cols+1)) {
+		return nil
+	}
+	sp := new(ggn.Sparse)
+	sp.SetOnes(x, rows, cols)
+	return sp
+}
+
+// input returns layer l's augmented input (b × (In+1)), making the first
+// layer's from the batch when the forward pass did not need it.
+func (ps *pass) input(l int) []float64 {
+	if l < len(ps.in) && ps.in[l] != nil {
+		return ps.in[l]
+	}
+	in0 := len(ps.x) / ps.b
+	aug := make([]float64, ps.b*(in0+1))
+	for s := range ps.b {
+		copy(aug[s*(in0+1):], ps.x[s*in0:(s+1)*in0])
+		aug[s*(in0+1)+in0] = 1
+	}
+	if l < len(ps.in) {
+		ps.in[l] = aug
+	}
+	return aug
+}
+
+// sparseInput returns the nonzeros of a layer's input (rows × cols) when
+// they are few enough for the sparse products to be faster, else nil.
+// Only the first layer's pixels qualify in practice; the sparse products
+// give the dense ones' results bit for bit (ggn.Sparse), so the choice
+// changes only the speed.
+func sparseInput(a []float64, rows, cols int) *ggn.Sparse {
+	if float64(ggn.Nonzeros(a)) >= ggn.SparseDensity*float64(len(a)) {
+		return nil
+	}
+	sp := new(ggn.Sparse)
+	sp.Set(a, rows, cols)
+	return sp
+}
+
+// mulInput sets z (b × out, row stride ldz) to A·Wᵀ for layer l's input A
+// (b × cols, its nonzeros sp or nil) and the weights w (out × cols): by
+// the sparse product when there is one and gonum would multiply serially
+// (ggn.GemmSerial: the same summation order), else by gonum.
+func (ps *pass) mulInput(l int, z []float64, ldz int, sp *ggn.Sparse, w []float64, cols, out int) {
+	if sp != nil && ggn.GemmSerial(ps.b, out) {
+		sp.MulTrans(z, ldz, w, out)
+		return
+	}
+	blas64.Gemm(blas.NoTrans, blas.Trans, 1, general(ps.b, cols, cols, ps.input(l)), general(out, cols, cols, w), 0,
+		general(ps.b, out, ldz, z))
 }
 
 // loss fills ps.prob, ps.loss and ps.right from ps.logits.
@@ -376,8 +446,12 @@ func (m *MLP) backward(ps *pass, bt Batch) []float64 {
 	for l := m.Layers() - 1; l >= 0; l-- {
 		in, out := m.Sizes[l], m.Sizes[l+1]
 		d := general(b, out, out, delta)
-		blas64.Gemm(blas.Trans, blas.NoTrans, 1, d, general(b, in+1, in+1, ps.in[l]),
-			0, general(out, in+1, in+1, grad[m.off[l]:m.off[l+1]]))
+		if sp := ps.sp[l]; sp != nil {
+			sp.TransMul(grad[m.off[l]:m.off[l+1]], delta, out) // gonum's Dgemm bit for bit
+		} else {
+			blas64.Gemm(blas.Trans, blas.NoTrans, 1, d, general(b, in+1, in+1, ps.input(l)),
+				0, general(out, in+1, in+1, grad[m.off[l]:m.off[l+1]]))
+		}
 		if l == 0 {
 			break
 		}
