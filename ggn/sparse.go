@@ -193,31 +193,14 @@ func (s *Sparse) rowDots(out []float64, r int, t []float64, n, lo int, acc []flo
 	for q := range 4 {
 		es, ee := s.lanes[4*r+q], s.lanes[4*r+q+1]
 		dl := acc[q*n : (q+1)*n]
+		val, col := s.val[es:ee], s.col[es:ee]
 		p := lo
 		for ; p+8 <= n; p += 8 {
-			var a0, a1, a2, a3, a4, a5, a6, a7 float64
-			for e := es; e < ee; e++ {
-				v := s.val[e]
-				row := t[int(s.col[e])*n+p:]
-				row = row[:8]
-				a0 += float64(v * row[0])
-				a1 += float64(v * row[1])
-				a2 += float64(v * row[2])
-				a3 += float64(v * row[3])
-				a4 += float64(v * row[4])
-				a5 += float64(v * row[5])
-				a6 += float64(v * row[6])
-				a7 += float64(v * row[7])
-			}
-			dl[p], dl[p+1], dl[p+2], dl[p+3] = a0, a1, a2, a3
-			dl[p+4], dl[p+5], dl[p+6], dl[p+7] = a4, a5, a6, a7
+			d := dl[p : p+8 : p+8]
+			d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7] = dots8(val, col, t, n, p)
 		}
 		for ; p < n; p++ {
-			a := 0.0
-			for e := es; e < ee; e++ {
-				a += float64(s.val[e] * t[int(s.col[e])*n+p])
-			}
-			dl[p] = a
+			dl[p] = dot1(val, col, t, n, p)
 		}
 	}
 	for p := lo; p < n; p++ {
@@ -236,34 +219,48 @@ func (s *Sparse) TransMul(c, d []float64, n int) {
 	}
 	cols := s.Cols
 	for i := range cols {
-		es, ee := s.cstart[i], s.cstart[i+1]
+		val, row := s.cval[s.cstart[i]:s.cstart[i+1]], s.crow[s.cstart[i]:s.cstart[i+1]]
 		p := 0
 		for ; p+8 <= n; p += 8 {
-			var a0, a1, a2, a3, a4, a5, a6, a7 float64
-			for e := es; e < ee; e++ {
-				v := s.cval[e]
-				row := d[int(s.crow[e])*n+p:]
-				row = row[:8]
-				a0 += float64(v * row[0])
-				a1 += float64(v * row[1])
-				a2 += float64(v * row[2])
-				a3 += float64(v * row[3])
-				a4 += float64(v * row[4])
-				a5 += float64(v * row[5])
-				a6 += float64(v * row[6])
-				a7 += float64(v * row[7])
-			}
+			a0, a1, a2, a3, a4, a5, a6, a7 := dots8(val, row, d, n, p)
 			c[p*cols+i], c[(p+1)*cols+i], c[(p+2)*cols+i], c[(p+3)*cols+i] = a0, a1, a2, a3
 			c[(p+4)*cols+i], c[(p+5)*cols+i], c[(p+6)*cols+i], c[(p+7)*cols+i] = a4, a5, a6, a7
 		}
 		for ; p < n; p++ {
-			a := 0.0
-			for e := es; e < ee; e++ {
-				a += float64(s.cval[e] * d[int(s.crow[e])*n+p])
-			}
-			c[p*cols+i] = a
+			c[p*cols+i] = dot1(val, row, d, n, p)
 		}
 	}
+}
+
+// dots8 returns Σ_e val[e]·t[idx[e], p+j] for j = 0..7 (t row-major with
+// n columns), each sum in e's order from +0, in registers.
+func dots8(val []float64, idx []int32, t []float64, n, p int) (a0, a1, a2, a3, a4, a5, a6, a7 float64) {
+	idx = idx[:len(val)]
+	for e, v := range val {
+		row := t[int(idx[e])*n+p:]
+		row = row[:8]
+		// float64(…) keeps each product rounded on its own, as gonum's
+		// kernels do (no FMA where the compiler would fuse).
+		a0 += float64(v * row[0])
+		a1 += float64(v * row[1])
+		a2 += float64(v * row[2])
+		a3 += float64(v * row[3])
+		a4 += float64(v * row[4])
+		a5 += float64(v * row[5])
+		a6 += float64(v * row[6])
+		a7 += float64(v * row[7])
+	}
+	return
+}
+
+// dot1 is dots8 for one column.
+func dot1(val []float64, idx []int32, t []float64, n, p int) float64 {
+	idx = idx[:len(val)]
+	a := 0.0
+	for e, v := range val {
+		a += float64(v * t[int(idx[e])*n+p])
+	}
+	return a
 }
 
 // UpperGram sets the upper triangle of c (Rows × Rows, row-major) to A·Aᵀ:
