@@ -104,7 +104,7 @@ func propagateSmall(s *step, n int, x, z, y []float64) {
 // reading is beyond the ADC's codes or the node hit its rail since the
 // last reading.
 func (b *Board) read(i int) (float64, bool) {
-	a := b.prof.ADC
+	a := &b.prof.ADC // not a copy: this runs per reading
 	r := b.x[i]
 	if len(b.x) > b.k {
 		r = b.x[b.k+i] // the anti-aliasing filter's output
