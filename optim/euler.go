@@ -62,7 +62,8 @@ func (o EulerOptions) withDefaults() EulerOptions {
 //	dg̃ = −(F g̃ − g) dt + N(0, 2κ₀ dt)
 //
 // with F = λI + (1/b)JᵀHJ applied matrix-free (Iteration.FVec, O(b·N) per
-// step), for analog time T in steps of δt, starting from the previous
+// step) or, without noise and when it is cheaper, in the dual space of
+// G = UUᵀ (O(m²) per step; see dualRun), for analog time T in steps of δt, starting from the previous
 // iteration's g̃ (the first iteration from g), then θ ← θ − η g̃. With κ₀ = 0
 // and T → ∞ it is NGD, with T → 0 SGD. The scheme is stable only while
 // δt·λ_max(F) < 2; beyond that g̃ grows geometrically and Step returns an
@@ -76,6 +77,7 @@ func (o EulerOptions) withDefaults() EulerOptions {
 type TNGDEuler struct {
 	opts EulerOptions
 	prev []float64
+	mode eulerMode
 }
 
 // NewTNGDEuler validates opts and returns the reference optimiser.
@@ -135,11 +137,6 @@ func (o *TNGDEuler) Direction(ctx context.Context, it *Iteration) ([]float64, St
 	steps := int(math.Ceil(o.opts.T/o.opts.Dt - 1e-9))
 	steps = max(steps, 1)
 	last := o.opts.T - float64(steps-1)*o.opts.Dt
-	var r *rand.Rand
-	if o.opts.Kappa > 0 {
-		r = rand.New(rand.NewPCG(o.opts.Seed, uint64(it.K)))
-	}
-	fx := make([]float64, n)
 	// While the scheme is stable (‖I − δtF‖ ≤ 1), ‖g̃‖ ≤ ‖g̃₀‖ +
 	// min(t, 1/λ)‖g‖ plus the noise, about sqrt(2κ₀tN): a thousandfold
 	// excess can only be the geometric growth of an unstable step.
@@ -149,6 +146,28 @@ func (o *TNGDEuler) Direction(ctx context.Context, it *Iteration) ([]float64, St
 	}
 	bound := 1e3 * (math.Sqrt(dot(x, x)) + reach*math.Sqrt(dot(g, g)) +
 		math.Sqrt(2*o.opts.Kappa*o.opts.T*float64(n)) + math.SmallestNonzeroFloat64)
+	run := o.primalRun
+	if o.useDual(it, steps) {
+		run = o.dualRun
+	}
+	x, done, err := run(ctx, it, x, g, steps, last, bound)
+	st.Iterations, st.SimWall = done, time.Since(start)
+	if err != nil {
+		return nil, st, err
+	}
+	o.prev = append(o.prev[:0], x...)
+	st.BoardTime = time.Duration(math.Round(o.opts.T * float64(time.Microsecond)))
+	return x, st, nil
+}
+
+// primalRun integrates the dynamics from x in place with the matrix-free
+// F v, adding the noise when κ₀ > 0, and returns x and the steps taken.
+func (o *TNGDEuler) primalRun(ctx context.Context, it *Iteration, x, g []float64, steps int, last, bound float64) ([]float64, int, error) {
+	var r *rand.Rand
+	if o.opts.Kappa > 0 {
+		r = rand.New(rand.NewPCG(o.opts.Seed, uint64(it.K)))
+	}
+	fx := make([]float64, len(x))
 	for k := range steps {
 		h := o.opts.Dt
 		if k == steps-1 {
@@ -167,22 +186,22 @@ func (o *TNGDEuler) Direction(ctx context.Context, it *Iteration) ([]float64, St
 		}
 		if (k+1)%emCheckEvery == 0 || k == steps-1 {
 			if err := ctx.Err(); err != nil {
-				st.Iterations, st.SimWall = k+1, time.Since(start)
-				return nil, st, fmt.Errorf("tngd-em: %w", err)
+				return nil, k + 1, fmt.Errorf("tngd-em: %w", err)
 			}
 			if nx := math.Sqrt(dot(x, x)); !(nx < bound) {
-				st.Iterations, st.SimWall = k+1, time.Since(start)
-				lmax := it.MaxEigenvalue(30)
-				return nil, st, fmt.Errorf("tngd-em: diverged after %d of %d steps (‖g̃‖ = %.3g): the step δt = %gτ exceeds 2/λ_max(F) (λ_max(F) ≥ %.4g by power iteration, so δt < %.3gτ is needed): %w",
-					k+1, steps, nx, o.opts.Dt, lmax, 2/lmax, hal.ErrUnstable)
+				return nil, k + 1, o.diverged(it, k+1, steps, nx)
 			}
 		}
 	}
-	o.prev = append(o.prev[:0], x...)
-	st.Iterations = steps
-	st.BoardTime = time.Duration(math.Round(o.opts.T * float64(time.Microsecond)))
-	st.SimWall = time.Since(start)
-	return x, st, nil
+	return x, steps, nil
+}
+
+// diverged is the error of a run whose ‖g̃‖ = nx passed the bound after
+// done of steps steps.
+func (o *TNGDEuler) diverged(it *Iteration, done, steps int, nx float64) error {
+	lmax := it.MaxEigenvalue(30)
+	return fmt.Errorf("tngd-em: diverged after %d of %d steps (‖g̃‖ = %.3g): the step δt = %gτ exceeds 2/λ_max(F) (λ_max(F) ≥ %.4g by power iteration, so δt < %.3gτ is needed): %w",
+		done, steps, nx, o.opts.Dt, lmax, 2/lmax, hal.ErrUnstable)
 }
 
 // State implements Stateful: the last g̃ (empty before the first step).

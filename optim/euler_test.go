@@ -187,3 +187,44 @@ func TestEulerErrors(t *testing.T) {
 	_, err = o.Step(ctx, it)
 	require.ErrorIs(t, err, context.Canceled)
 }
+
+// The dual-space integration (dualRun) and the matrix-free one (primalRun)
+// compute the same iterates: x_k = α_k x₀ + β_k g + Uᵀz_k is an identity of
+// the recurrence, so they differ by rounding only — about 1e-15 per step,
+// grown at most by the contraction-free directions over 250 steps, far
+// below 1e-11 here. Both start warm (from an earlier g̃), end with a shorter
+// step and detect divergence and cancellation alike.
+func TestEulerDualMatchesPrimal(t *testing.T) {
+	ctx := context.Background()
+	for i, net := range tinyNets {
+		it := tinyIteration(t, net.sizes, net.act, 5, uint64(20+i))
+		vals, _ := eigF(t, it)
+		var got [2][]float64
+		for j, mode := range []eulerMode{eulerPrimal, eulerDual} {
+			o, err := NewTNGDEuler(EulerOptions{T: 25.05, Dt: 0.1})
+			require.NoError(t, err)
+			o.mode = mode
+			require.NoError(t, o.SetState(it.Grad[:len(it.Grad)/2:len(it.Grad)/2])) // wrong length: starts from g
+			_, _, err = o.Direction(ctx, it)
+			require.NoError(t, err)
+			d, st, err := o.Direction(ctx, it) // warm start from the first g̃
+			require.NoError(t, err)
+			assert.Equal(t, 251, st.Iterations)
+			got[j] = d
+
+			dt := 2.5 / vals[len(vals)-1]
+			bad, err := NewTNGDEuler(EulerOptions{T: 1000 * dt, Dt: dt})
+			require.NoError(t, err)
+			bad.mode = mode
+			_, st, err = bad.Direction(ctx, it)
+			require.ErrorIs(t, err, hal.ErrUnstable, "%v mode %d", net.sizes, mode)
+			assert.Less(t, st.Iterations, 1000, "stopped early")
+
+			cctx, cancel := context.WithCancel(ctx)
+			cancel()
+			_, _, err = o.Direction(cctx, it)
+			require.ErrorIs(t, err, context.Canceled)
+		}
+		assert.Less(t, testnum.RelErr(got[1], got[0]), 1e-11, "%v", net.sizes)
+	}
+}
