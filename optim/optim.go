@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"gonum.org/v1/gonum/blas"
@@ -12,6 +13,7 @@ import (
 	"gonum.org/v1/gonum/lapack/lapack64"
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/spukit/spukit/ggn"
 	"github.com/spukit/spukit/hal"
 )
 
@@ -279,23 +281,66 @@ func WoodburyDual(it *Iteration) ([]float64, error) {
 	if !(it.Lambda > 0) {
 		return nil, fmt.Errorf("ngd-woodbury: λ = %g, want > 0 (the dual back-map divides by λ): %w", it.Lambda, hal.ErrInvalid)
 	}
-	g := it.DualGram().RawSymmetric()
-	m := g.N
-	// λI + G in a copy (upper triangle), factorised in place by LAPACK
-	// without the condition estimate mat.Cholesky would add.
-	a := blas64.Symmetric{Uplo: blas.Upper, N: m, Stride: m, Data: make([]float64, m*m)}
+	m := it.Rows()
+	// λI + G (upper triangle), factorised in place by LAPACK without the
+	// condition estimate mat.Cholesky would add: in a copy of a cached G,
+	// else straight into the buffer (G itself is not kept then).
+	buf, _ := wbPool.Get().(*[]float64)
+	if buf == nil || cap(*buf) < m*m {
+		buf = new([]float64)
+		*buf = make([]float64, m*m)
+	}
+	a := blas64.Symmetric{Uplo: blas.Upper, N: m, Stride: m, Data: (*buf)[:m*m]}
+	if it.gram != nil {
+		g := it.gram.RawSymmetric()
+		for i := range m {
+			copy(a.Data[i*m+i:(i+1)*m], g.Data[i*g.Stride+i:i*g.Stride+m])
+		}
+	} else {
+		var ws ggn.GramWork
+		ggn.Gram(a.Data, it.UJacobian(), &ws)
+	}
 	for i := range m {
-		copy(a.Data[i*m+i:(i+1)*m], g.Data[i*g.Stride+i:i*g.Stride+m])
 		a.Data[i*m+i] += it.Lambda
 	}
 	t, ok := lapack64.Potrf(a)
 	if !ok {
+		wbPool.Put(buf)
 		return nil, fmt.Errorf("ngd-woodbury: λI + G is not positive definite (λ = %g): %w", it.Lambda, hal.ErrUnstable)
 	}
 	ug := make([]float64, m)
 	it.U(ug, it.Grad)
-	lapack64.Potrs(t, general(m, 1, 1, ug))
+	potrs1(t.Data, m, ug)
+	wbPool.Put(buf)
 	return ug, nil
+}
+
+// wbPool keeps WoodburyDual's m × m buffer between steps: a fresh one
+// costs its zeroing and page faults every iteration.
+var wbPool sync.Pool
+
+// potrs1 solves UᵀU x = b in place for one right-hand side, with U the
+// upper Cholesky factor in u (m × m, row-major): bit for bit what
+// lapack64.Potrs computes (two gonum Dtrsm, Left, Upper, NonUnit: Trans,
+// then NoTrans), with the same operations in the same order, but without
+// Dtrsm's call of the assembly AXPY for every single entry (m² calls).
+func potrs1(u []float64, m int, b []float64) {
+	for k := range m { // Uᵀ y = b, forward
+		b[k] *= 1 / u[k*m+k]
+		for ia, va := range u[k*m+k+1 : (k+1)*m] {
+			if va != 0 {
+				b[k+1+ia] += -va * b[k]
+			}
+		}
+	}
+	for i := m - 1; i >= 0; i-- { // U x = y, backward
+		for ka, va := range u[i*m+i+1 : (i+1)*m] {
+			if va != 0 {
+				b[i] += -va * b[i+1+ka]
+			}
+		}
+		b[i] *= 1 / u[i*m+i]
+	}
 }
 
 // WoodburyDirection returns F⁻¹g exactly by the Woodbury identity.

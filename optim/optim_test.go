@@ -8,6 +8,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/lapack/lapack64"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/spukit/spukit/ggn"
@@ -614,4 +617,31 @@ func xorBatch(r *rand.Rand, n int) Batch {
 		}
 	}
 	return bt
+}
+
+// potrs1 against lapack64.Potrs, bit for bit: the same operations in the
+// same order (a swapped loop order or a multiplication by the diagonal
+// instead of by its reciprocal changes the last bits).
+func TestPotrs1MatchesLapack(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 9))
+	for _, m := range []int{1, 2, 7, 64} {
+		x := make([]float64, m*(m+3))
+		for i := range x {
+			x[i] = r.NormFloat64()
+		}
+		a := blas64.Symmetric{Uplo: blas.Upper, N: m, Stride: m, Data: make([]float64, m*m)}
+		blas64.Syrk(blas.NoTrans, 1, general(m, m+3, m+3, x), 0, a)
+		tri, ok := lapack64.Potrf(a)
+		require.True(t, ok)
+		b := make([]float64, m)
+		for i := range b {
+			b[i] = r.NormFloat64()
+		}
+		want := append([]float64(nil), b...)
+		lapack64.Potrs(tri, general(m, 1, 1, want))
+		potrs1(tri.Data, m, b)
+		for i := range b {
+			require.Equal(t, math.Float64bits(want[i]), math.Float64bits(b[i]), "m = %d, entry %d", m, i)
+		}
+	}
 }
