@@ -48,8 +48,13 @@ for r in lines("torch.jsonl"):
     d[r["dtype"]] = min(d.get(r["dtype"], float("inf")), r["ms"])
 print("| step | Go float64 (ms) | torch float64 (ms) | torch float32 (ms) | Go time ÷ torch f64 | Go time ÷ torch f32 |")
 print("|---|---|---|---|---|---|")
-for step in ["adam", "ngd-woodbury", "tngd-em-t50"]:
-    g = opt[step] / 1e6
+# The Go Euler-Maruyama step (dual form without noise) against both torch
+# forms: the paper's 500 F v and the same dual form.
+for step, gostep in [("adam", "adam"), ("ngd-woodbury", "ngd-woodbury"), ("tngd-em-t50", "tngd-em-t50"),
+                     ("tngd-em-t50-dual", "tngd-em-t50")]:
+    if step not in tor:
+        continue
+    g = opt[gostep] / 1e6
     t64, t32 = tor[step]["float64"], tor[step]["float32"]
     print(f"| {step} | {g:.3g} | {t64:.3g} | {t32:.3g} | {g / t64:.2f}× | {g / t32:.2f}× |")
 print()

@@ -17,6 +17,9 @@ forward pass and the gradient, as the Go step does (NewIteration + Step):
   tngd-em       the paper's Euler-Maruyama TNGD reference, t = 50 tau,
                 dt = 0.1 tau: 500 GGN-vector products F v, each J v, H, J^T
                 with the same structure (what optim.Iteration.FVec does)
+  tngd-em-dual  the same iterates in the dual space of G = U U^T: one
+                640 x 640 product per step (what optim's TNGDEuler does
+                without noise since issue 17's trainspeed work)
 
 Prints one JSON object per line: {"peer": "torch", "step", "dtype",
 "ms", "threads"}; ms is CPU time (time.process_time), the best of
@@ -147,6 +150,33 @@ def em_step(net, x, y, state, t=50.0, dt=0.1):
     return xs
 
 
+def em_dual_step(net, x, y, state, t=50.0, dt=0.1):
+    """em_step's iterates in the dual space of G = U U^T, as optim's
+    TNGDEuler computes them without noise: every iterate is
+    a x0 + b g + U^T z (z of length m = 640), and a step is
+    z <- (1 - dt lam) z - dt (a U x0 + b U g + G z), a <- (1 - dt lam) a,
+    b <- (1 - dt lam) b + dt: one m x m product per step instead of J v
+    and J^T w over N = 25,450 parameters."""
+    with torch.no_grad():
+        c = Curvature(net, x, y)
+        g = c.g
+        x0 = state.get("prev") or [gl.clone() for gl in g]
+        m = BATCH * SIZES[-1]
+        usig = [u.reshape(BATCH, SIZES[-1], -1) for u in c.usig]
+        gram = c.gram()
+        ux, ug = c.jvp(usig, x0).reshape(m), c.jvp(usig, g).reshape(m)
+        z = torch.zeros(m, dtype=x.dtype)
+        a, b, k = 1.0, 0.0, 1 - dt * LAMBDA
+        for _ in range(round(t / dt)):
+            z = k * z - dt * (a * ux + b * ug + gram @ z)
+            a, b = k * a, k * b + dt
+        ut = c.vjp(usig, z.reshape(BATCH, SIZES[-1]))
+        xs = [a * xl + b * gl + ul for xl, gl, ul in zip(x0, g, ut)]
+        state["prev"] = xs
+        apply(net, xs, 0.01)
+    return xs
+
+
 def timed(fn, iters, repeats):
     fn()  # warm up
     best = float("inf")
@@ -187,7 +217,12 @@ def check():
     d = torch.cat([t.reshape(-1) for t in woodbury_step(net2, x, y)])
     exact = torch.linalg.solve(f, gv)
     err_d = float((d - exact).abs().max() / exact.abs().max())
-    print(json.dumps({"grad_abs": err_g, "jacobian_abs": err_j, "fvec_rel": err_fv, "woodbury_rel": err_d}))
+    # The dual Euler-Maruyama against the primal one, from the same start.
+    em = torch.cat([t.reshape(-1) for t in em_step(model(torch.float64), x, y, {}, t=5.0)])
+    dual = torch.cat([t.reshape(-1) for t in em_dual_step(model(torch.float64), x, y, {}, t=5.0)])
+    err_em = float((dual - em).abs().max() / em.abs().max())
+    print(json.dumps({"grad_abs": err_g, "jacobian_abs": err_j, "fvec_rel": err_fv, "woodbury_rel": err_d,
+                      "em_dual_rel": err_em}))
 
 
 def main():
@@ -205,8 +240,10 @@ def main():
         opt = torch.optim.Adam(net.parameters(), lr=1e-3)
         runs = [("adam", lambda: adam_step(net, opt, x, y), 200),
                 ("ngd-woodbury", lambda: woodbury_step(model_w, x, y), 10),
-                ("tngd-em-t50", lambda: em_step(model_e, x, y, state), 2)]
+                ("tngd-em-t50", lambda: em_step(model_e, x, y, state), 2),
+                ("tngd-em-t50-dual", lambda: em_dual_step(model_d, x, y, state_d), 2)]
         model_w, model_e, state = model(dtype), model(dtype), {}
+        model_d, state_d = model(dtype), {}
         for step, fn, iters in runs:
             ms = timed(fn, iters, args.repeats)
             print(json.dumps({"peer": "torch", "step": step, "dtype": name, "ms": ms,
