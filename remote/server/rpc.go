@@ -296,12 +296,16 @@ func (s *Server) chunkSamples(asked int64) int {
 }
 
 // feed tells a sender how many leading samples of its buffer are final
-// and whether that is all of them.
+// and whether that is all of them. The board reports progress every few
+// samples; the sender is woken only when the samples it waits for (a whole
+// chunk, or the end) are there: a wake-up per report cost a goroutine
+// hand-off (a futex call on an idle core) every 64 samples.
 type feed struct {
 	mu   sync.Mutex
 	n    int
 	done bool
-	wake chan struct{} // signalled (non-blocking) at each change
+	want int           // wake the sender when n reaches want
+	wake chan struct{} // signalled (non-blocking) when n reaches want or done
 }
 
 func newFeed() *feed { return &feed{wake: make(chan struct{}, 1)} }
@@ -310,16 +314,23 @@ func newFeed() *feed { return &feed{wake: make(chan struct{}, 1)} }
 func (f *feed) set(n int, done bool) {
 	f.mu.Lock()
 	f.n, f.done = n, done
+	ready := done || n >= f.want
 	f.mu.Unlock()
+	if !ready {
+		return
+	}
 	select {
 	case f.wake <- struct{}{}:
 	default:
 	}
 }
 
-func (f *feed) get() (int, bool) {
+// get returns the final count and whether it is all, and asks to be woken
+// when want samples are final (or at the end).
+func (f *feed) get(want int) (int, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.want = want
 	return f.n, f.done
 }
 
@@ -330,7 +341,7 @@ func (s *Server) send(st boardpb.Board_SampleServer, vals []float64, from, per i
 	k := s.info.Cells
 	next := from
 	for {
-		n, done := f.get()
+		n, done := f.get(next + per)
 		for n-next >= per || done && next < n {
 			end := min(n, next+per)
 			if err := st.Send(&boardpb.SampleChunk{First: int64(next), Values: vals[next*k : end*k]}); err != nil {

@@ -93,3 +93,35 @@ func TestSampleStreamsWhileSampling(t *testing.T) {
 	// before half of it has passed unless the stream waits for the end.
 	assert.Less(t, st.at[0].Sub(start), took/2, "first chunk after %v of %v", st.at[0].Sub(start), took)
 }
+
+// TestFeedWakesPerChunk: the board reports progress every 64 samples, but
+// the sender is woken only when the chunk it waits for is complete or the
+// call has ended (a wake-up per report was a goroutine hand-off every 64
+// samples), and a report that completes the chunk is never lost.
+func TestFeedWakesPerChunk(t *testing.T) {
+	woken := func(f *feed) bool {
+		select {
+		case <-f.wake:
+			return true
+		default:
+			return false
+		}
+	}
+	f := newFeed()
+	n, done := f.get(256)
+	require.Equal(t, 0, n)
+	require.False(t, done)
+	for _, p := range []int{64, 128, 192} {
+		f.set(p, false)
+		assert.False(t, woken(f), "woken at %d of 256", p)
+	}
+	f.set(256, false)
+	assert.True(t, woken(f), "not woken when the chunk was complete")
+	// Samples final before the sender asks for them: get returns them.
+	f.set(600, false)
+	require.True(t, woken(f))
+	n, _ = f.get(512)
+	assert.Equal(t, 600, n)
+	f.set(640, true)
+	assert.True(t, woken(f), "not woken at the end")
+}
