@@ -32,14 +32,16 @@ type Board struct {
 	reply *boardpb.InfoReply
 	retry time.Duration
 
-	lease string
-	seq   uint64
+	lease  string
+	seq    uint64
+	packed bool // the server reads and writes packed arrays (v1.3)
 
 	stopRenew context.CancelFunc
 	renewed   sync.WaitGroup
 
-	mu       sync.Mutex // guards lastTime, lastTemp and closed (BoardTime and Temperature have no ctx)
+	mu       sync.Mutex // guards lastTime, timeNow, lastTemp and closed (BoardTime and Temperature have no ctx)
 	lastTime time.Duration
+	timeNow  bool // lastTime is the board time now: the last call's reply carried it (v1.3, simulated boards)
 	lastTemp float64
 	closed   bool
 }
@@ -53,7 +55,7 @@ func Dial(ctx context.Context, addr string, o Options) (hal.Board, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Board{addr: addr, conn: conn, c: boardpb.NewBoardClient(conn), retry: o.retryFor()}
+	b := &Board{addr: addr, conn: conn, c: boardpb.NewBoardClient(conn), retry: o.retryFor(), packed: minor >= wire.PackedMinor}
 	// Acquire's request id is v1.2: an older server would take a retry
 	// for a second client.
 	if err := b.open(ctx, &o, minor >= 2); err != nil {
@@ -266,10 +268,38 @@ func (b *Board) check(ctx context.Context, op string) error {
 	return hal.CheckUsable(ctx, op, closed)
 }
 
-// next returns the Call of a new board call.
+// next returns the Call of a new board call. The call changes the board
+// time: until its reply tells the new one, BoardTime asks the server.
 func (b *Board) next() *boardpb.Call {
 	b.seq++
+	b.mu.Lock()
+	b.timeNow = false
+	b.mu.Unlock()
 	return &boardpb.Call{Lease: b.lease, Seq: b.seq}
+}
+
+// clockAfter records the board time a call's reply carries (v1.3: a
+// simulated board's, whose clock advances only with the calls): it is
+// the board time until the next call.
+func (b *Board) clockAfter(ok bool, ns int64) {
+	if !ok {
+		return
+	}
+	b.mu.Lock()
+	b.lastTime, b.timeNow = time.Duration(ns), true
+	b.mu.Unlock()
+}
+
+// unary runs rpc, a board call that returns Done, and records the board
+// time its reply carries.
+func (b *Board) unary(ctx context.Context, op string, c *boardpb.Call, rpc func(ctx context.Context) (*boardpb.Done, error)) error {
+	return b.invoke(ctx, op, c, func(ctx context.Context) error {
+		d, err := rpc(ctx)
+		if err == nil {
+			b.clockAfter(d.GetClock(), d.GetBoardTimeNs())
+		}
+		return err
+	})
 }
 
 // invoke runs board call c, retrying it with the same sequence number
@@ -295,13 +325,16 @@ func (b *Board) invoke(ctx context.Context, op string, c *boardpb.Call, call fun
 
 // SetCouplings implements hal.Board.
 func (b *Board) SetCouplings(ctx context.Context, a []float64) error {
-	req := &boardpb.SetCouplingsRequest{Call: b.next(), A: a}
-	err := b.invoke(ctx, "set couplings", req.Call, func(ctx context.Context) error {
+	req := &boardpb.SetCouplingsRequest{Call: b.next()}
+	if b.packed {
+		req.APacked = wire.Pack(a)
+	} else {
+		req.A = a
+	}
+	return b.unary(ctx, "set couplings", req.Call, func(ctx context.Context) (*boardpb.Done, error) {
 		// A dense matrix may exceed the default message limit.
-		_, err := b.c.SetCouplings(ctx, req, grpc.MaxCallSendMsgSize(max(64<<20, 8*len(a)+4096)))
-		return err
+		return b.c.SetCouplings(ctx, req, grpc.MaxCallSendMsgSize(max(64<<20, 8*len(a)+4096)))
 	})
-	return err
 }
 
 // setFactored programs factored couplings (hal.Factored).
@@ -309,12 +342,10 @@ func (b *Board) setFactored(ctx context.Context, f *hal.Factorization) error {
 	if f == nil {
 		return fmt.Errorf("set factored couplings: nil factorization: %w", hal.ErrInvalid)
 	}
-	req := wire.FactorizationToPB(b.next(), f)
-	err := b.invoke(ctx, "set factored couplings", req.Call, func(ctx context.Context) error {
-		_, err := b.c.SetFactoredCouplings(ctx, req)
-		return err
+	req := wire.FactorizationToPB(b.next(), f, b.packed)
+	return b.unary(ctx, "set factored couplings", req.Call, func(ctx context.Context) (*boardpb.Done, error) {
+		return b.c.SetFactoredCouplings(ctx, req)
 	})
-	return err
 }
 
 // SetBias implements hal.Board.
@@ -330,21 +361,14 @@ func (b *Board) SetState(ctx context.Context, x []float64) error {
 // setVector runs a board call that sends one vector (SetBias, SetState).
 func (b *Board) setVector(ctx context.Context, op string, v []float64,
 	rpc func(context.Context, *boardpb.VectorRequest, ...grpc.CallOption) (*boardpb.Done, error)) error {
-	req := &boardpb.VectorRequest{Call: b.next(), V: v}
-	return b.invoke(ctx, op, req.Call, func(ctx context.Context) error {
-		_, err := rpc(ctx, req)
-		return err
-	})
+	req := wire.VectorToPB(b.next(), v, b.packed)
+	return b.unary(ctx, op, req.Call, func(ctx context.Context) (*boardpb.Done, error) { return rpc(ctx, req) })
 }
 
 // Run implements hal.Board.
 func (b *Board) Run(ctx context.Context, d time.Duration) error {
 	req := &boardpb.RunRequest{Call: b.next(), DurationNs: int64(d)}
-	err := b.invoke(ctx, "run", req.Call, func(ctx context.Context) error {
-		_, err := b.c.Run(ctx, req)
-		return err
-	})
-	return err
+	return b.unary(ctx, "run", req.Call, func(ctx context.Context) (*boardpb.Done, error) { return b.c.Run(ctx, req) })
 }
 
 // Sample implements hal.Board. The server takes every sample in one board
@@ -357,7 +381,7 @@ func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64)
 		}
 		return 0, fmt.Errorf("sample: len(dst) = %d, want a positive multiple of %d cells: %w", len(dst), k, hal.ErrDimension)
 	}
-	req := &boardpb.SampleRequest{Call: b.next(), PeriodNs: int64(period), Samples: int64(len(dst) / k)}
+	req := &boardpb.SampleRequest{Call: b.next(), PeriodNs: int64(period), Samples: int64(len(dst) / k), Packed: b.packed}
 	got := 0
 	err := b.invoke(ctx, "sample", req.Call, func(ctx context.Context) error {
 		req.ResumeFrom = int64(got) // a retry asks only for what is missing
@@ -373,14 +397,12 @@ func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64)
 			if err != nil {
 				return err
 			}
-			// Chunks come in order (a retry's from resume_from): got
-			// counts the samples [0, got) that arrived, with no gap.
-			first, v := int(m.GetFirst()), m.GetValues()
-			if first < 0 || first > got || len(v)%k != 0 || len(v) > len(dst)-first*k {
-				return status.Errorf(codes.Internal, "server sent %d values at sample %d for %d samples, %d received", len(v), first, len(dst)/k, got)
+			n, err := chunkInto(dst, k, got, m)
+			if err != nil {
+				return err
 			}
-			copy(dst[first*k:], v)
-			got = max(got, first+len(v)/k)
+			got = max(got, n)
+			b.clockAfter(m.GetClock(), m.GetBoardTimeNs())
 		}
 	})
 	// got counts the samples that arrived: all of them with a saturation
@@ -388,16 +410,42 @@ func (b *Board) Sample(ctx context.Context, period time.Duration, dst []float64)
 	return got, err
 }
 
-// BoardTime implements hal.Clock: the served board's board time. A call
-// that fails (the server is gone) returns the last time read, so that ok
-// stays the same for the life of the board.
+// chunkInto copies chunk m of a Sample call into dst (samples of k cells)
+// and returns the number of samples received so far, got before it.
+// Chunks come in order (a retry's from resume_from): got counts the
+// samples [0, got) that arrived, with no gap.
+func chunkInto(dst []float64, k, got int, m *boardpb.SampleChunk) (int, error) {
+	first, v, p := int(m.GetFirst()), m.GetValues(), m.GetValuesPacked()
+	n := len(v)
+	if len(p) > 0 {
+		n = len(p) / 8
+		if len(v) > 0 || len(p)%8 != 0 {
+			n = -1 // malformed: refused below
+		}
+	}
+	if first < 0 || first > got || n < 0 || n%k != 0 || n > len(dst)-first*k {
+		return 0, status.Errorf(codes.Internal, "server sent %d values (%d packed bytes) at sample %d for %d samples, %d received",
+			len(v), len(p), first, len(dst)/k, got)
+	}
+	if len(p) > 0 {
+		_ = wire.Unpack(dst[first*k:], p) // whole values that fit, checked above
+	} else {
+		copy(dst[first*k:], v)
+	}
+	return first + n/k, nil
+}
+
+// BoardTime implements hal.Clock: the served board's board time — the one
+// the last call's reply carried when it did (a simulated board's, v1.3),
+// else asked. A call that fails (the server is gone) returns the last time
+// read, so that ok stays the same for the life of the board.
 func (b *Board) BoardTime() (time.Duration, bool) {
 	if !b.reply.GetClock() {
 		return 0, false
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.closed {
+	if b.closed || b.timeNow {
 		return b.lastTime, true
 	}
 	b.lastTime, _ = b.boardTimeLocked()

@@ -29,7 +29,7 @@ func TestOtherMajorVersion(t *testing.T) {
 	defer g.Stop()
 	_, err = hal.Open(t.Context(), "grpc://"+lis.Addr().String())
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "speaks board protocol v2.3, this client v1.2")
+	assert.Contains(t, err.Error(), "speaks board protocol v2.3, this client v1.3")
 
 	// A gRPC server that is not a board server at all.
 	lis2, err := net.Listen("tcp", "127.0.0.1:0")

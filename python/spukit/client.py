@@ -425,11 +425,20 @@ class Board:
     def _sample_into(self, dst: np.ndarray, period_ns: int) -> None:
         want, k = dst.shape
         call = self._next()
-        req = board_pb2.SampleRequest(call=call, period_ns=period_ns, samples=want)
+        # packed (v1.3): the values come as little-endian float64 bytes,
+        # decoded by one copy; a v1.2 server ignores the field and sends
+        # repeated doubles.
+        req = board_pb2.SampleRequest(call=call, period_ns=period_ns, samples=want, packed=True)
 
         def fn():
             for m in self._stub.Sample(req, metadata=self._metadata()):
-                v = np.asarray(m.values, dtype=np.float64)
+                if m.values_packed:
+                    if len(m.values_packed) % 8 or len(m.values):
+                        raise errors.SpukitError(f"sample: server sent {len(m.values_packed)} packed bytes "
+                                                 f"and {len(m.values)} values at sample {m.first}")
+                    v = np.frombuffer(m.values_packed, dtype="<f8")
+                else:
+                    v = np.asarray(m.values, dtype=np.float64)
                 if m.first < 0 or v.size % k or m.first * k + v.size > want * k:
                     raise errors.SpukitError(f"sample: server sent {v.size} values at sample {m.first} for {want} samples")
                 dst.reshape(-1)[m.first * k:m.first * k + v.size] = v

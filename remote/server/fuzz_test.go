@@ -20,12 +20,14 @@ type sampleStream struct {
 	grpc.ServerStream
 	ctx    context.Context
 	sent   int
-	firsts []int64 // each chunk's first sample
+	firsts []int64   // each chunk's first sample
+	values []float64 // the values sent unpacked
 }
 
 func (s *sampleStream) Context() context.Context { return s.ctx }
 func (s *sampleStream) Send(c *boardpb.SampleChunk) error {
 	s.sent += len(c.GetValues())
+	s.values = append(s.values, c.GetValues()...)
 	s.firsts = append(s.firsts, c.GetFirst())
 	return nil
 }
@@ -59,11 +61,18 @@ func FuzzRequests(f *testing.F) {
 			Blocks: []*boardpb.JacobianBlock{{Out: 1, In: 2, Signal: []float64{1, 1}, Input: []float64{1, 2, 3, 4}}}},
 		&boardpb.RunRequest{Call: &boardpb.Call{Lease: "nope", Seq: 9}, DurationNs: 1000},
 		&boardpb.AcquireRequest{Client: "fuzz", RequestId: "0123456789abcdef"},
+		// v1.3: packed arrays, a vector's tail, packed samples.
+		&boardpb.SetCouplingsRequest{APacked: make([]byte, 8*64)},
+		&boardpb.VectorRequest{VPacked: make([]byte, 8), Tail: 7},
+		&boardpb.SampleRequest{Samples: 3, PeriodNs: 5000, Packed: true},
+		&boardpb.SetFactoredCouplingsRequest{Rows: 2, Cols: 2, RowsPerSample: 1, HPacked: make([]byte, 16), Lambda: 1,
+			Blocks: []*boardpb.JacobianBlock{{Out: 1, In: 2, SignalPacked: make([]byte, 16), InputPacked: make([]byte, 32)}}},
 	}
+	kinds := []uint8{0, 1, 2, 3, 4, 5, 6, 0, 1, 3, 4} // each seed's request kind (below)
 	for i, m := range seeds {
 		raw, err := proto.Marshal(m)
 		require.NoError(f, err)
-		f.Add(uint8(i), raw)
+		f.Add(kinds[i], raw)
 	}
 	var seq uint64
 	f.Fuzz(func(t *testing.T, kind uint8, raw []byte) {

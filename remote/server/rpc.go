@@ -115,18 +115,44 @@ func (s *Server) do(rpc context.Context, c *boardpb.Call, fn func(ctx context.Co
 	return le, false, err
 }
 
-// unary runs a board call that returns only an error.
+// unary runs a board call that returns only an error. Its reply carries
+// the board time after the call where the board's clock advances only
+// with its operations (see clockAfter); a replayed call's does not.
 func (s *Server) unary(rpc context.Context, c *boardpb.Call, fn func(ctx context.Context, b hal.Board) error) (*boardpb.Done, error) {
-	_, _, err := s.do(rpc, c, func(ctx context.Context, b hal.Board, _ *lease) error { return wire.ToStatus(fn(ctx, b), 0) })
+	done := &boardpb.Done{}
+	_, _, err := s.do(rpc, c, func(ctx context.Context, b hal.Board, _ *lease) error {
+		err := fn(ctx, b)
+		done.Clock, done.BoardTimeNs = s.clockAfter(b)
+		return wire.ToStatus(err, 0)
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &boardpb.Done{}, nil
+	return done, nil
+}
+
+// clockAfter returns the board time to send with a call's reply (v1.3):
+// only for a simulated board, whose clock advances with its own
+// operations alone, so that the time after the call is its time until
+// the holder's next call. A hardware board's clock runs on its own (and
+// may cost a round trip to read): the client asks for it.
+func (s *Server) clockAfter(b hal.Board) (bool, int64) {
+	if !s.info.Caps.Has(hal.CapSimulated) {
+		return false, 0
+	}
+	d, ok := hal.BoardTime(b)
+	return ok, int64(d)
 }
 
 // SetCouplings implements boardpb.BoardServer.
 func (s *Server) SetCouplings(ctx context.Context, req *boardpb.SetCouplingsRequest) (*boardpb.Done, error) {
-	return s.unary(ctx, req.GetCall(), func(ctx context.Context, b hal.Board) error { return b.SetCouplings(ctx, req.GetA()) })
+	return s.unary(ctx, req.GetCall(), func(ctx context.Context, b hal.Board) error {
+		a, err := wire.Floats("set couplings", req.GetA(), req.GetAPacked())
+		if err != nil {
+			return err
+		}
+		return b.SetCouplings(ctx, a)
+	})
 }
 
 // SetFactoredCouplings implements boardpb.BoardServer.
@@ -136,18 +162,34 @@ func (s *Server) SetFactoredCouplings(ctx context.Context, req *boardpb.SetFacto
 		if !ok {
 			return fmt.Errorf("set factored couplings: %s takes dense couplings only: %w", s.info.Model, hal.ErrUnsupported)
 		}
-		return fb.SetFactoredCouplings(ctx, wire.FactorizationFromPB(req))
+		f, err := wire.FactorizationFromPB(req)
+		if err != nil {
+			return err
+		}
+		return fb.SetFactoredCouplings(ctx, f)
 	})
 }
 
 // SetBias implements boardpb.BoardServer.
 func (s *Server) SetBias(ctx context.Context, req *boardpb.VectorRequest) (*boardpb.Done, error) {
-	return s.unary(ctx, req.GetCall(), func(ctx context.Context, b hal.Board) error { return b.SetBias(ctx, req.GetV()) })
+	return s.unary(ctx, req.GetCall(), func(ctx context.Context, b hal.Board) error {
+		v, err := wire.VectorFromPB("set bias", req, s.info.Cells)
+		if err != nil {
+			return err
+		}
+		return b.SetBias(ctx, v)
+	})
 }
 
 // SetState implements boardpb.BoardServer.
 func (s *Server) SetState(ctx context.Context, req *boardpb.VectorRequest) (*boardpb.Done, error) {
-	return s.unary(ctx, req.GetCall(), func(ctx context.Context, b hal.Board) error { return b.SetState(ctx, req.GetV()) })
+	return s.unary(ctx, req.GetCall(), func(ctx context.Context, b hal.Board) error {
+		v, err := wire.VectorFromPB("set state", req, s.info.Cells)
+		if err != nil {
+			return err
+		}
+		return b.SetState(ctx, v)
+	})
 }
 
 // Run implements boardpb.BoardServer.
@@ -234,13 +276,13 @@ func (s *Server) Sample(req *boardpb.SampleRequest, st boardpb.Board_SampleServe
 			n, k, s.opts.MaxSampleValues/k, s.opts.MaxSampleValues, hal.ErrDimension)
 		return wire.ToStatus(err, 0)
 	}
-	per := s.chunkSamples(req.GetChunkSamples())
+	out := chunker{k: k, per: s.chunkSamples(req.GetChunkSamples()), packed: req.GetPacked()}
 	var sent chan error // the stream of a call run now, ended by its sender
 	le, replay, err := s.do(ctx, req.GetCall(), func(ctx context.Context, b hal.Board, le *lease) error {
 		dst := make([]float64, int(n)*k)
 		f := newFeed()
 		sent = make(chan error, 1)
-		go func() { sent <- s.send(st, dst, 0, per, f) }()
+		go func() { sent <- out.send(st, dst, 0, f) }()
 		var got int
 		var err error
 		if sb, ok := b.(hal.Streamer); ok {
@@ -249,7 +291,8 @@ func (s *Server) Sample(req *boardpb.SampleRequest, st boardpb.Board_SampleServe
 			got, err = b.Sample(ctx, time.Duration(req.GetPeriodNs()), dst)
 		}
 		got = max(0, min(got, int(n)))
-		f.set(got, true)
+		clock, t := s.clockAfter(b)
+		f.finish(got, clock, t)
 		le.lastSample = dst[:got*k]
 		s.opts.Metrics.sampled(got, err)
 		s.opts.Metrics.observe(b)
@@ -266,19 +309,23 @@ func (s *Server) Sample(req *boardpb.SampleRequest, st boardpb.Board_SampleServe
 		// The record is this call's while the lease has made no newer
 		// call (read under the lock that guards it); a refused call (le
 		// nil) streams nothing. The client asks for what it lacks.
+		f := newFeed()
 		s.boardMu.Lock()
 		var vals []float64
 		if le.lastSeq == req.GetCall().GetSeq() {
 			vals = le.lastSample
 		}
+		clock, t := false, int64(0)
+		if s.board != nil {
+			clock, t = s.clockAfter(s.board)
+		}
+		f.finish(len(vals)/k, clock, t)
 		s.boardMu.Unlock()
 		from := 0
 		if r := req.GetResumeFrom(); r > 0 && r <= int64(len(vals)/k) {
 			from = int(r)
 		}
-		f := newFeed()
-		f.set(len(vals)/k, true)
-		if serr := s.send(st, vals, from, per, f); serr != nil {
+		if serr := out.send(st, vals, from, f); serr != nil {
 			return serr
 		}
 	}
@@ -306,6 +353,10 @@ type feed struct {
 	done bool
 	want int           // wake the sender when n reaches want
 	wake chan struct{} // signalled (non-blocking) when n reaches want or done
+
+	// The board time after the call (clockAfter), set with done.
+	clock  bool
+	timeNs int64
 }
 
 func newFeed() *feed { return &feed{wake: make(chan struct{}, 1)} }
@@ -325,6 +376,15 @@ func (f *feed) set(n int, done bool) {
 	}
 }
 
+// finish records that the call ended with n samples, and the board time
+// after it.
+func (f *feed) finish(n int, clock bool, timeNs int64) {
+	f.mu.Lock()
+	f.clock, f.timeNs = clock, timeNs
+	f.mu.Unlock()
+	f.set(n, true)
+}
+
 // get returns the final count and whether it is all, and asks to be woken
 // when want samples are final (or at the end).
 func (f *feed) get(want int) (int, bool) {
@@ -334,20 +394,42 @@ func (f *feed) get(want int) (int, bool) {
 	return f.n, f.done
 }
 
-// send streams samples [from, …) of vals as f makes them final, per
-// samples a message (a shorter one only at the end). vals is read only
-// below f's count, which the board no longer writes.
-func (s *Server) send(st boardpb.Board_SampleServer, vals []float64, from, per int, f *feed) error {
-	k := s.info.Cells
+// chunker cuts a Sample call's values into stream messages of per samples
+// of k cells (a shorter one only at the end), packed (v1.3) or not.
+type chunker struct {
+	k, per int
+	packed bool
+}
+
+// send streams samples [from, …) of vals as f makes them final. vals is
+// read only below f's count, which the board no longer writes, and not
+// changed afterwards (a packed chunk is a view of it). The last message
+// carries the board time after the call when f has it; when every sample
+// went before the call ended, a v1.3 client (one that asked for packed
+// values) gets an empty last message for it.
+func (c chunker) send(st boardpb.Board_SampleServer, vals []float64, from int, f *feed) error {
 	next := from
 	for {
-		n, done := f.get(next + per)
-		for n-next >= per || done && next < n {
-			end := min(n, next+per)
-			if err := st.Send(&boardpb.SampleChunk{First: int64(next), Values: vals[next*k : end*k]}); err != nil {
+		n, done := f.get(next + c.per)
+		last := done && next == n
+		for n-next >= c.per || done && next < n {
+			end := min(n, next+c.per)
+			m := &boardpb.SampleChunk{First: int64(next)}
+			if v := vals[next*c.k : end*c.k]; c.packed {
+				m.ValuesPacked = wire.Pack(v)
+			} else {
+				m.Values = v
+			}
+			if done && end == n {
+				m.Clock, m.BoardTimeNs = f.clock, f.timeNs
+			}
+			if err := st.Send(m); err != nil {
 				return err
 			}
 			next = end
+		}
+		if last && f.clock && c.packed {
+			return st.Send(&boardpb.SampleChunk{First: int64(next), Clock: true, BoardTimeNs: f.timeNs})
 		}
 		if done {
 			return nil

@@ -2,8 +2,10 @@ package server
 
 import (
 	"context"
+	"encoding/binary"
 	"io"
 	"log/slog"
+	"math"
 	"testing"
 	"time"
 
@@ -124,4 +126,44 @@ func TestFeedWakesPerChunk(t *testing.T) {
 	assert.Equal(t, 600, n)
 	f.set(640, true)
 	assert.True(t, woken(f), "not woken at the end")
+}
+
+// TestPackedRequests: an array may come packed (v1.3) or repeated, with
+// the same effect (two boards of one seed, one state set each way, then
+// read: equal samples); both at once, or packed bytes that are not whole
+// float64 values, are InvalidArgument naming the field.
+func TestPackedRequests(t *testing.T) {
+	v := []float64{0.1, -0.2, 0.3, 0, 0, 0, 0, 0.25}
+	packed := make([]byte, 8*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint64(packed[8*i:], math.Float64bits(x))
+	}
+	var read [2][]float64
+	for i, req := range []*boardpb.VectorRequest{{V: v}, {VPacked: packed}} {
+		s := newTestServer(t, time.Hour)
+		le, err := s.leases.acquire(t.Context(), "test", "", false, nil)
+		require.NoError(t, err)
+		req.Call = &boardpb.Call{Lease: le.id, Seq: 1}
+		_, err = s.SetState(t.Context(), req)
+		require.NoError(t, err)
+		st := &sampleStream{ctx: context.Background()}
+		require.NoError(t, s.Sample(&boardpb.SampleRequest{Call: &boardpb.Call{Lease: le.id, Seq: 2}, Samples: 3, PeriodNs: 5000}, st))
+		read[i] = st.values
+		if i == 1 {
+			for j, tc := range []struct {
+				req *boardpb.VectorRequest
+				err string
+			}{
+				{&boardpb.VectorRequest{V: v, VPacked: packed}, "set state: 8 values and 64 packed bytes, want one of the two"},
+				{&boardpb.VectorRequest{VPacked: packed[:61]}, "set state: 61 packed bytes, want a multiple of 8"},
+			} {
+				tc.req.Call = &boardpb.Call{Lease: le.id, Seq: uint64(3 + j)}
+				_, err := s.SetState(t.Context(), tc.req)
+				assert.Equal(t, codes.InvalidArgument, status.Code(err))
+				assert.ErrorContains(t, err, tc.err)
+			}
+		}
+	}
+	require.Len(t, read[0], 3*8)
+	assert.Equal(t, read[0], read[1])
 }

@@ -7,6 +7,7 @@ package wire
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"time"
 
 	"github.com/spukit/spukit/hal"
@@ -17,7 +18,7 @@ import (
 // proto package's (spukit.board.v1); Minor counts compatible additions.
 const (
 	Major = 1
-	Minor = 2
+	Minor = 3
 )
 
 // InfoToPB encodes in.
@@ -55,35 +56,58 @@ func InfoFromPB(p *boardpb.Info) hal.Info {
 	}
 }
 
-// FactorizationToPB encodes f (not nil) for call c.
-func FactorizationToPB(c *boardpb.Call, f *hal.Factorization) *boardpb.SetFactoredCouplingsRequest {
+// FactorizationToPB encodes f (not nil) for call c, its arrays packed
+// when packed (a server of minor version ≥ PackedMinor).
+func FactorizationToPB(c *boardpb.Call, f *hal.Factorization, packed bool) *boardpb.SetFactoredCouplingsRequest {
 	r := &boardpb.SetFactoredCouplingsRequest{
 		Call: c, Rows: int64(f.J.Rows), Cols: int64(f.J.Cols), RowsPerSample: int64(f.J.RowsPerSample),
-		H: f.H, Scale: f.Scale, Lambda: f.Lambda,
+		Scale: f.Scale, Lambda: f.Lambda,
+	}
+	if packed {
+		r.HPacked = Pack(f.H)
+	} else {
+		r.H = f.H
 	}
 	for _, b := range f.J.Blocks {
-		r.Blocks = append(r.Blocks, &boardpb.JacobianBlock{
-			Col: int64(b.Col), Out: int64(b.Out), In: int64(b.In), Signal: b.Signal, Input: b.Input,
-		})
+		pb := &boardpb.JacobianBlock{Col: int64(b.Col), Out: int64(b.Out), In: int64(b.In)}
+		if packed {
+			pb.SignalPacked, pb.InputPacked = Pack(b.Signal), Pack(b.Input)
+		} else {
+			pb.Signal, pb.Input = b.Signal, b.Input
+		}
+		r.Blocks = append(r.Blocks, pb)
 	}
 	return r
 }
 
 // FactorizationFromPB decodes r. Sizes that do not fit an int decode as
 // -1, which Factorization.Validate refuses as ErrDimension; the slices are
-// r's own, so nothing is allocated by a length the request claims.
-func FactorizationFromPB(r *boardpb.SetFactoredCouplingsRequest) *hal.Factorization {
+// r's own or decoded from its packed bytes, so nothing is allocated by a
+// length the request claims. A malformed packed field is ErrInvalid.
+func FactorizationFromPB(r *boardpb.SetFactoredCouplingsRequest) (*hal.Factorization, error) {
+	h, err := Floats("h", r.GetH(), r.GetHPacked())
+	if err != nil {
+		return nil, err
+	}
 	f := &hal.Factorization{
 		J: hal.Jacobian{Rows: toInt(r.GetRows()), Cols: toInt(r.GetCols()), RowsPerSample: toInt(r.GetRowsPerSample())},
-		H: r.GetH(), Scale: r.GetScale(), Lambda: r.GetLambda(),
+		H: h, Scale: r.GetScale(), Lambda: r.GetLambda(),
 	}
 	f.J.Blocks = make([]hal.JacobianBlock, 0, len(r.GetBlocks()))
-	for _, b := range r.GetBlocks() {
+	for i, b := range r.GetBlocks() {
+		sig, err := Floats(fmt.Sprintf("block %d signal", i), b.GetSignal(), b.GetSignalPacked())
+		if err != nil {
+			return nil, err
+		}
+		in, err := Floats(fmt.Sprintf("block %d input", i), b.GetInput(), b.GetInputPacked())
+		if err != nil {
+			return nil, err
+		}
 		f.J.Blocks = append(f.J.Blocks, hal.JacobianBlock{
-			Col: toInt(b.GetCol()), Out: toInt(b.GetOut()), In: toInt(b.GetIn()), Signal: b.GetSignal(), Input: b.GetInput(),
+			Col: toInt(b.GetCol()), Out: toInt(b.GetOut()), In: toInt(b.GetIn()), Signal: sig, Input: in,
 		})
 	}
-	return f
+	return f, nil
 }
 
 // maxDim bounds a decoded size, so that products of two sizes (Out·In,

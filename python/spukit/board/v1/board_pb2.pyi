@@ -91,8 +91,12 @@ class Diagnostic(_message.Message):
     def __init__(self, component: _Optional[str] = ..., check: _Optional[str] = ..., measured: _Optional[str] = ..., expected: _Optional[str] = ..., hint: _Optional[str] = ..., **kwargs) -> None: ...
 
 class Done(_message.Message):
-    __slots__ = []
-    def __init__(self) -> None: ...
+    __slots__ = ["board_time_ns", "clock"]
+    BOARD_TIME_NS_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_FIELD_NUMBER: _ClassVar[int]
+    board_time_ns: int
+    clock: bool
+    def __init__(self, clock: bool = ..., board_time_ns: _Optional[int] = ...) -> None: ...
 
 class Error(_message.Message):
     __slots__ = ["range", "samples", "saturation", "sentinel"]
@@ -159,17 +163,21 @@ class InfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class JacobianBlock(_message.Message):
-    __slots__ = ["col", "input", "out", "signal"]
+    __slots__ = ["col", "input", "input_packed", "out", "signal", "signal_packed"]
     COL_FIELD_NUMBER: _ClassVar[int]
     INPUT_FIELD_NUMBER: _ClassVar[int]
+    INPUT_PACKED_FIELD_NUMBER: _ClassVar[int]
     IN_FIELD_NUMBER: _ClassVar[int]
     OUT_FIELD_NUMBER: _ClassVar[int]
     SIGNAL_FIELD_NUMBER: _ClassVar[int]
+    SIGNAL_PACKED_FIELD_NUMBER: _ClassVar[int]
     col: int
     input: _containers.RepeatedScalarFieldContainer[float]
+    input_packed: bytes
     out: int
     signal: _containers.RepeatedScalarFieldContainer[float]
-    def __init__(self, col: _Optional[int] = ..., out: _Optional[int] = ..., signal: _Optional[_Iterable[float]] = ..., input: _Optional[_Iterable[float]] = ..., **kwargs) -> None: ...
+    signal_packed: bytes
+    def __init__(self, col: _Optional[int] = ..., out: _Optional[int] = ..., signal: _Optional[_Iterable[float]] = ..., input: _Optional[_Iterable[float]] = ..., signal_packed: _Optional[bytes] = ..., input_packed: _Optional[bytes] = ..., **kwargs) -> None: ...
 
 class Range(_message.Message):
     __slots__ = ["max", "min"]
@@ -230,26 +238,34 @@ class RunRequest(_message.Message):
     def __init__(self, call: _Optional[_Union[Call, _Mapping]] = ..., duration_ns: _Optional[int] = ...) -> None: ...
 
 class SampleChunk(_message.Message):
-    __slots__ = ["first", "values"]
+    __slots__ = ["board_time_ns", "clock", "first", "values", "values_packed"]
+    BOARD_TIME_NS_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_FIELD_NUMBER: _ClassVar[int]
     FIRST_FIELD_NUMBER: _ClassVar[int]
     VALUES_FIELD_NUMBER: _ClassVar[int]
+    VALUES_PACKED_FIELD_NUMBER: _ClassVar[int]
+    board_time_ns: int
+    clock: bool
     first: int
     values: _containers.RepeatedScalarFieldContainer[float]
-    def __init__(self, first: _Optional[int] = ..., values: _Optional[_Iterable[float]] = ...) -> None: ...
+    values_packed: bytes
+    def __init__(self, first: _Optional[int] = ..., values: _Optional[_Iterable[float]] = ..., values_packed: _Optional[bytes] = ..., clock: bool = ..., board_time_ns: _Optional[int] = ...) -> None: ...
 
 class SampleRequest(_message.Message):
-    __slots__ = ["call", "chunk_samples", "period_ns", "resume_from", "samples"]
+    __slots__ = ["call", "chunk_samples", "packed", "period_ns", "resume_from", "samples"]
     CALL_FIELD_NUMBER: _ClassVar[int]
     CHUNK_SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    PACKED_FIELD_NUMBER: _ClassVar[int]
     PERIOD_NS_FIELD_NUMBER: _ClassVar[int]
     RESUME_FROM_FIELD_NUMBER: _ClassVar[int]
     SAMPLES_FIELD_NUMBER: _ClassVar[int]
     call: Call
     chunk_samples: int
+    packed: bool
     period_ns: int
     resume_from: int
     samples: int
-    def __init__(self, call: _Optional[_Union[Call, _Mapping]] = ..., period_ns: _Optional[int] = ..., samples: _Optional[int] = ..., chunk_samples: _Optional[int] = ..., resume_from: _Optional[int] = ...) -> None: ...
+    def __init__(self, call: _Optional[_Union[Call, _Mapping]] = ..., period_ns: _Optional[int] = ..., samples: _Optional[int] = ..., chunk_samples: _Optional[int] = ..., resume_from: _Optional[int] = ..., packed: bool = ...) -> None: ...
 
 class SaturationError(_message.Message):
     __slots__ = ["counts", "samples"]
@@ -260,19 +276,22 @@ class SaturationError(_message.Message):
     def __init__(self, counts: _Optional[_Iterable[int]] = ..., samples: _Optional[int] = ...) -> None: ...
 
 class SetCouplingsRequest(_message.Message):
-    __slots__ = ["a", "call"]
+    __slots__ = ["a", "a_packed", "call"]
     A_FIELD_NUMBER: _ClassVar[int]
+    A_PACKED_FIELD_NUMBER: _ClassVar[int]
     CALL_FIELD_NUMBER: _ClassVar[int]
     a: _containers.RepeatedScalarFieldContainer[float]
+    a_packed: bytes
     call: Call
-    def __init__(self, call: _Optional[_Union[Call, _Mapping]] = ..., a: _Optional[_Iterable[float]] = ...) -> None: ...
+    def __init__(self, call: _Optional[_Union[Call, _Mapping]] = ..., a: _Optional[_Iterable[float]] = ..., a_packed: _Optional[bytes] = ...) -> None: ...
 
 class SetFactoredCouplingsRequest(_message.Message):
-    __slots__ = ["blocks", "call", "cols", "h", "rows", "rows_per_sample", "scale"]
+    __slots__ = ["blocks", "call", "cols", "h", "h_packed", "rows", "rows_per_sample", "scale"]
     BLOCKS_FIELD_NUMBER: _ClassVar[int]
     CALL_FIELD_NUMBER: _ClassVar[int]
     COLS_FIELD_NUMBER: _ClassVar[int]
     H_FIELD_NUMBER: _ClassVar[int]
+    H_PACKED_FIELD_NUMBER: _ClassVar[int]
     LAMBDA_FIELD_NUMBER: _ClassVar[int]
     ROWS_FIELD_NUMBER: _ClassVar[int]
     ROWS_PER_SAMPLE_FIELD_NUMBER: _ClassVar[int]
@@ -281,10 +300,11 @@ class SetFactoredCouplingsRequest(_message.Message):
     call: Call
     cols: int
     h: _containers.RepeatedScalarFieldContainer[float]
+    h_packed: bytes
     rows: int
     rows_per_sample: int
     scale: float
-    def __init__(self, call: _Optional[_Union[Call, _Mapping]] = ..., rows: _Optional[int] = ..., cols: _Optional[int] = ..., rows_per_sample: _Optional[int] = ..., blocks: _Optional[_Iterable[_Union[JacobianBlock, _Mapping]]] = ..., h: _Optional[_Iterable[float]] = ..., scale: _Optional[float] = ..., **kwargs) -> None: ...
+    def __init__(self, call: _Optional[_Union[Call, _Mapping]] = ..., rows: _Optional[int] = ..., cols: _Optional[int] = ..., rows_per_sample: _Optional[int] = ..., blocks: _Optional[_Iterable[_Union[JacobianBlock, _Mapping]]] = ..., h: _Optional[_Iterable[float]] = ..., scale: _Optional[float] = ..., h_packed: _Optional[bytes] = ..., **kwargs) -> None: ...
 
 class StatusReply(_message.Message):
     __slots__ = ["board", "expires_in_ns", "held_ns", "holder", "info", "leases_expired", "leases_granted", "queue"]
@@ -325,12 +345,16 @@ class TemperatureRequest(_message.Message):
     def __init__(self, call: _Optional[_Union[Call, _Mapping]] = ...) -> None: ...
 
 class VectorRequest(_message.Message):
-    __slots__ = ["call", "v"]
+    __slots__ = ["call", "tail", "v", "v_packed"]
     CALL_FIELD_NUMBER: _ClassVar[int]
+    TAIL_FIELD_NUMBER: _ClassVar[int]
     V_FIELD_NUMBER: _ClassVar[int]
+    V_PACKED_FIELD_NUMBER: _ClassVar[int]
     call: Call
+    tail: int
     v: _containers.RepeatedScalarFieldContainer[float]
-    def __init__(self, call: _Optional[_Union[Call, _Mapping]] = ..., v: _Optional[_Iterable[float]] = ...) -> None: ...
+    v_packed: bytes
+    def __init__(self, call: _Optional[_Union[Call, _Mapping]] = ..., v: _Optional[_Iterable[float]] = ..., v_packed: _Optional[bytes] = ..., tail: _Optional[int] = ...) -> None: ...
 
 class Waiter(_message.Message):
     __slots__ = ["client", "waiting_ns"]
