@@ -388,6 +388,14 @@ func (w *wrapped) dither(ctx context.Context) error {
 // kept inside the ADC range; with dithering, the couplings are
 // re-programmed between batches of DitherRows samples.
 func (w *wrapped) Sample(ctx context.Context, period time.Duration, dst []float64) (int, error) {
+	return w.SampleStream(ctx, period, dst, nil)
+}
+
+// SampleStream implements hal.Streamer: Sample, telling progress as the
+// wrapped board tells its own (when it is a hal.Streamer; else nothing
+// until the call returns), each reading corrected before it is reported —
+// so that spu serve streams a calibrated board's samples while it samples.
+func (w *wrapped) SampleStream(ctx context.Context, period time.Duration, dst []float64, progress func(int)) (int, error) {
 	if err := w.check(ctx, "sample"); err != nil {
 		return 0, err
 	}
@@ -410,9 +418,25 @@ func (w *wrapped) Sample(ctx context.Context, period time.Duration, dst []float6
 			}
 		}
 		n := min(batch, rows-done)
-		got, e := w.inner.Sample(ctx, period, dst[done*k:(done+n)*k])
+		part := dst[done*k : (done+n)*k]
+		fixed := 0 // rows of part corrected so far
+		var got int
+		var e error
+		if sb, ok := w.inner.(hal.Streamer); ok && progress != nil {
+			got, e = sb.SampleStream(ctx, period, part, func(m int) {
+				if m = min(m, n); m > fixed {
+					w.correct(part[fixed*k : m*k])
+					fixed = m
+				}
+				progress(done + fixed)
+			})
+		} else {
+			got, e = w.inner.Sample(ctx, period, part)
+		}
 		got = max(0, min(got, n))
-		w.correct(dst[done*k : (done+got)*k])
+		if got > fixed {
+			w.correct(part[fixed*k : got*k])
+		}
 		done += got
 		var se *hal.SaturationError
 		if errors.As(e, &se) {

@@ -19,7 +19,7 @@ func checkCancelSample(ctx context.Context, b hal.Board, cfg config) error {
 	}
 	in := b.Info()
 	k := in.Cells
-	n, expected, err := cancelSize(ctx, b, cfg)
+	n, expected, boardPer, err := cancelSize(ctx, b, cfg)
 	if err != nil {
 		return err
 	}
@@ -32,6 +32,7 @@ func checkCancelSample(ctx context.Context, b hal.Board, cfg config) error {
 	defer cancel()
 	timer := time.AfterFunc(cfg.cancelAfter, cancel)
 	defer timer.Stop()
+	t0, _ := hal.BoardTime(b)
 	start := time.Now()
 	got, err := b.Sample(cctx, 0, dst)
 	el := time.Since(start)
@@ -46,9 +47,8 @@ func checkCancelSample(ctx context.Context, b hal.Board, cfg config) error {
 	if !errors.Is(err, context.Canceled) {
 		return failf("Sample with a context cancelled after %v: got %q, want errors.Is(err, context.Canceled)", cfg.cancelAfter, err)
 	}
-	if limit := cfg.cancelAfter + (expected-cfg.cancelAfter)/2; el > limit {
-		return failf("Sample(%d samples) returned %v after start, cancelled at %v: too late (uncancelled ≈ %v, limit %v)",
-			n, el, cfg.cancelAfter, expected, limit)
+	if err := cancelledSoon(b, n, el, expected, t0, boardPer, cfg); err != nil {
+		return err
 	}
 	if got < 0 || got >= n {
 		return failf("cancelled Sample(%d samples) returned n = %d, want 0 ≤ n < %d", n, got, n)
@@ -58,6 +58,28 @@ func checkCancelSample(ctx context.Context, b hal.Board, cfg config) error {
 	}
 	if err := smoke(ctx, b); err != nil {
 		return failf("board unusable after a cancelled Sample: %w", err)
+	}
+	return nil
+}
+
+// cancelledSoon checks that a Sample(n samples) cancelled after
+// cfg.cancelAfter stopped well before its end: by the board's own clock
+// when it keeps one (board time since t0 at most half of the n samples'
+// n·boardPer — work done, which a loaded machine does not stretch), else
+// by the wall time el (at most half-way between the cancellation and the
+// expected end of the uncancelled call).
+func cancelledSoon(b hal.Board, n int, el, expected, t0, boardPer time.Duration, cfg config) error {
+	if boardPer > 0 {
+		t1, _ := hal.BoardTime(b)
+		if full := time.Duration(n) * boardPer; t1-t0 > full/2 {
+			return failf("Sample(%d samples) cancelled at %v of wall time ran %v of board time (uncancelled ≈ %v, limit %v): it did not stop",
+				n, cfg.cancelAfter, t1-t0, full, full/2)
+		}
+		return nil
+	}
+	if limit := cfg.cancelAfter + (expected-cfg.cancelAfter)/2; el > limit {
+		return failf("Sample(%d samples) returned %v after start, cancelled at %v: too late (uncancelled ≈ %v, limit %v)",
+			n, el, cfg.cancelAfter, expected, limit)
 	}
 	return nil
 }
@@ -102,7 +124,7 @@ func checkPreCancelled(ctx context.Context, b hal.Board, cfg config) error {
 	// Ask for samples worth about 4·prompt, so that ignoring the context shows.
 	sized := cfg
 	sized.target = 4 * cfg.prompt
-	n, _, err := cancelSize(ctx, b, sized)
+	n, _, _, err := cancelSize(ctx, b, sized)
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ type faults struct {
 	noClip             bool    // reports saturation but delivers readings beyond the ADC range
 	dropOnSaturation   bool    // returns n = 0 with the SaturationError
 	ignoreCtx          bool    // Run and Sample never look at ctx
+	lateCancel         bool    // Sample looks at ctx only after 3/4 of its samples
 	noRangeCheck       bool    // programs out-of-range couplings and biases
 	swapRowCol         bool    // RangeError with Row and Col swapped
 	partialBias        bool    // programs bias entries before checking the rest
@@ -298,15 +299,18 @@ func (b *fakeBoard) Sample(ctx context.Context, period time.Duration, dst []floa
 	counts := make([]int, k)
 	saturated := false
 	for s := range n {
+		sctx := ctx
+		if b.f.lateCancel && s < 3*n/4 {
+			sctx = context.Background()
+		}
 		if s > 0 {
-			if err := b.advance(ctx, p); err != nil {
+			if err := b.advance(sctx, p); err != nil {
 				return s, fmt.Errorf("fake sample: %w", err)
 			}
 		}
-		if s%64 == 63 && !b.f.ignoreCtx {
-			if err := ctx.Err(); err != nil {
-				return s, fmt.Errorf("fake sample after %d samples: %w", s, err)
-			}
+		if s%64 == 63 && !b.f.ignoreCtx && sctx.Err() != nil {
+			err := sctx.Err()
+			return s, fmt.Errorf("fake sample after %d samples: %w", s, err)
 		}
 		for i := range k {
 			r, sat := b.adc(b.x[i])

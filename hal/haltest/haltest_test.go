@@ -83,6 +83,7 @@ func TestChecksCatchFaults(t *testing.T) {
 		{"Unstable/diagonalOnly", faults{diagonalOnlyCheck: true}, checkUnstable},
 		{"Arguments/nonPositiveRun", faults{acceptNonPositive: true}, checkArguments},
 		{"CancelSample/ignoreCtx", faults{ignoreCtx: true}, checkCancelSample},
+		{"CancelSample/lateCancel", faults{lateCancel: true}, checkCancelSample},
 		{"CancelRun/ignoreCtx", faults{ignoreCtx: true}, checkCancelRun},
 		{"PreCancelled/ignoreCtx", faults{ignoreCtx: true}, checkPreCancelled},
 		{"Close/notIdempotent", faults{closeNotIdempotent: true}, checkClose},

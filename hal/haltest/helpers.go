@@ -297,29 +297,33 @@ func checkMeans(ctx context.Context, b hal.Board, want []float64, c float64, n i
 // cancelSize times 1000 samples at the minimum period and returns how many
 // samples a call must request to take about cfg.target of wall time, capped
 // so that dst stays within cfg.memCap, with the wall time expected for that
-// many.
-func cancelSize(ctx context.Context, b hal.Board, cfg config) (n int, expected time.Duration, err error) {
+// many and the board time one sample takes (0 when the board keeps none).
+func cancelSize(ctx context.Context, b hal.Board, cfg config) (n int, expected, boardPer time.Duration, err error) {
 	in := b.Info()
 	k := in.Cells
 	const probe = 1000
 	dst := make([]float64, probe*k)
 	best := time.Duration(math.MaxInt64)
+	t0, clocked := hal.BoardTime(b)
 	for range 2 { // the first call may pay for warm-up; keep the faster
 		start := time.Now()
 		got, err := b.Sample(ctx, 0, dst)
 		el := time.Since(start)
 		if err != nil && !errors.Is(err, hal.ErrSaturated) {
-			return 0, 0, failf("Sample(%d samples): %w", probe, err)
+			return 0, 0, 0, failf("Sample(%d samples): %w", probe, err)
 		}
 		if got != probe {
-			return 0, 0, failf("Sample(%d samples) returned n = %d", probe, got)
+			return 0, 0, 0, failf("Sample(%d samples) returned n = %d", probe, got)
 		}
 		best = min(best, el)
+	}
+	if t1, _ := hal.BoardTime(b); clocked {
+		boardPer = (t1 - t0) / (2 * probe)
 	}
 	per := max(best.Seconds()/probe, 1e-9)
 	n = int(math.Ceil(cfg.target.Seconds() / per))
 	n = max(min(n, cfg.memCap/(8*k)), probe)
-	return n, time.Duration(float64(n) * per * float64(time.Second)), nil
+	return n, time.Duration(float64(n) * per * float64(time.Second)), boardPer, nil
 }
 
 // fmtOp formats the description of an operation for a failure message.
