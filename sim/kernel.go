@@ -80,9 +80,11 @@ func (b *Board) propagateFilter(s *step, n int, x, y []float64) {
 // products in one pass over the rows (z nil: no noise).
 func propagateSmall(s *step, n int, x, z, y []float64) {
 	for i := range n {
+		row := s.phi[i*n : i*n+n]
+		xs := x[:len(row)] // one bounds check per row, not per entry
 		acc := 0.0
-		for j, p := range s.phi[i*n : i*n+n] {
-			acc += p * x[j]
+		for j, p := range row {
+			acc += p * xs[j]
 		}
 		v := s.c[i] + acc
 		if z != nil {
@@ -90,9 +92,11 @@ func propagateSmall(s *step, n int, x, z, y []float64) {
 			if s.lower {
 				m = i + 1
 			}
+			row = s.l[i*n : i*n+m]
+			zs := z[:len(row)]
 			acc = 0
-			for j, l := range s.l[i*n : i*n+m] {
-				acc += l * z[j]
+			for j, l := range row {
+				acc += l * zs[j]
 			}
 			v += acc
 		}
