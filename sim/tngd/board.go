@@ -44,6 +44,10 @@ type Board struct {
 	biasProg []float64 // programmed (quantised) bias values = realised bias
 	z        []float64 // standard normals of one transition
 
+	// ADC filter states (nil without a filter, filter.go): output v and
+	// u = v̇/ω per cell, their next values, and two more normals per cell.
+	fv, fu, fvn, fun, z2, z3 []float64
+
 	lam  float64
 	prog *program
 
@@ -67,6 +71,8 @@ type program struct {
 
 	ug      []float64 // U b, valid while ugValid
 	ugValid bool
+
+	filterPsi map[time.Duration]*filterPsi // with an ADC filter (filter.go)
 
 	eig      *gramEig
 	eigPsi   map[time.Duration]*eigPsi
@@ -101,6 +107,10 @@ func New(p Profile, seed uint64) (*Board, error) {
 		biasProg: make([]float64, n),
 		z:        make([]float64, n),
 		lam:      1, // power-up: A = I
+	}
+	if p.ADCFilterHz > 0 {
+		b.fv, b.fu, b.fvn, b.fun = make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+		b.z2, b.z3 = make([]float64, n), make([]float64, n)
 	}
 	caps := hal.CapSimulated
 	if p.NoiseV > 0 {
@@ -295,6 +305,10 @@ func (b *Board) SetState(ctx context.Context, x []float64) error {
 	b.now += b.linkTime(float64(b.p.Cells))
 	b.pending = 0 // whatever the cells did meanwhile is overwritten
 	copy(b.x, x)
+	if b.fv != nil { // the filters settle on the forced state
+		copy(b.fv, x)
+		clear(b.fu)
+	}
 	return nil
 }
 
@@ -346,7 +360,11 @@ func (b *Board) SampleStream(ctx context.Context, period time.Duration, dst []fl
 			return r, fmt.Errorf("sample %d of %d: %w", r, rows, err)
 		}
 		row := dst[r*k : (r+1)*k]
-		for i, x := range b.x {
+		read := b.x
+		if b.fv != nil {
+			read = b.fv // the ADC reads the filter's output
+		}
+		for i, x := range read {
 			v, s := b.read(x)
 			row[i] = v
 			if s {

@@ -31,6 +31,7 @@
 // Files: profile.go (Profile, its validation), board.go (the hal methods),
 // realise.go (the DACs and element mismatch that realise J, H and U),
 // transition.go (the transition and its eigendecomposition path),
+// filter.go (the optional ADC anti-aliasing filter inside the transition),
 // funcs.go (f₂, f₃ and the divided differences ψ), lanczos.go (Lanczos
 // with full reorthogonalisation for ψ(G)y) and uri.go (the URI options).
 package tngd

@@ -43,6 +43,12 @@ type Profile struct {
 	// reported as saturated. 0 bits = continuous.
 	ADCBits   int     `json:"adc_bits"`
 	ADCRangeV float64 `json:"adc_range_v"`
+	// ADCFilterHz is the −3 dB frequency in Hz of a second-order
+	// Butterworth anti-aliasing filter in front of every ADC channel (the
+	// dense board's adc.filter_hz, sim/rails.go); the ADC reads the
+	// filter's output. 0 = none. With a filter every transition takes the
+	// eigendecomposition path (filter.go).
+	ADCFilterHz float64 `json:"adc_filter_hz"`
 	// ADCConvS is the conversion time of one sample of all cells
 	// (simultaneous sampling) in seconds.
 	ADCConvS float64 `json:"adc_conversion_s"`
@@ -93,6 +99,7 @@ const (
 	eigWorkFactor  = 8    // auto: switch after 8·m products with G
 	bytesPerValue  = 2    // 16-bit words over the link
 	streamMismatch = 0x6d69736d61746368
+	maxFilterHz    = 1e12 // far above any τ's bandwidth: the bound only keeps ω·t finite
 )
 
 // Validate checks the profile's fields; voltages and times have the
@@ -117,6 +124,12 @@ func (p Profile) Validate() error {
 	}
 	e.Positive("bias_range_v", p.BiasRangeV, phys.MaxVolts, " V", phys.WhyVolts)
 	e.Positive("adc_range_v", p.ADCRangeV, phys.MaxVolts, " V", phys.WhyVolts)
+	if !(p.ADCFilterHz >= 0 && p.ADCFilterHz <= maxFilterHz) {
+		e.Bad("adc_filter_hz", p.ADCFilterHz, "0 (none) … 1e12 Hz")
+	}
+	if p.ADCFilterHz > 0 && p.Method == "lanczos" {
+		e.Bad("method", `"lanczos"`, `"auto" or "eig" with adc_filter_hz > 0 (the filter takes the eigendecomposition path)`)
+	}
 	e.Within("adc_conversion_s", p.ADCConvS, 0, phys.MaxPeriodS, " s", phys.WhyPeriod)
 	e.Positive("min_period_s", p.MinPeriodS, phys.MaxPeriodS, " s", phys.WhyPeriod)
 	if !(p.LinkBytesPerS >= 0) || math.IsInf(p.LinkBytesPerS, 0) {

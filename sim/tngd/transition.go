@@ -31,6 +31,9 @@ func (b *Board) flush(ctx context.Context) error {
 // with U r = U b − λ U x − G U x (see the package doc). On error the state is
 // unchanged.
 func (b *Board) advance(ctx context.Context, d time.Duration) error {
+	if b.fv != nil {
+		return b.advanceFiltered(ctx, d)
+	}
 	t := d.Seconds() / b.p.TauS
 	kappa := b.p.NoiseV * b.p.NoiseV
 	tf := newTransFuncs(t, b.lam, kappa)

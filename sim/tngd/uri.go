@@ -75,6 +75,7 @@ var floatOptions = map[string]func(p *Profile, f float64){
 	"bias_range":  func(p *Profile, f float64) { p.BiasRangeV = f },
 	"adc_range":   func(p *Profile, f float64) { p.ADCRangeV = f },
 	"adc_conv":    func(p *Profile, f float64) { p.ADCConvS = f },
+	"adc_filter":  func(p *Profile, f float64) { p.ADCFilterHz = f },
 	"min_period":  func(p *Profile, f float64) { p.MinPeriodS = f },
 	"link":        func(p *Profile, f float64) { p.LinkBytesPerS = f },
 	"lanczos_tol": func(p *Profile, f float64) { p.LanczosTol = f },
@@ -144,5 +145,5 @@ func finite(key, v string) (float64, error) {
 }
 
 var uriOptions = []string{"seed", "cells", "noise", "kappa", "tau", "bits", "dac_bits", "mismatch",
-	"bias_bits", "bias_range", "adc_bits", "adc_range", "adc_conv", "min_period", "link", "freerun",
+	"bias_bits", "bias_range", "adc_bits", "adc_range", "adc_conv", "adc_filter", "min_period", "link", "freerun",
 	"method", "lanczos_tol", "lanczos_max"}
