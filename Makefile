@@ -53,8 +53,10 @@ test-python:
 	else if [ -n "$$missing" ]; then echo "python torch tests skipped: apt-get install $$missing"; fi; \
 	cd python && $(PYTHON) -m pytest -q -p no:cacheprovider; fi
 
-# The simulator against ngspice with ten times longer runs than make test;
-# writes the comparison tables into docs/fidelity.md (about 5 min on 2 cores).
+# The simulator against ngspice with ten times the ngspice time of make test;
+# writes the comparison tables into docs/fidelity.md: ten independent runs
+# per circuit and the run-level experiment (TestNgspiceRunLevel), about
+# 10 min on 2 idle cores.
 fidelity:
 	SPUKIT_FIDELITY=$(CURDIR)/docs/fidelity.md $(GO) test -count=1 -v -run 'Ngspice' -timeout 60m ./sim/ ./internal/spice/
 

@@ -17,10 +17,15 @@ import (
 // spiceStat is one compared statistic: ngspice's and the simulator's
 // estimates with standard errors, d, the derived ngspice − simulator
 // difference (trnoise's band limit), and the simulator's closed form.
+// ngSEw is ngspice's within-run standard error alone; ngSE adds the
+// run-level term of a covariance (power: the statistic scales with the
+// run's noise power, see runLevel).
 type spiceStat struct {
 	name               string
 	ng, ngSE, sm, smSE float64
+	ngSEw              float64
 	d, ref             float64
+	power              bool
 }
 
 func (s spiceStat) z() float64 {
@@ -44,6 +49,7 @@ func compareSeries(ng, sm [][]float64, ref spiceRef, lag int) []spiceStat {
 	for i := range k {
 		s := spiceStat{name: fmt.Sprintf("mean %d", i), ref: ref.mean[i]}
 		s.ng, s.ngSE = testnum.MeanSE(ng[i])
+		s.ngSEw = s.ngSE
 		s.sm, s.smSE = testnum.MeanSE(sm[i])
 		mNg[i], mSm[i] = s.ng, s.sm
 		out = append(out, s)
@@ -59,13 +65,15 @@ func compareSeries(ng, sm [][]float64, ref spiceRef, lag int) []spiceStat {
 	for i := range k {
 		for j := range k {
 			if j >= i {
-				s := spiceStat{name: fmt.Sprintf("cov %d,%d", i, j), d: ref.dCov.At(i, j), ref: ref.cov.At(i, j)}
+				s := spiceStat{name: fmt.Sprintf("cov %d,%d", i, j), d: ref.dCov.At(i, j), ref: ref.cov.At(i, j), power: true}
 				s.ng, s.ngSE = testnum.MeanSE(prod(ng, mNg, i, j, 0))
+				s.ngSEw = s.ngSE
 				s.sm, s.smSE = testnum.MeanSE(prod(sm, mSm, i, j, 0))
 				out = append(out, s)
 			}
-			s := spiceStat{name: fmt.Sprintf("lag cov %d,%d", i, j), d: ref.dLag.At(i, j), ref: ref.lag.At(i, j)}
+			s := spiceStat{name: fmt.Sprintf("lag cov %d,%d", i, j), d: ref.dLag.At(i, j), ref: ref.lag.At(i, j), power: true}
 			s.ng, s.ngSE = testnum.MeanSE(prod(ng, mNg, i, j, lag))
+			s.ngSEw = s.ngSE
 			s.sm, s.smSE = testnum.MeanSE(prod(sm, mSm, i, j, lag))
 			out = append(out, s)
 		}
@@ -137,11 +145,81 @@ func (c spiceCase) reference(t *testing.T, h float64, lag int) spiceRef {
 	return r
 }
 
+// runLevel adds ngspice's run-level error to the covariances of one run:
+// each is its expected value (ref + d) times the run's noise power G, of
+// relative standard deviation g (spice.RunPowerSD), so
+// SE² = SE_within² + (g·(ref + d))². Means are linear in the noise and
+// keep their within-run error (G changes only their spread, by ≤ g).
+func runLevel(st []spiceStat, g float64) {
+	for i := range st {
+		if st[i].power {
+			st[i].ngSE = math.Hypot(st[i].ngSEw, g*(st[i].ref+st[i].d))
+		}
+	}
+}
+
+// spiceDispersion compares the spread of ngspice's statistics between
+// independent runs with their standard errors: for each statistic
+// χ² = Σ_r (ŝ_r − s̄)²/SE_r², summed over the statistics of a kind and
+// divided by its expectation (R − 1 per statistic), once with the full
+// standard error (model: within-run and run-level) and once with the
+// within-run error alone (what a single series shows). Ratios near 1 mean
+// the standard error explains the spread.
+type spiceDispersion struct {
+	meanModel, covModel, covWithin float64
+}
+
+// poolRuns averages per-run statistics over R independent runs (SE² =
+// Σ_r SE_r²/R²) and measures their dispersion (R ≥ 2).
+func poolRuns(per [][]spiceStat) ([]spiceStat, spiceDispersion) {
+	r := float64(len(per))
+	out := make([]spiceStat, len(per[0]))
+	var d spiceDispersion
+	var nMean, nCov float64
+	for i := range out {
+		s := per[0][i]
+		s.ng, s.sm, s.ngSE, s.ngSEw, s.smSE = 0, 0, 0, 0, 0
+		for _, run := range per {
+			q := run[i]
+			s.ng += q.ng / r
+			s.sm += q.sm / r
+			s.ngSE += q.ngSE * q.ngSE / (r * r)
+			s.ngSEw += q.ngSEw * q.ngSEw / (r * r)
+			s.smSE += q.smSE * q.smSE / (r * r)
+		}
+		s.ngSE, s.ngSEw, s.smSE = math.Sqrt(s.ngSE), math.Sqrt(s.ngSEw), math.Sqrt(s.smSE)
+		out[i] = s
+		for _, run := range per {
+			q := run[i]
+			dev := q.ng - s.ng
+			if q.power {
+				d.covModel += dev * dev / (q.ngSE * q.ngSE)
+				d.covWithin += dev * dev / (q.ngSEw * q.ngSEw)
+			} else {
+				d.meanModel += dev * dev / (q.ngSE * q.ngSE)
+			}
+		}
+		if s.power {
+			nCov++
+		} else {
+			nMean++
+		}
+	}
+	if r < 2 {
+		return out, spiceDispersion{}
+	}
+	d.meanModel /= nMean * (r - 1)
+	d.covModel /= nCov * (r - 1)
+	d.covWithin /= nCov * (r - 1)
+	return out, d
+}
+
 // fidelityRow summarises one circuit for docs/fidelity.md: the largest
 // |z| with and without the derived trnoise difference, the variances'
-// ratio ngspice/simulator and its derived value.
-func fidelityRow(name string, st []spiceStat, n int, repro bool) string {
-	var zMax, zRaw, relSE float64
+// ratio ngspice/simulator and its derived value, ngspice's variance
+// errors and, over several runs, the between-run dispersion.
+func fidelityRow(name string, st []spiceStat, disp spiceDispersion, runs, n int, repro bool) string {
+	var zMax, zRaw, relSE, relSEw float64
 	var ratio, want []string
 	for _, s := range st {
 		zMax = math.Max(zMax, math.Abs(s.z()))
@@ -152,14 +230,19 @@ func fidelityRow(name string, st []spiceStat, n int, repro bool) string {
 			ratio = append(ratio, fmt.Sprintf("%.4f", s.ng/s.sm))
 			want = append(want, fmt.Sprintf("%.4f", (s.ref+s.d)/s.ref))
 			relSE = math.Max(relSE, s.ngSE/s.ng)
+			relSEw = math.Max(relSEw, s.ngSEw/s.ng)
 		}
 	}
 	r := "yes"
 	if !repro {
 		r = "no"
 	}
-	return fmt.Sprintf("| %s | %d | %d | %.2f | %.2f | %s | %s | %.1f %% | %s |", name, n, len(st), zMax, zRaw,
-		strings.Join(ratio, " "), strings.Join(want, " "), 100*relSE, r)
+	dsp := "—"
+	if runs > 1 {
+		dsp = fmt.Sprintf("%.2f / %.2f / %.2f", disp.meanModel, disp.covModel, disp.covWithin)
+	}
+	return fmt.Sprintf("| %s | %d × %d | %d | %.2f | %.2f | %s | %s | %.2f %% (%.2f %%) | %s | %s |", name, runs, n, len(st), zMax, zRaw,
+		strings.Join(ratio, " "), strings.Join(want, " "), 100*relSE, 100*relSEw, dsp, r)
 }
 
 // writeFidelity replaces the table between the "<!-- ngspice KEY -->"
@@ -175,7 +258,7 @@ func writeFidelity(t *testing.T, key string, rows []string) {
 	start, end := "<!-- ngspice "+key+" -->\n", "<!-- end ngspice "+key+" -->\n"
 	i, j := strings.Index(string(doc), start), strings.Index(string(doc), end)
 	require.True(t, i >= 0 && j > i, "%s has no %q … %q markers", path, start, end)
-	head := "| circuit | samples (ngspice) | statistics | max \\|z\\| | max \\|z\\| without the trnoise term | variance ratio ngspice/sim per channel | derived ratio | ngspice variance SE | reproducible run |\n|---|---|---|---|---|---|---|---|---|\n"
+	head := "| circuit | runs × samples (ngspice) | statistics | max \\|z\\| | max \\|z\\| without the trnoise term | variance ratio ngspice/sim per channel | derived ratio | ngspice variance SE (within-run only) | between-run dispersion: means / covariances / covariances against the within-run SE alone | reproducible runs |\n|---|---|---|---|---|---|---|---|---|---|\n"
 	out := string(doc[:i]) + start + head + strings.Join(rows, "\n") + "\n" + string(doc[j:])
 	require.NoError(t, os.WriteFile(path, []byte(out), 0o644))
 }

@@ -217,54 +217,89 @@ func slowest(tau []float64) float64 {
 	return s
 }
 
-// spiceLength returns the ngspice run length in nominal τ: short in make
-// test (the runs stay well under the 2-minute budget), ten times longer
-// under make fidelity (SPUKIT_FIDELITY names the file to write).
-func spiceLength() float64 {
+// spiceRuns returns the number of independent ngspice runs per circuit
+// and their length in nominal τ: one run of 3 000 τ in make test (about
+// 25 s of ngspice for the four circuits on 2 cores), ten under make
+// fidelity (SPUKIT_FIDELITY names the file to write). Ten short runs
+// rather than one long one: ngspice's noise power has a run-level error
+// that grows with a run's length (spice.RunPowerSD: 0.75 % at 3 000 τ,
+// 2.4 % at 30 000 τ for 4 sources), so it shrinks only by averaging
+// independent runs — ten runs of 3 000 τ have a run-level error of
+// 0.75 %/√10 = 0.24 %, one of 30 000 τ 2.4 %.
+func spiceRuns() (int, float64) {
 	if os.Getenv("SPUKIT_FIDELITY") != "" {
-		return 30000
+		return 10, 3000
 	}
-	return 3000
+	return 1, 3000
 }
 
 func TestNgspice(t *testing.T) {
 	spice.Require(t)
 	h := spiceStep.Seconds()
+	runs, length := spiceRuns()
 	var rows, held []string
 	for n, c := range spiceCases {
 		t.Run(c.name[:3]+fmt.Sprintf("%d-node", c.k()), func(t *testing.T) {
 			b, c := c.newBoard(t, uint64(50+n))
 			ci := c.circuit(t, h)
-			res, err := spice.Run(ctx, ci, spice.Transient{Step: h, Stop: spiceLength() * spiceTau, Seed: 40 + n})
-			require.NoError(t, err)
-			burn := int(50 * slowest(c.tau) / h)
-			k, f := c.k(), c.free()
-			all := make([][]float64, k)
-			for i := range k {
-				col := i
-				if c.filterHz > 0 {
-					col = k + i // v(f_i): the filter's output, what the ADC reads
+			ref := c.reference(t, h, spiceLag)
+			per := make([][]spiceStat, runs)
+			repro, samples := true, 0
+			for r := range runs {
+				// Seed (and so ngspice's PID, spice.Run) distinct per
+				// circuit and run: independent noise pools.
+				res, err := spice.Run(ctx, ci, spice.Transient{Step: h, Stop: length * spiceTau, Seed: 40 + 16*n + r})
+				require.NoError(t, err)
+				repro = repro && res.Reproducible
+				ng, sm, sat, burn := c.series(t, b, res, h)
+				per[r], samples = compareSeries(ng, sm, ref, spiceLag), len(ng[0])
+				// Every node has a noise source drawing one variate per
+				// step: c.k() variates per step before and in the window.
+				runLevel(per[r], spice.RunPowerSD(c.k()*burn, c.k()*len(ng[0])))
+				if c.rail > 0 && r == 0 {
+					held = append(held, checkHeld(t, c, res.V[0][burn:], sat.node0, sat.counts))
 				}
-				all[i] = res.V[col][burn:]
 			}
-			sm, sat := c.simSeries(t, b, 2*len(all[0]))
-			ng, smF := make([][]float64, len(f)), make([][]float64, len(f))
-			for p, i := range f {
-				ng[p], smF[p] = all[i], sm[i]
-			}
-			stats := compareSeries(ng, smF, c.reference(t, h, spiceLag), spiceLag)
-			rows = append(rows, fidelityRow(c.name+", C = "+capsNF(ci.C), stats, len(ng[0]), res.Reproducible))
+			stats, disp := poolRuns(per)
+			rows = append(rows, fidelityRow(c.name+", C = "+capsNF(ci.C), stats, disp, runs, samples, repro))
 			t.Log(rows[len(rows)-1])
 			for _, s := range stats {
 				require.LessOrEqual(t, math.Abs(s.z()), spiceZ,
 					"%s: ngspice %.5g ± %.2g, simulator %.5g ± %.2g, derived difference %.3g", s.name, s.ng, s.ngSE, s.sm, s.smSE, s.d)
 			}
-			if c.rail > 0 {
-				held = append(held, checkHeld(t, c, all[0], sm[0], sat))
-			}
 		})
 	}
 	writeFidelity(t, "table", append(rows, held...))
+}
+
+// heldSeries is what checkHeld needs of the simulator's run: node 0's
+// readings and the saturation counts per channel.
+type heldSeries struct {
+	node0  []float64
+	counts []int
+}
+
+// series returns one ngspice run's free channels after the burn-in (the
+// filter outputs where the ADC reads through a filter), a simulator run
+// of twice as many readings of the same channels, the simulator's node 0
+// and saturation counts, and the burn-in in steps.
+func (c spiceCase) series(t *testing.T, b *Board, res *spice.Result, h float64) (ng, sm [][]float64, sat heldSeries, burn int) {
+	burn = int(50 * slowest(c.tau) / h)
+	k, f := c.k(), c.free()
+	all := make([][]float64, k)
+	for i := range k {
+		col := i
+		if c.filterHz > 0 {
+			col = k + i // v(f_i): the filter's output, what the ADC reads
+		}
+		all[i] = res.V[col][burn:]
+	}
+	smAll, counts := c.simSeries(t, b, 2*len(all[0]))
+	ng, sm = make([][]float64, len(f)), make([][]float64, len(f))
+	for p, i := range f {
+		ng[p], sm[p] = all[i], smAll[i]
+	}
+	return ng, sm, heldSeries{node0: smAll[0], counts: counts}, burn
 }
 
 // checkHeld checks node 0 of a rails case: the simulator holds it at the

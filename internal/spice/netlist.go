@@ -91,8 +91,8 @@ func (c *Circuit) Validate() error {
 }
 
 // Transient is one transient-noise run: a step (also the output grid,
-// linearised onto multiples of Step) up to Stop, with seed for ngspice's
-// noise generator.
+// linearised onto multiples of Step) up to Stop, with seed (1…MaxSeed)
+// for ngspice's noise generator and its process id (see Run).
 type Transient struct {
 	Step, Stop float64
 	Seed       int
@@ -117,8 +117,8 @@ func (c *Circuit) Netlist(tr Transient, out string) (string, error) {
 	if err := c.Validate(); err != nil {
 		return "", err
 	}
-	if !(tr.Step > 0) || !(tr.Stop > tr.Step) || tr.Seed <= 0 {
-		return "", fmt.Errorf("transient: step %g s, stop %g s, seed %d: want 0 < step < stop, seed > 0", tr.Step, tr.Stop, tr.Seed)
+	if !(tr.Step > 0) || !(tr.Stop > tr.Step) || tr.Seed <= 0 || tr.Seed > MaxSeed {
+		return "", fmt.Errorf("transient: step %g s, stop %g s, seed %d: want 0 < step < stop, seed 1…%d", tr.Step, tr.Stop, tr.Seed, MaxSeed)
 	}
 	var b strings.Builder
 	k := c.K()

@@ -47,30 +47,48 @@ var (
 	pidWrap []string
 )
 
-// fixedPID returns a command prefix that runs ngspice as PID 1 of a new
-// user and PID namespace, or nil where namespaces are not allowed.
+// fixedPID returns a command prefix that runs ngspice as process
+// seed+1 of a new user and PID namespace, or nil where namespaces are not
+// allowed.
 //
 // Why: ngspice's Wallace generator (src/frontend/trannoise/wallace.c,
-// initw) fills its pool of Gaussian variates at start-up from a seed set
-// to getpid() in main.c, before any `setseed`, `.options seed` or
-// .spiceinit is read; `setseed` only reseeds the pool's later shuffles.
-// So trnoise is not reproducible run to run (checked with ngspice 39:
-// two runs of one netlist and seed differ) unless the PID is fixed.
-func fixedPID() []string {
+// initw) fills its pool of 4096 Gaussian variates at start-up from
+// srand(getpid()) (main.c), before any `setseed`, `.options seed` or
+// .spiceinit is read; `setseed` only reseeds the Tausworthe stream that
+// picks one read offset per pass. So trnoise is not reproducible run to
+// run unless the PID is fixed — and runs with one PID and different
+// setseed values are not independent: two 1.5·10⁵-variate runs at PID 1
+// with setseed 1 and 2 correlate at 0.90 (ngspice 39.3, 2026-12-06).
+// The PID is therefore set from the seed: the namespace's first process
+// (sh, PID 1) forks seed−1 short-lived processes (PIDs 2…seed) and then
+// starts ngspice, which gets PID seed+1. Different seeds give independent
+// initial pools (runs at PIDs 1, 23 and 29 correlate at ≤ 0.018, the
+// 1/√4096 expected of two independent pools).
+func fixedPID(seed int) []string {
 	pidOnce.Do(func() {
 		w := []string{"unshare", "--user", "--pid", "--fork", "--map-root-user"}
 		if exec.Command(w[0], append(w[1:], "true")...).Run() == nil {
 			pidWrap = w
 		}
 	})
-	return pidWrap
+	if pidWrap == nil {
+		return nil
+	}
+	return append(append([]string(nil), pidWrap...), "sh", "-c",
+		`n=$1; shift; while [ "$n" -gt 0 ]; do /bin/true; n=$((n-1)); done; "$@"`,
+		"sh", strconv.Itoa(seed-1))
 }
+
+// MaxSeed bounds Transient.Seed: the seed becomes ngspice's process id in
+// its namespace (fixedPID), one fork per unit.
+const MaxSeed = 10000
 
 // Run writes c's netlist into a temporary directory, runs ngspice in
 // batch mode there and returns the node voltages (and filter outputs) on
 // the grid of multiples of tr.Step. The run is reproducible from tr.Seed
-// where the machine allows a fixed PID (Result.Reproducible); elsewhere
-// the noise is a fresh draw each run with the same statistics.
+// where the machine allows a fixed PID (Result.Reproducible), and runs
+// with different seeds are independent; elsewhere the noise is a fresh
+// draw each run with the same statistics.
 func Run(ctx context.Context, c *Circuit, tr Transient) (*Result, error) {
 	bin, err := Find()
 	if err != nil {
@@ -88,7 +106,8 @@ func Run(ctx context.Context, c *Circuit, tr Transient) (*Result, error) {
 	if err := os.WriteFile(filepath.Join(dir, "in.cir"), []byte(net), 0o600); err != nil {
 		return nil, fmt.Errorf("ngspice run: %w", err)
 	}
-	argv := append(fixedPID(), bin, "-b", "in.cir")
+	wrap := fixedPID(tr.Seed)
+	argv := append(wrap, bin, "-b", "in.cir")
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = dir
 	var log bytes.Buffer
@@ -108,7 +127,7 @@ func Run(ctx context.Context, c *Circuit, tr Transient) (*Result, error) {
 	if want := c.Vectors(); strings.Join(t.Names, " ") != strings.Join(want, " ") {
 		return nil, fmt.Errorf("ngspice output has vectors %v, want %v", t.Names, want)
 	}
-	return &Result{Trace: *t, Reproducible: fixedPID() != nil}, nil
+	return &Result{Trace: *t, Reproducible: wrap != nil}, nil
 }
 
 func tail(s string, n int) string {

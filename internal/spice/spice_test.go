@@ -3,6 +3,7 @@ package spice
 import (
 	"context"
 	"math"
+	"os"
 	"strings"
 	"testing"
 
@@ -155,4 +156,64 @@ func TestNgspiceRCNode(t *testing.T) {
 	want := InterpFactor(h/tau) * na * na * h / (2 / tau * c * c)
 	t.Logf("ngspice variance %.4g ± %.2g, trnoise closed form %.4g (white %.4g)", v, se, want, want/InterpFactor(h/tau))
 	assert.InDelta(t, want, v, 5*se)
+}
+
+// The run-level error of ngspice's noise power (RunPowerSD), decided by
+// experiment: R independent runs (distinct seeds, hence distinct PIDs and
+// initial pools) of four uncoupled RC nodes, each node's variance over
+// InterpFactor's closed form. Within a run the four ratios share the
+// run's power G; between runs their mean g_r spreads by
+// sqrt(SE_w²/4 + RunPowerSD²), SE_w the within-run SE of one ratio
+// (testnum.MeanSE). Only under make fidelity (SPUKIT_FIDELITY): long
+// runs, about a minute of ngspice each.
+func TestNgspiceRunLevel(t *testing.T) {
+	if os.Getenv("SPUKIT_FIDELITY") == "" {
+		t.Skip("long ngspice runs: make fidelity runs this")
+	}
+	Require(t)
+	const r, c, na, h, k, runs = 1e5, 1e-9, 1e-7, 5e-6, 4, 6
+	tau := r * c
+	for _, length := range []float64{3000, 30000} {
+		circ := &Circuit{C: make([]float64, k), G: make([]float64, k*k), NoiseA: make([]float64, k), NT: h}
+		for i := range k {
+			circ.C[i], circ.G[i*k+i], circ.NoiseA[i] = c, 1/r, na
+		}
+		want := InterpFactor(h/tau) * na * na * h / (2 / tau * c * c)
+		burn := int(20 * tau / h)
+		g := make([]float64, runs)
+		var seW, model float64
+		for run := range runs {
+			res, err := Run(context.Background(), circ, Transient{Step: h, Stop: length * tau, Seed: 200 + run})
+			require.NoError(t, err)
+			var se2 float64
+			for i := range k {
+				x := res.V[i][burn:]
+				mean, _ := testnum.MeanSE(x)
+				sq := make([]float64, len(x))
+				for j, v := range x {
+					sq[j] = (v - mean) * (v - mean)
+				}
+				v, se := testnum.MeanSE(sq)
+				g[run] += v / want / k
+				se2 += se * se / (want * want)
+			}
+			seW = math.Sqrt(se2 / k)
+			model = math.Sqrt(seW*seW/k + math.Pow(RunPowerSD(k*burn, k*(len(res.T)-burn)), 2))
+		}
+		var mean, ss float64
+		for _, v := range g {
+			mean += v / runs
+		}
+		for _, v := range g {
+			ss += (v - mean) * (v - mean)
+		}
+		sd := math.Sqrt(ss / (runs - 1))
+		t.Logf("%g τ, %d runs: run means of the 4 variance ratios %.4f; mean %.4f; between-run SD %.4f, within-run SE of a run mean %.4f (ratio %.1f), with the run-level term %.4f (ratio %.1f)",
+			length, runs, g, mean, sd, seW/2, sd/(seW/2), model, sd/model)
+		// χ²_5 exceeds 25.7 with probability 10⁻⁴: the spread must be
+		// explained by the model's standard error.
+		require.Less(t, ss/(model*model), 25.7, "between-run spread beyond the run-level model")
+		// No bias: the mean over runs is 1 within 4.5 of its SE.
+		require.InDelta(t, 1, mean, 4.5*model/math.Sqrt(runs))
+	}
 }

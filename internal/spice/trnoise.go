@@ -117,3 +117,57 @@ func discreteLyapunov(phi, w *mat.Dense) (*mat.Dense, error) {
 	}
 	return nil, fmt.Errorf("discrete Lyapunov: ‖Φ^(2^64)‖ = %g did not vanish: the network is not stable", mat.Norm(a, 1))
 }
+
+// Run-level noise power of ngspice's generator. trnoise draws its values
+// from the Wallace generator of src/frontend/trannoise/wallace.c (ngspice
+// 39; `#define WaGauss` in ngspice.h): a pool of n = 4096 variates,
+// normalised at start-up to Σq² = n, handed out times a per-pool scale S
+// (E S² = 1, independent from pool to pool); each new pool is three passes
+// of a forward 4 × 4 Hadamard step (orthogonal) and a backward one that
+// reads pool2[(j + k·n/4) ^ s_j]. The backward loop overwrites its random
+// offset s with j<<2, so s_0 is random and s_j = 4(j − 1) for j ≥ 1, and
+// those reads are not a permutation: for all but a few of the 4096 offsets
+// four values are read twice and four not at all (Σ_i (c_i − 1)² = 8, c_i
+// the times value i is read; mean 7.99 over every offset). A pass thus
+// changes the pool's power P = Σq²/n by Σ_i (c_i − 1) q_i²/n, of variance
+// 8·Var(q²)/n² = 16/n², and the renormalisation comes only every 65 536
+// pools. P is a random walk from 1: after k pools (3 passes each)
+// Var(P_k) = v·k, v = 48/n² = 2.86·10⁻⁶, with E P_k = 1.
+//
+// A circuit whose time constants are short against a pool's span (4095
+// variates, i.e. 4095/K noise steps for K sources) sees its covariances
+// scaled by the mean G of P over the pools of the measured window, the
+// same G for every covariance of the run. With k_b pools drawn before the
+// window and k_m in it, Var(G) = v·[k_b + (k_m + 1)(2k_m + 1)/(6k_m)]
+// ≈ v·(k_b + k_m/3) (the mean of a random walk over k_m steps after k_b
+// steps). So one run's covariance estimate has, beyond its within-run
+// standard error, a run-level relative standard deviation sqrt(Var(G)),
+// which grows with the run's length instead of shrinking: 0.75 % over
+// 3 000 τ of 4 sources at NT = τ/20 (59 pools), 2.4 % over 30 000 τ
+// (586 pools), against within-run errors of ≈ 3 % and ≈ 0.8 %.
+//
+// Checked against a NumPy port of NewWa (400 independent pools run for
+// 600 pools each): SD of G 0.0253 against 0.0239 from the formula, SD of
+// P_600 0.0432 against 0.0414, E G = 0.999 ± 0.001 — no bias, only the
+// run-level spread.
+
+// WallacePool is the number of variates ngspice hands out per pool of its
+// Wallace generator (the pool of 4096 less the one that seeds the next
+// pool's scale).
+const WallacePool = 4095
+
+// RunPowerSD returns the relative standard deviation of a run's noise
+// power G (see above) over a window of measured variates drawn after burn
+// variates: sqrt(v·(k_b + (k_m+1)(2k_m+1)/(6k_m))) with k = variates/4095
+// pools and v = 48/4096². Every covariance of the window carries this
+// relative error on top of its within-run standard error.
+func RunPowerSD(burn, measured int) float64 {
+	if measured <= 0 {
+		return 0
+	}
+	const n = 4096
+	const v = 48.0 / (n * n)
+	kb := float64(max(burn, 0)) / WallacePool
+	km := math.Max(float64(measured)/WallacePool, 1)
+	return math.Sqrt(v * (kb + (km+1)*(2*km+1)/(6*km)))
+}
