@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/spukit/spukit/ggn"
+	"github.com/spukit/spukit/internal/testnum"
 )
 
 // benchModel is the paper's setting: 784-32-10 (N = 25,450), batch 64
@@ -99,7 +100,10 @@ func BenchmarkFVec(b *testing.B) {
 // BenchmarkStep is one whole digital training iteration per optimiser:
 // NewIteration (forward, gradient) and Step (curvature and solve when the
 // optimiser needs them) at the default model, except dense NGD, which is
-// refused at N = 25,450 and runs at 100-9-10 (N = 1,009) instead.
+// refused at N = 25,450 and runs at 100-9-10 (N = 1,009) instead. With
+// -cpu 1 the cpu-ns/op metric is the CPU time of the loop per step
+// (getrusage), without the process's start and the set-up (about 40 ms,
+// which the whole child's rusage in scripts/peers/go_cpu.py counted).
 func BenchmarkStep(b *testing.B) {
 	ctx := context.Background()
 	em, err := NewTNGDEuler(EulerOptions{LR: 0.01, T: 50, Dt: 0.1})
@@ -125,6 +129,7 @@ func BenchmarkStep(b *testing.B) {
 			}
 			m, bt := benchModel(b, sizes)
 			iters := 0
+			cpu0, cpuOK := testnum.ProcessCPU()
 			for b.Loop() {
 				it, err := NewIteration(0, m, bt, 0.01)
 				if err != nil {
@@ -135,6 +140,9 @@ func BenchmarkStep(b *testing.B) {
 					b.Fatal(err)
 				}
 				iters += st.Iterations
+			}
+			if cpu1, ok := testnum.ProcessCPU(); ok && cpuOK {
+				b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
 			}
 			if iters > 0 {
 				b.ReportMetric(float64(iters)/float64(b.N), "inner/op")

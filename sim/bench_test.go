@@ -3,6 +3,8 @@ package sim
 import (
 	"fmt"
 	"testing"
+
+	"github.com/spukit/spukit/internal/testnum"
 )
 
 // benchProfile is the ideal board ("off": injected noise only, which is
@@ -46,7 +48,7 @@ func BenchmarkStep(b *testing.B) {
 				}
 				b.ReportAllocs()
 				b.ResetTimer()
-				cpu0, cpuOK := processCPU()
+				cpu0, cpuOK := testnum.ProcessCPU()
 				for done := 0; done < b.N; done += rows {
 					n := min(rows, b.N-done)
 					if _, err := brd.Sample(ctx, 0, dst[:n*k]); err != nil {
@@ -55,7 +57,7 @@ func BenchmarkStep(b *testing.B) {
 				}
 				b.StopTimer()
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "steps/s")
-				if cpu1, ok := processCPU(); ok && cpuOK {
+				if cpu1, ok := testnum.ProcessCPU(); ok && cpuOK {
 					b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
 				}
 			})

@@ -1,16 +1,16 @@
 //go:build unix
 
-package sim
+package testnum
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPU is the process's user + system CPU time so far, for
+// ProcessCPU is the process's user + system CPU time so far, for
 // benchmarks on a shared machine (where wall time counts other processes'
 // turns on the cores); ok is false where the platform has no getrusage.
-func processCPU() (d time.Duration, ok bool) {
+func ProcessCPU() (d time.Duration, ok bool) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0, false
