@@ -78,6 +78,8 @@ func BenchmarkTNGDIteration(b *testing.B) {
 		{"mlp", "sim:tngd?cells=25450", false},
 		{"mlp-cells100000", "sim:tngd", false},
 		{"mlp-eig", "sim:tngd?cells=25450&method=eig", false},
+		// The ADC filter at 1 MHz (ω = 6.3/τ): always the eig path.
+		{"mlp-eig-filter", "sim:tngd?cells=25450&method=eig&adc_filter=1e6", false},
 		{"gaussian", "sim:tngd?cells=25450", true},
 	} {
 		b.Run(c.name, func(b *testing.B) {

@@ -13,3 +13,11 @@ import (
 func TestConformance(t *testing.T) {
 	haltest.RunFactored(t, func(t *testing.T) hal.Board { return haltest.Open(t, "sim:tngd?cells=12&seed=5") })
 }
+
+// TestConformanceFilter runs the same suite with the ADC filter on (the
+// readings are the filter's outputs; the eigendecomposition path).
+func TestConformanceFilter(t *testing.T) {
+	haltest.RunFactored(t, func(t *testing.T) hal.Board {
+		return haltest.Open(t, "sim:tngd?cells=12&seed=5&adc_filter=300e3")
+	})
+}
