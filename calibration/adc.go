@@ -11,8 +11,12 @@ import (
 )
 
 // backcast returns, for every forced event, Φ⁻¹(r_1 − c): the reading
-// the regression predicts at the forcing instant.
+// the regression predicts at the forcing instant (through the ADC filter
+// when the fit has one, adcFilter.backcast).
 func backcast(f *fit, t *transients, k int) ([][]float64, error) {
+	if f.Filter != nil {
+		return f.Filter.backcast(f, t, k)
+	}
 	var lu mat.LU
 	lu.Factorize(mat.NewDense(k, k, append([]float64(nil), f.Phi...)))
 	out := make([][]float64, len(t.first))

@@ -159,17 +159,17 @@ func Calibrate(ctx context.Context, b hal.Board, opts *Options) (*Calibration, e
 	if err != nil {
 		return nil, err
 	}
-	success, err := fitADC(cal, data, fits, s.info)
+	if cal.ADCFilter, err = poolFilter(data, fits, s.period); err != nil {
+		return nil, err
+	}
+	_, success, err := fitDynamics(cal, pr, data, fits, s)
 	if err != nil {
 		return nil, err
 	}
-	volts, err := fitCouplings(cal, pr, fits, s.info, s.period, success)
-	if err != nil {
-		return nil, err
-	}
-	fitTaus(cal, s.info, success)
-	if err := fitNoise(cal, volts, s.info); err != nil {
-		return nil, err
+	if cal.ADCFilter != nil {
+		if err := addFilterUncertainty(cal, pr, data, s); err != nil {
+			return nil, err
+		}
 	}
 	p.stage = StageBias
 	p.done(0.85)

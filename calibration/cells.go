@@ -75,6 +75,10 @@ func fitNoise(cal *Calibration, fits []*fit, info hal.Info) error {
 // diffusion returns one probe's continuous diffusion Q (V²/s, row-major)
 // from its fit in volts and its realised τ_ref·M, τ_ref = tau seconds.
 func diffusion(f *fit, realised []float64, tau float64, k int) ([]float64, error) {
+	if f.Filter != nil {
+		q, _, err := f.Filter.diffusion(f, realised, tau, k)
+		return q, err
+	}
 	// Read noise (white, diagonal N) adds N + ΦNΦᵀ to the residual
 	// covariance; its lag-1 signature −NΦᵀ measures it, so it is
 	// taken out before the diffusion is solved for.

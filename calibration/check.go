@@ -177,7 +177,15 @@ func (s *session) measureReference(ctx context.Context, cal *Calibration, seed u
 	if m.t, err = s.record(ctx, rng, events, cal.Options.forBoard(s.info).Window, cal.correctADC, nil); err != nil {
 		return nil, fmt.Errorf("calibration check: %w", err)
 	}
-	if m.f, err = m.t.reg.solve(); err != nil {
+	// Through the calibration's own ADC filter, if it measured one: the
+	// check then compares like with like (the filter's error, common to
+	// both, is in the calibration's standard errors already).
+	if cal.ADCFilter != nil {
+		m.f, err = m.t.reg.solveAt(cal.ADCFilter.Modes, s.period.Seconds())
+	} else {
+		m.f, err = m.t.reg.solveDynamics(s.period.Seconds())
+	}
+	if err != nil {
 		return nil, fmt.Errorf("calibration check: %w", err)
 	}
 	if m.realised, m.se, err = drift(m.f, s.k, s.info.Tau, s.period); err != nil {

@@ -19,8 +19,16 @@ func toVolts(f *fit, g, o []float64, k int) *fit {
 	if f.Lag1 != nil {
 		out.Lag1 = make([]float64, k*k)
 	}
+	// Through the ADC filter the constant is that of p(S)r (filter.go):
+	// the offset enters scaled by p(1); the filter, the same on every
+	// channel, commutes with the gains.
+	p1 := 1.0
+	if f.Filter != nil {
+		out.Filter = f.Filter
+		p1 = 1 - f.Filter.A1 + f.Filter.A2
+	}
 	for i := range k {
-		acc := f.C[i] - o[i]
+		acc := f.C[i] - p1*o[i]
 		for j := range k {
 			e := i*k + j
 			out.Phi[e] = f.Phi[e] * g[j] / g[i]
@@ -29,7 +37,7 @@ func toVolts(f *fit, g, o []float64, k int) *fit {
 			if f.Lag1 != nil {
 				out.Lag1[e] = f.Lag1[e] / (g[i] * g[j])
 			}
-			acc += f.Phi[e] * o[j]
+			acc += p1 * f.Phi[e] * o[j]
 		}
 		out.C[i] = acc / g[i]
 		out.CSE[i] = f.CSE[i] / g[i]

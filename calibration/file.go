@@ -143,6 +143,9 @@ type Calibration struct {
 	Bias      BiasDAC   `json:"bias_dac"`
 	Couplings Couplings `json:"couplings"`
 	Cells     Cells     `json:"cells"`
+	// ADCFilter is the ADC's anti-aliasing filter when the transients
+	// showed one (nil: none).
+	ADCFilter *ADCFilter `json:"adc_filter,omitempty"`
 
 	// Success[i] says whether every fit involving channel i converged to
 	// plausible values; BoundaryHits[i] counts readings of channel i that
@@ -155,7 +158,7 @@ type Calibration struct {
 // ProcedureVersion changes whenever the procedure's estimates change for
 // the same options, so that cached files measured by older code are not
 // found under the same key.
-const ProcedureVersion = 3
+const ProcedureVersion = 4
 
 // ContentKey returns the cache key of a calibration of the board described
 // by info with options o: a hash of the procedure version, the serial, the

@@ -3,6 +3,7 @@ package calibration
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -27,13 +28,30 @@ type regression struct {
 	lzz, lzy []float64
 	b0z, b01 []float64
 	z1       []float64
+	// Moments Σ ZZᵀ of filterSpan consecutive readings Z = (r_w, …,
+	// r_{w+5}, 1) of one transient ((6K+1)², upper triangle), from which
+	// filter.go fits the dynamics seen through an ADC anti-aliasing filter.
+	sw []float64
+	nw int
+	// xw = Σ x₀·(Σ_{w<earlyWindows} Z_w)ᵀ over transients (K × (6K+1)),
+	// x₀ the forced state: the instrument that fixes the filter's modes
+	// (filter.go); sumw is the current transient's sum.
+	xw, sumw []float64
+	// xw1 and sumw1 are the same with the window w weighted by w.
+	xw1, sumw1 []float64
+	// Scratch of addWindows: running lag sums, their values at the ends
+	// of each block's range, and prefix sums of the readings.
+	lagRun, lagLo, lagHi, prefix []float64
 }
 
 func newRegression(k int) *regression {
 	return &regression{k: k, sxx: make([]float64, (k+1)*(k+1)), sxy: make([]float64, (k+1)*k),
 		syy: make([]float64, k*k), z: make([]float64, k+1),
 		lzz: make([]float64, (k+1)*(k+1)), lzy: make([]float64, (k+1)*k),
-		b0z: make([]float64, k*(k+1)), b01: make([]float64, k*k), z1: make([]float64, k+1)}
+		b0z: make([]float64, k*(k+1)), b01: make([]float64, k*k), z1: make([]float64, k+1),
+		sw: make([]float64, (filterSpan*k+1)*(filterSpan*k+1)),
+		xw: make([]float64, k*(filterSpan*k+1)), sumw: make([]float64, filterSpan*k+1),
+		xw1: make([]float64, k*(filterSpan*k+1)), sumw1: make([]float64, filterSpan*k+1)}
 }
 
 // addTransient adds the readings of one transient (window rows of K,
@@ -75,6 +93,100 @@ func (r *regression) addTransient(buf []float64, window int) {
 		}
 		r.n1++
 	}
+	r.addWindows(buf, window)
+}
+
+// addWindows adds every run of filterSpan consecutive readings of one
+// transient to the moments sw, and its first earlyWindows runs to sumw and
+// sumw1. Block (a, b) of Σ_w Z_wZ_wᵀ is Σ_w r_{w+a}r_{w+b}ᵀ, a range sum
+// of the lag-(b−a) products: running sums of r_p r_{p+d}ᵀ (d < filterSpan)
+// read at the ends of each range give every block at filterSpan·K²
+// multiply-adds per reading instead of (filterSpan·K+1)²/2.
+func (r *regression) addWindows(buf []float64, window int) {
+	k, span := r.k, filterSpan
+	nw := window - span + 1
+	clear(r.sumw)
+	clear(r.sumw1)
+	if nw <= 0 {
+		return
+	}
+	kk := k * k
+	if len(r.lagRun) < span*kk {
+		r.lagRun = make([]float64, span*kk)
+		r.lagLo, r.lagHi = make([]float64, span*span*kk), make([]float64, span*span*kk)
+	}
+	clear(r.lagRun)
+	r.prefix = slices.Grow(r.prefix[:0], 2*(window+1)*k)[:2*(window+1)*k]
+	ps, pt := r.prefix[:(window+1)*k], r.prefix[(window+1)*k:] // Σ_{p'<p} r_p', Σ p'·r_p'
+	clear(ps[:k])
+	clear(pt[:k])
+	for p := 0; p <= window; p++ {
+		for d := range span {
+			run := r.lagRun[d*kk : (d+1)*kk]
+			if p < span {
+				copy(r.lagLo[(d*span+p)*kk:], run)
+			}
+			if a := p - nw; a >= 0 && a < span {
+				copy(r.lagHi[(d*span+a)*kk:], run)
+			}
+			if p+d >= window {
+				continue
+			}
+			x, y := buf[p*k:(p+1)*k], buf[(p+d)*k:(p+d+1)*k]
+			for i, xi := range x {
+				row := run[i*k : (i+1)*k]
+				for j, yj := range y {
+					row[j] += xi * yj
+				}
+			}
+		}
+		if p < window {
+			for i := range k {
+				ps[(p+1)*k+i] = ps[p*k+i] + buf[p*k+i]
+				pt[(p+1)*k+i] = pt[p*k+i] + float64(p)*buf[p*k+i]
+			}
+		}
+	}
+	n := span*k + 1
+	for a := range span {
+		for b := a; b < span; b++ {
+			d := b - a
+			lo, hi := r.lagLo[(d*span+a)*kk:], r.lagHi[(d*span+a)*kk:]
+			for i := range k {
+				j0 := 0
+				if a == b {
+					j0 = i
+				}
+				row := r.sw[(a*k+i)*n:]
+				for j := j0; j < k; j++ {
+					row[b*k+j] += hi[i*k+j] - lo[i*k+j]
+				}
+			}
+		}
+		m := min(earlyWindows, nw)
+		for i := range k {
+			sum := ps[(a+nw)*k+i] - ps[a*k+i]
+			r.sw[(a*k+i)*n+n-1] += sum
+			early := ps[(a+m)*k+i] - ps[a*k+i]
+			r.sumw[a*k+i] = early
+			r.sumw1[a*k+i] = pt[(a+m)*k+i] - pt[a*k+i] - float64(a)*early
+		}
+		r.sumw[n-1], r.sumw1[n-1] = float64(m), float64(m*(m-1)/2)
+	}
+	r.sw[n*n-1] += float64(nw)
+	r.nw += nw
+}
+
+// addForced adds the forced state x0 of the transient added last.
+func (r *regression) addForced(x0 []float64) {
+	n := len(r.sumw)
+	for i, x := range x0 {
+		row, row1 := r.xw[i*n:(i+1)*n], r.xw1[i*n:(i+1)*n]
+		for a := range n {
+			row[a] += x * r.sumw[a]
+			row1[a] += x * r.sumw1[a]
+		}
+	}
 }
 
 func (r *regression) add(x, y []float64) {
@@ -112,6 +224,10 @@ type fit struct {
 	// covariance R it gives Cov(Φ_ij, Φ_lm) = R_il·XXInv_jm.
 	XXInv []float64
 	N     int
+	// Filter is the ADC anti-aliasing filter the readings showed (nil:
+	// none); then the regression is of the filtered readings y_n
+	// (filter.go) and C = (I − Φ)·p(1)·r̄.
+	Filter *adcFilter
 }
 
 func (r *regression) solve() (*fit, error) {
@@ -148,21 +264,7 @@ func (r *regression) solve() (*fit, error) {
 			f.Resid[i*k+j] = (r.syy[a*k+c] - bs.At(i, j)) / dof
 		}
 	}
-	f.XXInv = make([]float64, k*k)
-	for i := range k {
-		for j := range k {
-			f.XXInv[i*k+j] = inv.At(i, j)
-		}
-	}
-	for i := range k {
-		s2 := f.Resid[i*k+i]
-		for j := range k {
-			f.Phi[i*k+j] = b.At(j, i)
-			f.PhiSE[i*k+j] = math.Sqrt(s2 * inv.At(j, j))
-		}
-		f.C[i] = b.At(k, i)
-		f.CSE[i] = math.Sqrt(s2 * inv.At(k, k))
-	}
+	f.setCoefficients(&b, &inv, k)
 	if r.n1 > 0 {
 		// E[e₀e₁ᵀ] = Lyy − Lyz B − Bᵀ Lzy + Bᵀ Lzz B, per pair, with
 		// Lyz and Lyy from the regression's own sums (see the fields).
@@ -192,6 +294,23 @@ func (r *regression) solve() (*fit, error) {
 		f.Lag1 = append([]float64(nil), c1.RawMatrix().Data...)
 	}
 	return f, nil
+}
+
+// setCoefficients fills in Φ, c, their standard errors and XXInv from the
+// coefficients b ((K+1)×K: Φᵀ over cᵀ) and the kernel v of their
+// covariance, Cov(b_ji, b_li) = R_ii·v_jl; f.Resid must be set.
+func (f *fit) setCoefficients(b, v mat.Matrix, k int) {
+	f.XXInv = make([]float64, k*k)
+	for i := range k {
+		s2 := f.Resid[i*k+i]
+		for j := range k {
+			f.XXInv[i*k+j] = v.At(i, j)
+			f.Phi[i*k+j] = b.At(j, i)
+			f.PhiSE[i*k+j] = math.Sqrt(s2 * v.At(j, j))
+		}
+		f.C[i] = b.At(k, i)
+		f.CSE[i] = math.Sqrt(s2 * v.At(k, k))
+	}
 }
 
 // readNoise returns the diagonal read-noise covariance N implied by a fit

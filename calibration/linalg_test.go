@@ -82,3 +82,46 @@ func TestReadNoiseFromLag1(t *testing.T) {
 		assert.InDelta(t, want, got[i], 5*se, "channel %d", i)
 	}
 }
+
+// addWindows computes the window moments from running lag sums; they must
+// equal their definition: Σ_w Z_wZ_wᵀ over every run Z_w = (r_w, …,
+// r_{w+5}, 1) of a transient, and the first earlyWindows runs' sums,
+// unweighted and weighted by w. Two transients, one shorter than
+// earlyWindows runs, so the ranges are exercised at both ends.
+func TestWindowMomentsMatchDefinition(t *testing.T) {
+	const k = 3
+	rng := rand.New(rand.NewPCG(1, 2))
+	r := newRegression(k)
+	n := filterSpan*k + 1
+	want := make([]float64, n*n)
+	for _, window := range []int{17, 9} {
+		buf := make([]float64, window*k)
+		for i := range buf {
+			buf[i] = rng.NormFloat64()
+		}
+		r.addWindows(buf, window)
+		sum, sum1 := make([]float64, n), make([]float64, n)
+		for w := 0; w+filterSpan <= window; w++ {
+			z := append(append([]float64(nil), buf[w*k:(w+filterSpan)*k]...), 1)
+			for a := range n {
+				for b := a; b < n; b++ {
+					want[a*n+b] += z[a] * z[b]
+				}
+				if w < earlyWindows {
+					sum[a] += z[a]
+					sum1[a] += float64(w) * z[a]
+				}
+			}
+		}
+		for a := range n {
+			assert.InDelta(t, sum[a], r.sumw[a], 1e-12, "window %d: sumw[%d]", window, a)
+			assert.InDelta(t, sum1[a], r.sumw1[a], 1e-12, "window %d: sumw1[%d]", window, a)
+		}
+	}
+	for a := range n {
+		for b := a; b < n; b++ {
+			assert.InDelta(t, want[a*n+b], r.sw[a*n+b], 1e-11, "sw[%d,%d]", a, b)
+		}
+	}
+	assert.Equal(t, 12+4, r.nw)
+}

@@ -103,7 +103,7 @@ func (s *session) recordProbes(ctx context.Context, pr [][]float64, o Options, p
 		if err != nil {
 			return nil, nil, fmt.Errorf("probe %d: %w", c+1, err)
 		}
-		if fits[c], err = t.reg.solve(); err != nil {
+		if fits[c], err = t.reg.solveDynamics(s.period.Seconds()); err != nil {
 			return nil, nil, fmt.Errorf("calibration: probe %d: %w", c+1, err)
 		}
 		data[c] = t

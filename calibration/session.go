@@ -136,6 +136,7 @@ func (s *session) record(ctx context.Context, r *rand.Rand, n, window int, corre
 			}
 		}
 		t.reg.addTransient(buf, window)
+		t.reg.addForced(v)
 		t.forced = append(t.forced, append([]float64(nil), v...))
 		t.first = append(t.first, append([]float64(nil), buf[:k]...))
 		s.events++
