@@ -269,11 +269,11 @@ func firstInput(x []float64, rows, cols int, use bool) *ggn.Sparse {
 	if !use {
 		return nil
 	}
-	if float64(ggn.Nonzeros(x)+rows) >= ggn.SparseDensity*float64(rows*(cols+1)) {
+	sp := new(ggn.Sparse) // built before the density is known: pixels are sparse
+	sp.SetOnes(x, rows, cols)
+	if sp.Density() >= ggn.SparseDensity {
 		return nil
 	}
-	sp := new(ggn.Sparse)
-	sp.SetOnes(x, rows, cols)
 	return sp
 }
 
