@@ -62,10 +62,12 @@ func NewIteration(k int, m *MLP, bt Batch, lambda float64) (*Iteration, error) {
 		return nil, fmt.Errorf("damping λ = %g, want finite ≥ 0: %w", lambda, hal.ErrInvalid)
 	}
 	ps := m.forward(bt, true)
+	grad := m.backward(ps, bt)
+	ps.releaseSparse()
 	return &Iteration{
 		K: k, Model: m, Batch: bt, Lambda: lambda,
 		Loss: ps.loss, Accuracy: float64(ps.right) / float64(ps.b),
-		Grad: m.backward(ps, bt), ps: ps,
+		Grad: grad, ps: ps,
 	}, nil
 }
 
