@@ -179,7 +179,7 @@ func (r *run) interrupted(cause error) (*Result, error) {
 // because the context was cancelled.
 func (r *run) step(ctx context.Context) (cut bool, err error) {
 	o, k := r.o, r.k
-	epoch := r.fillBatch()
+	epoch, indices := r.fillBatch()
 	if o.Maintain != nil && o.MaintainEvery > 0 && k > 0 && k%o.MaintainEvery == 0 {
 		if err := o.Maintain(ctx, k); err != nil {
 			return false, fmt.Errorf("iteration %d: maintenance: %w", k, err)
@@ -217,24 +217,26 @@ func (r *run) step(ctx context.Context) (cut bool, err error) {
 	r.lossN++
 	r.k++
 	if o.OnStep != nil {
-		o.OnStep(Step{Iteration: r.k, Total: r.total, Epoch: epoch, Loss: it.Loss, Stats: st})
+		o.OnStep(Step{Iteration: r.k, Total: r.total, Epoch: epoch, Loss: it.Loss, Stats: st, Indices: indices})
 	}
 	return false, nil
 }
 
 // fillBatch copies step k's examples into the minibatch (drawing the
-// epoch's order when k starts a new one) and returns k's epoch.
-func (r *run) fillBatch() int {
+// epoch's order when k starts a new one) and returns k's epoch and the
+// batch's indices (a slice of the epoch's order).
+func (r *run) fillBatch() (int, []int) {
 	o, in := r.o, r.in
 	epoch, pos := r.k/r.perEpoch, r.k%r.perEpoch
 	if epoch != r.orderEpoch {
 		r.order, r.orderEpoch = Order(o.Seed, epoch, r.n), epoch
 	}
-	for j, idx := range r.order[pos*o.Batch : (pos+1)*o.Batch] {
+	indices := r.order[pos*o.Batch : (pos+1)*o.Batch]
+	for j, idx := range indices {
 		copy(r.bt.X[j*in:(j+1)*in], o.Train.X[idx*in:(idx+1)*in])
 		r.bt.Y[j] = o.Train.Y[idx]
 	}
-	return epoch
+	return epoch, indices
 }
 
 // nonFinite returns the index of the first NaN or ±Inf in v, or −1.

@@ -129,6 +129,9 @@ type Step struct {
 	Epoch     int // the epoch this step belonged to
 	Loss      float64
 	Stats     optim.StepStats
+	// Indices are the batch's training-set indices in batch order; the
+	// slice is the run's and valid only during the OnStep call.
+	Indices []int
 }
 
 // Result is what Run did.

@@ -142,7 +142,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		CheckpointDir: tf.checkpoint, Config: c.trajectory(), Resume: resumeFrom,
 		OnEval: r.onEval,
 	}
-	trace, err := newTrainTrace(tf.trace, &c, model, trainSet.N, resumeFrom)
+	trace, err := newTrainTrace(tf.trace, &c, model, resumeFrom)
 	if err != nil {
 		return err
 	}

@@ -32,24 +32,20 @@ type traceLine struct {
 // trainTrace writes --trace. Write errors are kept and reported at the end
 // (a step callback cannot fail the run).
 type trainTrace struct {
-	f                  *os.File
-	w                  *bufio.Writer
-	model              *optim.MLP
-	prev               []float64
-	lr                 float64
-	seed               uint64
-	n, batch, perEpoch int
-	order              []int
-	orderEpoch         int
-	first              bool
-	err                error
+	f     *os.File
+	w     *bufio.Writer
+	model *optim.MLP
+	prev  []float64
+	lr    float64
+	first bool
+	err   error
 }
 
-// newTrainTrace creates the --trace file for a run on n training examples;
+// newTrainTrace creates the --trace file;
 // nil without --trace. θ before the first step is the model's, or the
 // checkpoint's when resuming (training.Run restores it into the model only
 // after this).
-func newTrainTrace(path string, c *trainConfig, model *optim.MLP, n int, resume *checkpoint.Checkpoint) (*trainTrace, error) {
+func newTrainTrace(path string, c *trainConfig, model *optim.MLP, resume *checkpoint.Checkpoint) (*trainTrace, error) {
 	if path == "" {
 		return nil, nil
 	}
@@ -62,18 +58,13 @@ func newTrainTrace(path string, c *trainConfig, model *optim.MLP, n int, resume 
 		return nil, fmt.Errorf("--trace: %w", err)
 	}
 	return &trainTrace{f: f, w: bufio.NewWriter(f), model: model, prev: append([]float64(nil), theta0...),
-		lr: c.LR, seed: c.Seed, n: n, batch: c.Batch, perEpoch: training.PerEpoch(n, c.Batch), orderEpoch: -1, first: true}, nil
+		lr: c.LR, first: true}, nil
 }
 
 // step records step s (training.Options.OnStep).
 func (t *trainTrace) step(s training.Step) {
-	k := s.Iteration - 1
-	epoch, pos := k/t.perEpoch, k%t.perEpoch
-	if epoch != t.orderEpoch {
-		t.order, t.orderEpoch = training.Order(t.seed, epoch, t.n), epoch
-	}
 	theta := t.model.Params()
-	l := traceLine{Iteration: k, Epoch: epoch, Indices: t.order[pos*t.batch : (pos+1)*t.batch],
+	l := traceLine{Iteration: s.Iteration - 1, Epoch: s.Epoch, Indices: s.Indices,
 		Loss: s.Loss, Direction: make([]float64, len(theta))}
 	if t.first {
 		l.Theta, t.first = t.prev, false
