@@ -30,7 +30,7 @@ __all__ = ["Board", "Info", "PROTOCOL_MAJOR", "PROTOCOL_MINOR"]
 # The board protocol version this client speaks (remote/internal/wire's
 # Major and Minor): a server of another major version is refused.
 PROTOCOL_MAJOR = 1
-PROTOCOL_MINOR = 2
+PROTOCOL_MINOR = 3
 
 _URI_OPTIONS = {"ca", "cert", "client", "key", "tls", "token_file", "wait"}
 _MAX_MESSAGE = 64 << 20
@@ -108,6 +108,11 @@ def _ns(seconds: float, what: str) -> int:
     return int(round(seconds * 1e9))
 
 
+def _pack(a: np.ndarray) -> bytes:
+    """a as the wire's packed form (v1.3): little-endian float64 bytes."""
+    return np.ascontiguousarray(a, dtype="<f8").tobytes()
+
+
 def _positive_ns(ns, what: str) -> int:
     """ns checked as a positive board time (hal: ErrInvalid otherwise)."""
     if int(ns) != ns or ns <= 0:
@@ -162,6 +167,7 @@ class Board:
         self._tls = tls
         self._channel = None
         self._lease = ""
+        self._packed = False
         self._seq = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -246,6 +252,8 @@ class Board:
                 raise errors.SpukitError(f"{self._addr} does not speak the spukit board protocol "
                                          "(no spukit.board.Meta service): is it spu serve?", e.code()) from None
             raise errors.from_rpc_error("connect " + self._addr, e) from None
+        # Packed arrays (v1.3) go only to servers that read them.
+        self._packed = r.major == PROTOCOL_MAJOR and r.minor >= 3
         if r.major != PROTOCOL_MAJOR:
             raise errors.SpukitError(f"{self._addr} speaks board protocol v{r.major}.{r.minor}, this client "
                                      f"v{PROTOCOL_MAJOR}.{PROTOCOL_MINOR}: use a client and server of the same major version")
@@ -339,12 +347,14 @@ class Board:
             raise errors.ClosedError("board closed: open it first")
         return self._info
 
-    def _vector(self, v, name: str) -> list[float]:
+    def _vector_request(self, call, v, name: str) -> board_pb2.VectorRequest:
         a = np.asarray(v, dtype=np.float64)
         k = self.info().cells
         if a.shape != (k,):
             raise errors.DimensionError(f"{name}: shape {a.shape}, want ({k},) for {k} cells")
-        return a.tolist()
+        if self._packed:
+            return board_pb2.VectorRequest(call=call, v_packed=_pack(a))
+        return board_pb2.VectorRequest(call=call, v=a.tolist())
 
     def set_couplings(self, a) -> None:
         """Programs the K × K coupling matrix A (units of 1/τ). The board
@@ -355,19 +365,22 @@ class Board:
         if m.shape != (k, k):
             raise errors.DimensionError(f"set couplings: shape {m.shape}, want ({k}, {k})")
         call = self._next()
-        req = board_pb2.SetCouplingsRequest(call=call, a=m.ravel().tolist())
+        if self._packed:
+            req = board_pb2.SetCouplingsRequest(call=call, a_packed=_pack(m))
+        else:
+            req = board_pb2.SetCouplingsRequest(call=call, a=m.ravel().tolist())
         self._invoke("set couplings", call, lambda: self._stub.SetCouplings(req, metadata=self._metadata()))
 
     def set_bias(self, b) -> None:
         """Programs the bias vector b (volts, length K)."""
         call = self._next()
-        req = board_pb2.VectorRequest(call=call, v=self._vector(b, "set bias"))
+        req = self._vector_request(call, b, "set bias")
         self._invoke("set bias", call, lambda: self._stub.SetBias(req, metadata=self._metadata()))
 
     def set_state(self, x) -> None:
         """Forces the node voltages to x (volts, length K)."""
         call = self._next()
-        req = board_pb2.VectorRequest(call=call, v=self._vector(x, "set state"))
+        req = self._vector_request(call, x, "set state")
         self._invoke("set state", call, lambda: self._stub.SetState(req, metadata=self._metadata()))
 
     def run(self, t: float) -> None:
