@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/spukit/spukit/internal/adcfilter"
 	"github.com/spukit/spukit/internal/linfit"
 )
 
@@ -179,14 +180,19 @@ func (t *tester) tauRow(d *decays, i int) Check {
 }
 
 // forceRow checks that forcing cell i to x₀ took: the first reading after
-// forcing must be what the decay fit predicts from x₀, φ̂·x₀ + ĉ, within
-// the converters' gain and offset (the state DAC's and the ADC's, scaled
-// by φ̂) and k standard errors of the mean first reading, σ·sqrt(1−φ²)/√m
-// (one period of noise after an exact start).
+// forcing must be what the decay fit predicts from x₀. Without an ADC
+// filter that is c + φ̂·(x₀ − c), c = ĉ/(1 − φ̂) the fit's equilibrium;
+// through a second-order anti-aliasing filter (the AD7606's) that the
+// forcing left settled on x₀ it lags: c + g·(x₀ − c) with g =
+// adcfilter.SettledDecay(−ln φ̂/h, ω, h) > φ̂, largest at the lowest corner
+// minFilterHz. So the reading must lie between the two, widened by the
+// converters' gain and offset (the state DAC's and the ADC's, scaled by
+// g) and k standard errors of the mean first reading, σ·sqrt(1−φ²)/√m
+// (one period of noise after an exact start; the filter only lowers it).
 func (t *tester) forceRow(d *decays, i int, x0 [2]float64) Check {
 	c := Check{Name: "force", Component: fmt.Sprintf("cell %d", i)}
 	phi, off, _, _, _, ok := linfit.Line(d.x[i], d.y[i])
-	if !ok || len(d.first[i][0]) == 0 || len(d.first[i][1]) == 0 {
+	if !ok || !(phi > 0 && phi < 1) || len(d.first[i][0]) == 0 || len(d.first[i][1]) == 0 {
 		c.Measured = "no usable transient"
 		c.Expected = fmt.Sprintf("first reading after forcing %s and %s", volts(x0[0]), volts(x0[1]))
 		c.Hint = fmt.Sprintf("cell %d could not be forced and read back: see its tau and noise rows", i)
@@ -194,19 +200,26 @@ func (t *tester) forceRow(d *decays, i int, x0 [2]float64) Check {
 	}
 	tl := t.o.Tolerances
 	sigma, _ := t.noiseExpected(1)
+	h := t.period.Seconds()
+	eq := off / (1 - phi)
+	g := adcfilter.SettledDecay(-math.Log(phi)/h, 2*math.Pi*minFilterHz, h)
 	c.Pass = true
-	var got, want, tol [2]float64
+	var got, lo, hi [2]float64
 	for s := range 2 {
 		got[s], _ = linfit.MeanSD(d.first[i][s])
-		want[s] = phi*x0[s] + off
+		lo[s], hi[s] = eq+phi*(x0[s]-eq), eq+g*(x0[s]-eq)
+		if lo[s] > hi[s] {
+			lo[s], hi[s] = hi[s], lo[s]
+		}
 		se := sigma * math.Sqrt(math.Max(0, 1-phi*phi)/float64(len(d.first[i][s])))
-		tol[s] = phi*(tl.Gain*math.Abs(x0[s])+tl.Offset) + t.o.Sigmas*se
-		c.Pass = c.Pass && within(got[s], want[s], tol[s])
+		tol := g*(tl.Gain*math.Abs(x0[s])+tl.Offset) + t.o.Sigmas*se
+		lo[s], hi[s] = lo[s]-tol, hi[s]+tol
+		c.Pass = c.Pass && got[s] >= lo[s] && got[s] <= hi[s]
 	}
 	c.Measured = fmt.Sprintf("%s / %s one period after forcing %s / %s", volts(got[0]), volts(got[1]), volts(x0[0]), volts(x0[1]))
-	c.Expected = fmt.Sprintf("%s ± %s / %s ± %s", volts(want[0]), volts(tol[0]), volts(want[1]), volts(tol[1]))
+	c.Expected = fmt.Sprintf("%s … %s / %s … %s (unfiltered … through a %.0f kHz ADC filter)", volts(lo[0]), volts(hi[0]), volts(lo[1]), volts(hi[1]), minFilterHz/1e3)
 	if !c.Pass {
-		c.Hint = fmt.Sprintf("forcing cell %d does not take: the state DAC's channel %d, its forcing switch, or the FORCE GPIO (every cell failing points at FORCE or the state DAC's chip select)", i, i)
+		c.Hint = fmt.Sprintf("forcing cell %d does not take: the state DAC's channel %d, its forcing switch, or the FORCE GPIO (every cell failing points at FORCE or the state DAC's chip select; every cell reading between the range and the forced voltage: an ADC filter slower than %.0f kHz)", i, i, minFilterHz/1e3)
 	}
 	return c
 }

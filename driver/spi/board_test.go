@@ -17,6 +17,7 @@ import (
 	"github.com/spukit/spukit/driver/spi/virtual"
 	"github.com/spukit/spukit/hal"
 	"github.com/spukit/spukit/hal/haltest"
+	"github.com/spukit/spukit/internal/adcfilter"
 	"github.com/spukit/spukit/sim"
 )
 
@@ -231,16 +232,27 @@ func TestReopenAfterShutdown(t *testing.T) {
 // The virtual ADC reads the cells at the CONVST edge: after forcing x₀ on
 // a noiseless, ideal-part board with A = a·I and b = 0, a sample with
 // period P converts at t = P after FORCE was released (hal.Board: sample k
-// is taken (k+1)·period after the call) and must
-// read x₀·e^{−a·t/τ} to within one ADC step, with x₀ = 4 V and a = 1 as
-// the 16-bit state DAC and the 10-bit rheostat realise them (a read one
-// simulator period late would be 5 % of τ off: 0.09 V here).
+// is taken (k+1)·period after the call) and must read, to within one ADC
+// step, the node's decay x₀·e^{−a·t/τ} as the ADC's anti-aliasing filter
+// passes it: the AD7606's second-order filter, which the forcing left
+// settled on x₀, lags the node (adcfilter.SettledDecay; the plain decay
+// without a filter). x₀ = 4 V and a = 1 as the 16-bit state DAC and the
+// 10-bit rheostat realise them (a read one simulator period late would be
+// 5 % of τ off: 0.09 V here). Both without the filter and at the ±5 V
+// range's 15 kHz corner (there the reading is 0.24 V above the node's, 1.71 V against 1.47 V).
 func TestConversionAtTheEdge(t *testing.T) {
+	for _, hz := range []float64{0, 15e3} {
+		t.Run(fmt.Sprintf("filter %g Hz", hz), func(t *testing.T) { conversionAtTheEdge(t, hz) })
+	}
+}
+
+func conversionAtTheEdge(t *testing.T, filterHz float64) {
 	ctx := context.Background()
 	p := proto8(t)
 	p.NoiseV, p.ADC.NoiseV, p.ADC.OffsetV, p.ADC.GainError, p.CapacitorTolerance = 0, 0, 0, 0, 0
 	p.Coupling.Tolerance, p.Thermal.StdC, p.Coupling.AgeingPerHour = 0, 0, 0
 	p.Bias.OffsetV, p.Bias.GainError, p.Bias.INLLSB = 0, 0, 0
+	p.ADC.FilterHz = filterHz
 	r, _ := rig(t, spi.DefaultWiring(), p, 3)
 	b, err := spi.New(ctx, r, spi.DefaultWiring(), nil)
 	require.NoError(t, err)
@@ -255,7 +267,11 @@ func TestConversionAtTheEdge(t *testing.T) {
 	lsb := 10.0 / 65536
 	x0q := -5 + math.Round(9/lsb)*lsb // code of 4 V on the ±5 V state DAC
 	a := 512 * 2.0 / 1023             // 1/τ on the 2/1023 grid
-	want := x0q * math.Exp(-a*tconv/100e-6)
+	omega := math.Inf(1)              // no filter
+	if filterHz > 0 {
+		omega = 2 * math.Pi * filterHz
+	}
+	want := x0q * adcfilter.SettledDecay(a/100e-6, omega, tconv)
 	for i := range got {
 		assert.InDelta(t, want, got[i], 5.0/32768+1e-12, "cell %d", i)
 	}
