@@ -136,7 +136,10 @@ func faultCases(k int) []faultCase {
 		}, map[string][]string{"loopback": {"bias channel 0 → cell 0", "bias channel 1 → cell 1",
 			"bias channel 2 → cell 2", "bias channel 3 → cell 3", "bias channel 4 → cell 4",
 			"bias channel 5 → cell 5", "bias channel 6 → cell 6", "bias channel 7 → cell 7"}},
-			[]string{"noise", "force"}, "clock edge"},
+			// tau too: through proto8's ADC filter the first reading after
+			// forcing ±3 V lags at ±2.72 V, doubled past the ±5 V end, and a
+			// clip the board does not report bends the decay fit.
+			[]string{"noise", "force", "tau"}, "clock edge"},
 		{"offset on ADC channel 6", func(f *faulty) {
 			f.read = func(d []float64, k int) {
 				for r := 6; r < len(d); r += k {

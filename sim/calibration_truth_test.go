@@ -29,10 +29,9 @@ func TestCalibrationAgainstTruth(t *testing.T) {
 	p, err := Builtin("proto8")
 	require.NoError(t, err)
 	p.Thermal.StdC, p.Coupling.AgeingPerHour, p.Bias.INLLSB = 0, 0, 0
-	// Read through the AD7606's 15 kHz Butterworth filter (docs/profiles.md;
-	// proto8 itself keeps it off, see there), which calibration must
-	// measure and see through.
-	p.ADC.FilterHz = 15e3
+	// proto8 reads through the AD7606's 15 kHz Butterworth filter
+	// (docs/profiles.md), which calibration must measure and see through.
+	require.Equal(t, 15e3, p.ADC.FilterHz)
 	type acc struct{ n, s2 float64 }
 	z := map[string]*acc{}
 	add := func(name string, est, se, truth float64) {
