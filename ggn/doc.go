@@ -31,8 +31,10 @@
 // Layer inputs are often mostly zeros (MNIST pixels): Sparse keeps a
 // block input's nonzeros, and its products (MulTrans, TransMul, UpperGram)
 // skip the zeros while adding the remaining terms in the order of the
-// gonum call they replace, so they change the speed and not one bit of the
-// result. Gram uses it for sparse inputs; package optim for the first
+// gonum call they replace on amd64 (its assembly's four partial sums), so
+// there they change the speed and not one bit of the result; elsewhere
+// gonum's portable loop sums in one order and the two differ by rounding.
+// Gram uses it for sparse inputs; package optim for the first
 // layer's forward and backward pass.
 //
 // Blocks must cover disjoint columns, as hal.Jacobian.Validate requires:

@@ -8,8 +8,10 @@ import (
 
 // Sparse is a row-major matrix kept as its nonzero entries, for products
 // with a layer's inputs: MNIST pixels are about 80 % zeros, so skipping
-// them cuts the work of the first layer about fivefold. Its products give
-// bit for bit what the dense gonum BLAS calls they replace give (see
+// them cuts the work of the first layer about fivefold. On amd64 its
+// products give bit for bit what the dense gonum BLAS calls they replace
+// give (gonum's assembly dot products, whose four partial sums they copy;
+// its portable loop elsewhere keeps one sum and differs by rounding) (see
 // MulTrans, TransMul and UpperGram): they add the same products in the same
 // order into the same partial sums, and a skipped term is a product with an
 // exact zero, which leaves an accumulator unchanged (an accumulator starts
