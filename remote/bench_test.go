@@ -2,7 +2,6 @@ package remote_test
 
 import (
 	"context"
-	"syscall"
 	"testing"
 	"time"
 
@@ -34,13 +33,11 @@ func pair(b *testing.B, uri string) (local, remote hal.Board, s *servetest.Serve
 // wall time depends on what else runs, the CPU time much less.
 type spent struct{ wall, cpu time.Duration }
 
-// cpuTime returns the process's CPU time so far.
+// cpuTime returns the process's CPU time so far (0 where the platform
+// does not report it).
 func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	d, _ := testnum.ProcessCPU()
+	return d
 }
 
 // timed adds fn's wall and CPU time to *d.
