@@ -113,9 +113,17 @@ def _pack(a: np.ndarray) -> bytes:
     return np.ascontiguousarray(a, dtype="<f8").tobytes()
 
 
+def _whole(v) -> bool:
+    """v is a whole number (NaN and ±Inf are not; int() would raise)."""
+    try:
+        return bool(np.isfinite(v)) and int(v) == v
+    except (TypeError, ValueError):
+        return False
+
+
 def _positive_ns(ns, what: str) -> int:
     """ns checked as a positive board time (hal: ErrInvalid otherwise)."""
-    if int(ns) != ns or ns <= 0:
+    if not _whole(ns) or ns <= 0:
         raise errors.InvalidError(f"{what} = {ns} ns: want a positive whole number of nanoseconds")
     if ns > _MAX_NS:
         raise errors.OutOfRangeError(f"{what} = {ns} ns: want at most {_MAX_NS} (int64 nanoseconds)")
@@ -417,7 +425,7 @@ class Board:
             raise errors.OutOfRangeError(f"sample: n = {n} samples of {k} cells is {n * k * 8} bytes, over "
                                          f"MAX_SAMPLE_BYTES = {MAX_SAMPLE_BYTES} (n ≤ {MAX_SAMPLE_BYTES // (8 * k)}): "
                                          "read it in parts")
-        if int(period_ns) != period_ns or not info.min_sample_period_ns <= period_ns <= _MAX_NS:
+        if not _whole(period_ns) or not info.min_sample_period_ns <= period_ns <= _MAX_NS:
             raise errors.OutOfRangeError(f"sample period = {period_ns} ns: want a whole number from the board's "
                                          f"minimum {info.min_sample_period_ns} to {_MAX_NS} "
                                          "(or period=None for the minimum)")

@@ -88,6 +88,12 @@ def test_times_and_sizes_checked_before_the_call(ideal):
             b.sample(4, 0)
         with pytest.raises(spukit.OutOfRangeError, match="minimum 5000"):
             b.sample(4, 1e-6)
+        with pytest.raises(spukit.InvalidError, match="positive whole"):
+            b.run_ns(float("nan"))
+        with pytest.raises(spukit.InvalidError, match="positive whole"):
+            b.run_ns(float("inf"))
+        with pytest.raises(spukit.OutOfRangeError, match="whole number"):
+            b.sample_ns(4, float("nan"))
         # The board is still usable, and the boundary values are accepted.
         assert b.sample(2, 5e-6).shape == (2, 8)
         b.run_ns(1)
