@@ -53,7 +53,9 @@ type work struct {
 	z, jv, hjv []float64
 }
 
-// NewIteration runs the forward and backward pass of m on bt.
+// NewIteration runs the forward and backward pass of m on bt. The
+// Iteration keeps bt.X (the first layer's input, built lazily for the
+// curvature): bt must not change while the Iteration is in use.
 func NewIteration(k int, m *MLP, bt Batch, lambda float64) (*Iteration, error) {
 	if err := m.check(bt); err != nil {
 		return nil, err

@@ -61,7 +61,9 @@ var (
 // with setseed 1 and 2 correlate at 0.90 (ngspice 39.3, 2026-12-06).
 // The PID is therefore set from the seed: the namespace's first process
 // (sh, PID 1) forks seed−1 short-lived processes (PIDs 2…seed) and then
-// starts ngspice, which gets PID seed+1. Different seeds give independent
+// starts ngspice, which gets PID seed+1 (started with & and waited for, so
+// that a shell that execs its last command cannot give it PID 1 instead).
+// Different seeds give independent
 // initial pools (runs at PIDs 1, 23 and 29 correlate at ≤ 0.018, the
 // 1/√4096 expected of two independent pools).
 func fixedPID(seed int) []string {
@@ -75,7 +77,7 @@ func fixedPID(seed int) []string {
 		return nil
 	}
 	return append(append([]string(nil), pidWrap...), "sh", "-c",
-		`n=$1; shift; while [ "$n" -gt 0 ]; do /bin/true; n=$((n-1)); done; "$@"`,
+		`n=$1; shift; while [ "$n" -gt 0 ]; do /bin/true; n=$((n-1)); done; "$@" & wait $!`,
 		"sh", strconv.Itoa(seed-1))
 }
 
