@@ -83,9 +83,9 @@ same-output:
 bench-compare:
 	BASE=$(BASE) bash scripts/bench-compare.sh
 
-# The calibration accuracy table of docs/calibration.md (5 unseen seeds × cond 10, 50, 100 × 4 problems; 451–1056 s on the shared 2-core machine).
+# The calibration accuracy table of docs/calibration.md (5 unseen seeds × cond 10, 50, 100 × 4 problems; 154–1056 s on the shared 2-core machine, 565 s for proto8 v3 at load 6–10; at load ≈ 25 one seed took ≈ 15 min, hence 45 min).
 bench-calibration:
-	$(GO) test -run '^$$' -bench BenchmarkCalibratedSolve -benchtime 1x -timeout 20m ./calibration/
+	$(GO) test -run '^$$' -bench BenchmarkCalibratedSolve -benchtime 1x -timeout 45m ./calibration/
 
 # The calibration budget diagnosis and the drift check's null distribution
 # (docs/calibration.md; about 6 min on 2 cores).
