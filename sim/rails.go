@@ -22,10 +22,10 @@ import (
 //	du = (ω x − ω v − (ω/q) u) dt                ω = 2π·filter_hz, q = 1/√2
 //
 // i.e. v̈ + (ω/q)v̇ + ω²v = ω²x, a Butterworth low-pass with its −3 dB point
-// at filter_hz (AD7606 data sheet Rev. C, p. 22, "Analog Input Antialiasing
-// Filter": second-order Butterworth, −3 dB typically 15 kHz in the ±5 V
-// range and 23 kHz in the ±10 V range; the AD7609, Rev. A, p. 22, has the
-// same filter at 23/32 kHz). The ADC reads v; the node noise passes through
+// at filter_hz (the AD7606 has a second-order filter per channel, Rev. C
+// p. 1; its corner per range — 15 kHz at ±5 V, 23 kHz at ±10 V, p. 22 — is
+// not confirmed from the data sheet's text, see docs/profiles.md; the
+// AD7609, Rev. A, p. 22, has the same filter at 23/32 kHz). The ADC reads v; the node noise passes through
 // the filter inside the exact transition (Van Loan on the augmented drift).
 //
 // Rails (rail_v > 0) are op-amp outputs at their supply: a node that
