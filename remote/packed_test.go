@@ -19,13 +19,6 @@ import (
 	"github.com/spukit/spukit/remote/server"
 )
 
-// minor2Meta answers the version check as a v1.2 server.
-type minor2Meta struct{ metapb.UnimplementedMetaServer }
-
-func (minor2Meta) Version(context.Context, *metapb.VersionRequest) (*metapb.VersionReply, error) {
-	return &metapb.VersionReply{Major: 1, Minor: 2}, nil
-}
-
 // tally counts the requests a server receives by method, and those that
 // use a packed field (v1.3).
 type tally struct {
@@ -139,7 +132,7 @@ func TestPackedOnlyToNewServers(t *testing.T) {
 		require.NoError(t, err)
 		var meta metapb.MetaServer = s
 		if old {
-			meta = minor2Meta{}
+			meta = versionMeta{major: 1, minor: 2}
 		}
 		addr, c := serveTallied(t, s, meta)
 		got, times := exercise(t, haltest.Open(t, "grpc://"+addr))

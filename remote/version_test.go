@@ -13,18 +13,22 @@ import (
 	"github.com/spukit/spukit/remote/metapb"
 )
 
-// futureMeta is a server of protocol v2.3.
-type futureMeta struct{ metapb.UnimplementedMetaServer }
+// versionMeta answers the version check as a server of protocol
+// vMajor.Minor.
+type versionMeta struct {
+	metapb.UnimplementedMetaServer
+	major, minor uint32
+}
 
-func (futureMeta) Version(context.Context, *metapb.VersionRequest) (*metapb.VersionReply, error) {
-	return &metapb.VersionReply{Major: 2, Minor: 3}, nil
+func (m versionMeta) Version(context.Context, *metapb.VersionRequest) (*metapb.VersionReply, error) {
+	return &metapb.VersionReply{Major: m.major, Minor: m.minor}, nil
 }
 
 func TestOtherMajorVersion(t *testing.T) {
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	g := grpc.NewServer()
-	metapb.RegisterMetaServer(g, futureMeta{})
+	metapb.RegisterMetaServer(g, versionMeta{major: 2, minor: 3})
 	go func() { _ = g.Serve(lis) }()
 	defer g.Stop()
 	_, err = hal.Open(t.Context(), "grpc://"+lis.Addr().String())
