@@ -468,24 +468,24 @@ class Board:
     def board_time(self) -> float | None:
         """The board's clock in seconds (hal.Clock), or None when the
         served board keeps no time."""
-        if not self.info().clock:
-            return None
-        if self._channel is None:
-            raise errors.ClosedError("board closed")
-        r = self._unary("board time", self._stub.BoardTime,
-                        board_pb2.BoardTimeRequest(call=board_pb2.Call(lease=self._lease)))
-        return r.ns * 1e-9 if r.ok else None
+        r = self._optional(self.info().clock, "board time", self._stub.BoardTime, board_pb2.BoardTimeRequest)
+        return r.ns * 1e-9 if r is not None and r.ok else None
 
     def temperature(self) -> float | None:
         """The board's temperature in °C where it reports one (protocol
         v1.2, Info.thermometer), else None."""
-        if not self.info().thermometer:
+        r = self._optional(self.info().thermometer, "temperature", self._stub.Temperature,
+                           board_pb2.TemperatureRequest)
+        return r.celsius if r is not None and r.ok else None
+
+    def _optional(self, has: bool, op: str, rpc, request):
+        """Calls an optional capability's query under the lease, or returns
+        None when the board does not have it."""
+        if not has:
             return None
         if self._channel is None:
             raise errors.ClosedError("board closed")
-        r = self._unary("temperature", self._stub.Temperature,
-                        board_pb2.TemperatureRequest(call=board_pb2.Call(lease=self._lease)))
-        return r.celsius if r.ok else None
+        return self._unary(op, rpc, request(call=board_pb2.Call(lease=self._lease)))
 
     def solve(self, a, b, **kwargs):
         """Estimates x = A⁻¹b on this board; see spukit.solve.solve."""
